@@ -1,0 +1,15 @@
+import type { Config } from 'jest';
+
+// Tests are TypeScript transpiled by swc (type checking is `npm run build`'s job).
+// Worker threads load the compiled entry points from dist/, so `npm test` builds first.
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src', '<rootDir>/actors', '<rootDir>/schemas', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', {}] },
+  testTimeout: 120_000,
+  // Two cores: run test files two at a time at most.
+  maxWorkers: 2,
+};
+
+export default config;
