@@ -1,0 +1,35 @@
+/**
+ * What a stage (the body of an actor that runs in a worker thread) sees: its parameters, named input
+ * and output edges with credit-based flow control, telemetry, and control messages from the host.
+ * A stage is a plain async function: read inputs, compute, send outputs, return a JSON result.
+ */
+import type { JsonValue } from '../../schemas/ports';
+import type { TelemetryPayloads, TelemetryType } from '../../schemas/telemetry';
+import type { InPort } from './flow/in-port';
+import type { OutPort } from './flow/out-port';
+
+export interface StageContext<P = JsonValue> {
+  readonly actor: string;
+  readonly params: P;
+  /** 0 on first start, n after the n-th restart. */
+  readonly attempt: number;
+  input(name: string): InPort;
+  output(name: string): OutPort;
+  emit<K extends TelemetryType>(type: K, data: TelemetryPayloads[K], step?: number | null): void;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Ask the host (main thread) something; resolves with its reply. */
+  request(kind: string, payload?: JsonValue): Promise<JsonValue>;
+  /** Register a handler for control messages (e.g. 'stop' for a graceful stop). */
+  onControl(handler: (kind: string, payload: JsonValue | undefined) => void): void;
+  /** Extra time this stage wants counted as waiting (e.g. a trainer waiting on eval data). */
+  addWaitMs(ms: number): void;
+}
+
+export interface StageDefinition<P = JsonValue> {
+  run(ctx: StageContext<P>): Promise<JsonValue>;
+}
+
+/** Helper for stage modules: `export const stage = defineStage<Params>(async (ctx) => …)`. */
+export function defineStage<P>(run: (ctx: StageContext<P>) => Promise<JsonValue>): StageDefinition<P> {
+  return { run };
+}

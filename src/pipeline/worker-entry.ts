@@ -1,0 +1,140 @@
+/**
+ * Entry point of every stage worker thread: wires the edges handed over by the host, runs the stage
+ * module, reports counters every second and at the end, and turns a thrown error into a `failed`
+ * message (the host's supervisor decides what happens next).
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { JsonValue } from '../../schemas/ports';
+import type { ActorCounters, TelemetryPost } from '../../schemas/telemetry';
+import type { HostToWorker, StageWorkerData, WorkerToHost } from '../../schemas/worker-protocol';
+import { PtflowError } from '../errors';
+import { InPort } from './flow/in-port';
+import { OutPort } from './flow/out-port';
+import type { StageContext, StageDefinition } from './stage';
+
+const COUNTER_INTERVAL_MS = 1000;
+
+function post(m: WorkerToHost): void {
+  parentPort!.postMessage(m);
+}
+
+async function main(): Promise<void> {
+  const wd = workerData as StageWorkerData;
+  const ports = wd.ports as MessagePort[];
+  const inputs = new Map<string, InPort>();
+  const outputs = new Map<string, OutPort>();
+  wd.inputs.forEach((spec, i) => inputs.set(spec.name, new InPort(`${wd.actor}.${spec.name}`, ports[i], spec.window)));
+  wd.outputs.forEach((spec, i) =>
+    outputs.set(spec.name, new OutPort(`${wd.actor}.${spec.name}`, ports[wd.inputs.length + i], spec.byteBudget)),
+  );
+
+  const started = performance.now();
+  let extraWaitMs = 0;
+  const controlHandlers: ((kind: string, payload: JsonValue | undefined) => void)[] = [];
+  const pending = new Map<number, { resolve: (v: JsonValue) => void; reject: (e: Error) => void }>();
+  let nextRequest = 0;
+
+  parentPort!.on('message', (m: HostToWorker) => {
+    if (m.t === 'reply') {
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (p) m.error ? p.reject(new Error(m.error)) : p.resolve(m.value);
+    } else if (m.t === 'control') {
+      for (const h of controlHandlers) h(m.kind, m.payload);
+    }
+  });
+
+  const counters = (): ActorCounters => {
+    let c: ActorCounters = {
+      messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, busyMs: 0,
+      waitingForInputMs: extraWaitMs, blockedOnOutputMs: 0, queueDepth: 0, maxQueueDepth: 0, restarts: wd.attempt,
+    };
+    for (const p of inputs.values()) {
+      c.messagesIn += p.stats.messages;
+      c.bytesIn += p.stats.bytes;
+      c.waitingForInputMs += p.stats.waitMs;
+      c.queueDepth += p.stats.queueDepth;
+      c.maxQueueDepth = Math.max(c.maxQueueDepth, p.stats.maxQueueDepth);
+    }
+    for (const p of outputs.values()) {
+      c.messagesOut += p.stats.messages;
+      c.bytesOut += p.stats.bytes;
+      c.blockedOnOutputMs += p.stats.blockedMs;
+    }
+    c.busyMs = Math.max(0, performance.now() - started - c.waitingForInputMs - c.blockedOnOutputMs);
+    c = roundCounters(c);
+    return c;
+  };
+  const emitRaw = (type: TelemetryPost['type'], data: unknown, step: number | null): void =>
+    post({ t: 'telemetry', type, data, step, source: wd.actor, ts: Date.now() });
+  const reportCounters = (): void => emitRaw('actor.counters', { actor: wd.actor, counters: counters() }, null);
+  const timer = setInterval(reportCounters, COUNTER_INTERVAL_MS);
+  timer.unref();
+
+  const ctx: StageContext = {
+    actor: wd.actor,
+    params: wd.params,
+    attempt: wd.attempt,
+    input(name) {
+      const p = inputs.get(name);
+      if (!p) throw new Error(`actor ${wd.actor} has no input '${name}'`);
+      return p;
+    },
+    output(name) {
+      const p = outputs.get(name);
+      if (!p) throw new Error(`actor ${wd.actor} has no output '${name}'`);
+      return p;
+    },
+    emit(type, data, step = null) {
+      emitRaw(type, data, step);
+    },
+    log(level, message) {
+      emitRaw('log', { level, message }, null);
+    },
+    request(kind, payload = null) {
+      const id = nextRequest++;
+      return new Promise<JsonValue>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        post({ t: 'request', id, kind, payload });
+      });
+    },
+    onControl(h) {
+      controlHandlers.push(h);
+    },
+    addWaitMs(ms) {
+      extraWaitMs += ms;
+    },
+  };
+
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(wd.module) as { stage?: StageDefinition };
+    if (!mod.stage) throw new Error(`stage module ${wd.module} exports no 'stage'`);
+    const result = await mod.stage.run(ctx);
+    clearInterval(timer);
+    reportCounters();
+    post({ t: 'done', result });
+  } catch (err) {
+    clearInterval(timer);
+    reportCounters();
+    const e = err as Error;
+    post({
+      t: 'failed',
+      message: e?.message ?? String(err),
+      stack: e?.stack,
+      exitCode: err instanceof PtflowError ? err.exitCode : undefined,
+      usage: err instanceof PtflowError && err.exitCode === 2,
+    });
+  }
+}
+
+function roundCounters(c: ActorCounters): ActorCounters {
+  return {
+    ...c,
+    busyMs: Math.round(c.busyMs),
+    waitingForInputMs: Math.round(c.waitingForInputMs),
+    blockedOnOutputMs: Math.round(c.blockedOnOutputMs),
+  };
+}
+
+void main();
