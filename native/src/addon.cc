@@ -1,0 +1,258 @@
+// N-API surface of the ptflow native kernels (plain node_api.h, context-aware, no
+// per-environment state). Every buffer argument is a TypedArray plus a byte offset, so
+// callers pass wasm heaps (ArrayBuffer or SharedArrayBuffer) and Float32Arrays alike
+// without copying; every access is bounds-checked before any work starts.
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dispatch.h"
+#include "pool.h"
+
+namespace {
+
+using ptflow::GemmArgs;
+
+#define CHECK_NAPI(env, call)                                    \
+  do {                                                           \
+    if ((call) != napi_ok) {                                     \
+      napi_throw_error((env), "PTFLOW_NATIVE", "N-API call failed: " #call); \
+      return nullptr;                                            \
+    }                                                            \
+  } while (0)
+
+napi_value throw_range(napi_env env, const std::string& msg) {
+  napi_throw_range_error(env, "PTFLOW_NATIVE", msg.c_str());
+  return nullptr;
+}
+
+bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return true;
+  return t == napi_undefined || t == napi_null;
+}
+
+// A float32 view: pointer to element 0 and the number of float32 elements available.
+struct F32 {
+  float* ptr = nullptr;
+  int64_t len = 0;
+};
+
+bool get_f32(napi_env env, napi_value array, napi_value byteOffsetValue, const char* what, F32* out,
+             std::string* err) {
+  bool isTyped = false;
+  if (napi_is_typedarray(env, array, &isTyped) != napi_ok || !isTyped) {
+    *err = std::string(what) + ": expected a TypedArray";
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t viewOffset = 0;
+  if (napi_get_typedarray_info(env, array, &type, &length, &data, &ab, &viewOffset) != napi_ok) {
+    *err = std::string(what) + ": cannot read TypedArray";
+    return false;
+  }
+  size_t elem = 1;
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: elem = 1; break;
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    default: elem = 8; break;
+  }
+  double off = 0;
+  if (byteOffsetValue != nullptr && !is_nullish(env, byteOffsetValue)) {
+    if (napi_get_value_double(env, byteOffsetValue, &off) != napi_ok) {
+      *err = std::string(what) + ": byte offset must be a number";
+      return false;
+    }
+  }
+  const double bytes = static_cast<double>(length) * static_cast<double>(elem);
+  if (!(off >= 0) || off != std::floor(off) || off > bytes) {
+    *err = std::string(what) + ": byte offset out of range";
+    return false;
+  }
+  const uint64_t offBytes = static_cast<uint64_t>(off);
+  if (offBytes % 4 != 0) {
+    *err = std::string(what) + ": byte offset must be a multiple of 4";
+    return false;
+  }
+  out->ptr = reinterpret_cast<float*>(static_cast<uint8_t*>(data) + offBytes);
+  out->len = static_cast<int64_t>((static_cast<uint64_t>(bytes) - offBytes) / 4);
+  if (data == nullptr) out->len = 0;
+  return true;
+}
+
+bool get_int64_desc(napi_env env, napi_value v, std::vector<double>* out) {
+  bool isTyped = false;
+  if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped) return false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t viewOffset = 0;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &viewOffset) != napi_ok) return false;
+  if (type != napi_float64_array) return false;
+  out->assign(static_cast<double*>(data), static_cast<double*>(data) + length);
+  return true;
+}
+
+bool is_count(double x) { return x >= 0 && x == std::floor(x) && x < 9.0e15; }
+
+// Largest element index touched by an operand of `rows x cols` with strides (rs, cs)
+// over all batch items; returns -1 when it is empty.
+// Computed in double so absurd shapes cannot overflow past the check.
+double max_index(int64_t rows, int64_t cols, int64_t rs, int64_t cs, int64_t maxBatchOff) {
+  if (rows <= 0 || cols <= 0) return -1;
+  return static_cast<double>(maxBatchOff) + static_cast<double>(rows - 1) * static_cast<double>(rs) +
+         static_cast<double>(cols - 1) * static_cast<double>(cs);
+}
+
+// gemm(a, aByteOff, b, bByteOff, c, cByteOff, desc: Float64Array, bias?, biasByteOff?,
+//      batchOffsets?: Float64Array)
+// desc = [batch, M, N, K, transA, transB, lda, ldb, ldc, strideA, strideB, strideC,
+//         biasMode, activation, alpha]
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 7) return throw_range(env, "gemm: expected at least 7 arguments");
+  std::string err;
+  F32 A, B, C, Bias;
+  if (!get_f32(env, argv[0], argv[1], "gemm a", &A, &err) || !get_f32(env, argv[2], argv[3], "gemm b", &B, &err) ||
+      !get_f32(env, argv[4], argv[5], "gemm c", &C, &err))
+    return throw_range(env, err);
+  std::vector<double> d;
+  if (!get_int64_desc(env, argv[6], &d) || d.size() < 15)
+    return throw_range(env, "gemm: desc must be a Float64Array of 15 numbers");
+  for (int i = 0; i < 12; i++)
+    if (!is_count(d[i])) return throw_range(env, "gemm: desc[" + std::to_string(i) + "] must be a non-negative integer");
+  GemmArgs g;
+  g.batch = static_cast<int64_t>(d[0]);
+  g.M = static_cast<int64_t>(d[1]);
+  g.N = static_cast<int64_t>(d[2]);
+  g.K = static_cast<int64_t>(d[3]);
+  const bool transA = d[4] != 0, transB = d[5] != 0;
+  const int64_t lda = static_cast<int64_t>(d[6]), ldb = static_cast<int64_t>(d[7]);
+  g.ldc = static_cast<int64_t>(d[8]);
+  g.strideA = static_cast<int64_t>(d[9]);
+  g.strideB = static_cast<int64_t>(d[10]);
+  g.strideC = static_cast<int64_t>(d[11]);
+  g.biasMode = static_cast<int>(d[12]);
+  g.act = static_cast<int>(d[13]);
+  g.alpha = static_cast<float>(d[14]);
+  if (g.biasMode < 0 || g.biasMode > 2) return throw_range(env, "gemm: unknown bias mode");
+  if (g.act < 0 || g.act > 3) return throw_range(env, "gemm: unknown activation");
+  if (transA) { g.rsA = 1; g.csA = lda; } else { g.rsA = lda; g.csA = 1; }
+  if (transB) { g.rsB = 1; g.csB = ldb; } else { g.rsB = ldb; g.csB = 1; }
+  if (g.ldc < g.N) return throw_range(env, "gemm: ldc < N");
+  if ((transA ? lda < g.M : lda < g.K) || (transB ? ldb < g.K : ldb < g.N))
+    return throw_range(env, "gemm: leading dimension smaller than the matrix");
+
+  std::vector<int64_t> offsets;
+  if (d[0] * (d[9] + d[10] + d[11]) > 9.0e15) return throw_range(env, "gemm: batch strides out of range");
+  int64_t maxA = g.strideA * (g.batch > 0 ? g.batch - 1 : 0);
+  int64_t maxB = g.strideB * (g.batch > 0 ? g.batch - 1 : 0);
+  if (argc >= 10 && !is_nullish(env, argv[9])) {
+    std::vector<double> o;
+    if (!get_int64_desc(env, argv[9], &o) || static_cast<int64_t>(o.size()) != 2 * g.batch)
+      return throw_range(env, "gemm: batchOffsets must be a Float64Array of 2 * batch numbers");
+    offsets.resize(o.size());
+    maxA = maxB = 0;
+    for (size_t i = 0; i < o.size(); i++) {
+      if (!is_count(o[i])) return throw_range(env, "gemm: batchOffsets must be non-negative integers");
+      offsets[i] = static_cast<int64_t>(o[i]);
+      int64_t& mx = (i % 2 == 0) ? maxA : maxB;
+      if (offsets[i] > mx) mx = offsets[i];
+    }
+    g.batchOffsets = offsets.data();
+  }
+  if (g.batch > 0 && g.M > 0 && g.N > 0) {
+    if (g.K > 0) {
+      if (max_index(g.M, g.K, g.rsA, g.csA, maxA) >= A.len) return throw_range(env, "gemm: a is too small for its shape");
+      if (max_index(g.K, g.N, g.rsB, g.csB, maxB) >= B.len) return throw_range(env, "gemm: b is too small for its shape");
+    }
+    if (max_index(g.M, g.N, g.ldc, 1, g.strideC * (g.batch - 1)) >= C.len)
+      return throw_range(env, "gemm: c is too small for its shape");
+  }
+  if (g.biasMode != ptflow::kNoBias) {
+    if (argc < 9 || !get_f32(env, argv[7], argv[8], "gemm bias", &Bias, &err)) return throw_range(env, err.empty() ? "gemm: bias missing" : err);
+    const int64_t need = g.biasMode == ptflow::kBiasPerColumn ? g.N : 1;
+    if (Bias.len < need) return throw_range(env, "gemm: bias is too small");
+    g.bias = Bias.ptr;
+  }
+  g.a = A.ptr;
+  g.b = B.ptr;
+  g.c = C.ptr;
+  ptflow::gemm(g);
+  return nullptr;
+}
+
+napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  double n = 0;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &n) != napi_ok || !(n >= 1) || n != std::floor(n))
+    return throw_range(env, "setNumThreads: expected an integer >= 1");
+  ptflow::pool_set_threads(static_cast<int>(n > 256 ? 256 : n));
+  return nullptr;
+}
+
+napi_value GetNumThreads(napi_env env, napi_callback_info) {
+  napi_value out;
+  CHECK_NAPI(env, napi_create_int32(env, ptflow::pool_threads(), &out));
+  return out;
+}
+
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char name[32] = {0};
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok)
+    return throw_range(env, "setIsa: expected a string");
+  napi_value out;
+  CHECK_NAPI(env, napi_get_boolean(env, ptflow::gemm_set_impl(name), &out));
+  return out;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, isa, list, threads;
+  CHECK_NAPI(env, napi_create_object(env, &obj));
+  const ptflow::GemmImpl* impl = ptflow::gemm_impl();
+  CHECK_NAPI(env, napi_create_string_utf8(env, impl->name, NAPI_AUTO_LENGTH, &isa));
+  const char* names[8];
+  const int n = ptflow::gemm_available(names, 8);
+  CHECK_NAPI(env, napi_create_array_with_length(env, n, &list));
+  for (int i = 0; i < n; i++) {
+    napi_value s;
+    CHECK_NAPI(env, napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &s));
+    CHECK_NAPI(env, napi_set_element(env, list, i, s));
+  }
+  CHECK_NAPI(env, napi_create_int32(env, ptflow::pool_threads(), &threads));
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "isa", isa));
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "available", list));
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "threads", threads));
+  return obj;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
+  return exports;
+}
