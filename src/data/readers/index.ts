@@ -1,0 +1,62 @@
+/**
+ * Document readers by format: a format → reader table (the extension point for new formats), and
+ * helpers that read all files of a `DatasetSpec` in order.
+ *
+ *   readDataset(spec, opts?) → AsyncGenerator<Doc>   lazily, file after file
+ *   collectDocs(spec, limit?) → Promise<Doc[]>       stops reading after `limit` documents
+ *
+ * parquet and arrow have no reader yet: asking for them is a clear error until one is registered.
+ */
+import { PtflowError } from '../../errors';
+import type { DatasetFormat, DatasetSpec } from '../registry';
+import { readCsv } from './csv';
+import { readJson } from './json';
+import { readJsonl } from './jsonl';
+import { readTxt } from './txt';
+import type { Doc, DocReader } from './types';
+
+export type { Doc, DocLoc, DocReader, ReadOptions } from './types';
+
+const READERS: Partial<Record<DatasetFormat, DocReader>> = {
+  jsonl: readJsonl,
+  json: readJson,
+  txt: readTxt,
+  csv: readCsv,
+};
+
+/** Install (or replace) the reader of a format. */
+export function registerReader(format: DatasetFormat, reader: DocReader): void {
+  READERS[format] = reader;
+}
+
+export function readerFor(format: DatasetFormat, file?: string): DocReader {
+  const reader = READERS[format];
+  if (!reader) {
+    throw new PtflowError(`${file ?? format}: reading ${format} files is not supported yet (supported: ${Object.keys(READERS).join(', ')})`);
+  }
+  return reader;
+}
+
+export async function* readDataset(
+  spec: Pick<DatasetSpec, 'files' | 'format' | 'textColumn'>,
+  opts: { chunkBytes?: number } = {},
+): AsyncGenerator<Doc, void, undefined> {
+  for (const file of spec.files) {
+    yield* readerFor(spec.format, file)(file, { textColumn: spec.textColumn, chunkBytes: opts.chunkBytes });
+  }
+}
+
+/** Read a dataset into memory, stopping after `limit` documents (max_samples) when given. */
+export async function collectDocs(
+  spec: Pick<DatasetSpec, 'files' | 'format' | 'textColumn'>,
+  limit?: number,
+  opts: { chunkBytes?: number } = {},
+): Promise<Doc[]> {
+  const out: Doc[] = [];
+  if (limit !== undefined && limit <= 0) return out;
+  for await (const doc of readDataset(spec, opts)) {
+    out.push(doc);
+    if (limit !== undefined && out.length >= limit) break;
+  }
+  return out;
+}
