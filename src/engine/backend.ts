@@ -1,0 +1,218 @@
+/**
+ * Chooses and starts the TensorFlow.js backend: the only module that does.
+ *
+ * How the choice is made (`initBackend(requested)`):
+ * - `auto`: try `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (optional dependencies,
+ *   native TensorFlow; each registers a `tensorflow` backend when it loads); if neither loads or
+ *   starts, `wasm` (SIMD, threaded when threads > 1, see wasm/init.ts); if wasm cannot start, `cpu`.
+ *   Every step that was skipped leaves a line in `notes`.
+ * - `tensorflow`: the same two packages, in that order; if neither loads, a PtflowError that says
+ *   how to install one.
+ * - `wasm`, `cpu`: exactly that backend (wasm may still fall back from threaded to single-thread,
+ *   with a note).
+ * After the backend is set, ptflow's kernels for it are registered (kernels/register.ts) and, for
+ * wasm and cpu, the optional native kernel addon is asked to register its kernels (unless
+ * PTFLOW_NATIVE=0); a failure there is a note, never an error.
+ *
+ * Idempotent per process: a second call returns the first call's result when it asks for `auto`
+ * or for the backend already running, and is an error otherwise (`shutdownBackend()` first).
+ * `shutdownBackend()` stops wasm's pthread workers (so a process can exit without waiting for
+ * them) and allows `initBackend` again.
+ */
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { PtflowError, usageError } from '../errors';
+import { registerPtflowKernels } from './kernels/register';
+import { initWasm, shutdownWasm } from './wasm/init';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = 'auto' | BackendName;
+
+/** What the optional native kernel addon reported. */
+export interface NativeStatus {
+  active: boolean;
+  reason?: string;
+  isa?: string;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  /** The npm package that provides the backend. */
+  module?: string;
+  /** Threads the backend computes with (wasm: its thread pool; cpu: 1; tensorflow: cores). */
+  threads: number;
+  /** Whether the backend runs vectorised (SIMD) code. */
+  simd: boolean;
+  notes: string[];
+  /** Present when the native kernel addon was asked (wasm and cpu). */
+  native?: NativeStatus;
+}
+
+export interface InitBackendOptions {
+  /** wasm threads (default: all cores). */
+  threads?: number;
+  /** Loads an optional package by id (default: `require`); tests pass a stand-in. */
+  requireModule?: (id: string) => unknown;
+}
+
+/** Tried in this order for `tensorflow` (and first for `auto`). */
+export const TENSORFLOW_MODULES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+const INSTALL_HINT =
+  'Install it with `npm install @tensorflow/tfjs-node-gpu` (NVIDIA GPU with CUDA) or ' +
+  '`npm install @tensorflow/tfjs-node` (CPU), and approve its install script where npm blocks ' +
+  'dependency install scripts (it downloads libtensorflow); or use backend: wasm.';
+
+let current: { requested: BackendRequest; promise: Promise<BackendInfo> } | undefined;
+
+export function defaultThreads(): number {
+  const ap = (os as { availableParallelism?: () => number }).availableParallelism;
+  return Math.max(1, typeof ap === 'function' ? ap() : os.cpus().length);
+}
+
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0];
+}
+
+async function tryTensorflow(
+  requireModule: (id: string) => unknown,
+  notes: string[],
+): Promise<BackendInfo | undefined> {
+  for (const id of TENSORFLOW_MODULES) {
+    try {
+      requireModule(id);
+    } catch (e) {
+      notes.push(`${id}: not loaded (${errorText(e)})`);
+      continue;
+    }
+    if (tf.findBackendFactory('tensorflow') == null) {
+      notes.push(`${id}: loaded but registered no 'tensorflow' backend`);
+      continue;
+    }
+    if (!(await tf.setBackend('tensorflow'))) {
+      notes.push(`${id}: loaded but the 'tensorflow' backend failed to start`);
+      continue;
+    }
+    registerPtflowKernels('tensorflow');
+    return { name: 'tensorflow', module: id, threads: defaultThreads(), simd: true, notes };
+  }
+  return undefined;
+}
+
+/** Ask the native addon (src/engine/native) to register its kernels; never throws. */
+function registerNative(backend: 'wasm' | 'cpu', notes: string[]): NativeStatus {
+  if (process.env['PTFLOW_NATIVE'] === '0') {
+    notes.push('native kernels: disabled (PTFLOW_NATIVE=0)');
+    return { active: false, reason: 'PTFLOW_NATIVE=0' };
+  }
+  try {
+    // Loaded lazily and by path: the addon is optional and may be absent or fail to load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('./native') as { registerNativeKernels?: unknown };
+    if (typeof mod.registerNativeKernels !== 'function') {
+      notes.push('native kernels: module has no registerNativeKernels');
+      return { active: false, reason: 'no registerNativeKernels export' };
+    }
+    const r = (mod.registerNativeKernels as (b: string) => unknown)(backend) as Partial<NativeStatus> | null;
+    const status: NativeStatus = {
+      active: r?.active === true,
+      ...(typeof r?.reason === 'string' ? { reason: r.reason } : {}),
+      ...(typeof r?.isa === 'string' ? { isa: r.isa } : {}),
+    };
+    notes.push(
+      status.active
+        ? `native kernels: active${status.isa ? ` (${status.isa})` : ''}`
+        : `native kernels: inactive${status.reason ? ` (${status.reason})` : ''}`,
+    );
+    return status;
+  } catch (e) {
+    notes.push(`native kernels: not loaded (${errorText(e)})`);
+    return { active: false, reason: errorText(e) };
+  }
+}
+
+async function startWasm(threads: number, notes: string[]): Promise<BackendInfo> {
+  const w = await initWasm({ threads });
+  notes.push(...w.notes);
+  registerPtflowKernels('wasm');
+  const native = registerNative('wasm', notes);
+  return { name: 'wasm', module: '@tensorflow/tfjs-backend-wasm', threads: w.threads, simd: w.simd, notes, native };
+}
+
+async function startCpu(notes: string[]): Promise<BackendInfo> {
+  if (!(await tf.setBackend('cpu'))) throw new PtflowError("the 'cpu' backend failed to start");
+  registerPtflowKernels('cpu');
+  const native = registerNative('cpu', notes);
+  return { name: 'cpu', module: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, notes, native };
+}
+
+async function start(requested: BackendRequest, opts: InitBackendOptions): Promise<BackendInfo> {
+  const notes: string[] = [];
+  const threads = opts.threads ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw usageError(`backend threads must be a positive integer, got ${threads}`);
+  }
+  const requireModule = opts.requireModule ?? ((id: string): unknown => require(id));
+  switch (requested) {
+    case 'tensorflow': {
+      const info = await tryTensorflow(requireModule, notes);
+      if (info != null) return info;
+      throw usageError(
+        `backend 'tensorflow' requested, but neither ${TENSORFLOW_MODULES.join(' nor ')} could be used ` +
+          `(${notes.join('; ')}). ${INSTALL_HINT}`,
+      );
+    }
+    case 'wasm':
+      return startWasm(threads, notes);
+    case 'cpu':
+      return startCpu(notes);
+    case 'auto': {
+      const info = await tryTensorflow(requireModule, notes);
+      if (info != null) return info;
+      try {
+        return await startWasm(threads, notes);
+      } catch (e) {
+        notes.push(`wasm: failed to start (${errorText(e)}); using cpu`);
+        return startCpu(notes);
+      }
+    }
+    default:
+      throw usageError(`unknown backend '${String(requested)}': expected auto, tensorflow, wasm or cpu`);
+  }
+}
+
+/** Choose, start and prepare the backend (see the module comment). */
+export function initBackend(requested: BackendRequest, opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (current != null) {
+    const first = current;
+    return first.promise.then((info) => {
+      if (requested === 'auto' || requested === first.requested || requested === info.name) return info;
+      throw usageError(
+        `backend '${requested}' requested, but this process already runs '${info.name}' ` +
+          '(call shutdownBackend() before switching)',
+      );
+    });
+  }
+  const entry = { requested, promise: start(requested, opts) };
+  current = entry;
+  entry.promise.catch(() => {
+    if (current === entry) current = undefined;
+  });
+  return entry.promise;
+}
+
+/** Stop what initBackend started (wasm pthread workers, heap); initBackend may be called again. */
+export async function shutdownBackend(): Promise<void> {
+  const entry = current;
+  if (entry == null) return;
+  current = undefined;
+  let info: BackendInfo;
+  try {
+    info = await entry.promise;
+  } catch {
+    return;
+  }
+  if (info.name === 'wasm') shutdownWasm();
+}

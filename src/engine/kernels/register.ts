@@ -1,0 +1,46 @@
+/**
+ * Registers ptflow's kernels for a backend: the ones it lacks and the ones it does
+ * pathologically slowly. Called by `initBackend` once the backend is set. A kernel that replaces
+ * a stock one unregisters it first (tfjs would otherwise warn and overwrite). Idempotent.
+ *
+ * | backend | kernel             | why |
+ * |---------|--------------------|-----|
+ * | wasm    | UnsortedSegmentSum | missing: the gradient of tf.gather (embedding) fails |
+ * | wasm    | Slice              | stock copies the whole input out of the heap per call |
+ * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { setStockSlice, sliceWasmConfig } from './slice-wasm';
+import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu';
+import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm';
+
+export type KernelBackendName = 'wasm' | 'cpu' | 'tensorflow';
+
+export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
+  switch (backend) {
+    case 'wasm':
+      return [unsortedSegmentSumWasmConfig, sliceWasmConfig];
+    case 'cpu':
+      return [unsortedSegmentSumCpuConfig];
+    case 'tensorflow':
+      return [];
+  }
+}
+
+/** Register (or re-register) ptflow's kernels for `backend`; returns the kernel names. */
+export function registerPtflowKernels(backend: KernelBackendName): string[] {
+  const names: string[] = [];
+  for (const config of kernelsFor(backend)) {
+    const existing = tf.getKernel(config.kernelName, config.backendName);
+    if (existing?.kernelFunc !== config.kernelFunc) {
+      if (existing != null) {
+        if (config === sliceWasmConfig) setStockSlice(existing.kernelFunc);
+        tf.unregisterKernel(config.kernelName, config.backendName);
+      }
+      tf.registerKernel(config);
+    }
+    names.push(config.kernelName);
+  }
+  return names;
+}
