@@ -209,13 +209,13 @@ export function pyDumps(value: PyValue, options: DumpsOptions = {}): string {
 
 /**
  * Python's `json.loads`: standard JSON plus the `NaN`, `Infinity` and `-Infinity` literals Python
- * writes. Errors name `source` with line and column.
+ * writes. Errors name `source` with line and column (`firstLine` = the line `text` starts on).
  */
-export function pyLoads(text: string, source: string): JsonValue {
+export function pyLoads(text: string, source: string, firstLine = 1): JsonValue {
   let pos = 0;
   const fail = (what: string): never => {
     const before = text.slice(0, pos);
-    const line = before.split('\n').length;
+    const line = before.split('\n').length + firstLine - 1;
     const col = pos - before.lastIndexOf('\n');
     throw new PtflowError(`${source}:${line}:${col}: invalid JSON: ${what}`);
   };
