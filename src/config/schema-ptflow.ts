@@ -1,0 +1,38 @@
+/**
+ * ptflow's own keys: the TensorFlow.js backend, the worker pool, the data-flow budget, how bad
+ * records and non-finite steps are handled, and the telemetry tap.
+ */
+import { atLeast, atMost, bool, bytes, int, oneOf, optInt, optStr, str } from './fields';
+
+export const ptflowFields = {
+  backend: oneOf(
+    ['auto', 'tensorflow', 'wasm', 'cpu'] as const,
+    'auto',
+    'TensorFlow.js backend: auto picks tensorflow (tfjs-node-gpu / tfjs-node, if installed), then wasm, then cpu.',
+  ),
+  num_threads: optInt('Threads for the wasm / tensorflow backend; null = the number of cores.', atLeast(1)),
+  tokenizer_workers: optInt('Tokenizer worker threads; null = cores - 1 (at least 1).', atLeast(1)),
+  prefetch_batches: int(
+    4,
+    'Flow-control credit: batches the data pipeline may prepare ahead of the trainer.',
+    atLeast(1),
+  ),
+  prefetch_bytes: bytes(
+    256 * 1024 * 1024,
+    'Flow-control budget: bytes of prepared data allowed in flight (e.g. 268435456 or "256MiB").',
+    atLeast(1024),
+  ),
+  on_bad_record: oneOf(
+    ['error', 'skip'] as const,
+    'error',
+    'A record that cannot be read (bad JSON, missing text column): stop with an error naming file and ' +
+      'line, or skip it and count it.',
+  ),
+  skip_nonfinite_steps: bool(
+    false,
+    'When the loss or gradient norm is NaN/inf, skip that optimizer step (counted and logged) instead of stopping.',
+  ),
+  tap_port: optInt('Port of the telemetry WebSocket tap; null = no tap; 0 = any free port.', atLeast(0), atMost(65535)),
+  tap_host: str('127.0.0.1', 'Address the telemetry tap binds to.'),
+  tap_token: optStr('Token a tap client must present; null = none (keep the tap on localhost then).'),
+};

@@ -1,0 +1,115 @@
+/**
+ * Keys of Hugging Face's `TrainingArguments` (as LLaMA-Factory passes them through) that ptflow
+ * honours, with the transformers 4.57 defaults. `logging_steps`, `save_steps` and `eval_steps`
+ * below 1 are a fraction of the total optimizer steps (see `resolveStepInterval`); the raw value
+ * is kept here.
+ */
+import { z } from 'zod';
+import {
+  above,
+  atLeast,
+  atMost,
+  below,
+  bool,
+  coerceBool,
+  fieldMeta,
+  int,
+  kwargs,
+  num,
+  oneOf,
+  optInt,
+  optList,
+  optNum,
+
+  optStr,
+  rule,
+} from './fields';
+
+const interval = (def: number, help: string) =>
+  num(def, help, above(0), rule((v) => v <= 1 || Number.isInteger(v), 'must be an integer when > 1 (below 1 it is a ratio of the total steps)'));
+
+/** `resume_from_checkpoint`: a checkpoint directory, true (the last checkpoint in output_dir) or null. */
+const resumeFromCheckpoint = z
+  .preprocess(
+    (v) => {
+      const b = coerceBool(v);
+      if (b === false || v === '') return null;
+      if (b === true && typeof v !== 'string') return true;
+      if (typeof v === 'string' && (v.toLowerCase() === 'true')) return true;
+      return v;
+    },
+    z.union([z.string(), z.literal(true), z.null()], {
+      error: 'must be a checkpoint directory, true (the last checkpoint in output_dir) or null',
+    }),
+  )
+  .default(null)
+  .describe(
+    'Resume from this checkpoint directory, or true for the last checkpoint-N in output_dir. ' +
+      'null: resume automatically when output_dir holds checkpoints (unless overwrite_output_dir).',
+  );
+fieldMeta.add(resumeFromCheckpoint, { type: 'path | true | null', default: null });
+
+export const LR_SCHEDULERS = [
+  'linear',
+  'cosine',
+  'cosine_with_restarts',
+  'polynomial',
+  'constant',
+  'constant_with_warmup',
+  'inverse_sqrt',
+  'warmup_stable_decay',
+] as const;
+
+export const trainingFields = {
+  output_dir: optStr('Directory for checkpoints, the final model, logs and results. Required.'),
+  overwrite_output_dir: bool(false, 'Start afresh even if output_dir holds checkpoints (no auto-resume).'),
+  do_train: bool(false, 'Train.'),
+  do_eval: bool(false, 'Evaluate (eval_loss, eval_perplexity) after training; needs eval_dataset or val_size.'),
+  per_device_train_batch_size: int(8, 'Sequences per micro-batch in training.', atLeast(1)),
+  per_device_eval_batch_size: int(8, 'Sequences per batch in evaluation.', atLeast(1)),
+  gradient_accumulation_steps: int(1, 'Micro-batches per optimizer step.', atLeast(1)),
+  learning_rate: num(5e-5, 'Peak learning rate of AdamW.', atLeast(0)),
+  num_train_epochs: num(3, 'Epochs to train when max_steps is not set (may be fractional).', above(0)),
+  max_steps: int(
+    -1,
+    'Total optimizer steps; overrides num_train_epochs. -1 = from num_train_epochs. Required with streaming.',
+    rule((v) => v === -1 || v > 0, 'must be -1 (use num_train_epochs) or a positive number of steps'),
+  ),
+  lr_scheduler_type: oneOf(LR_SCHEDULERS, 'linear', 'Learning-rate schedule (Hugging Face formulas).'),
+  lr_scheduler_kwargs: kwargs(
+    'Extra schedule arguments, e.g. {num_cycles: 0.5} for cosine, {power: 1.0, lr_end: 1e-7} for ' +
+      'polynomial, {num_stable_steps: 100, num_decay_steps: 50} for warmup_stable_decay.',
+  ),
+  warmup_ratio: num(0, 'Linear warmup as a fraction of the total steps (ceil). Ignored when warmup_steps > 0.', atLeast(0), atMost(1)),
+  warmup_steps: int(0, 'Linear warmup steps; overrides warmup_ratio.', atLeast(0)),
+  weight_decay: num(0, 'AdamW decoupled weight decay (not applied to norms and biases).', atLeast(0)),
+  adam_beta1: num(0.9, 'AdamW beta1.', atLeast(0), below(1)),
+  adam_beta2: num(0.999, 'AdamW beta2.', atLeast(0), below(1)),
+  adam_epsilon: num(1e-8, 'AdamW epsilon.', above(0)),
+  max_grad_norm: num(1.0, 'Clip the global gradient norm to this value; 0 = no clipping.', atLeast(0)),
+  logging_steps: interval(500, 'Log every N optimizer steps (below 1: a ratio of the total steps).'),
+  save_strategy: oneOf(['steps', 'epoch', 'no'] as const, 'steps', 'When to save checkpoints.'),
+  save_steps: interval(500, 'Save a checkpoint every N steps with save_strategy steps (below 1: a ratio of the total steps).'),
+  save_total_limit: optInt('Keep at most this many checkpoints (the oldest are deleted); null = keep all.', atLeast(1)),
+  save_only_model: bool(false, 'Checkpoints hold the weights only (no optimizer, scheduler or RNG state; cannot resume).'),
+  eval_strategy: oneOf(
+    ['no', 'steps', 'epoch'] as const,
+    'no',
+    'When to evaluate during training (anything but no turns do_eval on). Alias: evaluation_strategy.',
+  ),
+  eval_steps: optNum(
+    'Evaluate every N steps with eval_strategy steps (below 1: a ratio of the total steps); null = logging_steps.',
+    above(0),
+    rule((v) => v <= 1 || Number.isInteger(v), 'must be an integer when > 1 (below 1 it is a ratio of the total steps)'),
+  ),
+  seed: int(42, 'Random seed (weights of train_from_scratch, LoRA init, shuffling, dropout).'),
+  data_seed: optInt('Seed of the data order only; null = seed.'),
+  resume_from_checkpoint: resumeFromCheckpoint,
+  include_num_input_tokens_seen: bool(false, 'Record num_input_tokens_seen in the logs and trainer_state.json.'),
+  report_to: optList(
+    'Experiment trackers (wandb, tensorboard, ...). ptflow reports to none of them: use the telemetry tap (tap_port).',
+  ),
+  run_name: optStr('Name of the run in logs and telemetry; null = output_dir.'),
+  logging_dir: optStr('Tracker log directory (tensorboard). Accepted for compatibility; ptflow writes logs to output_dir.'),
+};
+
