@@ -1,0 +1,246 @@
+/**
+ * TrainerActor: owns the backend, the weights and the optimizer, in its own worker thread (a tfjs step
+ * blocks its thread; here it blocks nobody else). Reads gradient-accumulation windows from the
+ * collator, takes optimizer steps, logs / evaluates / checkpoints on HF's schedule, and saves the final
+ * model. The whole loop reads top to bottom in `run` below.
+ */
+import path from 'node:path';
+import type { JsonValue } from '../schemas/ports';
+import type { MicroBatch } from '../src/engine/batch';
+import { initBackend } from '../src/engine/backend';
+import { AdamW } from '../src/engine/optim/adamw';
+import { hfDecayFilter } from '../src/engine/optim/decay';
+import { makeLrSchedule, resolveWarmupSteps, type SchedulerType } from '../src/engine/optim/schedule';
+import { TrainStep } from '../src/engine/train-step';
+import { epochAt, speedMetrics, trainLogEntry, withEpoch, withStep } from '../src/outputs/log-entries';
+import { TrainerLog } from '../src/outputs/trainer-log';
+import { createTrainerState, saveTrainerState } from '../src/outputs/trainer-state';
+import { defineStage } from '../src/pipeline/stage';
+import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
+import { setupModel, type ModelSetupParams } from '../src/train/model-setup';
+import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
+import { WindowReader } from '../src/train/window-reader';
+import { decodeTrainBatch } from '../schemas/train-batch';
+import { evaluate, type EvalMetrics } from './EvaluatorActor';
+
+export interface TrainerParams extends ModelSetupParams {
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  num_threads: number | null;
+  output_dir: string;
+  do_eval: boolean;
+  per_device_train_batch_size: number;
+  gradient_accumulation_steps: number;
+  learning_rate: number;
+  num_train_epochs: number;
+  max_steps: number;
+  lr_scheduler_type: SchedulerType;
+  lr_scheduler_kwargs: Record<string, unknown> | null;
+  warmup_ratio: number;
+  warmup_steps: number;
+  weight_decay: number;
+  adam_beta1: number;
+  adam_beta2: number;
+  adam_epsilon: number;
+  max_grad_norm: number;
+  logging_steps: number;
+  save_steps: number;
+  save_strategy: 'no' | 'steps' | 'epoch';
+  save_total_limit: number | null;
+  save_only_model: boolean;
+  eval_steps: number | null;
+  eval_strategy: 'no' | 'steps' | 'epoch';
+  skip_nonfinite_steps: boolean;
+  include_num_input_tokens_seen: boolean;
+  /** Directory the tokenizer files come from (copied next to the weights). */
+  tokenizer_dir: string;
+  /** Checkpoint to resume from (decided on the main thread), or null. */
+  resume_from: string | null;
+}
+
+export interface TrainerResult {
+  status: 'completed' | 'interrupted';
+  global_step: number;
+  log_history: Record<string, number>[];
+  train_metrics: Record<string, number>;
+  eval_metrics: EvalMetrics | null;
+  data_wait_ms: number;
+  train_ms: number;
+  backend: string;
+  resumed_from: string | null;
+}
+
+export const stage = defineStage<TrainerParams>(async (ctx) => {
+  const p = ctx.params;
+  const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined });
+  ctx.log('info', `backend: ${backend.name}${backend.threads > 1 ? ` (${backend.threads} threads)` : ''}${backend.native?.active ? `, native kernels (${backend.native.isa})` : ''}`);
+
+  // Model, evaluation set, and the shape of the run.
+  const model = await setupModel(p, p.resume_from);
+  const evalBatches: MicroBatch[] = [];
+  for await (const m of ctx.input('eval')) evalBatches.push(decodeTrainBatch(m.payload));
+  const reader = new WindowReader(ctx.input('train'), p.gradient_accumulation_steps);
+  const first = await reader.peekMeta();
+  const plan = makePlan({
+    blocks: first?.blocks ?? 0,
+    batchSize: p.per_device_train_batch_size,
+    gradAccum: p.gradient_accumulation_steps,
+    numTrainEpochs: p.num_train_epochs,
+    maxSteps: p.max_steps,
+    loggingSteps: p.logging_steps,
+    evalSteps: p.eval_steps,
+    saveSteps: p.save_steps,
+    evalStrategy: p.do_eval ? p.eval_strategy : 'no',
+    saveStrategy: p.save_strategy,
+  });
+
+  const optimizer = new AdamW(
+    model.trainableParams(),
+    { beta1: p.adam_beta1, beta2: p.adam_beta2, eps: p.adam_epsilon, weightDecay: p.weight_decay },
+    hfDecayFilter,
+  );
+  const schedule = makeLrSchedule({
+    type: p.lr_scheduler_type,
+    baseLr: p.learning_rate,
+    warmupSteps: resolveWarmupSteps(p.warmup_steps, p.warmup_ratio, plan.totalSteps),
+    totalSteps: plan.totalSteps,
+    kwargs: p.lr_scheduler_kwargs ?? undefined,
+  });
+  const trainStep = new TrainStep(model, optimizer, (s: number) => schedule.lrAt(s), {
+    maxGradNorm: p.max_grad_norm,
+    skipNonFinite: p.skip_nonfinite_steps,
+  });
+
+  const state = createTrainerState({
+    max_steps: plan.totalSteps,
+    num_train_epochs: plan.epochsNeeded ?? 1,
+    logging_steps: plan.loggingSteps,
+    eval_steps: plan.evalSteps,
+    save_steps: plan.saveSteps,
+    train_batch_size: p.per_device_train_batch_size,
+  });
+  let progress: RunProgressState = {
+    lossSinceLog: 0, stepsSinceLog: 0, lossTotal: 0, tokensSeen: 0, cursor: null, elapsedSeconds: 0, skippedSteps: 0,
+  };
+  if (p.resume_from) {
+    const ck = await loadCheckpoint(p.resume_from);
+    await ck.restoreOptimizer(optimizer);
+    Object.assign(state, ck.trainerState, { max_steps: plan.totalSteps });
+    progress = ck.progress;
+    trainStep.stepsDone = state.global_step;
+    ctx.log('info', `resumed from ${p.resume_from} at step ${state.global_step}`);
+  }
+
+  const trainerLog = new TrainerLog(p.output_dir);
+  await trainerLog.begin(plan.totalSteps, state.global_step);
+  let stopRequested = false;
+  ctx.onControl((kind) => {
+    if (kind === 'stop') stopRequested = true;
+  });
+
+  // The loop: one iteration = one optimizer step.
+  const t0 = performance.now();
+  let lastSavedStep = -1;
+  let trainMs = 0;
+  let evalMetrics: EvalMetrics | null = null;
+  const doEvaluate = (step: number, epoch: number): void => {
+    evalMetrics = evaluate(model, evalBatches);
+    const { eval_perplexity: _ppl, ...logged } = evalMetrics;
+    state.log_history.push(withStep(withEpoch(logged, epoch), step));
+    ctx.emit('eval.result', {
+      eval_loss: evalMetrics.eval_loss, eval_perplexity: evalMetrics.eval_perplexity,
+      eval_runtime: evalMetrics.eval_runtime, eval_samples: evalBatches.reduce((a, b) => a + b.batchSize, 0), epoch,
+    }, step);
+  };
+  const checkpoint = async (step: number): Promise<void> => {
+    progress.elapsedSeconds += 0; // elapsed is tracked in trainer_state timings below
+    const tc = performance.now();
+    const saved = await saveCheckpoint(p.output_dir, {
+      model, optimizer, trainerState: state, progress, step, seed: p.seed,
+      tokenizerDir: p.tokenizer_dir, baseModelNameOrPath: p.train_from_scratch ? null : p.model_name_or_path,
+      saveOnlyModel: p.save_only_model,
+    });
+    lastSavedStep = step;
+    await rotateCheckpoints(p.output_dir, p.save_total_limit, saved.dir);
+    ctx.emit('checkpoint.saved', { path: saved.dir, step, bytes: saved.bytes, elapsed_ms: Math.round(performance.now() - tc) }, step);
+  };
+
+  while (state.global_step < plan.totalSteps && !stopRequested) {
+    const window = await reader.next();
+    if (!window) break;
+    const ts = performance.now();
+    const r = trainStep.step(window.micro);
+    const stepMs = performance.now() - ts;
+    trainMs += stepMs;
+    state.global_step += 1;
+    const step = state.global_step;
+    const epoch = epochAt(window.last.epoch, window.last.micro + 1, window.last.microPerEpoch ?? window.last.micro + 1);
+    state.epoch = epoch;
+    if (r.skipped) progress.skippedSteps += 1;
+    else {
+      progress.lossSinceLog += r.loss;
+      progress.lossTotal += r.loss;
+      progress.stepsSinceLog += 1;
+    }
+    progress.tokensSeen += window.micro.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
+    progress.cursor = window.last.cursor as unknown as JsonValue;
+    if (p.include_num_input_tokens_seen) state.num_input_tokens_seen = progress.tokensSeen;
+    ctx.emit('train.step', {
+      loss: r.loss, learning_rate: r.lr, grad_norm: r.gradNorm, epoch, tokens: r.tokens,
+      tokens_per_second: (r.tokens / stepMs) * 1000, step_time_ms: stepMs, data_wait_ms: window.waitMs,
+      total_steps: plan.totalSteps,
+    }, step);
+
+    if (shouldLog(step, plan) && progress.stepsSinceLog > 0) {
+      const entry = trainLogEntry({
+        meanLoss: progress.lossSinceLog / progress.stepsSinceLog, gradNorm: r.gradNorm, learningRate: r.lr, epoch, step,
+        numInputTokensSeen: p.include_num_input_tokens_seen ? progress.tokensSeen : undefined,
+      });
+      state.log_history.push(entry);
+      progress.lossSinceLog = 0;
+      progress.stepsSinceLog = 0;
+      await trainerLog.log(state);
+      ctx.emit('train.log', entry, step);
+    }
+    if (shouldEval(step, plan, p.do_eval ? p.eval_strategy : 'no', window.last.lastInEpoch) && evalBatches.length > 0) {
+      doEvaluate(step, epoch);
+      await trainerLog.log(state);
+    }
+    if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
+  }
+
+  const step = state.global_step;
+  if (stopRequested) {
+    if (lastSavedStep !== step && step > 0) await checkpoint(step);
+    return result('interrupted');
+  }
+
+  // End of training: HF's final log entry, the model, the state.
+  const runtime = (performance.now() - t0) / 1000 + progress.elapsedSeconds;
+  const stepsThisRun = Math.max(1, step);
+  const trainMetrics = {
+    ...speedMetrics('train', runtime, {
+      numSamples: stepsThisRun * p.per_device_train_batch_size * p.gradient_accumulation_steps,
+      numSteps: stepsThisRun,
+    }),
+    total_flos: state.total_flos,
+    train_loss: progress.lossTotal / Math.max(1, step - progress.skippedSteps),
+  };
+  state.log_history.push(withStep(withEpoch(trainMetrics, state.epoch), step));
+  await saveModelFiles(p.output_dir, model, p.tokenizer_dir, p.train_from_scratch ? null : p.model_name_or_path);
+  await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
+  if (p.do_eval && evalBatches.length > 0) {
+    // LLaMA-Factory evaluates once more after training (trainer.evaluate), logged at the last step.
+    doEvaluate(step, state.epoch ?? 0);
+    await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
+  }
+  return result('completed', trainMetrics);
+
+  function result(status: TrainerResult['status'], trainMetrics: Record<string, number> = {}): JsonValue {
+    const r: TrainerResult = {
+      status, global_step: state.global_step, log_history: state.log_history, train_metrics: trainMetrics,
+      eval_metrics: evalMetrics, data_wait_ms: reader.totalWaitMs, train_ms: trainMs, backend: backend.name,
+      resumed_from: p.resume_from,
+    };
+    return r as unknown as JsonValue;
+  }
+});

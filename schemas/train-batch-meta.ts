@@ -1,0 +1,24 @@
+/**
+ * The JSON meta that travels with every TrainBatch message (CollatorActor → TrainerActor): where the
+ * micro-batch sits in the run, and the data cursor to resume from right after it.
+ */
+export interface DataCursor {
+  /** Epoch of the NEXT micro-batch to produce (0-based). */
+  epoch: number;
+  /** Index within that epoch of the next micro-batch to produce. */
+  micro: number;
+}
+
+export interface TrainBatchMeta {
+  /** Epoch of this micro-batch (0-based) and its index in the epoch. */
+  epoch: number;
+  micro: number;
+  /** Micro-batches per epoch (null when streaming: unknown). */
+  microPerEpoch: number | null;
+  lastInEpoch: boolean;
+  /** Training blocks per epoch (null when streaming). */
+  blocks: number | null;
+  /** Tokens in this micro-batch that are real (attention mask 1). */
+  tokens: number;
+  cursor: DataCursor;
+}

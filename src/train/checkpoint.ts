@@ -1,0 +1,158 @@
+/**
+ * `checkpoint-N` directories: everything needed to continue a run exactly where it stopped.
+ *
+ *   config.json, generation_config.json, model.safetensors   (full / freeze: the whole model)
+ *   adapter_config.json, adapter_model.safetensors           (lora: the adapter, PEFT layout)
+ *   tokenizer files                                          (copied from the model directory)
+ *   optimizer.safetensors   AdamW moments + step counts      (omitted with save_only_model)
+ *   scheduler.json          {"last_epoch": N}                (HF LambdaLR's position)
+ *   rng_state.json          seeds the run derives its randomness from
+ *   ptflow_state.json       running loss since the last log, tokens seen, data cursor, timings
+ *   trainer_state.json      HF TrainerState (written last)
+ *
+ * The directory is written under a temporary name and renamed into place, so a crash at any moment
+ * leaves either the previous checkpoints only, or a complete new one. Weights that are not finite are
+ * refused before anything is written.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { PtflowError } from '../errors';
+import { commitDirAtomic, tempPathFor, writeJsonAtomic } from '../engine/io/atomic';
+import { llamaConfigToJson } from '../engine/model/config';
+import type { LlamaModel } from '../engine/model/llama';
+import { saveHfModelDir } from '../engine/io/hf-model-dir';
+import { savePeftAdapter } from '../engine/io/peft';
+import { readSafetensorsF32, writeSafetensors, type FloatTensor } from '../engine/io/safetensors';
+import { adamwStateFromTensors, adamwStateToTensors } from '../engine/optim/adamw-state';
+import type { AdamW } from '../engine/optim/adamw';
+import { saveTrainerState, loadTrainerState, type TrainerState } from '../outputs/trainer-state';
+import type { JsonValue } from '../../schemas/ports';
+
+export interface RunProgressState {
+  /** Sum of per-step losses since the last log and how many steps that is (HF tr_loss). */
+  lossSinceLog: number;
+  stepsSinceLog: number;
+  /** Sum of all per-step losses (for train_loss at the end). */
+  lossTotal: number;
+  tokensSeen: number;
+  /** Data position after the last consumed micro-batch (see CollatorActor). */
+  cursor: JsonValue;
+  /** Seconds of training before this checkpoint (train_runtime continues from it). */
+  elapsedSeconds: number;
+  skippedSteps: number;
+}
+
+export interface CheckpointContents {
+  model: LlamaModel;
+  optimizer: AdamW;
+  trainerState: TrainerState;
+  progress: RunProgressState;
+  step: number;
+  seed: number;
+  tokenizerDir: string;
+  baseModelNameOrPath: string | null;
+  saveOnlyModel: boolean;
+}
+
+/** Weights of the model as plain arrays (HF names), checked finite. */
+export function modelWeights(params: ReadonlyMap<string, { shape: number[]; dataSync(): unknown }>, what: string): Map<string, FloatTensor> {
+  const out = new Map<string, FloatTensor>();
+  for (const [name, v] of params) {
+    const data = v.dataSync() as Float32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new PtflowError(`refusing to save ${what}: tensor ${name} holds a non-finite value`);
+    }
+    out.set(name, { shape: [...v.shape], data });
+  }
+  return out;
+}
+
+/** Write the model files (not the training state) of `model` into `dir`. */
+export async function saveModelFiles(dir: string, model: LlamaModel, tokenizerDir: string, baseModel: string | null): Promise<void> {
+  const lora = model.lora;
+  if (lora) {
+    await savePeftAdapter(dir, {
+      adapterWeights: modelWeights(lora.params, dir),
+      rank: lora.rank,
+      alpha: lora.alpha,
+      dropout: lora.dropout,
+      targetModules: [...lora.targets],
+      baseModelNameOrPath: baseModel,
+    });
+    return;
+  }
+  await saveHfModelDir(dir, {
+    configJson: llamaConfigToJson(model.config),
+    weights: modelWeights(model.params, dir),
+    tokenizerFilesFrom: tokenizerDir,
+  });
+}
+
+export async function saveCheckpoint(outputDir: string, c: CheckpointContents): Promise<{ dir: string; bytes: number }> {
+  const finalDir = path.join(outputDir, `checkpoint-${c.step}`);
+  const tmp = tempPathFor(finalDir);
+  try {
+    await fsp.mkdir(tmp, { recursive: true });
+    await saveModelFiles(tmp, c.model, c.tokenizerDir, c.baseModelNameOrPath);
+    if (!c.saveOnlyModel) {
+      const { tensors, metadata } = adamwStateToTensors(c.optimizer.exportState());
+      await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), tensors, metadata);
+      await writeJsonAtomic(path.join(tmp, 'scheduler.json'), { last_epoch: c.step, _step_count: c.step + 1 });
+      await writeJsonAtomic(path.join(tmp, 'rng_state.json'), { seed: c.seed, step: c.step });
+    }
+    await writeJsonAtomic(path.join(tmp, 'ptflow_state.json'), { ...c.progress, save_only_model: c.saveOnlyModel });
+    await saveTrainerState(path.join(tmp, 'trainer_state.json'), c.trainerState);
+    await commitDirAtomic(tmp, finalDir);
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    if (e instanceof PtflowError) throw e;
+    throw new PtflowError(`could not write checkpoint ${finalDir}: ${(e as Error).message}`);
+  }
+  let bytes = 0;
+  for (const f of await fsp.readdir(finalDir)) bytes += (await fsp.stat(path.join(finalDir, f))).size;
+  return { dir: finalDir, bytes };
+}
+
+export interface LoadedCheckpoint {
+  trainerState: TrainerState;
+  progress: RunProgressState;
+  restoreOptimizer(optimizer: AdamW): Promise<void>;
+}
+
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const trainerState = await loadTrainerState(path.join(dir, 'trainer_state.json'));
+  const progressFile = path.join(dir, 'ptflow_state.json');
+  let progress: RunProgressState & { save_only_model?: boolean };
+  try {
+    progress = JSON.parse(await fsp.readFile(progressFile, 'utf8')) as RunProgressState & { save_only_model?: boolean };
+  } catch (e) {
+    throw new PtflowError(`${progressFile}: cannot read the checkpoint's run state (${(e as Error).message})`);
+  }
+  if (progress.save_only_model) {
+    throw new PtflowError(`${dir} was saved with save_only_model: true and holds no optimizer state; it cannot be resumed`);
+  }
+  return {
+    trainerState,
+    progress,
+    async restoreOptimizer(optimizer) {
+      const file = path.join(dir, 'optimizer.safetensors');
+      const { tensors, metadata } = await readSafetensorsF32(file);
+      optimizer.importState(adamwStateFromTensors(tensors, metadata, file));
+    },
+  };
+}
+
+/** Delete the oldest checkpoints beyond `limit` (HF `save_total_limit`), never `keep`. */
+export async function rotateCheckpoints(outputDir: string, limit: number | null, keep: string): Promise<void> {
+  if (!limit || limit <= 0) return;
+  const dirs = (await fsp.readdir(outputDir))
+    .map((n) => /^checkpoint-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ n: Number(m[1]), dir: path.join(outputDir, m[0]) }))
+    .sort((a, b) => a.n - b.n);
+  const excess = dirs.length - limit;
+  for (const d of dirs.slice(0, Math.max(0, excess))) {
+    if (path.resolve(d.dir) === path.resolve(keep)) continue;
+    await fsp.rm(d.dir, { recursive: true, force: true });
+  }
+}
