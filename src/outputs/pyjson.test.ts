@@ -1,6 +1,6 @@
 // Expected strings below are what CPython 3.11's json.dumps / repr / round print for the same input.
 import { PtflowError } from '../errors';
-import { pyDumps, pyFloat, pyFloatRepr, pyLoads, pyRound, pyIntStr } from './pyjson';
+import { PyFloat, pyDumps, pyFloat, pyFloatRepr, pyLoads, pyLoadsMarked, pyRound, pyIntStr } from './pyjson';
 
 describe('pyFloatRepr matches repr(float)', () => {
   const cases: [number, string][] = [
@@ -93,6 +93,13 @@ describe('pyLoads', () => {
     expect(v.b).toEqual([Infinity, -Infinity, -1.5e-7, 3]);
     expect(v.c).toBe('é');
     expect(pyDumps(v, { indent: 2 })).toBe(text);
+  });
+  test('pyLoadsMarked keeps the int/float spelling, so a rewrite is byte-identical', () => {
+    const text = '{\n    "a": 1.0,\n    "b": 2,\n    "c": [\n        1e-05,\n        -Infinity\n    ]\n}';
+    const v = pyLoadsMarked(text, 'all_results.json') as { a: PyFloat; b: number };
+    expect(v.a).toBeInstanceOf(PyFloat);
+    expect(v.b).toBe(2);
+    expect(pyDumps(v, { indent: 4 })).toBe(text);
   });
   test('errors name the file, line and column', () => {
     expect(() => pyLoads('{\n  "a": 1,\n  "b": tru\n}', 'run/trainer_state.json')).toThrow(PtflowError);

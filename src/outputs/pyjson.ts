@@ -212,6 +212,20 @@ export function pyDumps(value: PyValue, options: DumpsOptions = {}): string {
  * writes. Errors name `source` with line and column (`firstLine` = the line `text` starts on).
  */
 export function pyLoads(text: string, source: string, firstLine = 1): JsonValue {
+  return parse(text, source, firstLine, false) as JsonValue;
+}
+
+/**
+ * Like `pyLoads`, but numbers spelled as floats (`1.0`, `1e-05`, `NaN`, `Infinity`) come back as
+ * `PyFloat`, so that `pyDumps` writes a file read this way exactly as it was.
+ */
+export function pyLoadsMarked(text: string, source: string, firstLine = 1): PyValue {
+  return parse(text, source, firstLine, true);
+}
+
+type Parsed = JsonValue | PyFloat | Parsed[] | { [key: string]: Parsed };
+
+function parse(text: string, source: string, firstLine: number, markFloats: boolean): Parsed {
   let pos = 0;
   const fail = (what: string): never => {
     const before = text.slice(0, pos);
@@ -222,7 +236,7 @@ export function pyLoads(text: string, source: string, firstLine = 1): JsonValue 
   const skipWs = (): void => {
     while (pos < text.length && ' \t\n\r'.includes(text[pos])) pos++;
   };
-  const literal = (word: string, value: JsonValue): JsonValue => {
+  const literal = (word: string, value: Parsed): Parsed => {
     if (text.startsWith(word, pos)) {
       pos += word.length;
       return value;
@@ -248,12 +262,12 @@ export function pyLoads(text: string, source: string, firstLine = 1): JsonValue 
       return fail('bad escape in string');
     }
   };
-  const parseValue = (): JsonValue => {
+  const parseValue = (): Parsed => {
     skipWs();
     const c = text[pos];
     if (c === '{') {
       pos++;
-      const obj: { [key: string]: JsonValue } = {};
+      const obj: { [key: string]: Parsed } = {};
       skipWs();
       if (text[pos] === '}') {
         pos++;
@@ -277,7 +291,7 @@ export function pyLoads(text: string, source: string, firstLine = 1): JsonValue 
     }
     if (c === '[') {
       pos++;
-      const arr: JsonValue[] = [];
+      const arr: Parsed[] = [];
       skipWs();
       if (text[pos] === ']') {
         pos++;
@@ -297,13 +311,14 @@ export function pyLoads(text: string, source: string, firstLine = 1): JsonValue 
     if (c === 't') return literal('true', true);
     if (c === 'f') return literal('false', false);
     if (c === 'n') return literal('null', null);
-    if (c === 'N') return literal('NaN', NaN);
-    if (c === 'I') return literal('Infinity', Infinity);
-    if (c === '-' && text.startsWith('-Infinity', pos)) return literal('-Infinity', -Infinity);
+    const num = (x: number, isFloat: boolean): Parsed => (markFloats && isFloat ? new PyFloat(x) : x);
+    if (c === 'N') return literal('NaN', num(NaN, true));
+    if (c === 'I') return literal('Infinity', num(Infinity, true));
+    if (c === '-' && text.startsWith('-Infinity', pos)) return literal('-Infinity', num(-Infinity, true));
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(pos, pos + 400));
     if (m === null) return fail(pos >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(c)}`);
     pos += m[0].length;
-    return Number(m[0]);
+    return num(Number(m[0]), m[2] !== undefined || m[3] !== undefined);
   };
   const value = parseValue();
   skipWs();
