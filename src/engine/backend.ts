@@ -143,6 +143,9 @@ async function startWasm(threads: number, notes: string[]): Promise<BackendInfo>
 
 async function startCpu(notes: string[]): Promise<BackendInfo> {
   if (!(await tf.setBackend('cpu'))) throw new PtflowError("the 'cpu' backend failed to start");
+  // The cpu backend's first tensor prints an advert for tfjs-node; the choice is explained here.
+  (tf.backend() as { firstUse?: boolean }).firstUse = false;
+  notes.push('cpu: the plain-JavaScript backend is slow (wasm is ~30x faster); see backend: auto');
   registerPtflowKernels('cpu');
   const native = registerNative('cpu', notes);
   return { name: 'cpu', module: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, notes, native };
