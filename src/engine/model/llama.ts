@@ -1,0 +1,211 @@
+/**
+ * `LlamaModel`: the forward pass of Hugging Face's `LlamaForCausalLM` over parameters keyed by
+ * HF names in HF shapes, plus the choice of what trains (full | freeze | lora).
+ *
+ *   const m = LlamaModel.init(cfg, 42);           // or LlamaModel.fromWeights(cfg, tensors)
+ *   m.setFinetuning({ finetuningType: 'lora', rank: 8 });
+ *   const logits = m.forward(batch);              // [B, T, V], inside tf.tidy
+ *   const sum = m.lossSum(batch);                 // Σ token losses (for tf.variableGrads)
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PtflowError } from '../../errors';
+import { causalLmLossSum, type LabelledBatch } from '../loss';
+import { attention } from '../ops/attention';
+import { additiveMaskRow } from '../ops/attention-mask';
+import { embed } from '../ops/embedding';
+import { linear } from '../ops/linear';
+import { rmsNorm } from '../ops/rmsnorm';
+import { applyRope, ropeTables } from '../ops/rope';
+import { siluMul } from '../ops/swiglu';
+import type { LlamaConfig } from './config';
+import { freezeTrainableNames, type FreezeOptions } from './freeze';
+import { positionsOf, validateInputs, type ModelInputs } from './inputs';
+import { LoraAdapters, type LoraOptions } from './lora';
+import { linearPath, parameterShapes, type LinearModule } from './names';
+import { hashSeed, normalArray } from './rng';
+
+export type FinetuningArgs =
+  | { finetuningType: 'full' }
+  | ({ finetuningType: 'freeze' } & FreezeOptions)
+  | ({ finetuningType: 'lora'; seed?: number } & LoraOptions);
+
+export interface ForwardOptions {
+  /** Seed for LoRA dropout; given only in training (no dropout without it). */
+  dropoutSeed?: number;
+}
+
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export class LlamaModel {
+  readonly config: LlamaConfig;
+  /** Base parameters keyed by Hugging Face names (`lm_head.weight` absent when tied). */
+  readonly params: Map<string, tf.Variable>;
+  private trainableBase: Set<string>;
+  private adapters: LoraAdapters | null = null;
+  private kind: FinetuningArgs['finetuningType'] = 'full';
+
+  private constructor(config: LlamaConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.params = params;
+    this.trainableBase = new Set(params.keys());
+  }
+
+  /** Hugging Face's init: N(0, initializer_range²) for embeddings and linears, ones for norms. */
+  static init(cfg: LlamaConfig, seed: number): LlamaModel {
+    const params = new Map<string, tf.Variable>();
+    for (const [name, shape] of parameterShapes(cfg)) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const data =
+        shape.length === 1
+          ? new Float32Array(size).fill(1)
+          : normalArray(size, cfg.initializerRange, hashSeed(seed, name));
+      params.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), true)));
+    }
+    return new LlamaModel(cfg, params);
+  }
+
+  /**
+   * A model over given tensors (float32, HF names and shapes). A tied `lm_head.weight` and
+   * rotary `inv_freq` buffers are ignored; any other unknown, missing or misshapen tensor is an error.
+   */
+  static fromWeights(cfg: LlamaConfig, weights: Map<string, WeightTensor>, source = 'weights'): LlamaModel {
+    const shapes = parameterShapes(cfg);
+    for (const name of weights.keys()) {
+      if (shapes.has(name)) continue;
+      if (name === 'lm_head.weight' && cfg.tieWordEmbeddings) continue;
+      if (name.endsWith('rotary_emb.inv_freq')) continue;
+      throw new PtflowError(`${source}: tensor "${name}" is not a parameter of this Llama config`);
+    }
+    const params = new Map<string, tf.Variable>();
+    try {
+      for (const [name, shape] of shapes) {
+        const w = weights.get(name);
+        if (!w) throw new PtflowError(`${source}: tensor "${name}" is missing (expected shape [${shape}])`);
+        const size = shape.reduce((a, b) => a * b, 1);
+        if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]) || w.data.length !== size) {
+          throw new PtflowError(
+            `${source}: tensor "${name}" has shape [${w.shape}] (${w.data.length} values), expected [${shape}]`,
+          );
+        }
+        params.set(name, tf.tidy(() => tf.variable(tf.tensor(w.data, shape), true)));
+      }
+    } catch (e) {
+      for (const v of params.values()) v.dispose();
+      throw e;
+    }
+    return new LlamaModel(cfg, params);
+  }
+
+  /** Chooses what trains. LoRA creates fresh adapters (A seeded, B zero) and freezes the base. */
+  setFinetuning(args: FinetuningArgs): void {
+    this.adapters?.dispose();
+    this.adapters = null;
+    this.kind = args.finetuningType;
+    switch (args.finetuningType) {
+      case 'full':
+        this.trainableBase = new Set(this.params.keys());
+        break;
+      case 'freeze':
+        this.trainableBase = freezeTrainableNames(this.config, args);
+        break;
+      case 'lora':
+        this.trainableBase = new Set();
+        this.adapters = new LoraAdapters(this.config, args, args.seed ?? 42);
+        break;
+    }
+  }
+
+  get finetuningType(): FinetuningArgs['finetuningType'] {
+    return this.kind;
+  }
+
+  /** The LoRA adapters (PEFT names), or null when not training LoRA. */
+  get lora(): LoraAdapters | null {
+    return this.adapters;
+  }
+
+  /** The tensors that receive gradients: base parameters (full/freeze) or adapter tensors (lora). */
+  trainableParams(): Map<string, tf.Variable> {
+    if (this.adapters) return new Map(this.adapters.params);
+    const out = new Map<string, tf.Variable>();
+    for (const [n, v] of this.params) if (this.trainableBase.has(n)) out.set(n, v);
+    return out;
+  }
+
+  /** Logits [B, T, V]; all intermediates are released. */
+  forward(x: ModelInputs, opts: ForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => tf.reshape(this.logits2d(x, opts), [x.batchSize, x.seqLen, this.config.vocabSize]));
+  }
+
+  /** Σ of token losses of a labelled micro-batch (call inside `tf.variableGrads` or `tf.tidy`). */
+  lossSum(b: ModelInputs & LabelledBatch, opts: ForwardOptions = {}): tf.Scalar {
+    return causalLmLossSum(this.logits2d(b, opts), b);
+  }
+
+  /** Logits [B·T, V] without a tidy of its own (so gradients can flow). */
+  logits2d(x: ModelInputs, opts: ForwardOptions = {}): tf.Tensor2D {
+    const c = this.config;
+    validateInputs(x, c.vocabSize);
+    const { batchSize: B, seqLen: T } = x;
+    const N = B * T;
+    const H = c.numAttentionHeads;
+    const KV = c.numKeyValueHeads;
+    const hd = c.headDim;
+    const eps = c.rmsNormEps;
+    const maskInputs = { ...x, attentionMask: x.attentionMask ?? new Int32Array(N).fill(1) };
+    const masks: tf.Tensor2D[] = [];
+    for (let r = 0; r < B; r++) masks.push(tf.tensor2d(additiveMaskRow(maskInputs, r), [T, T]));
+    const { cos, sin } = ropeTables(positionsOf(x), hd, c.ropeTheta);
+    const shape = { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: hd };
+
+    const embedName = 'model.embed_tokens.weight';
+    let h = embed(this.p2(embedName), tf.tensor1d(x.inputIds, 'int32'), this.trains(embedName));
+    for (let i = 0; i < c.numHiddenLayers; i++) {
+      const proj = (inp: tf.Tensor2D, m: LinearModule): tf.Tensor2D => this.project(inp, i, m, opts);
+      let xn = this.norm(h, `model.layers.${i}.input_layernorm.weight`, eps);
+      const q = applyRope(tf.reshape(proj(xn, 'q_proj'), [N, H, hd]), cos, sin);
+      const k = applyRope(tf.reshape(proj(xn, 'k_proj'), [N, KV, hd]), cos, sin);
+      const v = tf.reshape(proj(xn, 'v_proj'), [N, KV, hd]) as tf.Tensor3D;
+      h = tf.add(h, proj(attention(q, k, v, masks, shape), 'o_proj'));
+      xn = this.norm(h, `model.layers.${i}.post_attention_layernorm.weight`, eps);
+      h = tf.add(h, proj(siluMul(proj(xn, 'gate_proj'), proj(xn, 'up_proj')), 'down_proj'));
+    }
+    h = this.norm(h, 'model.norm.weight', eps);
+    const headName = c.tieWordEmbeddings ? embedName : 'lm_head.weight';
+    return linear(h, this.p2(headName), this.trains(headName));
+  }
+
+  /** Frees every tensor of the model. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+    this.adapters?.dispose();
+    this.adapters = null;
+  }
+
+  private trains(name: string): boolean {
+    return this.adapters === null && this.trainableBase.has(name);
+  }
+
+  private p2(name: string): tf.Tensor2D {
+    const v = this.params.get(name);
+    if (!v) throw new PtflowError(`model: parameter "${name}" is missing`);
+    return v as tf.Variable<tf.Rank.R2>;
+  }
+
+  private norm(x: tf.Tensor2D, name: string, eps: number): tf.Tensor2D {
+    return rmsNorm(x, this.params.get(name) as tf.Variable<tf.Rank.R1>, eps, this.trains(name));
+  }
+
+  private project(x: tf.Tensor2D, layer: number, m: LinearModule, opts: ForwardOptions): tf.Tensor2D {
+    const name = `${linearPath(layer, m)}.weight`;
+    const y = linear(x, this.p2(name), this.trains(name));
+    if (this.adapters && this.adapters.has(m)) {
+      return tf.add(y, this.adapters.delta(x, layer, m, opts.dropoutSeed));
+    }
+    return y;
+  }
+}
