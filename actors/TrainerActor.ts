@@ -143,8 +143,9 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   let trainMs = 0;
   let evalMetrics: EvalMetrics | null = null;
   const doEvaluate = (step: number, epoch: number): void => {
-    evalMetrics = evaluate(model, evalBatches);
-    const { eval_perplexity: _ppl, ...logged } = evalMetrics;
+    const m = evaluate(model, evalBatches);
+    evalMetrics = { ...m, epoch };
+    const { eval_perplexity: _ppl, ...logged } = m;
     state.log_history.push(withStep(withEpoch(logged, epoch), step));
     ctx.emit('eval.result', {
       eval_loss: evalMetrics.eval_loss, eval_perplexity: evalMetrics.eval_perplexity,
@@ -217,15 +218,15 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   // End of training: HF's final log entry, the model, the state.
   const runtime = (performance.now() - t0) / 1000 + progress.elapsedSeconds;
   const stepsThisRun = Math.max(1, step);
-  const trainMetrics = {
+  const trainMetrics = withEpoch({
     ...speedMetrics('train', runtime, {
       numSamples: stepsThisRun * p.per_device_train_batch_size * p.gradient_accumulation_steps,
       numSteps: stepsThisRun,
     }),
     total_flos: state.total_flos,
     train_loss: progress.lossTotal / Math.max(1, step - progress.skippedSteps),
-  };
-  state.log_history.push(withStep(withEpoch(trainMetrics, state.epoch), step));
+  }, state.epoch);
+  state.log_history.push(withStep(trainMetrics, step));
   await saveModelFiles(p.output_dir, model, p.tokenizer_dir, p.train_from_scratch ? null : p.model_name_or_path);
   await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
   if (p.do_eval && evalBatches.length > 0) {

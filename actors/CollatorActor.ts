@@ -1,0 +1,118 @@
+/**
+ * CollatorActor: TokenizedDocs → TrainBatch. Packs each split's token stream into blocks of exactly
+ * `cutoff_len` (remainder carried across batches, only the final tail dropped; BOS written over each
+ * block's first token when the tokenizer adds BOS — LLaMA-Factory's rule), or truncates each document
+ * (`packing: false`). Then it sends every evaluation batch, and serves training micro-batches epoch
+ * after epoch, each epoch in a fresh seeded order (HF's RandomSampler; `disable_shuffling` keeps file
+ * order). Every micro-batch carries the cursor of the next one, so a resumed run seeks straight there.
+ */
+import type { JsonValue } from '../schemas/ports';
+import type { DataCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
+import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
+import { encodeTrainBatch } from '../schemas/train-batch';
+import { collate, type Row } from '../src/data/collate';
+import { Packer, truncateDoc } from '../src/data/packer';
+import { Rng } from '../src/data/rng';
+import { PtflowError } from '../src/errors';
+import { defineStage } from '../src/pipeline/stage';
+
+export interface CollatorParams {
+  cutoff_len: number;
+  packing: boolean;
+  neat_packing: boolean;
+  add_bos: boolean;
+  bos_id: number | null;
+  pad_id: number;
+  train_batch_size: number;
+  eval_batch_size: number;
+  seed: number;
+  disable_shuffling: boolean;
+  train: boolean;
+  resume_cursor: DataCursor | null;
+}
+
+/** Collects the rows of one split (packed blocks or truncated documents). */
+class SplitRows {
+  readonly rows: Row[] = [];
+  tokens = 0;
+  docs = 0;
+  droppedTail = 0;
+  private readonly packer: Packer | null;
+
+  constructor(private readonly p: CollatorParams) {
+    this.packer = p.packing
+      ? new Packer(p.cutoff_len, { bosId: p.add_bos && p.bos_id !== null ? p.bos_id : undefined, trackSegments: p.neat_packing })
+      : null;
+  }
+
+  add(ids: Int32Array): void {
+    this.docs++;
+    this.tokens += ids.length;
+    if (this.packer) for (const b of this.packer.push(ids)) this.rows.push(b);
+    else this.rows.push(truncateDoc(ids, this.p.cutoff_len, this.p.add_bos && this.p.bos_id !== null ? this.p.bos_id : undefined));
+  }
+
+  finish(): void {
+    if (this.packer) this.droppedTail = this.packer.flush();
+  }
+}
+
+/** Training order of epoch `epoch`: a seeded permutation (or file order). */
+export function epochOrder(n: number, epoch: number, seed: number, keepOrder: boolean): Int32Array | Uint32Array | number[] {
+  if (keepOrder) return Array.from({ length: n }, (_, i) => i);
+  return new Rng(seed, epoch).permutation(n);
+}
+
+export const stage = defineStage<CollatorParams>(async (ctx) => {
+  const p = ctx.params;
+  const input = ctx.input('tokens');
+  const train = new SplitRows(p);
+  const evalRows = new SplitRows(p);
+  for await (const m of input) {
+    const split = (m.meta as { split: 'train' | 'eval' }).split;
+    const target = split === 'eval' ? evalRows : train;
+    for (const ids of decodeTokenizedDocs(m.payload).inputIds) target.add(ids);
+  }
+  train.finish();
+  evalRows.finish();
+  if (p.train && train.rows.length === 0) {
+    throw new PtflowError(
+      `Cannot find sufficient samples, consider increasing dataset size. (${train.docs} documents, ${train.tokens} tokens: ` +
+        `fewer than one block of cutoff_len ${p.cutoff_len})`,
+    );
+  }
+  ctx.emit('data.ready', {
+    train_blocks: train.rows.length, eval_blocks: evalRows.rows.length, train_tokens: train.tokens, documents: train.docs + evalRows.docs,
+  });
+
+  // Evaluation batches, in order.
+  const evalOut = ctx.output('eval');
+  for (let i = 0; i < evalRows.rows.length; i += p.eval_batch_size) {
+    await evalOut.send(encodeTrainBatch(collate(evalRows.rows.slice(i, i + p.eval_batch_size), p.pad_id)), null);
+  }
+  evalOut.end();
+  if (!p.train) return { eval_blocks: evalRows.rows.length };
+
+  // Training micro-batches, epoch after epoch, until the trainer has enough (it stops the run).
+  const out = ctx.output('train');
+  const n = train.rows.length;
+  const microPerEpoch = Math.ceil(n / p.train_batch_size);
+  let cursor: DataCursor = p.resume_cursor ?? { epoch: 0, micro: 0 };
+  for (;;) {
+    const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
+    for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
+      const rows: Row[] = [];
+      for (let j = micro * p.train_batch_size; j < Math.min(n, (micro + 1) * p.train_batch_size); j++) rows.push(train.rows[order[j]]);
+      const batch = collate(rows, p.pad_id);
+      const last = micro === microPerEpoch - 1;
+      const next: DataCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      let tokens = 0;
+      for (const v of batch.attentionMask) tokens += v;
+      const meta: TrainBatchMeta = {
+        epoch: cursor.epoch, micro, microPerEpoch, lastInEpoch: last, blocks: n, tokens, cursor: next,
+      };
+      await out.send(encodeTrainBatch(batch), meta as unknown as JsonValue);
+    }
+    cursor = { epoch: cursor.epoch + 1, micro: 0 };
+  }
+});

@@ -1,0 +1,81 @@
+/**
+ * DatasetShardActor: reads the datasets named in the config (dataset_info.json entries resolved on the
+ * main thread), applies `max_samples` / `num_samples`, mixes several datasets (`mix_strategy`), splits
+ * off the validation documents (`val_size`) or reads `eval_dataset`, and emits RawDocs batches:
+ * evaluation documents first, then training documents, each batch tagged with its split.
+ */
+import type { JsonValue } from '../schemas/ports';
+import { encodeRawDocs } from '../schemas/raw-docs';
+import type { DatasetSpec } from '../src/data/registry';
+import { collectDocs, type Doc } from '../src/data/readers';
+import { mixDatasets, type MixStrategy } from '../src/data/mix';
+import { sampleDocs, takeFirst, trainTestSplit } from '../src/data/split';
+import { Rng } from '../src/data/rng';
+import { PtflowError } from '../src/errors';
+import { defineStage } from '../src/pipeline/stage';
+
+export interface ShardParams {
+  train: DatasetSpec[];
+  eval: DatasetSpec[];
+  max_samples: number | null;
+  mix_strategy: MixStrategy;
+  interleave_probs: number[] | null;
+  val_size: number;
+  seed: number;
+  do_train: boolean;
+  /** Documents per RawDocs message. */
+  docs_per_batch?: number;
+}
+
+/** Meta of a RawDocs message. */
+export interface RawDocsMeta {
+  split: 'train' | 'eval';
+  /** Ordinal (within its split) of the first document in the batch. */
+  first: number;
+  count: number;
+}
+
+async function loadMerged(specs: DatasetSpec[], p: ShardParams): Promise<Doc[]> {
+  const lists: Doc[][] = [];
+  for (const spec of specs) {
+    let docs = await collectDocs(spec, p.max_samples ?? undefined);
+    if (spec.numSamples !== undefined) docs = sampleDocs(docs, spec.numSamples, new Rng(p.seed), spec.name);
+    lists.push(takeFirst(docs, p.max_samples ?? undefined));
+  }
+  return mixDatasets(lists, {
+    strategy: p.mix_strategy,
+    probs: p.interleave_probs ?? undefined,
+    seed: p.seed,
+    names: specs.map((s) => s.name),
+  });
+}
+
+export const stage = defineStage<ShardParams>(async (ctx) => {
+  const p = ctx.params;
+  const out = ctx.output('docs');
+  const perBatch = p.docs_per_batch ?? 256;
+
+  let trainDocs: Doc[] = p.do_train ? await loadMerged(p.train, p) : [];
+  let evalDocs: Doc[] = [];
+  if (p.eval.length > 0) evalDocs = await loadMerged(p.eval, p);
+  else if (p.val_size > 0 && p.do_train) {
+    const s = trainTestSplit(trainDocs, p.val_size, p.seed);
+    trainDocs = s.train;
+    evalDocs = s.test;
+  }
+  if (p.do_train && trainDocs.length === 0) {
+    throw new PtflowError(`dataset ${p.train.map((s) => s.name).join(',')}: no documents to train on (${p.train.flatMap((s) => s.files).join(', ')})`);
+  }
+
+  const send = async (split: RawDocsMeta['split'], docs: Doc[]): Promise<void> => {
+    for (let first = 0; first < docs.length; first += perBatch) {
+      const chunk = docs.slice(first, first + perBatch);
+      const meta: RawDocsMeta = { split, first, count: chunk.length };
+      await out.send(encodeRawDocs(chunk.map((d, i) => ({ docId: first + i, source: d.loc.file, text: d.text }))), meta as unknown as JsonValue);
+    }
+  };
+  await send('eval', evalDocs);
+  await send('train', trainDocs);
+  out.end({ train_docs: trainDocs.length, eval_docs: evalDocs.length });
+  return { train_docs: trainDocs.length, eval_docs: evalDocs.length };
+});

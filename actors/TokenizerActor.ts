@@ -1,0 +1,62 @@
+/**
+ * TokenizerActor: RawDocs → TokenizedDocs. With one tokenizer thread it tokenizes in its own worker;
+ * with more it fans batches out to a worker pool (piscina) and re-emits results in input order, so the
+ * token stream is the same whatever the pool size.
+ */
+import os from 'node:os';
+import Piscina from 'piscina';
+import type { JsonValue } from '../schemas/ports';
+import { compiledModule } from '../src/pipeline/compiled';
+import { defineStage } from '../src/pipeline/stage';
+import { tokenizeBatch, tokenizerFor } from '../src/data/tokenize-batch';
+
+export interface TokenizerParams {
+  tokenizer_dir: string;
+  /** Pool threads; null = cores − 1 (at least 1). */
+  workers: number | null;
+}
+
+type Result = { payload: ArrayBuffer; tokens: number; docs: number };
+
+export const stage = defineStage<TokenizerParams>(async (ctx) => {
+  const p = ctx.params;
+  const input = ctx.input('docs');
+  const out = ctx.output('tokens');
+  const workers = p.workers ?? Math.max(1, os.availableParallelism() - 1);
+  tokenizerFor(p.tokenizer_dir); // load (and fail) early, on this thread
+  let tokens = 0;
+  let docs = 0;
+
+  if (workers <= 1) {
+    for await (const m of input) {
+      const r = tokenizeBatch(p.tokenizer_dir, m.payload);
+      tokens += r.tokens;
+      docs += r.docs;
+      await out.send(r.payload, m.meta);
+    }
+  } else {
+    const pool = new Piscina({ filename: compiledModule('src/data/tokenize-task'), maxThreads: workers, minThreads: workers });
+    const inFlight: { promise: Promise<Result>; meta: JsonValue }[] = [];
+    const drainOne = async (): Promise<void> => {
+      const head = inFlight.shift()!;
+      const r = await head.promise;
+      tokens += r.tokens;
+      docs += r.docs;
+      await out.send(r.payload, head.meta);
+    };
+    try {
+      for await (const m of input) {
+        inFlight.push({
+          promise: pool.run({ dir: p.tokenizer_dir, payload: m.payload }, { transferList: [m.payload] }) as Promise<Result>,
+          meta: m.meta,
+        });
+        if (inFlight.length >= workers * 2) await drainOne();
+      }
+      while (inFlight.length > 0) await drainOne();
+    } finally {
+      await pool.destroy();
+    }
+  }
+  out.end();
+  return { docs, tokens };
+});

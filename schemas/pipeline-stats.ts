@@ -1,0 +1,63 @@
+/**
+ * `output_dir/pipeline_stats.json`: how the pipeline ran.
+ *
+ * {
+ *   "version": 1,
+ *   "wall_seconds": 93.2,                     // from pipeline start to the end of the run
+ *   "actors": {                               // one entry per actor, its final counters
+ *     "TokenizerActor": {
+ *       "messagesIn": 3, "bytesIn": 650000,   // received on all inputs
+ *       "messagesOut": 3, "bytesOut": 720000, // sent on all outputs
+ *       "busyMs": 812,                        // working (wall − waiting − blocked)
+ *       "waitingForInputMs": 40,              // input queue empty
+ *       "blockedOnOutputMs": 2,               // no credit from the consumer (backpressure)
+ *       "queueDepth": 0, "maxQueueDepth": 2,  // messages buffered at its inputs
+ *       "restarts": 0
+ *     }, …
+ *   },
+ *   "trainer": {
+ *     "data_wait_ms": 130,                    // optimizer steps waiting for a micro-batch
+ *     "train_ms": 91000,                      // time inside optimizer steps
+ *     "data_wait_fraction": 0.0014            // data_wait / (data_wait + train)
+ *   },
+ *   "bad_records": { "count": 0, "first": [] } // skipped records (on_bad_record: skip), first 20
+ * }
+ */
+import { z } from 'zod';
+import type { ActorCounters } from './telemetry';
+
+export const PIPELINE_STATS_VERSION = 1 as const;
+
+const counters = z.object({
+  messagesIn: z.number(),
+  bytesIn: z.number(),
+  messagesOut: z.number(),
+  bytesOut: z.number(),
+  busyMs: z.number(),
+  waitingForInputMs: z.number(),
+  blockedOnOutputMs: z.number(),
+  queueDepth: z.number(),
+  maxQueueDepth: z.number(),
+  restarts: z.number(),
+});
+
+export const pipelineStatsSchema = z.object({
+  version: z.literal(PIPELINE_STATS_VERSION),
+  wall_seconds: z.number(),
+  actors: z.record(z.string(), counters),
+  trainer: z
+    .object({ data_wait_ms: z.number(), train_ms: z.number(), data_wait_fraction: z.number() })
+    .nullable(),
+  bad_records: z.object({
+    count: z.number(),
+    first: z.array(z.object({ file: z.string(), line: z.number().optional(), row: z.number().optional(), reason: z.string() })),
+  }),
+});
+
+export interface PipelineStats {
+  version: typeof PIPELINE_STATS_VERSION;
+  wall_seconds: number;
+  actors: Record<string, ActorCounters>;
+  trainer: { data_wait_ms: number; train_ms: number; data_wait_fraction: number } | null;
+  bad_records: { count: number; first: { file: string; line?: number; row?: number; reason: string }[] };
+}

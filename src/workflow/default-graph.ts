@@ -1,0 +1,51 @@
+/**
+ * The default pipeline graph of `ptflow train`:
+ *
+ *   DatasetShardActor ─docs→ TokenizerActor ─tokens→ CollatorActor ─train→ TrainerActor
+ *                                                              └────eval→ ┘ (or EvaluatorActor, eval-only)
+ *
+ * Edge windows and byte budgets come from the config (`prefetch_batches`, `prefetch_bytes`).
+ */
+import type { JsonValue } from '../../schemas/ports';
+import type { ActorNode, Edge, PipelineGraph } from '../pipeline/graph';
+
+export interface DefaultGraphParams {
+  shard: JsonValue;
+  tokenizer: JsonValue;
+  collator: JsonValue;
+  trainer: JsonValue | null;
+  evaluator: JsonValue | null;
+  prefetchBatches: number;
+  prefetchBytes: number;
+}
+
+const DOC_WINDOW = 4;
+
+function edge(from: string, fromPort: string, to: string, toPort: string, schema: string, window: number, byteBudget: number): Edge {
+  return { from: { actor: from, port: fromPort }, to: { actor: to, port: toPort }, schema, window, byteBudget };
+}
+
+export function defaultGraph(p: DefaultGraphParams): PipelineGraph {
+  const training = p.trainer !== null;
+  const actors: ActorNode[] = [
+    { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: 0 },
+    { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: 0 },
+    {
+      name: 'CollatorActor', module: 'actors/CollatorActor', params: p.collator, inputs: ['tokens'],
+      outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: 0,
+    },
+  ];
+  const edges: Edge[] = [
+    edge('DatasetShardActor', 'docs', 'TokenizerActor', 'docs', 'RawDocs', DOC_WINDOW, p.prefetchBytes),
+    edge('TokenizerActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes),
+  ];
+  if (training) {
+    actors.push({ name: 'TrainerActor', module: 'actors/TrainerActor', params: p.trainer, inputs: ['train', 'eval'], outputs: [], maxRestarts: 0 });
+    edges.push(edge('CollatorActor', 'train', 'TrainerActor', 'train', 'TrainBatch', p.prefetchBatches, p.prefetchBytes));
+    edges.push(edge('CollatorActor', 'eval', 'TrainerActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
+  } else {
+    actors.push({ name: 'EvaluatorActor', module: 'actors/EvaluatorActor', params: p.evaluator, inputs: ['eval'], outputs: [], maxRestarts: 0 });
+    edges.push(edge('CollatorActor', 'eval', 'EvaluatorActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
+  }
+  return { actors, edges };
+}
