@@ -4,7 +4,7 @@
  * as `optimizer.safetensors`.
  */
 import { PtflowError } from '../../errors';
-import type { FloatTensor } from '../io/safetensors';
+import { FloatTensor, readSafetensorsF32, writeSafetensors } from '../io/safetensors';
 import type { AdamWState } from './adamw';
 
 export const ADAMW_STATE_FORMAT = 'ptflow.adamw.v1';
@@ -48,4 +48,16 @@ export function adamwStateFromTensors(
   const known = new Set(Object.keys(steps).flatMap((n) => [`${n}.exp_avg`, `${n}.exp_avg_sq`]));
   for (const k of tensors.keys()) if (!known.has(k)) throw new PtflowError(`${file}: unexpected tensor ${k}`);
   return { step, params };
+}
+
+/** Save optimizer state to a safetensors file (atomically). */
+export async function saveAdamWState(file: string, s: AdamWState): Promise<void> {
+  const { tensors, metadata } = adamwStateToTensors(s);
+  await writeSafetensors(file, tensors, metadata);
+}
+
+/** Load optimizer state saved by `saveAdamWState`. */
+export async function loadAdamWState(file: string): Promise<AdamWState> {
+  const { tensors, metadata } = await readSafetensorsF32(file);
+  return adamwStateFromTensors(tensors, metadata, file);
 }
