@@ -93,7 +93,8 @@ export function parseByteSize(v: unknown): unknown {
 
 function numberSchema(integer: boolean, checks: Check<number>[]) {
   const base = z.number({ error: integer ? 'must be an integer' : 'must be a number' });
-  let s: z.ZodType<number> = base.refine(Number.isFinite, { message: 'must be a finite number' });
+  // z.number() already rejects NaN and ±Infinity.
+  let s: z.ZodType<number> = base;
   if (integer) s = s.refine(Number.isInteger, { message: 'must be an integer' });
   for (const c of checks) s = s.refine(c.ok, { message: c.rule });
   return z.preprocess(coerceNumber, s);

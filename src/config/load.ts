@@ -109,5 +109,6 @@ export function resolveConfig(fileEntries: readonly ConfigEntry[], overrideEntri
 function showGot(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (value === undefined) return 'nothing';
+  if (typeof value === 'number') return String(value);
   return JSON.stringify(value);
 }

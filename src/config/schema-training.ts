@@ -63,7 +63,7 @@ export const LR_SCHEDULERS = [
 export const trainingFields = {
   output_dir: optStr('Directory for checkpoints, the final model, logs and results. Required.'),
   overwrite_output_dir: bool(false, 'Start afresh even if output_dir holds checkpoints (no auto-resume).'),
-  do_train: bool(false, 'Train.'),
+  do_train: bool(false, 'Run training (LLaMA-Factory configs set do_train: true).'),
   do_eval: bool(false, 'Evaluate (eval_loss, eval_perplexity) after training; needs eval_dataset or val_size.'),
   per_device_train_batch_size: int(8, 'Sequences per micro-batch in training.', atLeast(1)),
   per_device_eval_batch_size: int(8, 'Sequences per batch in evaluation.', atLeast(1)),

@@ -130,7 +130,7 @@ export function configHelpText(): string {
   for (const group of Object.keys(CONFIG_GROUPS) as ConfigGroup[]) {
     out.push('', `${GROUP_TITLES[group]}:`);
     for (const r of rows.filter((x) => x.group === group)) {
-      out.push(`  ${r.key} (${r.type}, default ${showDefault(r.default)})`);
+      out.push(`  ${wrap(`${r.key} (${r.type}, default ${showDefault(r.default)})`, 96, '    ')}`);
       out.push(`      ${wrap(r.help, 90, '      ')}`);
     }
   }
