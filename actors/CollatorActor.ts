@@ -1,8 +1,8 @@
 /**
  * CollatorActor: TokenizedDocs → TrainBatch. Packs each split's token stream into blocks of exactly
  * `cutoff_len` (remainder carried across batches, only the final tail dropped; BOS written over each
- * block's first token when the tokenizer adds BOS — LLaMA-Factory's rule), or truncates each document
- * (`packing: false`). Then it sends every evaluation batch, and serves training micro-batches epoch
+ * block's first token when the tokenizer adds BOS — LLaMA-Factory's rule), or takes each document as
+ * one row (`packing: false`: TokenizerActor already truncated it). Then it sends every evaluation batch, and serves training micro-batches epoch
  * after epoch, each epoch in a fresh seeded order (HF's RandomSampler; `disable_shuffling` keeps file
  * order). Every micro-batch carries the cursor of the next one, so a resumed run seeks straight there.
  */
@@ -11,7 +11,7 @@ import type { DataCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, type Row } from '../src/data/collate';
-import { Packer, truncateDoc } from '../src/data/packer';
+import { Packer } from '../src/data/packer';
 import { Rng } from '../src/data/rng';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
@@ -49,7 +49,7 @@ class SplitRows {
     this.docs++;
     this.tokens += ids.length;
     if (this.packer) for (const b of this.packer.push(ids)) this.rows.push(b);
-    else this.rows.push(truncateDoc(ids, this.p.cutoff_len, this.p.add_bos && this.p.bos_id !== null ? this.p.bos_id : undefined));
+    else this.rows.push({ inputIds: ids }); // already bos + text + eos, truncated (TokenizerActor)
   }
 
   finish(): void {

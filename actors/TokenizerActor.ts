@@ -14,6 +14,8 @@ export interface TokenizerParams {
   tokenizer_dir: string;
   /** Pool threads; null = cores − 1 (at least 1). */
   workers: number | null;
+  packing: boolean;
+  cutoff_len: number;
 }
 
 type Result = { payload: ArrayBuffer; tokens: number; docs: number };
@@ -24,12 +26,13 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
   const out = ctx.output('tokens');
   const workers = p.workers ?? Math.max(1, os.availableParallelism() - 1);
   tokenizerFor(p.tokenizer_dir); // load (and fail) early, on this thread
+  const mode = { packing: p.packing, cutoffLen: p.cutoff_len };
   let tokens = 0;
   let docs = 0;
 
   if (workers <= 1) {
     for await (const m of input) {
-      const r = tokenizeBatch(p.tokenizer_dir, m.payload);
+      const r = tokenizeBatch(p.tokenizer_dir, m.payload, mode);
       tokens += r.tokens;
       docs += r.docs;
       await out.send(r.payload, m.meta);
@@ -47,7 +50,7 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
     try {
       for await (const m of input) {
         inFlight.push({
-          promise: pool.run({ dir: p.tokenizer_dir, payload: m.payload }, { transferList: [m.payload] }) as Promise<Result>,
+          promise: pool.run({ dir: p.tokenizer_dir, payload: m.payload, mode }, { transferList: [m.payload] }) as Promise<Result>,
           meta: m.meta,
         });
         if (inFlight.length >= workers * 2) await drainOne();

@@ -5,7 +5,14 @@
  */
 import { decodeRawDocs } from '../../schemas/raw-docs';
 import { encodeTokenizedDocs } from '../../schemas/tokenized-docs';
+import { truncateDoc } from './packer';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
+
+/** `packing: false` documents are `bos + text + eos`, truncated to cutoff_len (LLaMA-Factory). */
+export interface TokenizeMode {
+  packing: boolean;
+  cutoffLen: number;
+}
 
 let cached: { dir: string; tok: Tokenizer } | null = null;
 
@@ -14,10 +21,10 @@ export function tokenizerFor(dir: string): Tokenizer {
   return cached.tok;
 }
 
-export function tokenizeBatch(dir: string, payload: ArrayBuffer): { payload: ArrayBuffer; tokens: number; docs: number } {
+export function tokenizeBatch(dir: string, payload: ArrayBuffer, mode: TokenizeMode): { payload: ArrayBuffer; tokens: number; docs: number } {
   const tok = tokenizerFor(dir);
   const docs = decodeRawDocs(payload);
-  const ids = docs.texts.map((t) => tok.encodeDoc(t));
+  const ids = docs.texts.map((t: string) => (mode.packing ? tok.encodeDoc(t) : truncateDoc(t, tok, mode.cutoffLen)));
   let tokens = 0;
   for (const a of ids) tokens += a.length;
   return { payload: encodeTokenizedDocs(docs.docIds, ids), tokens, docs: ids.length };

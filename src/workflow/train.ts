@@ -101,7 +101,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       interleave_probs: c.interleave_probs ?? null, val_size: c.val_size, seed: c.seed, do_train: c.do_train,
       on_bad_record: c.on_bad_record,
     } as unknown as JsonValue,
-    tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null } as JsonValue,
+    tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null, packing: c.packing, cutoff_len: c.cutoff_len } as JsonValue,
     collator: {
       cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
       bos_id: tokenizer.bosId, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
