@@ -71,8 +71,8 @@ export class LoraAdapters {
         const [out, inp] = linearShape(cfg, m);
         const nameA = loraParamName(i, m, 'A');
         const a = uniformArray(this.rank * inp, 1 / Math.sqrt(inp), hashSeed(seed, nameA));
-        this.params.set(nameA, tf.variable(tf.tensor2d(a, [this.rank, inp]), true));
-        this.params.set(loraParamName(i, m, 'B'), tf.variable(tf.zeros([out, this.rank]), true));
+        this.params.set(nameA, tf.tidy(() => tf.variable(tf.tensor2d(a, [this.rank, inp]), true)));
+        this.params.set(loraParamName(i, m, 'B'), tf.tidy(() => tf.variable(tf.zeros([out, this.rank]), true)));
       }
     }
   }

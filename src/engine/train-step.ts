@@ -1,0 +1,178 @@
+/**
+ * One optimizer step over a gradient-accumulation window, with Hugging Face semantics: each
+ * micro-batch's summed token loss is divided by the token count of the WHOLE window, gradients
+ * are summed over the micro-batches, clipped by global norm, and AdamW applies
+ * `lr = lrAt(stepsDone)`. The reported loss is Σ token losses / window count.
+ *
+ *   const ts = new TrainStep(model, adamw, (s) => schedule.lrAt(s), { maxGradNorm: 1 });
+ *   const { loss, gradNorm, lr, tokens } = ts.step(window);   // throws NonFiniteError on NaN/Inf
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PtflowError } from '../errors';
+import { countLossTokens, type MicroBatch } from './batch';
+import { clipByGlobalNorm } from './optim/clip';
+import { hashSeed } from './model/rng';
+
+/** What the step needs of a model. `LlamaModel` is one. */
+export interface TrainableModel {
+  trainableParams(): Map<string, tf.Variable>;
+  /** Σ of token losses of `b`; `dropoutSeed` is given in training only. */
+  lossSum(b: MicroBatch, opts?: { dropoutSeed?: number }): tf.Scalar;
+}
+
+/** What the step needs of an optimizer (`AdamW` of optim/adamw.ts). It must not dispose `grads`. */
+export interface OptimizerLike {
+  step(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void;
+}
+
+/** Global-norm clipping; takes ownership of `grads`, returns the norm before clipping. */
+export type ClipFn = (grads: Map<string, tf.Tensor>, maxNorm: number) => { grads: Map<string, tf.Tensor>; norm: number };
+
+export interface TrainStepOptions {
+  /** `max_grad_norm`; ≤ 0 disables clipping (the norm is still reported). Default 1. */
+  maxGradNorm?: number;
+  /** Skip the update of a step whose loss or gradient norm is not finite instead of throwing. */
+  skipNonFinite?: boolean;
+  /** Seed of LoRA dropout masks (per step and micro-batch). Default 42. */
+  seed?: number;
+  /** Clipping function (default `clipByGlobalNorm` of optim/clip.ts). */
+  clip?: ClipFn;
+}
+
+export interface StepResult {
+  /** Σ token losses / token count of the window. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Learning rate applied in this step. */
+  lr: number;
+  /** Real (attention-mask = 1) tokens in the window. */
+  tokens: number;
+  /** Tokens that counted in the loss. */
+  lossTokens: number;
+  /** True when the update was skipped (non-finite values with `skipNonFinite`). */
+  skipped: boolean;
+}
+
+/** A step produced a non-finite loss or gradient norm. */
+export class NonFiniteError extends PtflowError {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly gradNorm: number,
+    reason: string,
+  ) {
+    super(`optimizer step ${step}: ${reason} (loss ${loss}, grad_norm ${gradNorm})`, 1);
+    this.name = 'NonFiniteError';
+  }
+}
+
+export class TrainStep {
+  /** Optimizer steps taken (or skipped) so far; the next step uses `lrAt(stepsDone)`. */
+  stepsDone = 0;
+  private readonly maxGradNorm: number;
+  private readonly skipNonFinite: boolean;
+  private readonly seed: number;
+  private readonly clip: ClipFn;
+
+  constructor(
+    private readonly model: TrainableModel,
+    private readonly optimizer: OptimizerLike,
+    private readonly lrAt: (step: number) => number,
+    opts: TrainStepOptions = {},
+  ) {
+    this.maxGradNorm = opts.maxGradNorm ?? 1;
+    this.skipNonFinite = opts.skipNonFinite ?? false;
+    this.seed = opts.seed ?? 42;
+    this.clip = opts.clip ?? clipByGlobalNorm;
+  }
+
+  /** One optimizer step over the micro-batches of one accumulation window. */
+  step(micro: MicroBatch[]): StepResult {
+    const stepNo = this.stepsDone + 1;
+    const lr = this.lrAt(this.stepsDone);
+    let count = 0;
+    let tokens = 0;
+    for (const b of micro) {
+      count += countLossTokens(b);
+      for (let i = 0; i < b.attentionMask.length; i++) tokens += b.attentionMask[i] !== 0 ? 1 : 0;
+    }
+    const base = { lr, tokens, lossTokens: count };
+    if (count === 0) {
+      return this.nonFinite(stepNo, NaN, NaN, 'no token in the window has a label', base);
+    }
+
+    const params = this.model.trainableParams();
+    if (params.size === 0) throw new PtflowError(`optimizer step ${stepNo}: the model has no trainable parameters`);
+    const nameOf = new Map<string, string>();
+    for (const [n, v] of params) nameOf.set(v.name, n);
+    const vars = [...params.values()];
+
+    let acc = new Map<string, tf.Tensor>();
+    let lossT: tf.Scalar = tf.scalar(0);
+    try {
+      micro.forEach((b, i) => {
+        if (countLossTokens(b) === 0) return;
+        const dropoutSeed = hashSeed(this.seed, `${this.stepsDone}:${i}`);
+        const { value, grads } = tf.variableGrads(
+          () => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar,
+          vars,
+        );
+        const l = tf.add(lossT, value) as tf.Scalar;
+        lossT.dispose();
+        value.dispose();
+        lossT = l;
+        for (const [vname, g] of Object.entries(grads)) {
+          const name = nameOf.get(vname) ?? vname;
+          const prev = acc.get(name);
+          if (prev) {
+            acc.set(name, tf.add(prev, g));
+            prev.dispose();
+            g.dispose();
+          } else acc.set(name, g);
+        }
+      });
+      const loss = lossT.dataSync()[0];
+      const clipped = this.clip(acc, this.maxGradNorm);
+      acc = clipped.grads;
+      const gradNorm = clipped.norm;
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        const what = !Number.isFinite(loss) ? 'the loss is not finite' : 'the gradient norm is not finite';
+        return this.nonFinite(stepNo, loss, gradNorm, what, base);
+      }
+      this.optimizer.step(acc, lr);
+      this.stepsDone += 1;
+      return { ...base, loss, gradNorm, skipped: false };
+    } finally {
+      lossT.dispose();
+      for (const g of acc.values()) g.dispose();
+    }
+  }
+
+  /** Σ token losses and their count over micro-batches (no gradients, no dropout). */
+  evaluate(micro: MicroBatch[]): { lossSum: number; count: number } {
+    let lossSum = 0;
+    let count = 0;
+    for (const b of micro) {
+      const c = countLossTokens(b);
+      if (c === 0) continue;
+      const s = tf.tidy(() => this.model.lossSum(b));
+      lossSum += s.dataSync()[0];
+      s.dispose();
+      count += c;
+    }
+    return { lossSum, count };
+  }
+
+  private nonFinite(
+    stepNo: number,
+    loss: number,
+    gradNorm: number,
+    reason: string,
+    base: { lr: number; tokens: number; lossTokens: number },
+  ): StepResult {
+    if (!this.skipNonFinite) throw new NonFiniteError(stepNo, loss, gradNorm, reason);
+    this.stepsDone += 1;
+    return { ...base, loss, gradNorm, skipped: true };
+  }
+}
