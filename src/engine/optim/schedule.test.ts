@@ -101,6 +101,8 @@ describe('makeLrSchedule', () => {
     expect(e1.exitCode).toBe(2);
     expect(e1.message).toMatch(/lr_scheduler_kwargs\.num_cycles: not accepted by the linear schedule/);
     expect(err(() => makeLrSchedule({ type: 'warmup_stable_decay', baseLr: 1, warmupSteps: 0, totalSteps: 5, kwargs: { decay_type: 'exp' } })).message).toMatch(/lr_scheduler_kwargs\.decay_type/);
+    // HF passes num_training_steps itself; giving it again is an error there too.
+    expect(err(() => makeLrSchedule({ type: 'warmup_stable_decay', baseLr: 1, warmupSteps: 0, totalSteps: 5, kwargs: { num_training_steps: 5 } })).message).toMatch(/lr_scheduler_kwargs\.num_training_steps: not accepted/);
     expect(err(() => makeLrSchedule({ type: 'polynomial', baseLr: 1e-7, warmupSteps: 0, totalSteps: 5 })).message).toMatch(/lr_end/);
     expect(err(() => makeLrSchedule({ type: 'nope' as 'linear', baseLr: 1, warmupSteps: 0, totalSteps: 5 })).message).toMatch(/lr_scheduler_type: unknown schedule "nope"/);
   });

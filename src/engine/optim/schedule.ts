@@ -40,7 +40,7 @@ const warmupLinear = (step: number, warmup: number): number => step / Math.max(1
 
 const NoKwargs = z.object({}).strict();
 const CosineKwargs = z.object({ num_cycles: z.number().default(0.5) }).strict();
-const RestartsKwargs = z.object({ num_cycles: z.number().int().default(1) }).strict();
+const RestartsKwargs = z.object({ num_cycles: z.number().default(1) }).strict();
 const PolyKwargs = z.object({ lr_end: z.number().default(1e-7), power: z.number().default(1.0) }).strict();
 const MinLrKwargs = z
   .object({ num_cycles: z.number().default(0.5), min_lr: z.number().optional(), min_lr_rate: z.number().optional() })
@@ -54,7 +54,6 @@ const WsdKwargs = z
     decay_type: Phase.default('cosine'),
     min_lr_ratio: z.number().default(0),
     num_cycles: z.number().default(0.5),
-    num_training_steps: z.number().int().optional(),
   })
   .strict();
 
