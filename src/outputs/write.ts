@@ -7,13 +7,18 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PtflowError } from '../errors';
 
-/** Write `text` to `file` atomically, creating its directory if needed. */
+/** Write `text` (UTF-8) to `file` atomically, creating its directory if needed. */
 export async function writeTextAtomic(file: string, text: string): Promise<void> {
+  await writeBytesAtomic(file, text);
+}
+
+/** Write `data` to `file` atomically, creating its directory if needed. */
+export async function writeBytesAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await fsp.mkdir(dir, { recursive: true });
-    await fsp.writeFile(tmp, text, 'utf8');
+    await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
