@@ -1,0 +1,117 @@
+/**
+ * Loads the optional native kernel addon (`native/build/Release/ptflow_native.node`, built by
+ * `native/build.js` at install) once per thread, and types its surface. `PTFLOW_NATIVE=0`
+ * disables it; when it is absent or does not load, `loadNativeAddon()` says why and ptflow keeps
+ * the stock TensorFlow.js kernels.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** What `gemm` computes is described by `GemmDesc` (see gemm.ts); these are the raw calls. */
+export interface NativeAddon {
+  /**
+   * C[t] = act(op(A)[t] · op(B)[t] + bias) for t < batch. Every buffer is a TypedArray (any
+   * element type, ArrayBuffer or SharedArrayBuffer) plus a byte offset. `desc` is
+   * [batch, M, N, K, transA, transB, lda, ldb, ldc, strideA, strideB, strideC, biasMode,
+   * activation, alpha]; `batchOffsets` (optional) gives [aOffset, bOffset] per batch item in
+   * elements and overrides strideA/strideB.
+   */
+  gemm(
+    a: ArrayBufferView,
+    aByteOffset: number,
+    b: ArrayBufferView,
+    bByteOffset: number,
+    c: ArrayBufferView,
+    cByteOffset: number,
+    desc: Float64Array,
+    bias?: ArrayBufferView | null,
+    biasByteOffset?: number,
+    batchOffsets?: Float64Array | null,
+  ): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Selects an instruction-set path by name if this CPU runs it (process-wide). */
+  setIsa(name: string): boolean;
+  info(): { isa: string; available: string[]; threads: number };
+}
+
+export type NativeLoad = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
+
+const ADDON_RELATIVE = path.join('native', 'build', 'Release', 'ptflow_native.node');
+
+/** The package root: the nearest ancestor of this file holding native/binding.gyp. */
+function packageRoot(): string | undefined {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Where the addon is looked for (the build output inside the package). */
+export function defaultAddonPath(): string | undefined {
+  const root = packageRoot();
+  return root === undefined ? undefined : path.join(root, ADDON_RELATIVE);
+}
+
+let cached: NativeLoad | undefined;
+let pathOverride: string | undefined;
+let warned = false;
+
+function isAddon(x: unknown): x is NativeAddon {
+  const o = x as Partial<NativeAddon> | null;
+  return (
+    o != null &&
+    typeof o.gemm === 'function' &&
+    typeof o.setNumThreads === 'function' &&
+    typeof o.getNumThreads === 'function' &&
+    typeof o.setIsa === 'function' &&
+    typeof o.info === 'function'
+  );
+}
+
+function load(): NativeLoad {
+  if (process.env['PTFLOW_NATIVE'] === '0') return { ok: false, reason: 'disabled (PTFLOW_NATIVE=0)' };
+  const file = pathOverride ?? defaultAddonPath();
+  if (file === undefined || !fs.existsSync(file)) {
+    return {
+      ok: false,
+      reason: `addon not built (${file ?? ADDON_RELATIVE} missing; run \`node native/build.js\`)`,
+    };
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod: unknown = require(file);
+    if (!isAddon(mod)) return { ok: false, reason: `${file} is not the ptflow native addon` };
+    return { ok: true, addon: mod };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { ok: false, reason: `addon does not load: ${msg}` };
+  }
+}
+
+/**
+ * The addon, loaded on first use. When it is unavailable for a reason other than
+ * PTFLOW_NATIVE=0, one line says so on stderr (once per thread).
+ */
+export function loadNativeAddon(): NativeLoad {
+  if (cached === undefined) {
+    cached = load();
+    if (!cached.ok && !warned && process.env['PTFLOW_NATIVE'] !== '0') {
+      warned = true;
+      process.stderr.write(`ptflow: native kernels unavailable (${cached.reason}); using stock TensorFlow.js kernels\n`);
+    }
+  }
+  return cached;
+}
+
+/**
+ * Forget the loaded state and optionally look for the addon at another path (tests use a path
+ * that does not exist to exercise the fallback). Does not unregister kernels.
+ */
+export function resetNativeAddon(options: { path?: string } = {}): void {
+  cached = undefined;
+  pathOverride = options.path;
+}

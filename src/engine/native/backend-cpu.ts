@@ -1,0 +1,40 @@
+/**
+ * Access to tensors of tfjs-backend-cpu for native kernels: inputs are the backend's own
+ * Float32Array values (no copy); the output array is allocated here and adopted by the
+ * backend (`makeTensorInfo` keeps the array it is given).
+ */
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { PtflowError } from '../../errors';
+import type { BackendAdapter } from './kernels';
+
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: DataType, values: Float32Array): TensorInfo;
+}
+
+function asCpu(backend: unknown): CpuBackendLike {
+  const b = backend as Partial<CpuBackendLike> | null;
+  if (b == null || b.data == null || typeof b.makeTensorInfo !== 'function') {
+    throw new PtflowError('native kernels: backend is not tfjs-backend-cpu 4.x (data, makeTensorInfo missing)');
+  }
+  return b as CpuBackendLike;
+}
+
+function valuesOf(b: CpuBackendLike, t: TensorInfo): Float32Array {
+  const v = b.data.get(t.dataId)?.values;
+  if (v instanceof Float32Array) return v;
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) return Float32Array.from(v as ArrayLike<number>);
+  throw new PtflowError(`native kernels: cpu tensor [${t.shape.join(',')}] has no values (disposed?)`);
+}
+
+export const cpuAdapter: BackendAdapter = {
+  withOutput(backend, shape, inputs, compute) {
+    const b = asCpu(backend);
+    const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
+    compute(
+      inputs.map((t) => ({ array: valuesOf(b, t), byteOffset: 0 })),
+      { array: out, byteOffset: 0 },
+    );
+    return b.makeTensorInfo(shape, 'float32', out);
+  },
+};

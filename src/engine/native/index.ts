@@ -1,0 +1,48 @@
+/**
+ * ptflow's optional native CPU kernels (N-API addon in native/): a multithreaded GEMM that
+ * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends.
+ *
+ *   registerNativeKernels('wasm')  -> { active, reason?, isa? }
+ *   nativeStatus()                 -> is the addon usable, which ISA, how many threads
+ *   setNativeThreads(n)            -> threads of the one process-wide pool
+ *
+ * PTFLOW_NATIVE=0 disables it; without the addon everything runs on stock kernels.
+ */
+import { loadNativeAddon } from './addon';
+import { nativeBackends, type NativeBackendName } from './register';
+
+export { registerNativeKernels, restoreStockKernels } from './register';
+export type { NativeBackendName, NativeRegistration } from './register';
+export { loadNativeAddon, resetNativeAddon } from './addon';
+export type { NativeAddon, NativeLoad } from './addon';
+export { runGemm } from './gemm';
+export type { BufferRef, FusedActivation, GemmEpilogue } from './gemm';
+export { planMatMul } from './plan';
+export type { MatMulPlan } from './plan';
+
+export interface NativeStatus {
+  /** The addon is loaded and usable. */
+  active: boolean;
+  reason?: string;
+  isa?: string;
+  /** Instruction-set paths this CPU can run, best first. */
+  available?: string[];
+  threads?: number;
+  /** Backends whose matmul kernels are native right now. */
+  backends: NativeBackendName[];
+}
+
+export function nativeStatus(): NativeStatus {
+  const load = loadNativeAddon();
+  if (!load.ok) return { active: false, reason: load.reason, backends: [] };
+  const info = load.addon.info();
+  return { active: true, isa: info.isa, available: info.available, threads: info.threads, backends: nativeBackends() };
+}
+
+/** Sets the native pool's thread count (process-wide; the caller's thread counts as one). */
+export function setNativeThreads(n: number): boolean {
+  const load = loadNativeAddon();
+  if (!load.ok) return false;
+  load.addon.setNumThreads(Math.max(1, Math.floor(n)));
+  return true;
+}
