@@ -232,6 +232,7 @@ describe('errors in the file', () => {
 
   it.each([
     ['learning_rate: abc', "'learning_rate' must be a number, got 'abc'"],
+    ['learning_rate: .inf', "'learning_rate' must be a number, got Infinity"],
     ['learning_rate: -1', "'learning_rate' must be >= 0, got -1"],
     ['cutoff_len: 2.5', "'cutoff_len' must be an integer, got 2.5"],
     ['cutoff_len: 1', "'cutoff_len' must be >= 2, got 1"],

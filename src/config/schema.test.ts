@@ -37,6 +37,7 @@ describe('configHelpText', () => {
     expect(text.startsWith('Usage: ptflow train <config.yaml> [key=value ...]\n')).toBe(true);
     for (const key of CONFIG_KEYS) expect(text).toMatch(new RegExp(`^  ${key} \\(`, 'm'));
     expect(text).toContain('  cutoff_len (integer, default 2048)');
+    expect(text).toContain('  learning_rate (number, default 5e-5)');
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
 });

@@ -95,6 +95,7 @@ function showDefault(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return v;
   if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'number' && v !== 0 && Math.abs(v) < 1e-3) return v.toExponential(); // 5e-5, not 0.00005
   return String(v);
 }
 
