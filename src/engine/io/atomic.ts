@@ -106,9 +106,10 @@ async function fsyncTree(dir: string): Promise<void> {
 
 /**
  * Move a fully written temporary directory into place as `finalDir`: every file in it is
- * fsynced, then it is renamed. If `finalDir` already exists it is first renamed aside and
- * deleted only after the new directory is in place, so a crash leaves either the old or
- * the new directory under `finalDir` (plus, at worst, a stale `.old` sibling).
+ * fsynced, then it is renamed. A reader never sees a partly written `finalDir`. If `finalDir`
+ * already exists it is first renamed aside (`.<name>.tmp-….old`) and deleted only after the new
+ * directory is in place; a crash between those two renames leaves the old copy under that
+ * sibling name and no `finalDir` (new checkpoint directories, the usual case, have no such window).
  * `tmpDir` must be on the same file system as `finalDir` (create it next to it: `tempPathFor`).
  */
 export async function commitDirAtomic(tmpDir: string, finalDir: string): Promise<void> {

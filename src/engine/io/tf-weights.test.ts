@@ -14,12 +14,12 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('parameters → model dir → fresh parameters reproduces every value', async () => {
-  const src = new Map([
+  const src = new Map<string, tf.Variable>([
     ['model.embed_tokens.weight', tf.variable(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), true, 'tfw_a')],
     ['model.norm.weight', tf.variable(tf.tensor1d([0.5, 0.25]), true, 'tfw_b')],
   ]);
   await saveHfModelDir(dir, { configJson: { model_type: 'llama' }, weights: tensorsToWeights(src) });
-  const dst = new Map([
+  const dst = new Map<string, tf.Variable>([
     ['model.embed_tokens.weight', tf.variable(tf.zeros([3, 2]), true, 'tfw_c')],
     ['model.norm.weight', tf.variable(tf.zeros([2]), true, 'tfw_d')],
   ]);

@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('optimizer state survives a safetensors file and resumes bit-identically', async () => {
-  const params = new Map([
+  const params = new Map<string, tf.Variable>([
     ['model.layers.0.mlp.down_proj.weight', tf.variable(tf.tensor2d([[0.5, -0.5], [1, 2]]), true, 'ost_a')],
     ['model.norm.weight', tf.variable(tf.tensor1d([1, 1]), true, 'ost_b')],
   ]);
