@@ -10,6 +10,7 @@
  * | Reshape, Transpose | head layout |
  * | Pack, Unpack | per-head attention (stack / unstack) |
  * | Softmax   | attention probabilities |
+ * | Sum       | losses built from sums (tests, auxiliary terms) |
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs-core';
@@ -78,6 +79,15 @@ const configs: GradConfig[] = [
   {
     kernelName: tf.Unpack,
     gradFunc: (dy, _saved, attrs) => ({ value: () => tf.stack(dy as tf.Tensor[], attr<number>(attrs, 'axis')) }),
+  },
+  {
+    kernelName: tf.Sum,
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => {
+      const axes = tf.util.parseAxisParam(attr<number | number[]>(attrs, 'axis'), x.shape);
+      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      return { x: () => tf.broadcastTo(tf.reshape(dy as tf.Tensor, kept), x.shape) };
+    },
   },
   {
     kernelName: tf.Softmax,
