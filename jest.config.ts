@@ -6,7 +6,12 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/actors', '<rootDir>/schemas', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', {}] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', {}],
+    // ESM-only parquet packages: Node 20 requires them natively, jest's module system needs CommonJS.
+    '/node_modules/(hyparquet|hyparquet-compressors|hyparquet-writer|hysnappy)/.+\\.js$': ['@swc/jest', {}],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-compressors|hyparquet-writer|hysnappy)/)'],
   testTimeout: 120_000,
   // Two cores: run test files two at a time at most.
   maxWorkers: 2,
