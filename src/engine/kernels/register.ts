@@ -7,11 +7,15 @@
  * |---------|--------------------|-----|
  * | wasm    | UnsortedSegmentSum | missing: the gradient of tf.gather (embedding) fails |
  * | wasm    | Slice              | stock copies the whole input out of the heap per call |
+ * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { setStockSlice, sliceWasmConfig } from './slice-wasm';
+import { sliceWasmConfig } from './slice-wasm';
+import { splitVWasmConfig } from './split-v-wasm';
+import { keepStockKernel } from './stock';
+import { unpackWasmConfig } from './unpack-wasm';
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu';
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm';
 
@@ -20,7 +24,7 @@ export type KernelBackendName = 'wasm' | 'cpu' | 'tensorflow';
 export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
   switch (backend) {
     case 'wasm':
-      return [unsortedSegmentSumWasmConfig, sliceWasmConfig];
+      return [unsortedSegmentSumWasmConfig, sliceWasmConfig, unpackWasmConfig, splitVWasmConfig];
     case 'cpu':
       return [unsortedSegmentSumCpuConfig];
     case 'tensorflow':
@@ -35,7 +39,7 @@ export function registerPtflowKernels(backend: KernelBackendName): string[] {
     const existing = tf.getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc !== config.kernelFunc) {
       if (existing != null) {
-        if (config === sliceWasmConfig) setStockSlice(existing.kernelFunc);
+        keepStockKernel(`${config.backendName}/${config.kernelName}`, existing.kernelFunc);
         tf.unregisterKernel(config.kernelName, config.backendName);
       }
       tf.registerKernel(config);

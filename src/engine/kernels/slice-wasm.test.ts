@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initWasm, shutdownWasm } from '../wasm/init';
 import { registerPtflowKernels } from './register';
 import { planSlice, sliceWasmConfig } from './slice-wasm';
+import { splitVWasmConfig } from './split-v-wasm';
+import { unpackWasmConfig } from './unpack-wasm';
 import { randInt, rng, sliceRef } from './test-helpers';
 
 describe('planSlice', () => {
@@ -60,8 +62,47 @@ describe('Slice (wasm, heap view)', () => {
     expect(got).toEqual(sliceRef(a, [4, 4, 3], [1, 1, 1], [2, 2, 2]));
   });
 
-  test('string tensors go to the stock kernel', () => {
+  test('string tensors go to the stock kernels', () => {
     const got = tf.tidy(() => tf.slice(tf.tensor1d(['a', 'b', 'c', 'd']), [1], [2]).dataSync());
     expect(Array.from(got as unknown as string[])).toEqual(['b', 'c']);
+    const parts = tf.tidy(() => tf.unstack(tf.tensor2d([['a', 'b'], ['c', 'd']])).map((t) => Array.from(t.dataSync() as unknown as string[])));
+    expect(parts).toEqual([['a', 'b'], ['c', 'd']]);
+  });
+
+  test('Unpack and SplitV are replaced, and match the reference on random shapes', () => {
+    expect(tf.getKernel('Unpack', 'wasm')?.kernelFunc).toBe(unpackWasmConfig.kernelFunc);
+    expect(tf.getKernel('SplitV', 'wasm')?.kernelFunc).toBe(splitVWasmConfig.kernelFunc);
+    const r = rng(4242);
+    for (let c = 0; c < 30; c++) {
+      const rank = randInt(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => randInt(r, 1, 7));
+      const n = shape.reduce((a, b) => a * b, 1);
+      const vals = Array.from({ length: n }, (_, i) => i * 3 - 7);
+      const axis = randInt(r, 0, rank - 1);
+      // unstack along `axis`
+      const un = tf.tidy(() => tf.unstack(tf.tensor(vals, shape), axis).map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) })));
+      expect(un).toHaveLength(shape[axis]);
+      un.forEach((o, i) => {
+        const begin = shape.map((_, d) => (d === axis ? i : 0));
+        const size = shape.map((s, d) => (d === axis ? 1 : s));
+        expect(o.shape).toEqual(shape.filter((_, d) => d !== axis));
+        expect(o.v).toEqual(sliceRef(vals, shape, begin, size));
+      });
+      // split along `axis` into random sizes
+      const sizes: number[] = [];
+      for (let left = shape[axis]; left > 0; ) {
+        const s = randInt(r, 1, left);
+        sizes.push(s);
+        left -= s;
+      }
+      const sp = tf.tidy(() => tf.split(tf.tensor(vals, shape, 'int32'), sizes, axis).map((t) => Array.from(t.dataSync())));
+      let at = 0;
+      sp.forEach((v, i) => {
+        const begin = shape.map((_, d) => (d === axis ? at : 0));
+        const size = shape.map((s, d) => (d === axis ? sizes[i] : s));
+        expect(v).toEqual(sliceRef(vals, shape, begin, size));
+        at += sizes[i];
+      });
+    }
   });
 });

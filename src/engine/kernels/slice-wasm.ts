@@ -3,10 +3,14 @@
  * (`readSync` on every call: slicing 32 heads out of a 1 MB activation copies 32 MB). Copies only
  * the selected elements, heap to heap, in runs as long as the slice allows (all trailing axes
  * taken whole are merged into one run). String tensors go to the stock kernel.
+ * The stock Unpack and SplitV call the stock slice directly, so they are replaced too
+ * (unpack-wasm.ts, split-v-wasm.ts).
  */
 import { slice_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasmBackend, heapBuffer } from '../wasm/internals';
+import { PtflowError } from '../../errors';
+import { asWasmBackend, heapBuffer, type WasmBackend } from '../wasm/internals';
+import { stockKernel } from './stock';
 
 export const SLICE = 'Slice';
 
@@ -52,30 +56,20 @@ export function planSlice(shape: number[], begin: number[], size: number[]): Sli
   };
 }
 
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+const BYTES: Partial<Record<string, number>> = { float32: 4, int32: 4, bool: 1 };
 
-/** The stock kernel, for string tensors. Set when this kernel is registered over it. */
-let stockKernel: KernelFunc | undefined;
-
-export function setStockSlice(k: KernelFunc | undefined): void {
-  stockKernel = k;
+/** Whether `sliceOnHeap` handles this dtype (strings live outside the heap). */
+export function heapSliceable(dtype: string): boolean {
+  return BYTES[dtype] !== undefined;
 }
 
-const kernelFunc: KernelFunc = (args) => {
-  const { inputs, backend, attrs } = args;
-  const x = inputs['x'] as TensorInfo;
+/**
+ * `x[begin : begin + size]` as a new tensor on the wasm heap (begin/size already resolved:
+ * no −1). Also used by the Unpack and SplitV replacements.
+ */
+export function sliceOnHeap(b: WasmBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
   const bytes = BYTES[x.dtype];
-  if (bytes === undefined) {
-    if (stockKernel == null) throw new Error(`Slice (wasm): dtype ${x.dtype} not supported`);
-    return stockKernel(args);
-  }
-  const b = asWasmBackend(backend);
-  const a = attrs as NamedAttrMap;
-  const [begin, size] = slice_util.parseSliceParams(
-    x as unknown as Parameters<typeof slice_util.parseSliceParams>[0],
-    a['begin'] as number[],
-    a['size'] as number[],
-  );
+  if (bytes === undefined) throw new PtflowError(`wasm heap slice: dtype ${x.dtype} of [${x.shape}] is not on the heap`);
   const out = b.makeOutput(size, x.dtype);
   const n = size.reduce((p, c) => p * c, 1);
   if (n === 0) return out;
@@ -90,6 +84,19 @@ const kernelFunc: KernelFunc = (args) => {
     heap.copyWithin(dst + r * runBytes, s, s + runBytes);
   }
   return out;
+}
+
+const kernelFunc: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
+  const x = inputs['x'] as TensorInfo;
+  if (!heapSliceable(x.dtype)) return stockKernel(SLICE, 'wasm', `dtype ${x.dtype}`)(args);
+  const a = attrs as NamedAttrMap;
+  const [begin, size] = slice_util.parseSliceParams(
+    x as unknown as Parameters<typeof slice_util.parseSliceParams>[0],
+    a['begin'] as number[],
+    a['size'] as number[],
+  );
+  return sliceOnHeap(asWasmBackend(backend), x, begin, size);
 };
 
 export const sliceWasmConfig: KernelConfig = { kernelName: SLICE, backendName: 'wasm', kernelFunc };

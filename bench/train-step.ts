@@ -1,0 +1,112 @@
+/**
+ * Train-step benchmark on the reference model (see util/reference-model.ts): one full optimizer
+ * step (forward, loss, backward, clip to norm 1, AdamW) per iteration, timed after one warm-up.
+ * Prints tokens/s, achieved GFLOP/s, the backend's own 1024³ matmul GFLOP/s measured in this run,
+ * their ratio, and peak RSS (the wasm heap included: it is process memory).
+ *
+ *   node dist/bench/train-step.js [--backend wasm] [--threads N] [--steps 5] [--native on|off]
+ *                                 [--profile] [--json]
+ *
+ * `--profile` adds a per-kernel time table of one step (tf.profile).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, shutdownBackend } from '../src/engine/backend';
+import { LlamaModel } from '../src/engine/model/llama';
+import { parameterShapes } from '../src/engine/model/names';
+import { AdamW } from '../src/engine/optim/adamw';
+import { clipByGlobalNorm } from '../src/engine/optim/clip';
+import { applyNativeFlag, parseBenchArgs } from './util/args';
+import { describeBackend } from './util/backend-line';
+import { measureMatmul } from './util/matmul';
+import { mib, peakRssBytes, wasmHeapBytes } from './util/memory';
+import { profileKernels } from './util/profile';
+import { REFERENCE_SHAPE, countLossTokens, flopsPerToken, randomBatch, referenceConfig } from './util/reference-model';
+import { median, msSince } from './util/stats';
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2), { steps: 5, reps: 10 });
+  applyNativeFlag(args.native);
+  const info = await initBackend(args.backend, args.threads !== undefined ? { threads: args.threads } : {});
+  const matmul = measureMatmul(1024, args.reps);
+
+  const cfg = referenceConfig();
+  const { batchSize, seqLen } = REFERENCE_SHAPE;
+  const model = LlamaModel.init(cfg, 42);
+  const params = model.trainableParams();
+  const opt = new AdamW(params, { weightDecay: 0.01 });
+  const batch = randomBatch(cfg.vocabSize, batchSize, seqLen);
+  const lossTokens = countLossTokens(batch);
+  const fpt = flopsPerToken(parameterShapes(cfg), cfg, seqLen);
+  const paramCount = [...params.values()].reduce((a, v) => a + v.size, 0);
+
+  const step = (): number => {
+    // Gradient of the loss sum, divided by the window's token count (HF's mean over the window).
+    const { value, grads } = tf.variableGrads(() => model.lossSum(batch), [...params.values()]);
+    const named = new Map<string, tf.Tensor>();
+    for (const [name, v] of params) {
+      named.set(name, tf.mul(grads[v.name], 1 / lossTokens));
+      grads[v.name].dispose();
+    }
+    const clipped = clipByGlobalNorm(named, 1.0);
+    opt.step(clipped.grads, 1e-3);
+    for (const g of clipped.grads.values()) g.dispose();
+    const loss = value.dataSync()[0] / lossTokens;
+    value.dispose();
+    return loss;
+  };
+
+  const losses: number[] = [step()];
+  const times: number[] = [];
+  for (let i = 0; i < args.steps; i++) {
+    const t0 = process.hrtime.bigint();
+    losses.push(step());
+    times.push(msSince(t0));
+  }
+  const stepMs = median(times);
+  const tokensPerS = (batchSize * seqLen) / (stepMs / 1000);
+  const achieved = (fpt * tokensPerS) / 1e9;
+  const result = {
+    backend: info,
+    model: { params: paramCount, flopsPerToken: fpt, batchSize, seqLen },
+    stepMs,
+    tokensPerS,
+    achievedGflops: achieved,
+    matmulGflops: matmul.gflops,
+    ratio: achieved / matmul.gflops,
+    peakRssBytes: peakRssBytes(),
+    wasmHeapBytes: wasmHeapBytes(),
+    losses,
+    tensorsAfter: tf.memory().numTensors,
+  };
+
+  let profile: Awaited<ReturnType<typeof profileKernels>> | undefined;
+  if (args.profile) profile = await profileKernels(() => void step());
+
+  if (args.json) {
+    console.log(JSON.stringify({ ...result, profile }));
+  } else {
+    console.log(`backend: ${describeBackend(info)}`);
+    for (const n of info.notes) console.log(`  note: ${n}`);
+    console.log(
+      `model: ${(paramCount / 1e6).toFixed(2)}M params, ${(fpt / 1e6).toFixed(1)} MFLOP/token, batch ${batchSize} × seq ${seqLen}`,
+    );
+    console.log(`step: ${stepMs.toFixed(0)} ms median of ${args.steps} → ${tokensPerS.toFixed(0)} tokens/s`);
+    console.log(`achieved: ${achieved.toFixed(1)} GFLOP/s; matmul 1024³: ${matmul.gflops.toFixed(1)} GFLOP/s; ratio ${result.ratio.toFixed(2)}`);
+    console.log(`memory: peak RSS ${mib(result.peakRssBytes)} (wasm heap ${mib(result.wasmHeapBytes)}); tensors ${result.tensorsAfter}`);
+    console.log(`loss: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+    if (profile) {
+      const total = profile.totals.reduce((a, k) => a + k.ms, 0);
+      console.log(`profile of one step: ${profile.wallMs.toFixed(0)} ms wall, ${total.toFixed(0)} ms in kernels`);
+      for (const k of profile.totals.slice(0, 20)) {
+        console.log(`  ${k.name.padEnd(22)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
+      }
+    }
+  }
+  model.dispose();
+  await shutdownBackend();
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exitCode = 1;
+});
