@@ -133,16 +133,21 @@ describe.each<NativeBackendName>(['cpu', 'wasm'])('native kernels on %s', (backe
   test('gradients of a matMul chain: finite differences and stock gradients', () => {
     // y = (A · Bᵀ) · C with a matmul whose gradient uses transposed products (as ptflow's
     // linear op may): dA = dY · Bᵀ, dB = Aᵀ · dY. tfjs-core registers no matmul gradient.
-    const mm = tf.customGrad((a: tf.Tensor, b: tf.Tensor, tB: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+    const mm = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [a, b, tB] = args as tf.Tensor[];
+      const save = args[3] as tf.GradSaveFunc;
       const transB = tB.dataSync()[0] === 1;
       save([a, b]);
       return {
         value: tf.matMul(a, b, false, transB),
-        gradFunc: (dy: tf.Tensor, [sa, sb]: tf.Tensor[]) => [
-          tf.matMul(dy, sb, false, !transB),
-          transB ? tf.matMul(dy, sa, true, false) : tf.matMul(sa, dy, true, false),
-          tf.zerosLike(tB),
-        ],
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => {
+          const g = dy as tf.Tensor;
+          return [
+            tf.matMul(g, sb, false, !transB),
+            transB ? tf.matMul(g, sa, true, false) : tf.matMul(sa, g, true, false),
+            tf.zerosLike(tB),
+          ];
+        },
       };
     });
     const T = tf.scalar(1);
