@@ -1,5 +1,5 @@
 // Expected numbers are what transformers' speed_metrics / round(...) give in CPython 3.11.
-import { epochAt, evalMetrics, finalTrainMetrics, speedMetrics, trainLogEntry } from './log-entries';
+import { epochAt, evalMetrics, finalTrainMetrics, floatingPointOps, speedMetrics, trainLogEntry } from './log-entries';
 
 test('speed_metrics rounds runtime to 4 places and rates to 3', () => {
   expect(speedMetrics('train', 3.14159265, { numSamples: 100, numSteps: 13, numTokens: 5000 })).toEqual({
@@ -41,4 +41,10 @@ test('eval and final metrics carry epoch but not step, in HF order', () => {
   expect(fin.train_samples_per_second).toBe(1.5);
   expect(epochAt(2, 7, 7)).toBe(3);
   expect(() => epochAt(0, 1, 0)).toThrow(/per epoch must be positive/);
+});
+
+test('floating_point_ops = 6 × tokens × non-embedding parameters', () => {
+  // A batch of 8 × 2048 tokens through a 1.1e9-parameter model (embeddings excluded).
+  expect(floatingPointOps(8 * 2048, 1.1e9)).toBe(6 * 16384 * 1.1e9);
+  expect(floatingPointOps(0, 1e6)).toBe(0);
 });

@@ -33,6 +33,16 @@ export function speedMetrics(
 }
 
 /**
+ * HF `floating_point_ops` for one batch: 6 × tokens × parameters, where tokens counts every
+ * position of `input_ids` (padding included) and the parameters are all but the input embedding
+ * (`num_parameters(exclude_embeddings=True)`: an untied lm_head and LoRA adapters count). Add it up
+ * (as a float) into `state.total_flos`.
+ */
+export function floatingPointOps(numTokens: number, nonEmbeddingParams: number): number {
+  return 6 * numTokens * nonEmbeddingParams;
+}
+
+/**
  * `state.epoch` as HF computes it inside the loop: completed epochs plus the fraction of this
  * epoch's micro-batches done (`epoch + (step + 1) / steps_in_epoch`), in float64 like Python.
  */

@@ -370,6 +370,10 @@ test('writeModelCard builds the card from the run configuration', async () => {
   expect(card).toContain('- learning_rate: 0.001\n');
   expect(card).toContain('- training_steps: 20\n');
   expect(card).toContain('\n- TensorFlow.js backend cpu\n');
+  expect(card.startsWith('---\nlibrary_name: transformers\n')).toBe(true);
+  const lora = await writeModelCard(dir, { config: { ...config, finetuning_type: 'lora', train_from_scratch: false }, logHistory: [], backend: 'cpu' });
+  const loraCard = readFileSync(lora, 'utf8');
+  expect(loraCard.startsWith('---\nlibrary_name: peft\nlicense: other\nbase_model: examples/tiny-llama\ntags:\n- ptflow\n- lora\n')).toBe(true);
   const versions = Object.fromEntries(frameworkVersions('cpu'));
   expect(versions.ptflow).toMatch(/^\d+\.\d+\.\d+/);
   expect(versions['TensorFlow.js']).toMatch(/^4\./);

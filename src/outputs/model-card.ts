@@ -10,7 +10,8 @@
  * "generated_from_trainer"]; the dataset names go to `datasets:`; the final evaluation (which HF
  * takes from `log_history`) also lists the perplexity, and model-index results carry the loss and
  * perplexity metrics (HF only knows accuracy-like metric tags, so its results list stays empty);
- * the link to huggingface.co is made only for a base model named like a Hub id.
+ * the link to huggingface.co is made only for a base model named like a Hub id. For a LoRA run the
+ * output is a PEFT adapter, so `library_name` is "peft", as PEFT's own card update leaves it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,6 +60,11 @@ export interface CardHyperparameters {
 export interface ModelCardInput {
   /** HF: the last component of output_dir (the base model when that is empty). */
   modelName: string;
+  /**
+   * `library_name`: "transformers", or "peft" for a LoRA adapter (PEFT rewrites the card so when the
+   * output is an adapter).
+   */
+  libraryName?: string;
   /** The model training started from; null when trained from scratch. */
   baseModel: string | null;
   license?: string;
@@ -230,7 +236,7 @@ function looksLikeHubId(s: string): boolean {
 }
 
 function metadata(input: ModelCardInput, evalEntry: Metrics | null): YamlValue {
-  const md: { [key: string]: YamlValue } = { library_name: 'transformers' };
+  const md: { [key: string]: YamlValue } = { library_name: input.libraryName ?? 'transformers' };
   md.license = input.license ?? 'other';
   if (input.baseModel) md.base_model = input.baseModel;
   const tags = input.tags.includes('generated_from_trainer') ? [...input.tags] : [...input.tags, 'generated_from_trainer'];
@@ -366,6 +372,7 @@ export function modelCardInputFromConfig(
 ): ModelCardInput {
   return {
     modelName: lastComponent(outputDir),
+    libraryName: config.finetuning_type === 'lora' ? 'peft' : 'transformers',
     baseModel: config.train_from_scratch ? null : config.model_name_or_path,
     license: 'other',
     tags: ['ptflow', config.finetuning_type],

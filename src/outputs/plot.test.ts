@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { evalLogEntry, trainLogEntry } from './log-entries';
-import { metricSeries, plotLoss, renderLossPng, smooth } from './plot';
+import { metricSeries, plotLoss, plotLossFromStateFile, renderLossPng, smooth } from './plot';
+import { createTrainerState, saveTrainerState } from './trainer-state';
 
 /** Width and height from a PNG's IHDR chunk, after checking the signature. */
 function pngSize(png: Buffer): { width: number; height: number } {
@@ -70,4 +71,14 @@ test('plotLoss writes a PNG per key that has entries, of the requested size, wit
 test('default size is 1000×600 and a single point still renders', () => {
   expect(pngSize(renderLossPng('training eval_loss of out', 'eval_loss', [10], [2.5]))).toEqual({ width: 1000, height: 600 });
   expect(() => renderLossPng('t', 'loss', [1, 2], [1])).toThrow(/plot of loss: need as many steps as values/);
+});
+
+test('plotLossFromStateFile reads log_history from trainer_state.json, as LLaMA-Factory does', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ptflow-plot-'));
+  const log_history = [1, 2, 3].map((s) => trainLogEntry({ meanLoss: 4 - s, learningRate: 1e-4, epoch: s / 3, step: s }));
+  await saveTrainerState(path.join(dir, 'trainer_state.json'), createTrainerState({ log_history }));
+  const written = await plotLossFromStateFile(dir, ['loss', 'eval_loss'], { width: 300, height: 200 });
+  expect(written).toEqual([path.join(dir, 'training_loss.png')]);
+  expect(pngSize(readFileSync(written[0]))).toEqual({ width: 300, height: 200 });
+  await expect(plotLossFromStateFile(path.join(dir, 'missing'))).rejects.toThrow(/trainer_state\.json: no such file/);
 });

@@ -11,6 +11,7 @@ import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type Plugin } from 'chart.js';
 import type { LogEntry } from '../../schemas/outputs/trainer-state';
 import { PtflowError } from '../errors';
+import { loadTrainerState, TRAINER_STATE_NAME } from './trainer-state';
 import { writeBytesAtomic } from './write';
 
 /** matplotlib's default colour "C0". */
@@ -177,4 +178,14 @@ export async function plotLoss(
     written.push(file);
   }
   return written;
+}
+
+/** LLaMA-Factory's own entry point: plot from `outputDir/trainer_state.json`. */
+export async function plotLossFromStateFile(
+  outputDir: string,
+  keys: readonly string[] = ['loss'],
+  size: PlotSize = {},
+): Promise<string[]> {
+  const state = await loadTrainerState(path.join(outputDir, TRAINER_STATE_NAME));
+  return plotLoss(outputDir, state.log_history, keys, size);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { trainerLogLineSchema } from '../../schemas/outputs/trainer-log';
 import { evalLogEntry, finalTrainLogEntry, trainLogEntry } from './log-entries';
-import { formatTimedelta, TrainerLog, trainerLogLine, trainerLogLineText, truncateAfterStep } from './trainer-log';
+import { formatTimedelta, readTrainerLog, TrainerLog, trainerLogLine, trainerLogLineText, truncateAfterStep } from './trainer-log';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'ptflow-log-'));
 
@@ -73,8 +73,11 @@ test('TrainerLog appends one line per log; a resumed run estimates from its own 
   expect(readFileSync(log.file, 'utf8').split('\n')).toHaveLength(3);
   t = 210;
   await resumed.log({ global_step: 15, log_history: [trainLogEntry({ meanLoss: 2, learningRate: 5e-5, epoch: 0.75, step: 15 })], num_input_tokens_seen: 0 });
-  const last = JSON.parse(readFileSync(log.file, 'utf8').trim().split('\n').pop() as string);
-  expect(last).toMatchObject({ current_steps: 15, elapsed_time: '0:00:10', remaining_time: '0:00:30' });
+  const all = await readTrainerLog(log.file);
+  expect(all.map((l) => l.current_steps)).toEqual([10, 10, 15]);
+  expect(all[2]).toMatchObject({ current_steps: 15, elapsed_time: '0:00:10', remaining_time: '0:00:30' });
+  writeFileSync(path.join(dir, 'bad.jsonl'), '{"current_steps": 1, "total_steps": 2, "percentage": 50.0, "elapsed_time": "soon", "remaining_time": "0:00:01"}\n');
+  await expect(readTrainerLog(path.join(dir, 'bad.jsonl'))).rejects.toThrow(/bad\.jsonl:1: key elapsed_time/);
 });
 
 test('truncateAfterStep keeps the prefix up to the step, drops a partial tail, names bad lines', async () => {

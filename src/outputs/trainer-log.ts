@@ -11,7 +11,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { TrainerLogLine } from '../../schemas/outputs/trainer-log';
+import { trainerLogLineSchema, type TrainerLogLine } from '../../schemas/outputs/trainer-log';
 import { PtflowError } from '../errors';
 import { pyDumps, pyFloat, pyLoads, pyRound, type PyValue } from './pyjson';
 import type { LogEntry } from './trainer-state';
@@ -174,4 +174,22 @@ export class TrainerLog {
     this.pending = write.catch(() => undefined);
     return write.then(() => line);
   }
+}
+
+/** Read and validate every line of a `trainer_log.jsonl` (for dashboards and tests). */
+export async function readTrainerLog(file: string): Promise<TrainerLogLine[]> {
+  const text = await readTextIfExists(file);
+  if (text === undefined) return [];
+  const out: TrainerLogLine[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === '') continue;
+    const parsed = trainerLogLineSchema.safeParse(pyLoads(lines[i], file, i + 1));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new PtflowError(`${file}:${i + 1}: key ${issue.path.map(String).join('.') || '(line)'}: ${issue.message}`);
+    }
+    out.push(parsed.data);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { evalLogEntry, finalTrainLogEntry, trainLogEntry } from './log-entries';
 import {
   createTrainerState,
   loadTrainerState,
+  markCheckpointSave,
   parseTrainerState,
   saveTrainerState,
   trainerControlState,
@@ -112,6 +113,16 @@ describe('trainer_state.json', () => {
     expect(s).toMatchObject({ epoch: null, global_step: 0, logging_steps: 500, train_batch_size: null, log_history: [] });
     expect(trainerStateToJson(s)).toContain('"total_flos": 0.0,');
     expect(trainerStateToJson(s)).toContain('"should_save": false');
+  });
+
+  test('markCheckpointSave records the TrainerControl flags HF has at a save', () => {
+    const s = finishedState();
+    s.stateful_callbacks = { EarlyStoppingCallback: { args: { early_stopping_patience: 5 }, attributes: {} } };
+    markCheckpointSave(s, false);
+    expect(s.stateful_callbacks.TrainerControl).toEqual(trainerControlState({ should_save: true }));
+    expect(s.stateful_callbacks.EarlyStoppingCallback).toBeDefined();
+    markCheckpointSave(s, true);
+    expect(trainerStateToJson(s)).toContain('"should_save": true,\n        "should_training_stop": true');
   });
 
   test('round-trips through a file, byte for byte', async () => {

@@ -48,6 +48,18 @@ export function trainerControlState(flags: Partial<ControlFlags> = {}): Callback
 }
 
 /**
+ * Record the `TrainerControl` flags as HF has them when it saves a checkpoint (`should_save` set,
+ * `should_training_stop` set at the last step). The final `trainer_state.json` in output_dir keeps
+ * what the last checkpoint recorded, as HF's `save_state` does.
+ */
+export function markCheckpointSave(state: TrainerState, isLastStep: boolean): void {
+  state.stateful_callbacks = {
+    ...state.stateful_callbacks,
+    TrainerControl: trainerControlState({ should_save: true, should_training_stop: isLastStep }),
+  };
+}
+
+/**
  * A fresh state with HF's dataclass defaults (as the Trainer creates it: `stateful_callbacks` holds
  * the `TrainerControl` with every flag false), overridden by `init`.
  */
