@@ -135,7 +135,10 @@ export function renderLossPng(
       parsing: false,
       normalized: true,
       layout: { padding: { top: 8, right: 24, bottom: 8, left: 8 } },
-      scales: { x: { type: 'linear', ...axis('step') }, y: { type: 'linear', ...axis(key) } },
+      scales: {
+        x: { type: 'linear', ...axis('step'), ticks: { color: '#000000', font: font(13), precision: 0 } },
+        y: { type: 'linear', ...axis(key) },
+      },
       plugins: {
         title: { display: true, text: title, color: '#000000', font: font(18) },
         legend: {
