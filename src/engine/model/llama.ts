@@ -166,10 +166,10 @@ export class LlamaModel {
     for (let i = 0; i < c.numHiddenLayers; i++) {
       const proj = (inp: tf.Tensor2D, m: LinearModule): tf.Tensor2D => this.project(inp, i, m, opts);
       let xn = this.norm(h, `model.layers.${i}.input_layernorm.weight`, eps);
-      const q = applyRope(tf.reshape(proj(xn, 'q_proj'), [N, H, hd]), cos, sin);
-      const k = applyRope(tf.reshape(proj(xn, 'k_proj'), [N, KV, hd]), cos, sin);
-      const v = tf.reshape(proj(xn, 'v_proj'), [N, KV, hd]) as tf.Tensor3D;
-      h = tf.add(h, proj(attention(q, k, v, masks, shape), 'o_proj'));
+      const q = tf.reshape(applyRope(tf.reshape(proj(xn, 'q_proj'), [N, H, hd]), cos, sin), [N, H * hd]);
+      const k = tf.reshape(applyRope(tf.reshape(proj(xn, 'k_proj'), [N, KV, hd]), cos, sin), [N, KV * hd]);
+      const v = proj(xn, 'v_proj');
+      h = tf.add(h, proj(attention(q as tf.Tensor2D, k as tf.Tensor2D, v, masks, shape), 'o_proj'));
       xn = this.norm(h, `model.layers.${i}.post_attention_layernorm.weight`, eps);
       h = tf.add(h, proj(siluMul(proj(xn, 'gate_proj'), proj(xn, 'up_proj')), 'down_proj'));
     }

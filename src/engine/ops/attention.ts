@@ -1,10 +1,15 @@
 /**
- * Grouped-query causal self-attention, computed per (batch row, head) with plain 2-D products
- * (the wasm fast path): `softmax(q·kᵀ·scale + mask) · v`. Query head `h` reads key/value head
- * `h / (heads / kvHeads)`, as Hugging Face's `repeat_kv` arranges them.
+ * Grouped-query causal self-attention as one op with a hand-written backward pass, computed per
+ * (batch row, head) with plain 2-D products (the wasm fast path) on 2-D slices of the
+ * projections (no layout transposes):
+ *   forward   S = (q·s)·kᵀ + M,  P = softmax(S),  O = P·v           (s = 1/√d)
+ *   backward  dP = dO·vᵀ,  dS = P∘(dP − rowsum(dP∘P)),
+ *             dq = s·dS·k,  dk = dSᵀ·(q·s),  dv = Pᵀ·dO
+ * Query head `h` reads key/value head `h / (heads / kvHeads)`, as HF's `repeat_kv` arranges them;
+ * the gradients of a shared kv head are summed over its query heads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mm } from './matmul';
+import { customOp } from './custom-op';
 
 export interface AttentionShape {
   batchSize: number;
@@ -14,42 +19,87 @@ export interface AttentionShape {
   headDim: number;
 }
 
-/** [B·T, H, d] → H·B tensors [T, d], ordered (row, head). */
-function perHead(x: tf.Tensor3D, s: AttentionShape, heads: number): tf.Tensor2D[] {
-  const { batchSize: B, seqLen: T, headDim: d } = s;
-  const t = tf.transpose(tf.reshape(x, [B, T, heads, d]), [0, 2, 1, 3]);
-  return tf.unstack(tf.reshape(t, [B * heads, T, d])) as tf.Tensor2D[];
+/** Rows of batch row `b`, columns of head `h`: [T, d]. */
+function headSlice(x: tf.Tensor, b: number, h: number, T: number, d: number): tf.Tensor2D {
+  return tf.slice(x as tf.Tensor2D, [b * T, h * d], [T, d]);
+}
+
+/** Inverse of `headSlice` over all (b, h): `parts[b][h]` [T, d] → [B·T, H·d]. */
+function assemble(parts: tf.Tensor2D[][]): tf.Tensor2D {
+  return tf.concat(parts.map((row) => (row.length === 1 ? row[0] : tf.concat(row, 1))), 0);
 }
 
 /**
- * `q` [B·T, H, d] (already rotated), `k` [B·T, KV, d] (rotated), `v` [B·T, KV, d];
- * `masks[b]` is the additive [T, T] mask of row b. Returns [B·T, H·d].
+ * `q` [B·T, H·d] and `k` [B·T, KV·d] (both already rotated), `v` [B·T, KV·d]; `masks[b]` is the
+ * additive [T, T] mask of batch row b. Returns [B·T, H·d].
  */
 export function attention(
-  q: tf.Tensor3D,
-  k: tf.Tensor3D,
-  v: tf.Tensor3D,
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
   masks: tf.Tensor2D[],
   s: AttentionShape,
 ): tf.Tensor2D {
   const { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: d } = s;
   const group = H / KV;
-  const qs = perHead(tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor3D, s, H);
-  const ks = perHead(k, s, KV);
-  const vs = perHead(v, s, KV);
-  const outs: tf.Tensor2D[] = [];
-  for (let b = 0; b < B; b++) {
-    for (let g = 0; g < KV; g++) {
-      const kT = tf.transpose(ks[b * KV + g]);
-      const vh = vs[b * KV + g];
-      for (let r = 0; r < group; r++) {
-        const h = g * group + r;
-        const scores = tf.add(mm(qs[b * H + h], kT), masks[b]) as tf.Tensor2D;
-        outs.push(mm(tf.softmax(scores), vh));
+  const scale = 1 / Math.sqrt(d);
+  return customOp<tf.Tensor2D>(([qi, ki, vi], save) => {
+    const qs = tf.mul(qi, scale);
+    const probs: tf.Tensor2D[] = [];
+    const outs: tf.Tensor2D[][] = [];
+    for (let b = 0; b < B; b++) {
+      const row: tf.Tensor2D[] = [];
+      for (let g = 0; g < KV; g++) {
+        const kT = tf.transpose(headSlice(ki, b, g, T, d));
+        const vh = headSlice(vi, b, g, T, d);
+        for (let r = 0; r < group; r++) {
+          const h = g * group + r;
+          const p = tf.softmax(tf.add(tf.matMul(headSlice(qs, b, h, T, d), kT), masks[b])) as tf.Tensor2D;
+          probs.push(p);
+          row.push(tf.matMul(p, vh));
+        }
       }
+      outs.push(row);
     }
-  }
-  // outs is ordered (b, h): stack → [B, H, T, d] → [B, T, H, d] → [B·T, H·d]
-  const stacked = tf.reshape(tf.stack(outs), [B, H, T, d]);
-  return tf.reshape(tf.transpose(stacked, [0, 2, 1, 3]), [B * T, H * d]);
+    save([qs, ki, vi, ...probs]);
+    return {
+      value: assemble(outs),
+      gradFunc: (dy, saved) => {
+        const [sq, sk, sv] = saved;
+        const P = saved.slice(3) as tf.Tensor2D[];
+        const dq: tf.Tensor2D[][] = [];
+        const dk: tf.Tensor2D[][] = [];
+        const dv: tf.Tensor2D[][] = [];
+        for (let b = 0; b < B; b++) {
+          const dqRow: tf.Tensor2D[] = [];
+          const dkRow: tf.Tensor2D[] = [];
+          const dvRow: tf.Tensor2D[] = [];
+          for (let g = 0; g < KV; g++) {
+            const kh = headSlice(sk, b, g, T, d);
+            const vT = tf.transpose(headSlice(sv, b, g, T, d));
+            let dkG: tf.Tensor | null = null;
+            let dvG: tf.Tensor | null = null;
+            for (let r = 0; r < group; r++) {
+              const h = g * group + r;
+              const p = P[b * H + h];
+              const dO = headSlice(dy, b, h, T, d);
+              const dP = tf.matMul(dO, vT);
+              const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), 1, true))) as tf.Tensor2D;
+              dqRow.push(tf.matMul(dS, kh));
+              const dkH = tf.matMul(tf.transpose(dS), headSlice(sq, b, h, T, d));
+              const dvH = tf.matMul(tf.transpose(p), dO);
+              dkG = dkG ? tf.add(dkG, dkH) : dkH;
+              dvG = dvG ? tf.add(dvG, dvH) : dvH;
+            }
+            dkRow.push(dkG as tf.Tensor2D);
+            dvRow.push(dvG as tf.Tensor2D);
+          }
+          dq.push(dqRow);
+          dk.push(dkRow);
+          dv.push(dvRow);
+        }
+        return [tf.mul(assemble(dq), scale), assemble(dk), assemble(dv)];
+      },
+    };
+  })(q, k, v);
 }

@@ -7,9 +7,8 @@
  * | kernel    | used by |
  * |-----------|---------|
  * | Add, Sub, Multiply | residual adds, attention mask and scale, LoRA scale and dropout |
- * | Reshape, Transpose | head layout |
- * | Pack, Unpack | per-head attention (stack / unstack) |
- * | Softmax   | attention probabilities |
+ * | Reshape   | head layout for RoPE |
+ * | Transpose, Pack, Unpack, Softmax | not on the model's path (attention is one custom op); kept for helpers and tests |
  * | Sum       | losses built from sums (tests, auxiliary terms) |
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -81,9 +81,9 @@ test('attention masks: causal, padding and segments', () => {
 test('attention: softmax(q·kᵀ/√d + mask)·v by hand; GQA shares the kv head', () => {
   const shape = { batchSize: 1, seqLen: 2, heads: 2, kvHeads: 1, headDim: 1 };
   // head 0 queries [1, 2], head 1 queries [0, -1]; one kv head: k = [1, 0], v = [10, 20]
-  const q = tf.tensor3d([1, 0, 2, -1], [2, 2, 1]);
-  const k = tf.tensor3d([1, 0], [2, 1, 1]);
-  const v = tf.tensor3d([10, 20], [2, 1, 1]);
+  const q = tf.tensor2d([1, 0, 2, -1], [2, 2]);
+  const k = tf.tensor2d([1, 0], [2, 1]);
+  const v = tf.tensor2d([10, 20], [2, 1]);
   const causal = [tf.tensor2d(additiveMaskRow({ batchSize: 1, seqLen: 2, attentionMask: [1, 1] }, 0), [2, 2])];
   const out = arr(attention(q, k, v, causal, shape)); // [T, H]
   const p0 = Math.exp(2) / (Math.exp(2) + 1); // head 0, row 1: scores [2, 0]
@@ -138,4 +138,17 @@ test('ops release their intermediates', () => {
     tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(linear(a as tf.Tensor2D, b as tf.Tensor2D)))([x, w]);
   });
   expect(tf.memory().numTensors).toBe(before);
+});
+
+test('linear: dW is the same whichever side is transposed (lm_head shape)', () => {
+  const x = tf.randomNormal([5, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const w = tf.randomNormal([40, 3], 0, 1, 'float32', 2) as tf.Tensor2D; // out ≫ in
+  const g = tf.randomNormal([5, 40], 0, 1, 'float32', 3) as tf.Tensor2D;
+  const dw = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(linear(x, t as tf.Tensor2D), g)))(w);
+  // by hand: dW[o][i] = Σ_n g[n][o]·x[n][i]
+  const xs = x.arraySync();
+  const gs = g.arraySync();
+  const want: number[] = [];
+  for (let o = 0; o < 40; o++) for (let i = 0; i < 3; i++) want.push(xs.reduce((s, row, n) => s + gs[n][o] * row[i], 0));
+  close(arr(dw), want, 1e-4);
 });
