@@ -33,10 +33,11 @@ function toPy(metrics: Metrics): { [key: string]: PyValue } {
 }
 
 /** The text of a `*_results.json` file. */
-export function resultsJson(metrics: Metrics | { [key: string]: PyValue }): string {
-  const value = Object.values(metrics).every((v) => typeof v === 'number')
-    ? toPy(metrics as Metrics)
-    : (metrics as { [key: string]: PyValue });
+export function resultsJson(metrics: Metrics): string {
+  return dumpResults(toPy(metrics));
+}
+
+function dumpResults(value: { [key: string]: PyValue }): string {
   return pyDumps(value, { indent: 4, sortKeys: true });
 }
 
@@ -58,5 +59,5 @@ export async function saveMetrics(outputDir: string, split: string, metrics: Met
     all = { ...(parsed as { [key: string]: PyValue }) };
   }
   Object.assign(all, toPy(metrics));
-  await writeTextAtomic(allFile, resultsJson(all));
+  await writeTextAtomic(allFile, dumpResults(all));
 }
