@@ -96,9 +96,16 @@ async function main(): Promise<void> {
     console.log(`loss: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
     if (profile) {
       const total = profile.totals.reduce((a, k) => a + k.ms, 0);
-      console.log(`profile of one step: ${profile.wallMs.toFixed(0)} ms wall, ${total.toFixed(0)} ms in kernels`);
+      console.log(`profile of one step: ${profile.wallMs.toFixed(0)} ms wall (profiling included), ${total.toFixed(0)} ms in kernels`);
       for (const k of profile.totals.slice(0, 20)) {
         console.log(`  ${k.name.padEnd(22)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
+      }
+      console.log('  largest by input shapes:');
+      for (const k of profile.byShape.slice(0, 15)) {
+        console.log(`    ${k.name.padEnd(44)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(8)} ms`);
+      }
+      for (const w of profile.wrappers) {
+        console.log(`  (${w.name}: ${w.calls} custom-gradient scopes, ${w.ms.toFixed(0)} ms, already counted above)`);
       }
     }
   }
