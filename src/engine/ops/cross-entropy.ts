@@ -25,12 +25,10 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: ArrayLike<number>)
   }
   const n = rows.length;
   const pairs = new Int32Array(2 * n);
-  const flat = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     const i = rows[k];
     pairs[2 * k] = i;
     pairs[2 * k + 1] = targets[i];
-    flat[k] = i * V + targets[i];
   }
   return customOp<tf.Scalar>(([z], save) => {
     if (n === 0) {
@@ -42,7 +40,8 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: ArrayLike<number>)
     const e = tf.exp(tf.sub(z2, m));
     const s = tf.sum(e, 1, true);
     const lse = tf.add(tf.log(s), m);
-    const picked = tf.gather(tf.reshape(z2, [N * V]), tf.tensor1d(flat, 'int32'));
+    // (row, target) pairs rather than flat indices: N·V can exceed the int32 range
+    const picked = tf.gatherND(z2, tf.tensor2d(pairs, [n, 2], 'int32'));
     save([e, s, w]);
     return {
       value: tf.sub(tf.sum(tf.mul(lse, w)), tf.sum(picked)) as tf.Scalar,
