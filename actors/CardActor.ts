@@ -22,7 +22,7 @@ export async function writeCard({ config: c, trainer, evalMetrics }: CardInputs)
     await saveMetrics(c.output_dir, 'train', trainer.train_metrics);
     written.push('train_results.json');
     if (c.plot_loss) {
-      written.push(...(await plotLoss(c.output_dir, trainer.log_history, ['loss', 'eval_loss'])).map((f) => path.basename(f)));
+      written.push(...(await plotLoss(c.output_dir, trainer.plot_history, ['loss', 'eval_loss'])).map((f) => path.basename(f)));
     }
   }
   if (evalMetrics) {

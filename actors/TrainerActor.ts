@@ -12,9 +12,9 @@ import { AdamW } from '../src/engine/optim/adamw';
 import { hfDecayFilter } from '../src/engine/optim/decay';
 import { makeLrSchedule, resolveWarmupSteps, type SchedulerType } from '../src/engine/optim/schedule';
 import { TrainStep } from '../src/engine/train-step';
-import { epochAt, speedMetrics, trainLogEntry, withEpoch, withStep } from '../src/outputs/log-entries';
+import { epochAt, floatingPointOps, speedMetrics, trainLogEntry, withEpoch, withStep } from '../src/outputs/log-entries';
 import { TrainerLog } from '../src/outputs/trainer-log';
-import { createTrainerState, saveTrainerState } from '../src/outputs/trainer-state';
+import { createTrainerState, markCheckpointSave, saveTrainerState } from '../src/outputs/trainer-state';
 import { defineStage } from '../src/pipeline/stage';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { setupModel, type ModelSetupParams } from '../src/train/model-setup';
@@ -22,6 +22,15 @@ import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
 import { WindowReader } from '../src/train/window-reader';
 import { decodeTrainBatch } from '../schemas/train-batch';
 import { evaluate, type EvalMetrics } from './EvaluatorActor';
+import type { LlamaModel } from '../src/engine/model/llama';
+
+/** Parameters excluding `embed_tokens` (HF `num_parameters(exclude_embeddings=True)`), LoRA included. */
+function nonEmbeddingParameters(model: LlamaModel): number {
+  let n = 0;
+  for (const [name, v] of model.params) if (name !== 'model.embed_tokens.weight') n += v.size;
+  for (const v of model.lora?.params.values() ?? []) n += v.size;
+  return n;
+}
 
 export interface TrainerParams extends ModelSetupParams {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -61,9 +70,12 @@ export interface TrainerResult {
   status: 'completed' | 'interrupted';
   global_step: number;
   log_history: Record<string, number>[];
+  /** The log_history saved in trainer_state.json (what the plots show). */
+  plot_history: Record<string, number>[];
   train_metrics: Record<string, number>;
   eval_metrics: EvalMetrics | null;
   data_wait_ms: number;
+  startup_wait_ms: number;
   train_ms: number;
   backend: string;
   resumed_from: string | null;
@@ -130,6 +142,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     ctx.log('info', `resumed from ${p.resume_from} at step ${state.global_step}`);
   }
 
+  const nonEmbedding = nonEmbeddingParameters(model);
   const trainerLog = new TrainerLog(p.output_dir);
   await trainerLog.begin(plan.totalSteps, state.global_step);
   let stopRequested = false;
@@ -142,6 +155,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   let lastSavedStep = -1;
   let trainMs = 0;
   let evalMetrics: EvalMetrics | null = null;
+  let plotHistory: Record<string, number>[] | null = null;
   const doEvaluate = (step: number, epoch: number): void => {
     const m = evaluate(model, evalBatches);
     evalMetrics = { ...m, epoch };
@@ -153,8 +167,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     }, step);
   };
   const checkpoint = async (step: number): Promise<void> => {
-    progress.elapsedSeconds += 0; // elapsed is tracked in trainer_state timings below
     const tc = performance.now();
+    markCheckpointSave(state, step === plan.totalSteps);
     const saved = await saveCheckpoint(p.output_dir, {
       model, optimizer, trainerState: state, progress, step, seed: p.seed,
       tokenizerDir: p.tokenizer_dir, baseModelNameOrPath: p.train_from_scratch ? null : p.model_name_or_path,
@@ -182,7 +196,9 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       progress.lossTotal += r.loss;
       progress.stepsSinceLog += 1;
     }
-    progress.tokensSeen += window.micro.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
+    const inputTokens = window.micro.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
+    progress.tokensSeen += inputTokens;
+    state.total_flos += floatingPointOps(inputTokens, nonEmbedding);
     progress.cursor = window.last.cursor as unknown as JsonValue;
     if (p.include_num_input_tokens_seen) state.num_input_tokens_seen = progress.tokensSeen;
     ctx.emit('train.step', {
@@ -229,17 +245,20 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   state.log_history.push(withStep(trainMetrics, step));
   await saveModelFiles(p.output_dir, model, p.tokenizer_dir, p.train_from_scratch ? null : p.model_name_or_path);
   await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
+  // The plots are drawn from the saved state (LLaMA-Factory plots trainer_state.json before evaluating).
+  plotHistory = [...state.log_history];
   if (p.do_eval && evalBatches.length > 0) {
-    // LLaMA-Factory evaluates once more after training (trainer.evaluate), logged at the last step.
+    // LLaMA-Factory evaluates once more after training (trainer.evaluate); the entry joins the
+    // in-memory log_history (the model card's table) but not the trainer_state.json saved above.
     doEvaluate(step, state.epoch ?? 0);
-    await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
   }
   return result('completed', trainMetrics);
 
   function result(status: TrainerResult['status'], trainMetrics: Record<string, number> = {}): JsonValue {
     const r: TrainerResult = {
-      status, global_step: state.global_step, log_history: state.log_history, train_metrics: trainMetrics,
-      eval_metrics: evalMetrics, data_wait_ms: reader.totalWaitMs, train_ms: trainMs, backend: backend.name,
+      status, global_step: state.global_step, log_history: state.log_history, plot_history: plotHistory ?? state.log_history,
+      train_metrics: trainMetrics,
+      eval_metrics: evalMetrics, data_wait_ms: reader.totalWaitMs, startup_wait_ms: reader.startupWaitMs, train_ms: trainMs, backend: backend.name,
       resumed_from: p.resume_from,
     };
     return r as unknown as JsonValue;

@@ -16,7 +16,8 @@
  *     }, …
  *   },
  *   "trainer": {
- *     "data_wait_ms": 130,                    // optimizer steps waiting for a micro-batch
+ *     "data_wait_ms": 130,                    // between optimizer steps, waiting for a micro-batch
+ *     "startup_wait_ms": 9800,                // before the first step (reading, tokenizing, packing)
  *     "train_ms": 91000,                      // time inside optimizer steps
  *     "data_wait_fraction": 0.0014            // data_wait / (data_wait + train)
  *   },
@@ -46,7 +47,7 @@ export const pipelineStatsSchema = z.object({
   wall_seconds: z.number(),
   actors: z.record(z.string(), counters),
   trainer: z
-    .object({ data_wait_ms: z.number(), train_ms: z.number(), data_wait_fraction: z.number() })
+    .object({ data_wait_ms: z.number(), startup_wait_ms: z.number(), train_ms: z.number(), data_wait_fraction: z.number() })
     .nullable(),
   bad_records: z.object({
     count: z.number(),
@@ -58,6 +59,6 @@ export interface PipelineStats {
   version: typeof PIPELINE_STATS_VERSION;
   wall_seconds: number;
   actors: Record<string, ActorCounters>;
-  trainer: { data_wait_ms: number; train_ms: number; data_wait_fraction: number } | null;
+  trainer: { data_wait_ms: number; startup_wait_ms: number; train_ms: number; data_wait_fraction: number } | null;
   bad_records: { count: number; first: { file: string; line?: number; row?: number; reason: string }[] };
 }

@@ -10,6 +10,12 @@ import { PIPELINE_STATS_VERSION, type PipelineStats } from '../../schemas/pipeli
 import { writeJsonAtomic } from '../engine/io/atomic';
 import type { TelemetryBus } from '../telemetry/bus';
 
+export interface TrainerTiming {
+  dataWaitMs: number;
+  startupWaitMs: number;
+  trainMs: number;
+}
+
 export class StatsCollector {
   private readonly counters = new Map<string, ActorCounters>();
   private readonly badRecords: { file: string; line?: number; row?: number; reason: string }[] = [];
@@ -29,7 +35,7 @@ export class StatsCollector {
     });
   }
 
-  snapshot(trainer: { dataWaitMs: number; trainMs: number } | null): PipelineStats {
+  snapshot(trainer: TrainerTiming | null): PipelineStats {
     const actors: PipelineStats['actors'] = {};
     for (const [name, c] of this.counters) actors[name] = c;
     return {
@@ -39,6 +45,7 @@ export class StatsCollector {
       trainer: trainer
         ? {
             data_wait_ms: Math.round(trainer.dataWaitMs),
+            startup_wait_ms: Math.round(trainer.startupWaitMs),
             train_ms: Math.round(trainer.trainMs),
             data_wait_fraction: trainer.trainMs > 0 ? trainer.dataWaitMs / (trainer.trainMs + trainer.dataWaitMs) : 0,
           }
@@ -47,7 +54,7 @@ export class StatsCollector {
     };
   }
 
-  async write(outputDir: string, trainer: { dataWaitMs: number; trainMs: number } | null): Promise<PipelineStats> {
+  async write(outputDir: string, trainer: TrainerTiming | null): Promise<PipelineStats> {
     const s = this.snapshot(trainer);
     await writeJsonAtomic(path.join(outputDir, 'pipeline_stats.json'), s);
     return s;

@@ -17,7 +17,10 @@ export interface Window {
 
 export class WindowReader {
   private peeked: { batch: MicroBatch; meta: TrainBatchMeta } | null = null;
+  /** Waiting for data between optimizer steps (the pipeline not keeping up). */
   totalWaitMs = 0;
+  /** Waiting for the first micro-batch (the data preparation before training can start). */
+  startupWaitMs = 0;
 
   constructor(
     private readonly input: InPort,
@@ -42,7 +45,7 @@ export class WindowReader {
     if (!this.peeked) {
       const r = await this.read();
       if (!r) return null;
-      this.totalWaitMs += r.waitMs;
+      this.startupWaitMs += r.waitMs;
       this.peeked = { batch: r.batch, meta: r.meta };
     }
     return this.peeked.meta;

@@ -136,7 +136,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     const results = await pipeline.done;
     const result = results.get(finisher) as unknown as TrainerResult | { eval_metrics: Record<string, number> };
     const trainer = c.do_train ? (result as TrainerResult) : null;
-    await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, trainMs: trainer.train_ms } : null);
+    await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, trainMs: trainer.train_ms } : null);
     if (trainer?.status === 'interrupted') {
       out.write(
         `Stopped at step ${trainer.global_step}; checkpoint saved. Resume with the same command ` +
