@@ -1,6 +1,7 @@
 /**
- * One run per output directory: `output_dir/.ptflow.lock` holds the owner's pid. A second run refuses
- * with a clear message; a lock left by a dead process (crash, SIGKILL) is taken over.
+ * One run per output directory: `output_dir/.ptflow.lock` holds the owner's pid (and, on Linux, its
+ * start time, so a recycled pid is not mistaken for the owner). A second run refuses with a clear
+ * message; a lock left by a dead process (crash, SIGKILL, a zombie not yet reaped) is taken over.
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -10,13 +11,27 @@ export interface RunLock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
+/** State letter and start time (clock ticks since boot) from /proc/<pid>/stat, where Linux has it. */
+function procStat(pid: number): { state: string; start: string } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' '); // fields after "(comm)"
+    return { state: rest[0], start: rest[19] };
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number, start: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const st = procStat(pid);
+  if (!st) return true; // no /proc: trust kill(0)
+  if (st.state === 'Z' || st.state === 'X') return false;
+  return start === undefined || st.start === start;
 }
 
 export function acquireRunLock(outputDir: string): RunLock {
@@ -24,7 +39,7 @@ export function acquireRunLock(outputDir: string): RunLock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`);
       closeSync(fd);
       let released = false;
       return {
@@ -37,8 +52,9 @@ export function acquireRunLock(outputDir: string): RunLock {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new PtflowError(`cannot write to output_dir ${outputDir}: ${(e as Error).message}`);
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      const [pidText, start] = readFileSync(file, 'utf8').trim().split(/\s+/);
+      const pid = Number(pidText);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid, start || undefined)) {
         throw new PtflowError(
           `output_dir ${outputDir} is in use by another ptflow run (pid ${pid}); wait for it or choose another output_dir`,
           2,
