@@ -8,6 +8,7 @@
  * | wasm    | UnsortedSegmentSum | missing: the gradient of tf.gather (embedding) fails |
  * | wasm    | Slice              | stock copies the whole input out of the heap per call |
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
+ * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +16,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { sliceWasmConfig } from './slice-wasm';
 import { splitVWasmConfig } from './split-v-wasm';
 import { keepStockKernel } from './stock';
+import { transposeWasmConfig } from './transpose-wasm';
 import { unpackWasmConfig } from './unpack-wasm';
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu';
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm';
@@ -24,7 +26,7 @@ export type KernelBackendName = 'wasm' | 'cpu' | 'tensorflow';
 export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
   switch (backend) {
     case 'wasm':
-      return [unsortedSegmentSumWasmConfig, sliceWasmConfig, unpackWasmConfig, splitVWasmConfig];
+      return [unsortedSegmentSumWasmConfig, sliceWasmConfig, unpackWasmConfig, splitVWasmConfig, transposeWasmConfig];
     case 'cpu':
       return [unsortedSegmentSumCpuConfig];
     case 'tensorflow':

@@ -54,3 +54,25 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
   return m;
 }
+
+/** Reference transpose: out[i_perm…] by enumerating every output index. */
+export function transposeRef(x: ArrayLike<number>, shape: number[], perm: number[]): number[] {
+  const rank = shape.length;
+  const outShape = perm.map((p) => shape[p]);
+  const total = shape.reduce((a, b) => a * b, 1);
+  const out: number[] = [];
+  const oi = new Array<number>(rank).fill(0);
+  for (let n = 0; n < total; n++) {
+    let rem = n;
+    for (let d = rank - 1; d >= 0; d--) {
+      oi[d] = rem % outShape[d];
+      rem = Math.floor(rem / outShape[d]);
+    }
+    const xi = new Array<number>(rank);
+    for (let d = 0; d < rank; d++) xi[perm[d]] = oi[d];
+    let flat = 0;
+    for (let d = 0; d < rank; d++) flat = flat * shape[d] + xi[d];
+    out.push(x[flat]);
+  }
+  return out;
+}
