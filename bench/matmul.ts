@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     console.log(`backend: ${describeBackend(info)}`);
     for (const n of info.notes) console.log(`  note: ${n}`);
     console.log(`matmul 1024³ float32: ${r.medianMs.toFixed(1)} ms median of ${r.reps} → ${r.gflops.toFixed(1)} GFLOP/s`);
+    console.log(`  CPU time ${r.medianCpuMs.toFixed(1)} ms (all threads) → ${r.gflopsPerCpuS.toFixed(1)} GFLOP per CPU-second`);
   }
   await shutdownBackend();
 }
