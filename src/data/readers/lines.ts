@@ -6,10 +6,11 @@
  * Modes: 'lf' ends lines at "\n" and drops one trailing "\r" (JSON lines); 'universal' ends lines
  * at "\n", "\r\n" or "\r", as Python's text mode does (HF's text loader). A final line without a
  * terminator is returned; a file ending in a terminator has no extra empty line. A UTF-8 byte
- * order mark at the start of the file is skipped.
+ * order mark at the start of the file is skipped. Compressed files (.gz, .zst) are decompressed on
+ * the fly (compression.ts); byte offsets then count decompressed bytes.
  */
-import * as fs from 'node:fs';
 import { PtflowError } from '../../errors';
+import { openChunks } from './compression';
 import { DEFAULT_CHUNK_BYTES } from './types';
 
 export interface Line {
@@ -28,12 +29,6 @@ export async function* readLines(
   mode: 'lf' | 'universal',
   chunkBytes: number = DEFAULT_CHUNK_BYTES,
 ): AsyncGenerator<Line, void, undefined> {
-  let handle: fs.promises.FileHandle;
-  try {
-    handle = await fs.promises.open(file, 'r');
-  } catch (e) {
-    throw new PtflowError(`Cannot open ${file}: ${(e as Error).message}`);
-  }
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const decode = (bytes: Uint8Array, line: number): string => {
     try {
@@ -42,71 +37,65 @@ export async function* readLines(
       throw new PtflowError(`${file}:${line}: invalid UTF-8`);
     }
   };
-  try {
-    const buf = Buffer.allocUnsafe(Math.max(16, chunkBytes));
-    let pending: Buffer[] = []; // pieces of the current, unterminated line
-    let pendingLen = 0;
-    let lineNo = 1;
-    let lineStart = 0; // byte offset of the current line
-    let filePos = 0; // byte offset of buf[0]
-    let skipLfAfterCr = false; // universal mode: "\r" ended the previous line at a chunk end
-    let first = true;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      let start = 0;
-      if (first) {
-        first = false;
-        if (bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
-          start = 3;
-          lineStart = 3;
-        }
+  let pending: Buffer[] = []; // pieces of the current, unterminated line
+  let pendingLen = 0;
+  let lineNo = 1;
+  let lineStart = 0; // byte offset of the current line
+  let filePos = 0; // byte offset of buf[0]
+  let skipLfAfterCr = false; // universal mode: "\r" ended the previous line at a chunk end
+  let first = true;
+  for await (const buf of openChunks(file, chunkBytes)) {
+    const bytesRead = buf.length;
+    let start = 0;
+    if (first) {
+      first = false;
+      if (bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        start = 3;
+        lineStart = 3;
       }
-      if (skipLfAfterCr) {
-        skipLfAfterCr = false;
-        if (buf[start] === LF) {
-          start++;
-          lineStart++;
-        }
-      }
-      for (let i = start; i < bytesRead; i++) {
-        const b = buf[i];
-        if (b !== LF && !(mode === 'universal' && b === CR)) continue;
-        let piece = buf.subarray(start, i);
-        if (pendingLen > 0) {
-          piece = Buffer.concat([...pending, piece]);
-          pending = [];
-          pendingLen = 0;
-        }
-        if (mode === 'lf' && piece.length > 0 && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
-        yield { text: decode(piece, lineNo), line: lineNo, byte: lineStart };
-        lineNo++;
-        let next = i + 1;
-        if (b === CR) {
-          if (next < bytesRead) {
-            if (buf[next] === LF) next++;
-          } else {
-            skipLfAfterCr = true;
-          }
-        }
-        start = next;
-        lineStart = filePos + next;
-        i = next - 1;
-      }
-      if (start < bytesRead) {
-        const rest = Buffer.from(buf.subarray(start, bytesRead)); // copy: buf is reused
-        pending.push(rest);
-        pendingLen += rest.length;
-      }
-      filePos += bytesRead;
-      if (skipLfAfterCr) lineStart = filePos; // adjusted by one more if the next chunk starts with "\n"
     }
-    if (pendingLen > 0) {
-      let piece = Buffer.concat(pending);
-      if (mode === 'lf' && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
+    if (skipLfAfterCr) {
+      skipLfAfterCr = false;
+      if (buf[start] === LF) {
+        start++;
+        lineStart++;
+      }
+    }
+    for (let i = start; i < bytesRead; i++) {
+      const b = buf[i];
+      if (b !== LF && !(mode === 'universal' && b === CR)) continue;
+      let piece = buf.subarray(start, i);
+      if (pendingLen > 0) {
+        piece = Buffer.concat([...pending, piece]);
+        pending = [];
+        pendingLen = 0;
+      }
+      if (mode === 'lf' && piece.length > 0 && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
       yield { text: decode(piece, lineNo), line: lineNo, byte: lineStart };
+      lineNo++;
+      let next = i + 1;
+      if (b === CR) {
+        if (next < bytesRead) {
+          if (buf[next] === LF) next++;
+        } else {
+          skipLfAfterCr = true;
+        }
+      }
+      start = next;
+      lineStart = filePos + next;
+      i = next - 1;
     }
-  } finally {
-    await handle.close();
+    if (start < bytesRead) {
+      const rest = Buffer.from(buf.subarray(start, bytesRead)); // copy: buf is reused
+      pending.push(rest);
+      pendingLen += rest.length;
+    }
+    filePos += bytesRead;
+    if (skipLfAfterCr) lineStart = filePos; // adjusted by one more if the next chunk starts with "\n"
+  }
+  if (pendingLen > 0) {
+    let piece = Buffer.concat(pending);
+    if (mode === 'lf' && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
+    yield { text: decode(piece, lineNo), line: lineNo, byte: lineStart };
   }
 }
