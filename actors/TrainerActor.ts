@@ -16,6 +16,8 @@ import { epochAt, floatingPointOps, speedMetrics, trainLogEntry, withEpoch, with
 import { TrainerLog } from '../src/outputs/trainer-log';
 import { createTrainerState, markCheckpointSave, saveTrainerState } from '../src/outputs/trainer-state';
 import { defineStage } from '../src/pipeline/stage';
+import { killIfArmed } from '../src/faults';
+import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { setupModel, type ModelSetupParams } from '../src/train/model-setup';
 import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
@@ -188,6 +190,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     trainMs += stepMs;
     state.global_step += 1;
     const step = state.global_step;
+    traceBatches(step, window.micro, window.last.cursor);
     const epoch = epochAt(window.last.epoch, window.last.micro + 1, window.last.microPerEpoch ?? window.last.micro + 1);
     state.epoch = epoch;
     if (r.skipped) progress.skippedSteps += 1;
@@ -223,6 +226,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       await trainerLog.log(state);
     }
     if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
+    killIfArmed('kill-after-step', step);
   }
 
   const step = state.global_step;

@@ -17,6 +17,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
+import { killIfArmed } from '../faults';
 import { commitDirAtomic, tempPathFor, writeJsonAtomic } from '../engine/io/atomic';
 import { llamaConfigToJson } from '../engine/model/config';
 import type { LlamaModel } from '../engine/model/llama';
@@ -100,6 +101,7 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
       await writeJsonAtomic(path.join(tmp, 'scheduler.json'), { last_epoch: c.step, _step_count: c.step + 1 });
       await writeJsonAtomic(path.join(tmp, 'rng_state.json'), { seed: c.seed, step: c.step });
     }
+    killIfArmed('kill-in-checkpoint', c.step);
     await writeJsonAtomic(path.join(tmp, 'ptflow_state.json'), { ...c.progress, save_only_model: c.saveOnlyModel });
     await saveTrainerState(path.join(tmp, 'trainer_state.json'), c.trainerState);
     await commitDirAtomic(tmp, finalDir);

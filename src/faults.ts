@@ -1,0 +1,46 @@
+/**
+ * Fault injection, for testing crash safety the way it fails in production. Off unless the
+ * environment variable PTFLOW_FAULTS is set to a comma-separated list of faults:
+ *
+ *   kill-in-checkpoint@N    SIGKILL the process while checkpoint-N is half written (after the
+ *                           weights, before the directory is renamed into place)
+ *   kill-after-step@N       SIGKILL the process right after optimizer step N
+ *   throw:<Actor>@N         <Actor> throws while handling its N-th input message (1-based), once
+ *
+ * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
+ */
+interface Fault {
+  kind: string;
+  actor?: string;
+  at: number;
+}
+
+let parsed: Fault[] | null = null;
+const fired = new Set<string>();
+
+function faults(): Fault[] {
+  if (parsed) return parsed;
+  parsed = [];
+  for (const item of (process.env.PTFLOW_FAULTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([a-z-]+)(?::([A-Za-z0-9_]+))?@(\d+)$/.exec(item);
+    if (!m) throw new Error(`PTFLOW_FAULTS: cannot parse '${item}' (expected kind@N or kind:Actor@N)`);
+    parsed.push({ kind: m[1], actor: m[2], at: Number(m[3]) });
+  }
+  return parsed;
+}
+
+/** True (once) when fault `kind` is armed for `at` (and `actor`, when given). */
+export function faultArmed(kind: string, at: number, actor?: string): boolean {
+  if (!process.env.PTFLOW_FAULTS) return false;
+  const f = faults().find((x) => x.kind === kind && x.at === at && (x.actor === undefined || x.actor === actor));
+  if (!f) return false;
+  const key = `${kind}:${actor ?? ''}@${at}`;
+  if (fired.has(key)) return false;
+  fired.add(key);
+  return true;
+}
+
+/** SIGKILL this whole process (from any thread) when the fault is armed. */
+export function killIfArmed(kind: string, at: number): void {
+  if (faultArmed(kind, at)) process.kill(process.pid, 'SIGKILL');
+}
