@@ -108,14 +108,14 @@ function registerNative(backend: 'wasm' | 'cpu', notes: string[]): NativeStatus 
     return { active: false, reason: 'PTFLOW_NATIVE=0' };
   }
   try {
-    // Loaded lazily and by path: the addon is optional and may be absent or fail to load.
+    // Loaded lazily, not imported: the addon is optional and may be absent or fail to load.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('./native') as { registerNativeKernels?: unknown };
+    const mod = require('./native') as Partial<typeof import('./native')>;
     if (typeof mod.registerNativeKernels !== 'function') {
       notes.push('native kernels: module has no registerNativeKernels');
       return { active: false, reason: 'no registerNativeKernels export' };
     }
-    const r = (mod.registerNativeKernels as (b: string) => unknown)(backend) as Partial<NativeStatus> | null;
+    const r: Partial<NativeStatus> | null | undefined = mod.registerNativeKernels(backend);
     const status: NativeStatus = {
       active: r?.active === true,
       ...(typeof r?.reason === 'string' ? { reason: r.reason } : {}),
