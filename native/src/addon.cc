@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ce.h"
 #include "dispatch.h"
 #include "pool.h"
 
@@ -193,6 +194,101 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool get_number(napi_env env, napi_value v, double* out) {
+  return napi_get_value_double(env, v, out) == napi_ok && std::isfinite(*out);
+}
+
+// Reads N, V and the ignore index at argv[first..first+2] and checks targets
+// (int32, N of them) against [0, V) or the ignore index.
+bool ce_shape(napi_env env, napi_value* argv, size_t first, const F32& targets, const char* fn, ptflow::CeArgs* a) {
+  double n = 0, v = 0, ignore = 0;
+  if (!get_number(env, argv[first], &n) || !get_number(env, argv[first + 1], &v) || !is_count(n) || !is_count(v) ||
+      !get_number(env, argv[first + 2], &ignore) || ignore != std::floor(ignore) || std::fabs(ignore) > 2147483647.0) {
+    throw_range(env, std::string(fn) + ": N, V must be non-negative integers and ignoreIndex an int32");
+    return false;
+  }
+  a->N = static_cast<int64_t>(n);
+  a->V = static_cast<int64_t>(v);
+  a->ignoreIndex = static_cast<int32_t>(ignore);
+  if (a->N > 0 && a->V == 0) {
+    throw_range(env, std::string(fn) + ": V must be positive");
+    return false;
+  }
+  if (targets.len < a->N) {
+    throw_range(env, std::string(fn) + ": targets holds fewer than N values");
+    return false;
+  }
+  a->targets = reinterpret_cast<const int32_t*>(targets.ptr);
+  for (int64_t i = 0; i < a->N; i++) {
+    const int32_t t = a->targets[i];
+    if (t != a->ignoreIndex && (t < 0 || t >= a->V)) {
+      throw_range(env, std::string(fn) + ": target " + std::to_string(t) + " of row " + std::to_string(i) +
+                           " is outside [0, " + std::to_string(a->V) + ")");
+      return false;
+    }
+  }
+  return true;
+}
+
+// crossEntropyForward(logits, off, targets, off, loss, off, lse, off, N, V, ignoreIndex)
+napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 11) return throw_range(env, "crossEntropyForward: expected 11 arguments");
+  std::string err;
+  F32 Z, T, L, S;
+  if (!get_f32(env, argv[0], argv[1], "crossEntropyForward logits", &Z, &err) ||
+      !get_f32(env, argv[2], argv[3], "crossEntropyForward targets", &T, &err) ||
+      !get_f32(env, argv[4], argv[5], "crossEntropyForward loss", &L, &err) ||
+      !get_f32(env, argv[6], argv[7], "crossEntropyForward lse", &S, &err))
+    return throw_range(env, err);
+  ptflow::CeArgs a;
+  if (!ce_shape(env, argv, 8, T, "crossEntropyForward", &a)) return nullptr;
+  if (static_cast<double>(a.N) * static_cast<double>(a.V) > static_cast<double>(Z.len))
+    return throw_range(env, "crossEntropyForward: logits is too small for N x V");
+  if (L.len < a.N || S.len < a.N) return throw_range(env, "crossEntropyForward: loss or lse holds fewer than N values");
+  a.logits = Z.ptr;
+  a.loss = L.ptr;
+  a.lse = S.ptr;
+  ptflow::cross_entropy_forward(a);
+  return nullptr;
+}
+
+// crossEntropyBackward(logits, off, targets, off, lse, off, up, off, upStride, dlogits, off,
+//                      N, V, ignoreIndex)
+napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 14) return throw_range(env, "crossEntropyBackward: expected 14 arguments");
+  std::string err;
+  F32 Z, T, S, U, D;
+  if (!get_f32(env, argv[0], argv[1], "crossEntropyBackward logits", &Z, &err) ||
+      !get_f32(env, argv[2], argv[3], "crossEntropyBackward targets", &T, &err) ||
+      !get_f32(env, argv[4], argv[5], "crossEntropyBackward lse", &S, &err) ||
+      !get_f32(env, argv[6], argv[7], "crossEntropyBackward up", &U, &err) ||
+      !get_f32(env, argv[9], argv[10], "crossEntropyBackward dlogits", &D, &err))
+    return throw_range(env, err);
+  double stride = 0;
+  if (!get_number(env, argv[8], &stride) || (stride != 0 && stride != 1))
+    return throw_range(env, "crossEntropyBackward: upStride must be 0 (one upstream value) or 1 (one per row)");
+  ptflow::CeArgs a;
+  if (!ce_shape(env, argv, 11, T, "crossEntropyBackward", &a)) return nullptr;
+  const double nv = static_cast<double>(a.N) * static_cast<double>(a.V);
+  if (nv > static_cast<double>(Z.len) || nv > static_cast<double>(D.len))
+    return throw_range(env, "crossEntropyBackward: logits or dlogits is too small for N x V");
+  if (S.len < a.N) return throw_range(env, "crossEntropyBackward: lse holds fewer than N values");
+  if (a.N > 0 && U.len < (stride == 0 ? 1 : a.N)) return throw_range(env, "crossEntropyBackward: up is too small");
+  a.logits = Z.ptr;
+  a.lse = S.ptr;
+  a.up = U.ptr;
+  a.upStride = static_cast<int64_t>(stride);
+  a.dlogits = D.ptr;
+  ptflow::cross_entropy_backward(a);
+  return nullptr;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -248,6 +344,8 @@ napi_value Info(napi_env env, napi_callback_info) {
 NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"crossEntropyBackward", nullptr, CrossEntropyBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

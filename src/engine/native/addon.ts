@@ -28,6 +28,45 @@ export interface NativeAddon {
     biasByteOffset?: number,
     batchOffsets?: Float64Array | null,
   ): void;
+  /**
+   * Softmax cross-entropy over rows of `logits` [N, V] (float32, contiguous) against int32
+   * `targets` [N]: `loss[i] = logsumexp(z_i) − z_i[t_i]` and `lse[i] = logsumexp(z_i)`
+   * (both 0 where `t_i = ignoreIndex`). Throws a RangeError for a target outside [0, V).
+   * Absent from addons built before it existed.
+   */
+  crossEntropyForward?(
+    logits: ArrayBufferView,
+    logitsByteOffset: number,
+    targets: ArrayBufferView,
+    targetsByteOffset: number,
+    loss: ArrayBufferView,
+    lossByteOffset: number,
+    lse: ArrayBufferView,
+    lseByteOffset: number,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void;
+  /**
+   * `dlogits[i, j] = (exp(z_ij − lse_i) − [j = t_i]) · up[i · upStride]` (0 for ignored rows);
+   * `upStride` 0 broadcasts one upstream value, 1 reads one per row.
+   */
+  crossEntropyBackward?(
+    logits: ArrayBufferView,
+    logitsByteOffset: number,
+    targets: ArrayBufferView,
+    targetsByteOffset: number,
+    lse: ArrayBufferView,
+    lseByteOffset: number,
+    up: ArrayBufferView,
+    upByteOffset: number,
+    upStride: 0 | 1,
+    dlogits: ArrayBufferView,
+    dlogitsByteOffset: number,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */

@@ -1,6 +1,6 @@
 /**
  * Access to tensors of tfjs-backend-cpu for native kernels: inputs are the backend's own
- * Float32Array values (no copy); the output array is allocated here and adopted by the
+ * Float32Array / Int32Array values (no copy); the output array is allocated here and adopted by the
  * backend (`makeTensorInfo` keeps the array it is given).
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
@@ -20,10 +20,13 @@ function asCpu(backend: unknown): CpuBackendLike {
   return b as CpuBackendLike;
 }
 
-function valuesOf(b: CpuBackendLike, t: TensorInfo): Float32Array {
+/** The backend's own values: float32 tensors as Float32Array, int32 ones as Int32Array. */
+function valuesOf(b: CpuBackendLike, t: TensorInfo): Float32Array | Int32Array {
   const v = b.data.get(t.dataId)?.values;
-  if (v instanceof Float32Array) return v;
-  if (ArrayBuffer.isView(v) || Array.isArray(v)) return Float32Array.from(v as ArrayLike<number>);
+  if (v instanceof Float32Array || v instanceof Int32Array) return v;
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) {
+    return t.dtype === 'int32' ? Int32Array.from(v as ArrayLike<number>) : Float32Array.from(v as ArrayLike<number>);
+  }
   throw new PtflowError(`native kernels: cpu tensor [${t.shape.join(',')}] has no values (disposed?)`);
 }
 
@@ -36,5 +39,14 @@ export const cpuAdapter: BackendAdapter = {
       { array: out, byteOffset: 0 },
     );
     return b.makeTensorInfo(shape, 'float32', out);
+  },
+  withOutputs(backend, shapes, inputs, compute) {
+    const b = asCpu(backend);
+    const outs = shapes.map((shape) => new Float32Array(shape.reduce((p, d) => p * d, 1)));
+    compute(
+      inputs.map((t) => ({ array: valuesOf(b, t), byteOffset: 0 })),
+      outs.map((o) => ({ array: o, byteOffset: 0 })),
+    );
+    return outs.map((o, i) => b.makeTensorInfo(shapes[i], 'float32', o));
   },
 };

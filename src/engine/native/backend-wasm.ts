@@ -52,4 +52,14 @@ export const wasmAdapter: BackendAdapter = {
     );
     return out;
   },
+  withOutputs(backend, shapes, inputs, compute) {
+    const b = asWasm(backend);
+    const outs = shapes.map((shape) => b.makeOutput(shape, 'float32'));
+    const heap = heapView(b);
+    compute(
+      inputs.map((t) => ({ array: heap, byteOffset: offsetOf(b, t) })),
+      outs.map((o) => ({ array: heap, byteOffset: offsetOf(b, o) })),
+    );
+    return outs;
+  },
 };

@@ -1,17 +1,28 @@
 /**
  * ptflow's optional native CPU kernels (N-API addon in native/): a multithreaded GEMM that
- * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends.
+ * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends, and a
+ * fused softmax cross-entropy (forward and backward) over the vocabulary.
  *
  *   registerNativeKernels('wasm')  -> { active, reason?, isa? }
  *   nativeStatus()                 -> is the addon usable, which ISA, how many threads
  *   setNativeThreads(n)            -> threads of the one process-wide pool
+ *   nativeOpsActive()              -> should ops take their native forms on the current backend
+ *   softmaxCrossEntropySum(z, t)   -> fused cross-entropy (stock ops where the addon is absent)
  *
  * PTFLOW_NATIVE=0 disables it; without the addon everything runs on stock kernels.
  */
 import { loadNativeAddon } from './addon';
 import { nativeBackends, type NativeBackendName } from './register';
 
-export { registerNativeKernels, restoreStockKernels } from './register';
+export { isNativeBackend, registerNativeKernels, restoreStockKernels } from './register';
+export { nativeOpsActive, setNativeOpsEnabled } from './active';
+export {
+  CE_IGNORE_INDEX,
+  nativeCrossEntropyAvailable,
+  softmaxCrossEntropy,
+  softmaxCrossEntropySum,
+  stockSoftmaxCrossEntropy,
+} from './cross-entropy';
 export type { NativeBackendName, NativeRegistration } from './register';
 export { loadNativeAddon, resetNativeAddon } from './addon';
 export type { NativeAddon, NativeLoad } from './addon';

@@ -24,6 +24,16 @@ export interface BackendAdapter {
     inputs: TensorInfo[],
     compute: (inputs: BufferRef[], out: BufferRef) => void,
   ): TensorInfo;
+  /**
+   * The same for several float32 outputs (all allocated before any location is resolved).
+   * Inputs may be any dtype; their buffers are the backend's own typed memory.
+   */
+  withOutputs(
+    backend: unknown,
+    shapes: number[][],
+    inputs: TensorInfo[],
+    compute: (inputs: BufferRef[], outs: BufferRef[]) => void,
+  ): TensorInfo[];
 }
 
 export interface StockKernels {

@@ -83,6 +83,11 @@ export function restoreStockKernels(backendName: NativeBackendName): void {
   installed.delete(backendName);
 }
 
+/** Whether `backendName`'s matmul kernels are currently native. */
+export function isNativeBackend(backendName: string): boolean {
+  return installed.has(backendName as NativeBackendName);
+}
+
 /** Backends whose kernels are currently native. */
 export function nativeBackends(): NativeBackendName[] {
   return [...installed.keys()];
