@@ -5,9 +5,12 @@
  * one row (`packing: false`: TokenizerActor already truncated it). Then it sends every evaluation batch, and serves training micro-batches epoch
  * after epoch, each epoch in a fresh seeded order (HF's RandomSampler; `disable_shuffling` keeps file
  * order). Every micro-batch carries the cursor of the next one, so a resumed run seeks straight there.
+ * With `streaming: true` it packs and batches as documents arrive instead (src/data/stream/collator-stream.ts).
  */
 import type { JsonValue } from '../schemas/ports';
-import type { DataCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
+import type { DataCursor, MapCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
+import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
+import { runStreamCollator } from '../src/data/stream/collator-stream';
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, type Row } from '../src/data/collate';
@@ -29,6 +32,8 @@ export interface CollatorParams {
   disable_shuffling: boolean;
   train: boolean;
   resume_cursor: DataCursor | null;
+  /** Pack and batch as documents arrive (`streaming: true`). */
+  streaming?: boolean;
 }
 
 /** Collects the rows of one split (packed blocks or truncated documents). */
@@ -66,6 +71,13 @@ export function epochOrder(n: number, epoch: number, seed: number, keepOrder: bo
 export const stage = defineStage<CollatorParams>(async (ctx) => {
   const p = ctx.params;
   const input = ctx.input('tokens');
+  if (p.streaming) {
+    const rc = p.resume_cursor;
+    if (rc !== null && !isStreamCursor(rc)) throw new PtflowError('the checkpoint was written by a run without streaming: resume it with streaming: false', 2);
+    return runStreamCollator(input, ctx.output('eval'), p.train ? ctx.output('train') : null, {
+      ...p, resume: rc === null ? null : parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor'),
+    });
+  }
   const train = new SplitRows(p);
   const evalRows = new SplitRows(p);
   for await (const m of input) {
@@ -97,7 +109,10 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   const out = ctx.output('train');
   const n = train.rows.length;
   const microPerEpoch = Math.ceil(n / p.train_batch_size);
-  let cursor: DataCursor = p.resume_cursor ?? { epoch: 0, micro: 0 };
+  if (p.resume_cursor !== null && isStreamCursor(p.resume_cursor)) {
+    throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
+  }
+  let cursor: MapCursor = p.resume_cursor ?? { epoch: 0, micro: 0 };
   for (;;) {
     const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
@@ -105,7 +120,7 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
       for (let j = micro * p.train_batch_size; j < Math.min(n, (micro + 1) * p.train_batch_size); j++) rows.push(train.rows[order[j]]);
       const batch = collate(rows, p.pad_id);
       const last = micro === microPerEpoch - 1;
-      const next: DataCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
       let tokens = 0;
       for (const v of batch.attentionMask) tokens += v;
       const meta: TrainBatchMeta = {

@@ -3,6 +3,7 @@
  * main thread), applies `max_samples` / `num_samples`, mixes several datasets (`mix_strategy`), splits
  * off the validation documents (`val_size`) or reads `eval_dataset`, and emits RawDocs batches:
  * evaluation documents first, then training documents, each batch tagged with its split.
+ * With `streaming: true` it reads lazily through a shuffle buffer instead (src/data/stream/shard-stream.ts).
  */
 import type { JsonValue } from '../schemas/ports';
 import { encodeRawDocs } from '../schemas/raw-docs';
@@ -13,6 +14,9 @@ import { sampleDocs, takeFirst, trainTestSplit } from '../src/data/split';
 import { Rng } from '../src/data/rng';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
+import { runStreamShard } from '../src/data/stream/shard-stream';
+import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
+import type { DataCursor } from '../schemas/train-batch-meta';
 
 export interface ShardParams {
   train: DatasetSpec[];
@@ -25,6 +29,11 @@ export interface ShardParams {
   do_train: boolean;
   /** Documents per RawDocs message. */
   docs_per_batch?: number;
+  /** Read as a stream through a shuffle buffer of `buffer_size` documents (needs max_steps). */
+  streaming?: boolean;
+  buffer_size?: number;
+  /** Cursor of the checkpoint resumed from (streaming uses it to seek). */
+  resume_cursor?: DataCursor | null;
 }
 
 /** Meta of a RawDocs message. */
@@ -54,6 +63,18 @@ export const stage = defineStage<ShardParams>(async (ctx) => {
   const p = ctx.params;
   const out = ctx.output('docs');
   const perBatch = p.docs_per_batch ?? 256;
+  if (p.streaming) {
+    const rc = p.resume_cursor ?? null;
+    const resume = rc !== null && isStreamCursor(rc) ? parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor').shard : null;
+    if (rc !== null && !resume) throw new PtflowError('the checkpoint was written by a run without streaming: resume it with streaming: false', 2);
+    // Sends training documents until the trainer ends the run; returns only for an eval-only run.
+    const r = await runStreamShard(out, {
+      train: p.train, eval: p.eval, mix_strategy: p.mix_strategy, interleave_probs: p.interleave_probs, val_size: p.val_size,
+      seed: p.seed, buffer_size: p.buffer_size ?? 16384, do_train: p.do_train, docs_per_batch: perBatch, resume,
+    });
+    out.end(r);
+    return r;
+  }
 
   let trainDocs: Doc[] = p.do_train ? await loadMerged(p.train, p) : [];
   let evalDocs: Doc[] = [];

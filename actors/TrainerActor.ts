@@ -95,7 +95,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const reader = new WindowReader(ctx.input('train'), p.gradient_accumulation_steps);
   const first = await reader.peekMeta();
   const plan = makePlan({
-    blocks: first?.blocks ?? 0,
+    blocks: first ? first.blocks : 0, // null when streaming: the plan then runs on max_steps
     batchSize: p.per_device_train_batch_size,
     gradAccum: p.gradient_accumulation_steps,
     numTrainEpochs: p.num_train_epochs,
@@ -191,7 +191,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     state.global_step += 1;
     const step = state.global_step;
     traceBatches(step, window.micro, window.last.cursor);
-    const epoch = epochAt(window.last.epoch, window.last.micro + 1, window.last.microPerEpoch ?? window.last.micro + 1);
+    // Streaming (length unknown): HF's epoch for an iterable dataset under max_steps is step / max_steps.
+    const epoch = window.last.microPerEpoch === null ? step / plan.totalSteps : epochAt(window.last.epoch, window.last.micro + 1, window.last.microPerEpoch);
     state.epoch = epoch;
     if (r.skipped) progress.skippedSteps += 1;
     else {

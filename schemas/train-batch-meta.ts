@@ -1,16 +1,25 @@
 /**
  * The JSON meta that travels with every TrainBatch message (CollatorActor → TrainerActor): where the
  * micro-batch sits in the run, and the data cursor to resume from right after it.
+ *
+ * Two kinds of cursor: a map-style run (the whole dataset packed in memory) resumes by (epoch, index
+ * of the next micro-batch); a streamed run resumes from a `StreamCursor` (schemas/stream-cursor.ts).
+ * Map cursors written before `kind` existed have no `kind` and are read as map cursors.
  */
-export interface DataCursor {
+import type { StreamCursor } from './stream-cursor';
+
+export interface MapCursor {
+  kind?: 'map';
   /** Epoch of the NEXT micro-batch to produce (0-based). */
   epoch: number;
   /** Index within that epoch of the next micro-batch to produce. */
   micro: number;
 }
 
+export type DataCursor = MapCursor | StreamCursor;
+
 export interface TrainBatchMeta {
-  /** Epoch of this micro-batch (0-based) and its index in the epoch. */
+  /** Epoch of this micro-batch (0-based) and its index in the epoch (streaming: in the run). */
   epoch: number;
   micro: number;
   /** Micro-batches per epoch (null when streaming: unknown). */
