@@ -99,14 +99,14 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     shard: {
       train: inp.trainSets, eval: inp.evalSets, max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy,
       interleave_probs: c.interleave_probs ?? null, val_size: c.val_size, seed: c.seed, do_train: c.do_train,
-      on_bad_record: c.on_bad_record,
+      on_bad_record: c.on_bad_record, streaming: c.streaming, buffer_size: c.buffer_size, resume_cursor: resumeCursor,
     } as unknown as JsonValue,
     tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null, packing: c.packing, cutoff_len: c.cutoff_len } as JsonValue,
     collator: {
       cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
       bos_id: tokenizer.bosId, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
-      train: c.do_train, resume_cursor: resumeCursor,
+      train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
     } as unknown as JsonValue,
     trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
