@@ -26,15 +26,16 @@ export interface FastBpeOptions {
 const MAX_CACHED_LENGTH = 256;
 
 export class FastBpeEncoder {
-  /** Final token string → id, as the reference resolves it (added tokens win). */
-  private readonly idOf: Map<string, number>;
-  /** The model's token map (vocab plus added contents), for `ignore_merges`. */
-  private readonly modelTokens: Map<string, number>;
+  /** model.vocab. */
+  private readonly vocab: Map<string, number>;
+  /** Added token contents (and their NFC forms) → token; they win over the vocabulary. */
+  private readonly addedByText: Map<string, AddedTokenSpec>;
+  /** Added token contents as written (the reference adds them to the model's token map). */
+  private readonly addedContents: Set<string>;
   private readonly byteIds = new Int32Array(256);
   private readonly merges: MergeTable;
   private readonly ignoreMerges: boolean;
   private readonly nfc: boolean;
-  private readonly addedByText: Map<string, AddedTokenSpec>;
   private readonly rawSplitter: TokenSplitter;
   private readonly normalizedSplitter: TokenSplitter;
   private readonly scanner: Scanner | null;
@@ -59,12 +60,13 @@ export class FastBpeEncoder {
     this.invert = pt.kind === 'byte-level' || pt.invert;
     this.addPrefixSpace = pt.kind === 'byte-level' && pt.addPrefixSpace;
 
-    this.modelTokens = new Map(spec.vocab);
+    this.vocab = spec.vocab;
     this.addedByText = new Map();
+    this.addedContents = new Set();
     const rawContents: string[] = [];
     const normalizedContents: string[] = [];
     for (const t of spec.addedTokens) {
-      this.modelTokens.set(t.content, t.id);
+      this.addedContents.add(t.content);
       this.addedByText.set(t.content, t);
       if (t.normalized && this.nfc) {
         const n = t.content.normalize('NFC');
@@ -74,22 +76,20 @@ export class FastBpeEncoder {
         rawContents.push(t.content);
       }
     }
-    this.idOf = new Map(this.modelTokens);
-    for (const [text, t] of this.addedByText) this.idOf.set(text, t.id);
     this.rawSplitter = new TokenSplitter(rawContents);
     this.normalizedSplitter = new TokenSplitter(normalizedContents);
 
     for (let b = 0; b < 256; b++) {
-      const id = this.idOf.get(String.fromCharCode(BYTE_TO_CHAR[b]));
+      const id = this.idOf(String.fromCharCode(BYTE_TO_CHAR[b]));
       if (id === undefined) throw new Error(`byte-level symbol for byte ${b} is not in the vocabulary`);
       this.byteIds[b] = id;
     }
     this.merges = new MergeTable(spec.merges.length);
     for (let rank = 0; rank < spec.merges.length; rank++) {
       const [a, b] = spec.merges[rank];
-      const left = this.idOf.get(a);
-      const right = this.idOf.get(b);
-      const merged = this.idOf.get(a + b);
+      const left = this.idOf(a);
+      const right = this.idOf(b);
+      const merged = this.idOf(a + b);
       if (left === undefined || right === undefined || merged === undefined) {
         throw new Error(`merge ${rank} ("${a}" "${b}") uses a token that is not in the vocabulary`);
       }
@@ -106,7 +106,7 @@ export class FastBpeEncoder {
       let section = sections[s];
       if (section.length === 0) continue;
       if (this.addedByText.has(section)) {
-        this.push(this.idOf.get(section) as number);
+        this.push(this.idOf(section) as number);
         continue;
       }
       if (this.nfc) section = section.normalize('NFC');
@@ -117,7 +117,7 @@ export class FastBpeEncoder {
         let sub = subsections[k];
         if (sub.length === 0) continue;
         if (this.addedByText.has(sub)) {
-          this.push(this.idOf.get(sub) as number);
+          this.push(this.idOf(sub) as number);
           continue;
         }
         if (this.addPrefixSpace && sub.charCodeAt(0) !== 0x20) sub = ' ' + sub;
@@ -190,12 +190,17 @@ export class FastBpeEncoder {
     const n = utf8Bytes(piece, bytes);
     if (this.ignoreMerges) {
       const word = byteLevelString(bytes, n);
-      if (this.modelTokens.has(word)) return this.idOf.get(word) as number;
+      if (this.vocab.has(word) || this.addedContents.has(word)) return this.idOf(word) as number;
     }
     const syms = this.syms;
     for (let k = 0; k < n; k++) syms[k] = this.byteIds[bytes[k]];
     const m = mergeWord(syms, n, this.merges);
     return m === 1 ? syms[0] : syms.slice(0, m);
+  }
+
+  /** A token string's id as the reference resolves it: added tokens first, then the vocabulary. */
+  private idOf(token: string): number | undefined {
+    return this.addedByText.get(token)?.id ?? this.vocab.get(token);
   }
 
   private push(id: number): void {

@@ -63,8 +63,9 @@ const modelSchema = z.looseObject({
   fuse_unk: z.boolean().nullable().optional(),
   byte_fallback: z.boolean().nullable().optional(),
   ignore_merges: z.boolean().nullable().optional(),
-  vocab: z.record(z.string(), z.unknown()),
-  merges: z.array(z.unknown()),
+  // Checked by hand below: zod over 100k+ entries costs more than the rest of loading.
+  vocab: z.unknown(),
+  merges: z.unknown(),
 });
 
 const byteLevelSchema = z.looseObject({
@@ -142,6 +143,8 @@ function analyzeModel(model: unknown): Pick<FastBpeSpec, 'vocab' | 'merges' | 'i
   if (m.fuse_unk) return 'BPE fuse_unk';
   if (m.end_of_word_suffix) return 'BPE end_of_word_suffix';
   if (m.continuing_subword_suffix) return 'BPE continuing_subword_suffix';
+  if (!isObject(m.vocab)) return 'model.vocab is not an object';
+  if (!Array.isArray(m.merges)) return 'model.merges is not an array';
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(m.vocab)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) return `vocab entry "${token}" has id ${String(id)}`;
