@@ -1,6 +1,6 @@
 /**
  * `ptflow` command line. `ptflow train cfg.yaml [key=value …]` runs LLaMA-Factory's pre-training
- * workflow; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
+ * workflow; `ptflow prepare cfg.yaml [--rank R --world-size W]` builds the tokenized cache it can reuse; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
  */
 import { Command, CommanderError } from 'commander';
 import { PtflowError } from '../errors';
@@ -33,6 +33,29 @@ function buildProgram(): Command {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runTrainCommand } = require('../workflow/train') as typeof import('../workflow/train');
       process.exitCode = await runTrainCommand(config, overrides);
+    });
+
+  program
+    .command('prepare')
+    .description(
+      'Tokenize the configured datasets once into a reusable cache at tokenized_path (Arrow files + index.json); ' +
+        '`ptflow train` with the same settings reads it instead of re-tokenizing.',
+    )
+    .argument('<config>', 'the same YAML config as for train (tokenized_path must be set)')
+    .argument('[overrides...]', 'key=value pairs that override the file')
+    .option('--rank <r>', 'this process prepares slice r (0-based) of the corpus')
+    .option('--world-size <w>', 'number of slices (processes); default from SLURM_ARRAY_TASK_COUNT or PTFLOW_WORLD_SIZE')
+    .option('--merge', 'only join the finished slices into index.json')
+    .addHelpText(
+      'after',
+      '\nWithout --rank, the rank comes from a Slurm array job (SLURM_ARRAY_TASK_ID), a Kubernetes indexed Job\n' +
+        '(JOB_COMPLETION_INDEX, with --world-size or PTFLOW_WORLD_SIZE) or PTFLOW_RANK; otherwise rank 0 of 1.\n' +
+        'The last rank to finish writes index.json; `--merge` does it explicitly.',
+    )
+    .action(async (config: string, overrides: string[], flags: { rank?: string; worldSize?: string; merge?: boolean }) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runPrepareCommand } = require('../workflow/prepare') as typeof import('../workflow/prepare');
+      process.exitCode = await runPrepareCommand(config, overrides, flags);
     });
 
   return program;

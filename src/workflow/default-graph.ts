@@ -4,6 +4,10 @@
  *   DatasetShardActor ─docs→ TokenizerActor ─tokens→ CollatorActor ─train→ TrainerActor
  *                                                              └────eval→ ┘ (or EvaluatorActor, eval-only)
  *
+ * With a tokenized cache (`tokenized_path`, see `ptflow prepare`) CacheShardActor replaces the first two:
+ *
+ *   CacheShardActor ─tokens→ CollatorActor ─…
+ *
  * Edge windows and byte budgets come from the config (`prefetch_batches`, `prefetch_bytes`).
  */
 import type { JsonValue } from '../../schemas/ports';
@@ -15,6 +19,8 @@ export interface DefaultGraphParams {
   collator: JsonValue;
   trainer: JsonValue | null;
   evaluator: JsonValue | null;
+  /** CacheShardActor params: read a tokenized cache instead of reading + tokenizing the datasets. */
+  cache?: JsonValue | null;
   prefetchBatches: number;
   prefetchBytes: number;
 }
@@ -27,18 +33,26 @@ function edge(from: string, fromPort: string, to: string, toPort: string, schema
 
 export function defaultGraph(p: DefaultGraphParams): PipelineGraph {
   const training = p.trainer !== null;
+  const cached = p.cache !== undefined && p.cache !== null;
+  const sources: ActorNode[] = cached
+    ? [{ name: 'CacheShardActor', module: 'actors/CacheShardActor', params: p.cache as JsonValue, inputs: [], outputs: ['tokens'], maxRestarts: 0 }]
+    : [
+        { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: 0 },
+        { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: 0 },
+      ];
   const actors: ActorNode[] = [
-    { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: 0 },
-    { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: 0 },
+    ...sources,
     {
       name: 'CollatorActor', module: 'actors/CollatorActor', params: p.collator, inputs: ['tokens'],
       outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: 0,
     },
   ];
-  const edges: Edge[] = [
-    edge('DatasetShardActor', 'docs', 'TokenizerActor', 'docs', 'RawDocs', DOC_WINDOW, p.prefetchBytes),
-    edge('TokenizerActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes),
-  ];
+  const edges: Edge[] = cached
+    ? [edge('CacheShardActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes)]
+    : [
+        edge('DatasetShardActor', 'docs', 'TokenizerActor', 'docs', 'RawDocs', DOC_WINDOW, p.prefetchBytes),
+        edge('TokenizerActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes),
+      ];
   if (training) {
     actors.push({ name: 'TrainerActor', module: 'actors/TrainerActor', params: p.trainer, inputs: ['train', 'eval'], outputs: [], maxRestarts: 0 });
     edges.push(edge('CollatorActor', 'train', 'TrainerActor', 'train', 'TrainBatch', p.prefetchBatches, p.prefetchBytes));

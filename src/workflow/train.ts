@@ -21,6 +21,9 @@ import { decideResume } from './output-dir';
 import { acquireRunLock } from './run-lock';
 import { writeCard } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
+import type { CacheShardParams } from '../../actors/CacheShardActor';
+import type { TokenCacheIndex } from '../../schemas/token-cache';
+import { cacheForTrain } from './prepare';
 import type { JsonValue } from '../../schemas/ports';
 
 export interface TrainRunOptions {
@@ -71,7 +74,9 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
   const lock = acquireRunLock(c.output_dir);
   try {
     if (resume.note) out.write(resume.note + '\n');
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts });
+    // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
+    const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
+    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache });
   } finally {
     lock.release();
   }
@@ -82,6 +87,7 @@ interface RunInputs {
   evalSets: DatasetSpec[];
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
+  cache: TokenCacheIndex | null;
   out: NodeJS.WritableStream;
   opts: TrainRunOptions;
 }
@@ -110,6 +116,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     } as unknown as JsonValue,
     trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
+    cache: inp.cache ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
@@ -161,6 +168,14 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     detachProgress();
     stats.close();
   }
+}
+
+function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer']): CacheShardParams {
+  return {
+    dir: c.tokenized_path as string, train: index.splits.train?.parts ?? [], validation: index.splits.validation?.parts ?? [],
+    do_train: c.do_train, packing: c.packing, cutoff_len: c.cutoff_len,
+    bos_id: tokenizer.addBosToken && tokenizer.bosId !== undefined ? tokenizer.bosId : null,
+  };
 }
 
 function modelParams(c: TrainConfig) {

@@ -1,0 +1,206 @@
+/**
+ * The Arrow IPC files of a tokenized cache: one column `input_ids` (List<Int32>, one document per
+ * row, eos included, not packed), written as record batches of bounded size and read back one record
+ * batch at a time.
+ *
+ *   const w = new PartWriter(file);  w.add(ids) …;  await w.close() → { documents, tokens, bytes }
+ *   readPart(file, expected) → AsyncGenerator<Int32Array[]>   one array of documents per record batch
+ *
+ * A part that is missing, shorter than the index says, or not an Arrow file is a PtflowError naming
+ * the file and what is wrong.
+ */
+import * as fs from 'node:fs';
+import { Field, Int32, List, RecordBatch, RecordBatchFileWriter, RecordBatchReader, Schema, Struct, makeData } from 'apache-arrow';
+import { PtflowError } from '../errors';
+import { TOKEN_CACHE_VERSION } from '../../schemas/token-cache';
+
+export const PART_SCHEMA_KEY = 'ptflow.schema';
+export const PART_SCHEMA_NAME = 'TokenCache';
+export const PART_VERSION_KEY = 'ptflow.cache_format_version';
+const ARROW_MAGIC = 'ARROW1';
+
+/** Flush a record batch at this many documents or tokens, whichever comes first. */
+const BATCH_DOCS = 8192;
+const BATCH_TOKENS = 4 << 20;
+
+const idsField = new Field('input_ids', new List(new Field('item', new Int32(), false)), false);
+const schema = new Schema([idsField], new Map([
+  [PART_SCHEMA_KEY, PART_SCHEMA_NAME],
+  [PART_VERSION_KEY, String(TOKEN_CACHE_VERSION)],
+]));
+
+export interface PartStats {
+  documents: number;
+  tokens: number;
+  bytes: number;
+}
+
+export class PartWriter {
+  private readonly fd: number;
+  private readonly writer = new RecordBatchFileWriter();
+  private readonly pump: Promise<void>;
+  private docs: Int32Array[] = [];
+  private pendingTokens = 0;
+  private documents = 0;
+  private tokens = 0;
+  private bytes = 0;
+  private failed: Error | null = null;
+
+  constructor(readonly file: string) {
+    const fd = fs.openSync(file, 'w');
+    this.fd = fd;
+    this.pump = (async () => {
+      for await (const chunk of this.writer) {
+        if (this.failed) continue;
+        try {
+          let done = 0;
+          while (done < chunk.byteLength) done += fs.writeSync(fd, chunk, done, chunk.byteLength - done);
+          this.bytes += chunk.byteLength;
+        } catch (e) {
+          this.failed = e as Error;
+        }
+      }
+    })();
+  }
+
+  add(ids: Int32Array): void {
+    this.docs.push(ids);
+    this.pendingTokens += ids.length;
+    if (this.docs.length >= BATCH_DOCS || this.pendingTokens >= BATCH_TOKENS) this.flushBatch();
+  }
+
+  /** Let the writer hand its bytes to the file (call now and then between `add`s). */
+  async drain(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    this.check();
+  }
+
+  async close(): Promise<PartStats> {
+    this.flushBatch(true);
+    this.writer.finish();
+    await this.pump;
+    this.check();
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    return { documents: this.documents, tokens: this.tokens, bytes: this.bytes };
+  }
+
+  /** Close without finishing (after an error); the caller removes the file. */
+  abort(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  private check(): void {
+    if (this.failed) throw new PtflowError(`cannot write ${this.file}: ${this.failed.message}`);
+  }
+
+  private flushBatch(evenIfEmpty = false): void {
+    const n = this.docs.length;
+    if (n === 0 && !(evenIfEmpty && this.documents === 0)) return;
+    const offsets = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + this.docs[i].length;
+    const values = new Int32Array(offsets[n]);
+    for (let i = 0; i < n; i++) values.set(this.docs[i], offsets[i]);
+    const list = makeData({
+      type: idsField.type,
+      length: n,
+      nullCount: 0,
+      valueOffsets: offsets,
+      child: makeData({ type: new Int32(), length: values.length, nullCount: 0, data: values }),
+    });
+    const struct = makeData({ type: new Struct([idsField]), length: n, nullCount: 0, children: [list] });
+    this.writer.write(new RecordBatch(schema, struct));
+    this.documents += n;
+    this.tokens += values.length;
+    this.docs = [];
+    this.pendingTokens = 0;
+  }
+}
+
+export interface PartExpectation {
+  /** Size in bytes the index records. */
+  bytes: number;
+  documents: number;
+}
+
+/** Check a part's size and Arrow file magic without reading it. */
+export function checkPartFile(file: string, expected: PartExpectation): void {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    throw new PtflowError(`tokenized cache file ${file} is missing (the cache index lists it)`);
+  }
+  if (size !== expected.bytes) {
+    throw new PtflowError(
+      `tokenized cache file ${file} is ${size < expected.bytes ? 'truncated' : 'larger than expected'}: ${size} bytes, ` +
+        `the index says ${expected.bytes}; rebuild it with \`ptflow prepare\` (or overwrite_cache: true)`,
+    );
+  }
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    const tail = Buffer.alloc(6);
+    fs.readSync(fd, head, 0, 6, 0);
+    fs.readSync(fd, tail, 0, 6, Math.max(0, size - 6));
+    if (head.toString('latin1') !== ARROW_MAGIC || tail.toString('latin1') !== ARROW_MAGIC) {
+      throw new PtflowError(`tokenized cache file ${file} is not an Arrow IPC file (no ARROW1 magic at its start and end)`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The documents of a part, one record batch at a time (arrays are views on that batch). */
+export async function* readPart(file: string, expected: PartExpectation): AsyncGenerator<Int32Array[], void, undefined> {
+  checkPartFile(file, expected);
+  const fh = await fs.promises.open(file, 'r');
+  let seen = 0;
+  try {
+    let reader;
+    try {
+      reader = await RecordBatchReader.from(fh);
+      await reader.open();
+    } catch (e) {
+      throw new PtflowError(`tokenized cache file ${file}: not a readable Arrow IPC file (${(e as Error).message})`);
+    }
+    const meta = reader.schema.metadata;
+    if (meta.get(PART_SCHEMA_KEY) !== PART_SCHEMA_NAME || meta.get(PART_VERSION_KEY) !== String(TOKEN_CACHE_VERSION)) {
+      throw new PtflowError(
+        `tokenized cache file ${file}: not a ptflow token cache of format ${TOKEN_CACHE_VERSION} ` +
+          `(schema ${meta.get(PART_SCHEMA_KEY) ?? 'unnamed'}, format ${meta.get(PART_VERSION_KEY) ?? 'none'})`,
+      );
+    }
+    const field = reader.schema.fields.find((f) => f.name === 'input_ids');
+    if (!field || !List.isList(field.type) || !(field.type.children[0].type instanceof Int32)) {
+      throw new PtflowError(`tokenized cache file ${file}: no input_ids column of List<Int32>`);
+    }
+    for (;;) {
+      let next: IteratorResult<RecordBatch>;
+      try {
+        next = await reader.next();
+      } catch (e) {
+        throw new PtflowError(`tokenized cache file ${file}: cannot read record batch after ${seen} documents (${(e as Error).message})`);
+      }
+      if (next.done) break;
+      const batch = next.value;
+      const data = batch.getChild('input_ids')!.data[0];
+      const n = batch.numRows;
+      const offsets = data.valueOffsets as Int32Array;
+      const values = data.children[0].values as Int32Array;
+      const docs: Int32Array[] = new Array(n);
+      for (let i = 0; i < n; i++) docs[i] = values.subarray(offsets[i], offsets[i + 1]);
+      seen += n;
+      yield docs;
+    }
+  } finally {
+    await fh.close();
+  }
+  if (seen !== expected.documents) {
+    throw new PtflowError(`tokenized cache file ${file} holds ${seen} documents, the index says ${expected.documents}`);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Tokenizes batches of documents for the cache exactly as `ptflow train` does (`tokenizeBatch`:
+ * text + eos, no other special tokens), inline or on a piscina worker pool, and hands the results
+ * back in submission order whatever the pool size.
+ *
+ *   const t = new OrderedTokenizer(dir, workers, (ids, docIds) => …);
+ *   await t.push(texts, docIds);  …  await t.finish();   // always: await t.close()
+ */
+import Piscina from 'piscina';
+import { encodeRawDocs } from '../../schemas/raw-docs';
+import { decodeTokenizedDocs } from '../../schemas/tokenized-docs';
+import { compiledModule } from '../pipeline/compiled';
+import { tokenizeBatch, tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
+
+/** Receives each batch's token ids (views on one buffer) and the document ids it was given. */
+export type BatchSink = (ids: Int32Array[], docIds: BigInt64Array) => void | Promise<void>;
+
+type PoolResult = { payload: ArrayBuffer; tokens: number; docs: number };
+
+/** Documents as in `packing: true`: `encodeDoc` (text + eos), never truncated. */
+const MODE: TokenizeMode = { packing: true, cutoffLen: 1 };
+
+export class OrderedTokenizer {
+  private readonly pool: Piscina | null;
+  private readonly inFlight: Promise<PoolResult>[] = [];
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly dir: string,
+    workers: number,
+    private readonly sink: BatchSink,
+  ) {
+    tokenizerFor(dir); // load (and fail) early, on this thread
+    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/data/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
+    this.maxInFlight = Math.max(1, workers * 2);
+  }
+
+  async push(texts: readonly string[], docIds: readonly number[]): Promise<void> {
+    const payload = encodeRawDocs(texts.map((text, i) => ({ docId: docIds[i], source: '', text })));
+    if (!this.pool) {
+      await this.deliver(tokenizeBatch(this.dir, payload, MODE).payload);
+      return;
+    }
+    this.inFlight.push(this.pool.run({ dir: this.dir, payload, mode: MODE }, { transferList: [payload] }) as Promise<PoolResult>);
+    while (this.inFlight.length >= this.maxInFlight) await this.drainOne();
+  }
+
+  async finish(): Promise<void> {
+    while (this.inFlight.length > 0) await this.drainOne();
+  }
+
+  async close(): Promise<void> {
+    // Let pending tasks settle before the pool goes, so none rejects unobserved.
+    await Promise.allSettled(this.inFlight.splice(0));
+    await this.pool?.destroy();
+  }
+
+  private async drainOne(): Promise<void> {
+    const r = await this.inFlight.shift()!;
+    await this.deliver(r.payload);
+  }
+
+  private async deliver(payload: ArrayBuffer): Promise<void> {
+    const batch = decodeTokenizedDocs(payload);
+    await this.sink(batch.inputIds, batch.docIds);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * A scratch file of tokenized documents, written in the order they are read from the datasets and
+ * read back in any order: how `ptflow prepare` puts documents into split order (shuffled by
+ * val_size, interleaved, sampled) without holding the corpus in memory.
+ *
+ *   const s = openSpill(file, sources);  s.put(sourceIndex, ids);  …  s.seal();
+ *   s.get(sourceIndex) → Int32Array;  s.close()   (removes the file)
+ *
+ * Memory: 12 bytes per source document (position and length) plus a write buffer.
+ */
+import * as fs from 'node:fs';
+import { PtflowError } from '../errors';
+
+const WRITE_BUFFER_INTS = 1 << 20;
+
+export class Spill {
+  private readonly fd: number;
+  /** Position (in Int32 units) of each source document, −1 when absent. */
+  private readonly start: Float64Array;
+  private readonly length: Int32Array;
+  private buffer = new Int32Array(WRITE_BUFFER_INTS);
+  private buffered = 0;
+  private written = 0;
+
+  constructor(
+    readonly file: string,
+    sources: number,
+  ) {
+    this.fd = fs.openSync(file, 'w+');
+    this.start = new Float64Array(sources).fill(-1);
+    this.length = new Int32Array(sources);
+  }
+
+  put(source: number, ids: Int32Array): void {
+    if (this.start[source] >= 0) return; // a document sampled twice is stored once
+    this.start[source] = this.written + this.buffered;
+    this.length[source] = ids.length;
+    if (this.buffered + ids.length > this.buffer.length) this.flush();
+    if (ids.length > this.buffer.length) {
+      this.writeInts(ids);
+      return;
+    }
+    this.buffer.set(ids, this.buffered);
+    this.buffered += ids.length;
+  }
+
+  /** Write out what is buffered; call before the first `get`. */
+  seal(): void {
+    this.flush();
+  }
+
+  has(source: number): boolean {
+    return this.start[source] >= 0;
+  }
+
+  get(source: number): Int32Array {
+    const at = this.start[source];
+    if (at < 0) throw new PtflowError(`internal: document ${source} was not tokenized`);
+    const out = new Int32Array(this.length[source]);
+    const bytes = new Uint8Array(out.buffer);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = fs.readSync(this.fd, bytes, done, bytes.length - done, at * 4 + done);
+      if (n === 0) throw new PtflowError(`${this.file}: scratch file ended early (disk full?)`);
+      done += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } finally {
+      fs.rmSync(this.file, { force: true });
+    }
+  }
+
+  private flush(): void {
+    if (this.buffered === 0) return;
+    this.writeInts(this.buffer.subarray(0, this.buffered));
+    this.buffered = 0;
+  }
+
+  private writeInts(ids: Int32Array): void {
+    const bytes = new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength);
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, (this.written * 4) + done);
+    this.written += ids.length;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * `ptflow prepare cfg.yaml [key=value …] [--rank R --world-size W] [--merge]`: tokenizes the configured
+ * datasets once into a reusable cache at `tokenized_path` (Arrow files of tokenized documents, not
+ * packed, plus index.json), so `ptflow train` with the same settings skips reading and tokenizing.
+ *
+ * On a cluster each rank (flags, Slurm array job, Kubernetes indexed Job: see src/cache/partition.ts)
+ * writes its contiguous slice of each split; the last rank to finish (or `--merge`) writes index.json.
+ *
+ *   runPrepare(configPath, overrides, flags, opts) → PrepareResult
+ *   cacheForTrain(c, trainSets, evalSets, tokenizer, out) → TokenCacheIndex   (what `ptflow train` uses)
+ *
+ * `ptflow train` with `tokenized_path` and no cache there tokenizes into the cache first, then trains
+ * from it (LLaMA-Factory saves the tokenized dataset too, but then exits).
+ */
+import * as fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadTrainConfig, type TrainConfig } from '../config';
+import { PtflowError, usageError } from '../errors';
+import { resolveDatasets, type DatasetSpec } from '../data/registry';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer';
+import { buildPart } from '../cache/build';
+import { checkPartFile } from '../cache/arrow-part';
+import { describePreprocessing, diffPreprocessing, fingerprintOf } from '../cache/fingerprint';
+import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/index-file';
+import { INDEX_FILE, manifestFile } from '../cache/layout';
+import { resolvePartition, type PartitionFlags } from '../cache/partition';
+import type { PartManifest, Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
+
+export interface PrepareFlags extends PartitionFlags {
+  /** Only join the ranks' parts into index.json. */
+  merge?: boolean;
+}
+
+export interface PrepareOptions {
+  out?: NodeJS.WritableStream;
+  env?: Readonly<Record<string, string | undefined>>;
+  progressIntervalMs?: number;
+}
+
+export type PrepareStatus = 'complete' | 'up-to-date' | 'part-done' | 'merged';
+
+export interface PrepareResult {
+  status: PrepareStatus;
+  dir: string;
+  /** The index when the cache is complete. */
+  index: TokenCacheIndex | null;
+  manifest: PartManifest | null;
+}
+
+/** The datasets a config trains / evaluates on, as `ptflow train` resolves them. */
+export function configuredDatasets(c: TrainConfig): { trainSets: DatasetSpec[]; evalSets: DatasetSpec[] } {
+  return {
+    trainSets: c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [],
+    evalSets: c.eval_dataset && c.eval_dataset.length > 0 ? resolveDatasets(c.dataset_dir, c.eval_dataset) : [],
+  };
+}
+
+export function expectedPreprocessing(c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string) {
+  const preprocessing = describePreprocessing({
+    datasetDir: c.dataset_dir, train: trainSets, eval: evalSets, maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy,
+    interleaveProbs: c.interleave_probs ?? null, valSize: c.val_size, seed: c.seed, onBadRecord: c.on_bad_record,
+    tokenizerFingerprint,
+  });
+  return { preprocessing, fingerprint: fingerprintOf(preprocessing) };
+}
+
+function tokenizedPath(c: TrainConfig, configPath: string): string {
+  if (!c.tokenized_path) {
+    throw usageError(`tokenized_path is not set (${configPath}): it names the directory ptflow prepare writes the tokenized cache to`);
+  }
+  return c.tokenized_path;
+}
+
+function staleError(dir: string, built: Preprocessing, now: Preprocessing, configPath: string): PtflowError {
+  const changes = diffPreprocessing(built, now);
+  return usageError(
+    `tokenized cache ${dir} is stale: ${changes.join('; ')}. Rebuild it with \`ptflow prepare ${configPath}\` ` +
+      '(or set overwrite_cache: true), or point tokenized_path to another directory.',
+  );
+}
+
+/** Every file the index lists is there, whole. */
+function checkIndexFiles(dir: string, index: TokenCacheIndex): void {
+  for (const s of Object.values(index.splits)) for (const p of s.parts) checkPartFile(path.join(dir, p.file), p);
+}
+
+function manifestFilesOk(dir: string, m: PartManifest): boolean {
+  try {
+    for (const p of Object.values(m.splits)) checkPartFile(path.join(dir, p.file), p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface BuildContext {
+  c: TrainConfig;
+  dir: string;
+  trainSets: DatasetSpec[];
+  evalSets: DatasetSpec[];
+  tokenizer: Tokenizer;
+  preprocessing: Preprocessing;
+  fingerprint: string;
+  out: NodeJS.WritableStream;
+  progressIntervalMs?: number;
+}
+
+async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Record<string, string | undefined>>): Promise<PrepareResult> {
+  const { c, dir, out, fingerprint } = ctx;
+  const partition = resolvePartition(flags, env);
+  const { rank, worldSize } = partition;
+  const current = readIndex(dir);
+  if (current && current.fingerprint === fingerprint && !c.overwrite_cache) {
+    checkIndexFiles(dir, current);
+    out.write(`Tokenized cache ${dir} is up to date (${summary(current)}); nothing to do. Set overwrite_cache: true to rebuild it.\n`);
+    return { status: 'up-to-date', dir, index: current, manifest: null };
+  }
+  // index.json no longer describes what the directory will hold.
+  if (current) fs.rmSync(path.join(dir, INDEX_FILE), { force: true });
+
+  const mineFile = path.join(dir, manifestFile(rank, worldSize));
+  let manifest: PartManifest | null = null;
+  if (!c.overwrite_cache && fs.existsSync(mineFile)) {
+    const m = readManifests(dir).find((x) => x.rank === rank && x.world_size === worldSize) ?? null;
+    if (m && m.fingerprint === fingerprint && manifestFilesOk(dir, m)) {
+      out.write(`prepare [rank ${rank}/${worldSize}]: this part is already prepared (${manifestFile(rank, worldSize)}).\n`);
+      manifest = m;
+    }
+  }
+  if (!manifest) {
+    if (worldSize > 1) out.write(`prepare: rank ${rank} of ${worldSize} (from ${partition.source})\n`);
+    manifest = await buildPart({
+      dir, tokenizerDir: c.model_name_or_path, workers: c.tokenizer_workers ?? Math.max(1, os.availableParallelism() - 1),
+      train: ctx.trainSets, eval: ctx.evalSets, preprocessing: ctx.preprocessing, fingerprint, partition, out,
+      maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy, interleaveProbs: c.interleave_probs ?? null,
+      valSize: c.val_size, seed: c.seed, doTrain: c.do_train && ctx.trainSets.length > 0,
+      progressIntervalMs: ctx.progressIntervalMs,
+    });
+  }
+  const { absent, stale } = missingRanks(readManifests(dir), fingerprint, worldSize);
+  const waiting = [...absent, ...stale];
+  if (waiting.length > 0) {
+    out.write(
+      `prepare [rank ${rank}/${worldSize}]: part written; waiting for rank${waiting.length > 1 ? 's' : ''} ${waiting.join(', ')}. ` +
+        `The last rank to finish writes ${INDEX_FILE} (or run \`ptflow prepare <config> --merge\`).\n`,
+    );
+    return { status: 'part-done', dir, index: null, manifest };
+  }
+  const index = await mergeParts(dir, fingerprint, worldSize);
+  out.write(`Tokenized cache ${dir} complete: ${summary(index)}.\n`);
+  return { status: 'complete', dir, index, manifest };
+}
+
+function summary(index: TokenCacheIndex): string {
+  return Object.entries(index.splits)
+    .map(([s, v]) => `${s} ${v.documents} documents / ${v.tokens} tokens in ${v.parts.length} part${v.parts.length > 1 ? 's' : ''}`)
+    .join(', ');
+}
+
+export async function runPrepare(configPath: string, overrides: string[], flags: PrepareFlags = {}, opts: PrepareOptions = {}): Promise<PrepareResult> {
+  const out = opts.out ?? process.stderr;
+  const { config: c, warnings } = loadTrainConfig(configPath, overrides);
+  for (const w of warnings) out.write(`warning: ${w}\n`);
+  const dir = tokenizedPath(c, configPath);
+  const { trainSets, evalSets } = configuredDatasets(c);
+  if (trainSets.length === 0 && evalSets.length === 0) throw usageError(`${configPath}: no datasets to prepare (set dataset with do_train, or eval_dataset)`);
+  const tokenizer = loadTokenizer(c.model_name_or_path);
+  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizer.fingerprint);
+  if (flags.merge) {
+    if (flags.rank !== undefined) throw usageError('--merge joins all ranks\' parts: it takes no --rank');
+    const world = flags.worldSize === undefined ? undefined : resolvePartition({ rank: 0, worldSize: flags.worldSize }, {}).worldSize;
+    const index = await mergeParts(dir, fingerprint, world);
+    out.write(`Tokenized cache ${dir} complete: ${summary(index)}.\n`);
+    return { status: 'merged', dir, index, manifest: null };
+  }
+  const ctx: BuildContext = { c, dir, trainSets, evalSets, tokenizer, preprocessing, fingerprint, out, progressIntervalMs: opts.progressIntervalMs };
+  return build(ctx, flags, opts.env ?? process.env);
+}
+
+export async function runPrepareCommand(configPath: string, overrides: string[], flags: PrepareFlags): Promise<number> {
+  await runPrepare(configPath, overrides, flags);
+  return 0;
+}
+
+/**
+ * The cache `ptflow train` reads: the complete, current cache at `tokenized_path` (merging finished
+ * ranks' parts when index.json is not written yet), built first when there is none or when
+ * overwrite_cache is set. A cache built from other settings is refused, saying what changed.
+ */
+export async function cacheForTrain(
+  c: TrainConfig,
+  trainSets: DatasetSpec[],
+  evalSets: DatasetSpec[],
+  tokenizer: Tokenizer,
+  out: NodeJS.WritableStream,
+  configPath = 'config.yaml',
+): Promise<TokenCacheIndex> {
+  const dir = tokenizedPath(c, configPath);
+  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizer.fingerprint);
+  const ctx: BuildContext = { c, dir, trainSets, evalSets, tokenizer, preprocessing, fingerprint, out };
+  const rebuild = async (why: string): Promise<TokenCacheIndex> => {
+    out.write(`${why}: tokenizing the datasets into ${dir} first.\n`);
+    const r = await build(ctx, { rank: 0, worldSize: 1 }, {});
+    return r.index!;
+  };
+  if (c.overwrite_cache) return rebuild('overwrite_cache is set');
+  const index = readIndex(dir);
+  if (index) {
+    if (index.fingerprint !== fingerprint) throw staleError(dir, index.preprocessing, preprocessing, configPath);
+    checkIndexFiles(dir, index);
+    return index;
+  }
+  const manifests = readManifests(dir);
+  if (manifests.length > 0) {
+    if (!manifests.some((m) => m.fingerprint === fingerprint)) throw staleError(dir, manifests[0].preprocessing, preprocessing, configPath);
+    const merged = await mergeParts(dir, fingerprint);
+    checkIndexFiles(dir, merged);
+    return merged;
+  }
+  return rebuild(`tokenized_path ${dir} holds no tokenized cache yet`);
+}
