@@ -6,9 +6,11 @@
  *   backward  dP = dO·vᵀ,  dS = P∘(dP − rowsum(dP∘P)),
  *             dq = s·dS·k,  dk = dSᵀ·(q·s),  dv = Pᵀ·dO
  * Query head `h` reads key/value head `h / (heads / kvHeads)`, as HF's `repeat_kv` arranges them;
- * the gradients of a shared kv head are summed over its query heads.
+ * the gradients of a shared kv head are summed over its query heads. With the native kernels
+ * active the transposed products take transpose flags instead of transposes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeOpsActive } from '../native';
 import { customOp } from './custom-op';
 
 export interface AttentionShape {
@@ -43,6 +45,10 @@ export function attention(
   const { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: d } = s;
   const group = H / KV;
   const scale = 1 / Math.sqrt(d);
+  // a·bᵀ and aᵀ·b: transpose flags where the native kernels make any layout fast.
+  const flags = nativeOpsActive();
+  const abT = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => (flags ? tf.matMul(a, b, false, true) : tf.matMul(a, tf.transpose(b)));
+  const aTb = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => (flags ? tf.matMul(a, b, true, false) : tf.matMul(tf.transpose(a), b));
   return customOp<tf.Tensor2D>(([qi, ki, vi], save) => {
     const qs = tf.mul(qi, scale);
     const probs: tf.Tensor2D[] = [];
@@ -50,11 +56,11 @@ export function attention(
     for (let b = 0; b < B; b++) {
       const row: tf.Tensor2D[] = [];
       for (let g = 0; g < KV; g++) {
-        const kT = tf.transpose(headSlice(ki, b, g, T, d));
+        const kh = headSlice(ki, b, g, T, d);
         const vh = headSlice(vi, b, g, T, d);
         for (let r = 0; r < group; r++) {
           const h = g * group + r;
-          const p = tf.softmax(tf.add(tf.matMul(headSlice(qs, b, h, T, d), kT), masks[b])) as tf.Tensor2D;
+          const p = tf.softmax(tf.add(abT(headSlice(qs, b, h, T, d), kh), masks[b])) as tf.Tensor2D;
           probs.push(p);
           row.push(tf.matMul(p, vh));
         }
@@ -76,18 +82,18 @@ export function attention(
           const dvRow: tf.Tensor2D[] = [];
           for (let g = 0; g < KV; g++) {
             const kh = headSlice(sk, b, g, T, d);
-            const vT = tf.transpose(headSlice(sv, b, g, T, d));
+            const vh = headSlice(sv, b, g, T, d);
             let dkG: tf.Tensor | null = null;
             let dvG: tf.Tensor | null = null;
             for (let r = 0; r < group; r++) {
               const h = g * group + r;
               const p = P[b * H + h];
               const dO = headSlice(dy, b, h, T, d);
-              const dP = tf.matMul(dO, vT);
+              const dP = abT(dO, vh);
               const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), 1, true))) as tf.Tensor2D;
               dqRow.push(tf.matMul(dS, kh));
-              const dkH = tf.matMul(tf.transpose(dS), headSlice(sq, b, h, T, d));
-              const dvH = tf.matMul(tf.transpose(p), dO);
+              const dkH = aTb(dS, headSlice(sq, b, h, T, d));
+              const dvH = aTb(p, dO);
               dkG = dkG ? tf.add(dkG, dkH) : dkH;
               dvG = dvG ? tf.add(dvG, dvH) : dvH;
             }

@@ -1,9 +1,11 @@
 /**
  * Sparse softmax cross-entropy summed over rows: `Σ_i [logsumexp(z_i) − z_i[t_i]]` for the rows
  * whose target is not −100. No one-hot targets are built; the gradient
- * `dZ = dY·(softmax(z)·w − e_t)` puts the −1s in with one `ScatterNd`.
+ * `dZ = dY·(softmax(z)·w − e_t)` puts the −1s in with one `ScatterNd`. With the native kernels
+ * active the whole op is one fused native kernel pair (src/engine/native/cross-entropy.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeOpsActive, softmaxCrossEntropySum } from '../native';
 import { customOp } from './custom-op';
 
 /** Ignored target. */
@@ -14,6 +16,7 @@ export const IGNORE_INDEX = -100;
  * Targets outside [0, V) that are not −100 are the caller's error (checked in loss.ts).
  */
 export function crossEntropySum(logits: tf.Tensor2D, targets: ArrayLike<number>): tf.Scalar {
+  if (nativeOpsActive()) return softmaxCrossEntropySum(logits, targets, IGNORE_INDEX);
   const [N, V] = logits.shape;
   const rows: number[] = [];
   const weights = new Float32Array(N);
