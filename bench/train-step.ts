@@ -1,6 +1,7 @@
 /**
  * Train-step benchmark on the reference model (see util/reference-model.ts): one full optimizer
- * step (forward, loss, backward, clip to norm 1, AdamW) per iteration, timed after one warm-up.
+ * step (`TrainStep`: forward, loss, backward, clip to norm 1, AdamW) per iteration, timed after
+ * one warm-up.
  * Prints tokens/s, achieved GFLOP/s, the backend's own 1024³ matmul GFLOP/s measured in this run,
  * their ratio, and peak RSS (the wasm heap included: it is process memory).
  *
@@ -14,13 +15,13 @@ import { initBackend, shutdownBackend } from '../src/engine/backend';
 import { LlamaModel } from '../src/engine/model/llama';
 import { parameterShapes } from '../src/engine/model/names';
 import { AdamW } from '../src/engine/optim/adamw';
-import { clipByGlobalNorm } from '../src/engine/optim/clip';
+import { TrainStep } from '../src/engine/train-step';
 import { applyNativeFlag, parseBenchArgs } from './util/args';
 import { describeBackend } from './util/backend-line';
 import { measureMatmul } from './util/matmul';
 import { mib, peakRssBytes, wasmHeapBytes } from './util/memory';
 import { profileKernels } from './util/profile';
-import { REFERENCE_SHAPE, countLossTokens, flopsPerToken, randomBatch, referenceConfig } from './util/reference-model';
+import { REFERENCE_SHAPE, flopsPerToken, randomBatch, referenceConfig } from './util/reference-model';
 import { median, startLap } from './util/stats';
 
 async function main(): Promise<void> {
@@ -34,26 +35,13 @@ async function main(): Promise<void> {
   const model = LlamaModel.init(cfg, 42);
   const params = model.trainableParams();
   const opt = new AdamW(params, { weightDecay: 0.01 });
+  const trainStep = new TrainStep(model, opt, () => 1e-3, { maxGradNorm: 1 });
   const batch = randomBatch(cfg.vocabSize, batchSize, seqLen);
-  const lossTokens = countLossTokens(batch);
   const fpt = flopsPerToken(parameterShapes(cfg), cfg, seqLen);
   const paramCount = [...params.values()].reduce((a, v) => a + v.size, 0);
 
-  const step = (): number => {
-    // Gradient of the loss sum, divided by the window's token count (HF's mean over the window).
-    const { value, grads } = tf.variableGrads(() => model.lossSum(batch), [...params.values()]);
-    const named = new Map<string, tf.Tensor>();
-    for (const [name, v] of params) {
-      named.set(name, tf.mul(grads[v.name], 1 / lossTokens));
-      grads[v.name].dispose();
-    }
-    const clipped = clipByGlobalNorm(named, 1.0);
-    opt.step(clipped.grads, 1e-3);
-    for (const g of clipped.grads.values()) g.dispose();
-    const loss = value.dataSync()[0] / lossTokens;
-    value.dispose();
-    return loss;
-  };
+  // One optimizer step exactly as training runs it (src/engine/train-step.ts).
+  const step = (): number => trainStep.step([batch]).loss;
 
   const losses: number[] = [step()];
   const walls: number[] = [];
@@ -109,6 +97,7 @@ async function main(): Promise<void> {
     if (profile) {
       const total = profile.totals.reduce((a, k) => a + k.ms, 0);
       console.log(`profile of one step: ${profile.wallMs.toFixed(0)} ms wall (profiling included), ${total.toFixed(0)} ms in kernels`);
+      console.log(`  peak tensor bytes during the step: ${mib(profile.peakTensorBytes)}`);
       for (const k of profile.totals.slice(0, 20)) {
         console.log(`  ${k.name.padEnd(22)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`);
       }

@@ -19,6 +19,8 @@ export interface KernelProfile {
   /** Kernels split by input shapes (`name [a×b, c×d]`), largest first. */
   byShape: KernelTotal[];
   wallMs: number;
+  /** Most tensor bytes alive at once during `f` (tfjs' own count; the wasm heap is larger). */
+  peakTensorBytes: number;
 }
 
 export async function profileKernels(f: () => void): Promise<KernelProfile> {
@@ -49,5 +51,11 @@ export async function profileKernels(f: () => void): Promise<KernelProfile> {
   const byShape = [...byShapeMap.values()]
     .filter((t) => kernelNames.has(t.name.slice(0, t.name.indexOf(' '))))
     .sort((a, b) => b.ms - a.ms);
-  return { totals: all.filter(isKernel), wrappers: all.filter((t) => !isKernel(t)), byShape, wallMs };
+  return {
+    totals: all.filter(isKernel),
+    wrappers: all.filter((t) => !isKernel(t)),
+    byShape,
+    wallMs,
+    peakTensorBytes: info.peakBytes,
+  };
 }
