@@ -227,7 +227,7 @@ export async function fetchRecords(ref: FileRef, positions: readonly number[], i
       let win = Buffer.alloc(0);
       let winStart = 0;
       for (const p of sorted) {
-        let want = 16 << 10;
+        const want = 16 << 10;
         for (;;) {
           if (p < winStart || p >= winStart + win.length) {
             const buf = Buffer.allocUnsafe(Math.min(want, Math.max(0, size - p)));
@@ -245,9 +245,11 @@ export async function fetchRecords(ref: FileRef, positions: readonly number[], i
             out.set(p, text);
             break;
           }
-          want = Math.max(want, win.length - rel) * 2;
-          winStart = -1;
-          win = Buffer.alloc(0);
+          // The record runs past the window: read as much again after it.
+          const more = Buffer.allocUnsafe(Math.min(Math.max(want, win.length), size - winStart - win.length));
+          const { bytesRead } = await fh.read(more, 0, more.length, winStart + win.length);
+          io.bytes += bytesRead;
+          win = Buffer.concat([win, more.subarray(0, bytesRead)]);
         }
       }
     } finally {
