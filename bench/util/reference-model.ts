@@ -3,7 +3,7 @@
  * intermediate 704, 4 layers, 4 heads, 4 kv heads, untied head; batch 8 × seq 128 (7.4M params,
  * 33.4 MFLOP/token), and its FLOP count.
  */
-import type { MicroBatch } from '../../src/engine/batch';
+import { countLossTokens, type MicroBatch } from '../../src/engine/batch';
 import { parseLlamaConfig, type LlamaConfig } from '../../src/engine/model/config';
 
 export const REFERENCE_SHAPE = { batchSize: 8, seqLen: 128 } as const;
@@ -54,3 +54,6 @@ export function randomBatch(vocab: number, batchSize: number, seqLen: number, se
     attentionMask: new Int32Array(batchSize * seqLen).fill(1),
   };
 }
+
+/** Re-exported for the benchmarks that count loss tokens of these batches. */
+export { countLossTokens };
