@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { PtflowError } from '../errors';
-import { initBackend, shutdownBackend } from './backend';
+import { backendInfo, fastFlaggedMatMul, initBackend, shutdownBackend } from './backend';
 
 const notInstalled = (id: string): never => {
   throw new Error(`Cannot find module '${id}'`);
@@ -41,6 +41,8 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('tensorflow');
     await expect(initBackend('auto')).resolves.toBe(info);
     await expect(initBackend('tensorflow')).resolves.toBe(info);
+    expect(backendInfo()).toBe(info);
+    expect(fastFlaggedMatMul()).toBe(true);
     await expect(initBackend('wasm')).rejects.toThrow(/already runs 'tensorflow'/);
   });
 
@@ -81,6 +83,10 @@ describe('initBackend', () => {
       const info = await initBackend('cpu');
       expect(info).toMatchObject({ name: 'cpu', threads: 1, simd: false, native: { active: false } });
       expect(info.notes).toContain('native kernels: disabled (PTFLOW_NATIVE=0)');
+      expect(fastFlaggedMatMul(info)).toBe(false);
+      expect(fastFlaggedMatMul({ ...info, native: { active: true } })).toBe(true);
+      await shutdownBackend();
+      expect(backendInfo()).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env['PTFLOW_NATIVE'];
       else process.env['PTFLOW_NATIVE'] = saved;

@@ -65,6 +65,7 @@ const INSTALL_HINT =
   'dependency install scripts (it downloads libtensorflow); or use backend: wasm.';
 
 let current: { requested: BackendRequest; promise: Promise<BackendInfo> } | undefined;
+let resolved: BackendInfo | undefined;
 
 export function defaultThreads(): number {
   const ap = (os as { availableParallelism?: () => number }).availableParallelism;
@@ -200,10 +201,30 @@ export function initBackend(requested: BackendRequest, opts: InitBackendOptions 
   }
   const entry = { requested, promise: start(requested, opts) };
   current = entry;
-  entry.promise.catch(() => {
-    if (current === entry) current = undefined;
-  });
+  entry.promise.then(
+    (info) => {
+      if (current === entry) resolved = info;
+    },
+    () => {
+      if (current === entry) current = undefined;
+    },
+  );
   return entry.promise;
+}
+
+/** The backend `initBackend` started in this process (undefined before it resolves). */
+export function backendInfo(): BackendInfo | undefined {
+  return resolved;
+}
+
+/**
+ * Whether matMul with transpose flags and batched (3-D) products run on a fast path: true for
+ * the tensorflow backend and where the native kernels replaced BatchMatMul. Stock wasm runs only
+ * untransposed, batch-1 products fast (tfjs-findings.md), so model code there transposes
+ * explicitly and multiplies per head.
+ */
+export function fastFlaggedMatMul(info: BackendInfo | undefined = resolved): boolean {
+  return info != null && (info.name === 'tensorflow' || info.native?.active === true);
 }
 
 /** Stop what initBackend started (wasm pthread workers, heap); initBackend may be called again. */
@@ -211,6 +232,7 @@ export async function shutdownBackend(): Promise<void> {
   const entry = current;
   if (entry == null) return;
   current = undefined;
+  resolved = undefined;
   let info: BackendInfo;
   try {
     info = await entry.promise;
