@@ -5,13 +5,15 @@
  *   readDataset(spec, opts?) → AsyncGenerator<Doc>   lazily, file after file
  *   collectDocs(spec, limit?) → Promise<Doc[]>       stops reading after `limit` documents
  *
- * parquet and arrow have no reader yet: asking for them is a clear error until one is registered.
+ * Every format may also be gzip- or zstd-compressed (`x.jsonl.zst`, `x.parquet.gz`): see compression.ts.
  */
 import { PtflowError } from '../../errors';
 import type { DatasetFormat, DatasetSpec } from '../registry';
+import { readArrow } from './arrow';
 import { readCsv } from './csv';
 import { readJson } from './json';
 import { readJsonl } from './jsonl';
+import { readParquet } from './parquet';
 import { readTxt } from './txt';
 import type { Doc, DocReader } from './types';
 
@@ -22,6 +24,8 @@ const READERS: Partial<Record<DatasetFormat, DocReader>> = {
   json: readJson,
   txt: readTxt,
   csv: readCsv,
+  parquet: readParquet,
+  arrow: readArrow,
 };
 
 /** Install (or replace) the reader of a format. */

@@ -171,8 +171,8 @@ describe('reader table', () => {
     expect((await collectDocs({ files: [a, b], format: 'txt', textColumn: 'text' }, 2)).map((d) => d.text)).toEqual(['a1', 'a2']);
   });
 
-  it('parquet/arrow are a clear error until a reader is registered; missing files name the path', async () => {
-    expect(() => readerFor('parquet', '/x/y.parquet')).toThrow('/x/y.parquet: reading parquet files is not supported yet');
+  it('a format without a reader is a clear error; missing files name the path', async () => {
+    expect(() => readerFor('xml' as DatasetFormat, '/x/y.xml')).toThrow('/x/y.xml: reading xml files is not supported yet');
     const missing = path.join(dir, 'missing.jsonl');
     await expect(read('jsonl', missing)).rejects.toThrow(`Cannot open ${missing}`);
     await expect(read('csv', missing)).rejects.toThrow(`Cannot open ${missing}`);
