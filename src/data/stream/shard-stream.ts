@@ -76,12 +76,26 @@ export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoC
   const evalFiles = p.eval.flatMap((s) => s.files);
   const evalName = (fileId: number): string => evalFiles[fileId] ?? '';
 
+  const open: { close(): Promise<void> }[] = []; // closed however the loop ends (the consumer may stop it by throwing)
+  try {
+    return await produce(p, io, open, sendDocs, cfg, valSize, perBatch, files);
+  } finally {
+    for (const o of open) await o.close().catch(() => undefined);
+  }
+}
+
+async function produce(
+  p: StreamShardParams, io: IoCounter, open: { close(): Promise<void> }[],
+  sendDocs: (split: 'train' | 'eval', docs: StreamDoc[], first: number, epoch: number, state: StreamShardState | null) => Promise<void>,
+  cfg: StreamConfig, valSize: number, perBatch: number, files: string[],
+): Promise<{ eval_docs: number }> {
   // Evaluation documents.
   let evalDocs = 0;
   let head: EpochStream | null = null;
   if (p.eval.length > 0) {
     const table = fileTable(p.eval);
     const sources = p.eval.map((spec, d) => new DatasetStream(spec, table.base[d], spec.files.map((_, i) => i), { io, chunkBytes: p.chunk_bytes }));
+    open.push(...sources);
     const mixer = new StreamMixer(sources, p.mix_strategy, p.interleave_probs, p.seed);
     let batch: StreamDoc[] = [];
     for (let d = await mixer.next(); d; d = await mixer.next()) {
@@ -96,6 +110,7 @@ export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoC
     evalDocs += batch.length;
   } else if (valSize > 0 && p.do_train) {
     head = await EpochStream.open(cfg, 0, io);
+    open.push(head);
     while (evalDocs < valSize) {
       const batch: StreamDoc[] = [];
       while (batch.length < Math.min(perBatch, valSize - evalDocs)) {
@@ -116,10 +131,12 @@ export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoC
   if (p.resume) {
     await head?.close();
     stream = await EpochStream.open(cfg, p.resume.epoch, io, p.resume);
+    open.push(stream);
     emitted = p.resume.emitted;
     trainedThisEpoch = 1; // a cursor is only ever taken before a non-empty batch
   } else {
     stream = head ?? (await EpochStream.open(cfg, 0, io));
+    open.push(stream);
   }
   for (;;) {
     const state = stream.snapshot(emitted);
@@ -142,7 +159,9 @@ export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoC
         );
       }
       await stream.close();
+      open.splice(open.indexOf(stream), 1);
       stream = await EpochStream.open(cfg, stream.epoch + 1, io);
+      open.push(stream);
       for (let i = 0; i < valSize; i++) if (!(await stream.next())) break;
       trainedThisEpoch = 0;
     }
