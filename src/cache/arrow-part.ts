@@ -176,7 +176,8 @@ export async function* readPart(file: string, expected: PartExpectation): AsyncG
       );
     }
     const field = reader.schema.fields.find((f) => f.name === 'input_ids');
-    if (!field || !List.isList(field.type) || !(field.type.children[0].type instanceof Int32)) {
+    const item = field && List.isList(field.type) ? (field.type.children[0].type as Int32) : null;
+    if (!item || !Int32.isInt(item) || item.bitWidth !== 32 || !item.isSigned) {
       throw new PtflowError(`tokenized cache file ${file}: no input_ids column of List<Int32>`);
     }
     for (;;) {

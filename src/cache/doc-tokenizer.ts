@@ -11,11 +11,12 @@ import { encodeRawDocs } from '../../schemas/raw-docs';
 import { decodeTokenizedDocs } from '../../schemas/tokenized-docs';
 import { compiledModule } from '../pipeline/compiled';
 import { tokenizeBatch, tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
+import type { TokenizeTaskResult } from './tokenize-task';
 
 /** Receives each batch's token ids (views on one buffer) and the document ids it was given. */
 export type BatchSink = (ids: Int32Array[], docIds: BigInt64Array) => void | Promise<void>;
 
-type PoolResult = { payload: ArrayBuffer; tokens: number; docs: number };
+type PoolResult = TokenizeTaskResult;
 
 /** Documents as in `packing: true`: `encodeDoc` (text + eos), never truncated. */
 const MODE: TokenizeMode = { packing: true, cutoffLen: 1 };
@@ -31,7 +32,7 @@ export class OrderedTokenizer {
     private readonly sink: BatchSink,
   ) {
     tokenizerFor(dir); // load (and fail) early, on this thread
-    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/data/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
+    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/cache/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
     this.maxInFlight = Math.max(1, workers * 2);
   }
 

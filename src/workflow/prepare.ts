@@ -112,9 +112,14 @@ async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Rec
   const { rank, worldSize } = partition;
   const current = readIndex(dir);
   if (current && current.fingerprint === fingerprint && !c.overwrite_cache) {
-    checkIndexFiles(dir, current);
-    out.write(`Tokenized cache ${dir} is up to date (${summary(current)}); nothing to do. Set overwrite_cache: true to rebuild it.\n`);
-    return { status: 'up-to-date', dir, index: current, manifest: null };
+    try {
+      checkIndexFiles(dir, current);
+      out.write(`Tokenized cache ${dir} is up to date (${summary(current)}); nothing to do. Set overwrite_cache: true to rebuild it.\n`);
+      return { status: 'up-to-date', dir, index: current, manifest: null };
+    } catch (e) {
+      if (!(e instanceof PtflowError)) throw e;
+      out.write(`${e.message.replace(/;[^;]*$/, '')}: rebuilding the damaged part.\n`);
+    }
   }
   // index.json no longer describes what the directory will hold.
   if (current) fs.rmSync(path.join(dir, INDEX_FILE), { force: true });
