@@ -13,6 +13,7 @@ const config: Config = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-compressors|hyparquet-writer|hysnappy)/)'],
   testTimeout: 120_000,
+  setupFiles: ['<rootDir>/test/jest-setup.ts'],
   // Two cores: run test files two at a time at most.
   maxWorkers: 2,
 };

@@ -25,6 +25,13 @@ import { WindowReader } from '../src/train/window-reader';
 import { decodeTrainBatch } from '../schemas/train-batch';
 import { evaluate, type EvalMetrics } from './EvaluatorActor';
 import type { LlamaModel } from '../src/engine/model/llama';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Size of the wasm backend's heap (it grows to its peak and never shrinks; tf.memory() omits it). */
+function wasmHeapBytes(): number | null {
+  const b = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : null;
+  return b?.wasm?.HEAPU8?.buffer.byteLength ?? null;
+}
 
 /** Parameters excluding `embed_tokens` (HF `num_parameters(exclude_embeddings=True)`), LoRA included. */
 function nonEmbeddingParameters(model: LlamaModel): number {
@@ -87,6 +94,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const p = ctx.params;
   const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined });
   ctx.log('info', `backend: ${backend.name}${backend.threads > 1 ? ` (${backend.threads} threads)` : ''}${backend.native?.active ? `, native kernels (${backend.native.isa})` : ''}`);
+
+  ctx.setMemoryProbe(() => ({ tensorBytes: tf.memory().numBytes, ...(wasmHeapBytes() !== null ? { wasmHeapBytes: wasmHeapBytes()! } : {}) }));
 
   // Model, evaluation set, and the shape of the run.
   const model = await setupModel(p, p.resume_from);

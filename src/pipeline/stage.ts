@@ -23,6 +23,8 @@ export interface StageContext<P = JsonValue> {
   onControl(handler: (kind: string, payload: JsonValue | undefined) => void): void;
   /** Extra time this stage wants counted as waiting (e.g. a trainer waiting on eval data). */
   addWaitMs(ms: number): void;
+  /** Extra numbers for this thread's periodic `memory` event (e.g. tensor bytes, wasm heap size). */
+  setMemoryProbe(probe: () => Record<string, number>): void;
 }
 
 export interface StageDefinition<P = JsonValue> {

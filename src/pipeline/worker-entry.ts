@@ -30,6 +30,7 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   let extraWaitMs = 0;
+  let memoryExtra: (() => Record<string, number>) | null = null;
   const controlHandlers: ((kind: string, payload: JsonValue | undefined) => void)[] = [];
   const pending = new Map<number, { resolve: (v: JsonValue) => void; reject: (e: Error) => void }>();
   let nextRequest = 0;
@@ -67,7 +68,11 @@ async function main(): Promise<void> {
   };
   const emitRaw = (type: TelemetryPost['type'], data: unknown, step: number | null): void =>
     post({ t: 'telemetry', type, data, step, source: wd.actor, ts: Date.now() });
-  const reportCounters = (): void => emitRaw('actor.counters', { actor: wd.actor, counters: counters() }, null);
+  const reportCounters = (): void => {
+    emitRaw('actor.counters', { actor: wd.actor, counters: counters() }, null);
+    const m = process.memoryUsage();
+    emitRaw('memory', { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, thread: wd.actor, ...(memoryExtra?.() ?? {}) }, null);
+  };
   const timer = setInterval(reportCounters, COUNTER_INTERVAL_MS);
   timer.unref();
 
@@ -103,6 +108,9 @@ async function main(): Promise<void> {
     },
     addWaitMs(ms) {
       extraWaitMs += ms;
+    },
+    setMemoryProbe(probe) {
+      memoryExtra = probe;
     },
   };
 
