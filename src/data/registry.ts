@@ -8,12 +8,16 @@
  * Differences from the reference, on purpose: hub / script / cloud entries are an error unless a
  * local `file_name` exists (ptflow reads no network); a directory's files are read in sorted name
  * order (Python's `os.listdir` order is arbitrary) and hidden files (".name") are skipped;
+ * `file_name` may also be a glob ("data/shard-*.jsonl.zst", sorted by path) or a Hugging Face
+ * `save_to_disk` directory (its .arrow shards in state.json order); any file may be .gz / .zst;
  * `columns.prompt` defaults to "text" (LLaMA-Factory's default, "instruction", is for alpaca SFT data).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { PtflowError } from '../errors';
+import { stripCompression } from './readers/compression';
+import { expandGlob, isGlobPattern, savedDatasetFiles } from './readers/glob';
 
 export const DATASET_FORMATS = ['jsonl', 'json', 'txt', 'csv', 'parquet', 'arrow'] as const;
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
@@ -142,25 +146,30 @@ function resolveEntry(datasetDir: string, infoFile: string, name: string, entry:
   if (entry.ranking === true) {
     throw new PtflowError(`${where}: "ranking": true is a preference dataset, not applicable to pre-training (stage pt)`, 2);
   }
-  const { files, format } = listFiles(localPath);
+  const { files, format } = listFiles(localPath, datasetDir, entry.file_name ?? '');
   const spec: DatasetSpec = { name, files, format, textColumn: entry.columns?.prompt ?? 'text' };
   if (entry.num_samples !== undefined) spec.numSamples = entry.num_samples;
   return spec;
 }
 
 function formatOf(file: string): DatasetFormat | undefined {
-  const ext = path.extname(file).slice(1).toLowerCase();
+  const ext = path.extname(stripCompression(file)).slice(1).toLowerCase();
   return Object.prototype.hasOwnProperty.call(EXT_FORMAT, ext) ? EXT_FORMAT[ext] : undefined;
 }
 
-const ALLOWED = Object.keys(EXT_FORMAT).join(', ');
+const ALLOWED = `${Object.keys(EXT_FORMAT).join(', ')} (each optionally compressed: .gz, .zst)`;
 
-/** A file, or every (non-hidden) file of a directory; all of one format. */
-function listFiles(localPath: string): { files: string[]; format: DatasetFormat } {
+/** A file, every (non-hidden) file of a directory, or the files a glob matches; all of one format. */
+function listFiles(localPath: string, datasetDir: string, fileName: string): { files: string[]; format: DatasetFormat } {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(localPath);
   } catch {
+    if (isGlobPattern(fileName)) {
+      const matches = expandGlob(datasetDir, fileName);
+      if (matches.length === 0) throw new PtflowError(`No files match ${localPath}`, 2);
+      return oneFormat(`Files matching ${localPath}`, matches);
+    }
     throw new PtflowError(`File ${localPath} not found.`, 2);
   }
   if (stat.isFile()) {
@@ -169,27 +178,36 @@ function listFiles(localPath: string): { files: string[]; format: DatasetFormat 
     return { files: [localPath], format };
   }
   if (!stat.isDirectory()) throw new PtflowError(`${localPath} is neither a file nor a directory`, 2);
+  const saved = savedDatasetFiles(localPath);
+  if (saved) return oneFormat(`Directory ${localPath}`, saved);
   const names = fs
     .readdirSync(localPath, { withFileTypes: true })
     .filter((d) => !d.name.startsWith('.'))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (names.length === 0) throw new PtflowError(`Directory ${localPath} contains no data files`, 2);
   const files: string[] = [];
-  const formats = new Set<DatasetFormat>();
   for (const d of names) {
     const full = path.join(localPath, d.name);
     if (!fs.statSync(full).isFile()) {
       throw new PtflowError(`Directory ${localPath} contains ${d.name}, which is not a file (sub-directories are not read)`, 2);
     }
+    files.push(full);
+  }
+  return oneFormat(`Directory ${localPath}`, files);
+}
+
+/** The common format of `files` (`what` names them in errors). */
+function oneFormat(what: string, files: string[]): { files: string[]; format: DatasetFormat } {
+  const formats = new Set<DatasetFormat>();
+  for (const full of files) {
     const format = formatOf(full);
     if (!format) throw new PtflowError(`${full}: unsupported file type; allowed file types: ${ALLOWED}`, 2);
     formats.add(format);
-    files.push(full);
   }
   // json and jsonl share a reader (the json reader accepts JSON lines too), as HF's "json" builder does.
   if (formats.size === 2 && formats.has('json') && formats.has('jsonl')) return { files, format: 'json' };
   if (formats.size > 1) {
-    throw new PtflowError(`Directory ${localPath} mixes file types (${[...formats].sort().join(', ')}); file types should be identical`, 2);
+    throw new PtflowError(`${what} mixes file types (${[...formats].sort().join(', ')}); file types should be identical`, 2);
   }
   return { files, format: [...formats][0] };
 }
