@@ -84,3 +84,17 @@ test('a merge whose parts are not in the vocabulary makes the file unsupported',
   expect(made.ok).toBe(false);
   if (!made.ok) expect(made.reason).toBe('merge 1 ("q" "zz") uses a token that is not in the vocabulary');
 });
+
+test('two tokens with one id make the file unsupported (merges run on ids)', () => {
+  const json = tinyTokenizer({});
+  const model = json.model as { vocab: Record<string, number>; merges: string[][] };
+  model.vocab['ab'] = 256;
+  model.merges.push(['a', 'b']);
+  const made = createFastBpe(json, {});
+  expect(made.ok).toBe(false);
+  if (!made.ok) expect(made.reason).toBe('tokens "ca" and "ab" share id 256');
+  delete model.vocab['ab'];
+  model.vocab['zz'] = 256; // shares an id but never comes out of merging: harmless
+  model.merges.pop();
+  expect(createFastBpe(json, {}).ok).toBe(true);
+});
