@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "adamw.h"
 #include "ce.h"
 #include "dispatch.h"
 #include "pool.h"
@@ -289,6 +290,47 @@ napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamwUpdate(p, off, g, off, m, off, v, off, pOut, off, mOut, off, vOut, off, n, hyper)
+// hyper = Float64Array [beta1, beta2, eps, stepSize, bc2Sqrt, decay]
+napi_value AdamWUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 16) return throw_range(env, "adamwUpdate: expected 16 arguments");
+  static const char* const names[7] = {"adamwUpdate p", "adamwUpdate g", "adamwUpdate m", "adamwUpdate v",
+                                       "adamwUpdate pOut", "adamwUpdate mOut", "adamwUpdate vOut"};
+  F32 b[7];
+  std::string err;
+  for (int i = 0; i < 7; i++)
+    if (!get_f32(env, argv[2 * i], argv[2 * i + 1], names[i], &b[i], &err)) return throw_range(env, err);
+  double n = 0;
+  if (!get_number(env, argv[14], &n) || !is_count(n)) return throw_range(env, "adamwUpdate: n must be a non-negative integer");
+  for (int i = 0; i < 7; i++)
+    if (static_cast<double>(b[i].len) < n) return throw_range(env, std::string(names[i]) + " holds fewer than n values");
+  std::vector<double> h;
+  if (!get_int64_desc(env, argv[15], &h) || h.size() < 6) return throw_range(env, "adamwUpdate: hyper must be a Float64Array of 6 numbers");
+  for (double x : h)
+    if (!std::isfinite(x)) return throw_range(env, "adamwUpdate: hyper-parameters must be finite");
+  ptflow::AdamWArgs a;
+  a.n = static_cast<int64_t>(n);
+  a.p = b[0].ptr;
+  a.g = b[1].ptr;
+  a.m = b[2].ptr;
+  a.v = b[3].ptr;
+  a.pOut = b[4].ptr;
+  a.mOut = b[5].ptr;
+  a.vOut = b[6].ptr;
+  a.oneMinusBeta1 = static_cast<float>(1.0 - h[0]);
+  a.beta2 = static_cast<float>(h[1]);
+  a.oneMinusBeta2 = static_cast<float>(1.0 - h[1]);
+  a.eps = static_cast<float>(h[2]);
+  a.negStepSize = static_cast<float>(-h[3]);
+  a.bc2Sqrt = static_cast<float>(h[4]);
+  a.decay = static_cast<float>(h[5]);
+  ptflow::adamw_update(a);
+  return nullptr;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -346,6 +388,7 @@ NAPI_MODULE_INIT() {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"crossEntropyBackward", nullptr, CrossEntropyBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"adamwUpdate", nullptr, AdamWUpdate, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

@@ -67,6 +67,28 @@ export interface NativeAddon {
     V: number,
     ignoreIndex: number,
   ): void;
+  /**
+   * Fused AdamW step over `n` float32 values: writes p', m', v' (see native/src/adamw.h);
+   * `hyper` is [beta1, beta2, eps, stepSize, bc2Sqrt, decayFactor]. Absent from older addons.
+   */
+  adamwUpdate?(
+    p: ArrayBufferView,
+    pByteOffset: number,
+    g: ArrayBufferView,
+    gByteOffset: number,
+    m: ArrayBufferView,
+    mByteOffset: number,
+    v: ArrayBufferView,
+    vByteOffset: number,
+    pOut: ArrayBufferView,
+    pOutByteOffset: number,
+    mOut: ArrayBufferView,
+    mOutByteOffset: number,
+    vOut: ArrayBufferView,
+    vOutByteOffset: number,
+    n: number,
+    hyper: Float64Array,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */

@@ -1,13 +1,14 @@
 /**
  * ptflow's optional native CPU kernels (N-API addon in native/): a multithreaded GEMM that
- * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends, and a
- * fused softmax cross-entropy (forward and backward) over the vocabulary.
+ * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends, a fused
+ * softmax cross-entropy (forward and backward) over the vocabulary, and a fused AdamW step.
  *
  *   registerNativeKernels('wasm')  -> { active, reason?, isa? }
  *   nativeStatus()                 -> is the addon usable, which ISA, how many threads
  *   setNativeThreads(n)            -> threads of the one process-wide pool
  *   nativeOpsActive()              -> should ops take their native forms on the current backend
  *   softmaxCrossEntropySum(z, t)   -> fused cross-entropy (stock ops where the addon is absent)
+ *   nativeAdamWUpdate(p, g, m, v, h) -> fused AdamW step (null where it cannot run)
  *
  * PTFLOW_NATIVE=0 disables it; without the addon everything runs on stock kernels.
  */
@@ -16,6 +17,8 @@ import { nativeBackends, type NativeBackendName } from './register';
 
 export { isNativeBackend, registerNativeKernels, restoreStockKernels } from './register';
 export { nativeOpsActive, setNativeOpsEnabled } from './active';
+export { ADAMW_KERNEL, nativeAdamWUpdate } from './adamw';
+export type { AdamWHyper } from './adamw';
 export {
   CE_IGNORE_INDEX,
   nativeCrossEntropyAvailable,

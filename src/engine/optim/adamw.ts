@@ -6,10 +6,12 @@
  *   p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
  * with t counted per parameter (a parameter without a gradient in a step is skipped, as in
  * torch). All tensor math runs inside `tf.tidy`; the moments are tf.Variables owned here
- * (`dispose()` frees them). State exports to plain Float32Arrays for checkpoints.
+ * (`dispose()` frees them). State exports to plain Float32Arrays for checkpoints. With the
+ * native kernels active the update is one fused native kernel per parameter.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PtflowError } from '../../errors';
+import { nativeAdamWUpdate, nativeOpsActive } from '../native';
 import { hfDecayFilter } from './decay';
 
 export interface AdamWOptions {
@@ -97,6 +99,16 @@ export class AdamW {
       const decayFactor = this.decays(name) ? 1 - lr * this.weightDecay : 1;
       tf.tidy(() => {
         const gf = g.dtype === 'float32' ? g : tf.cast(g, 'float32');
+        // One fused native pass where the native kernels are active (same formulas).
+        const fused = nativeOpsActive()
+          ? nativeAdamWUpdate(p, gf, slot.m, slot.v, { beta1: b1, beta2: b2, eps, stepSize, bc2Sqrt, decay: decayFactor })
+          : null;
+        if (fused !== null) {
+          slot.m.assign(fused.m);
+          slot.v.assign(fused.v);
+          p.assign(fused.p);
+          return;
+        }
         const m = tf.add(slot.m, tf.mul(tf.sub(gf, slot.m), 1 - b1));
         const v = tf.add(tf.mul(slot.v, b2), tf.mul(tf.mul(gf, gf), 1 - b2));
         const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
