@@ -9,6 +9,7 @@
 import Piscina from 'piscina';
 import { encodeRawDocs } from '../../schemas/raw-docs';
 import { decodeTokenizedDocs } from '../../schemas/tokenized-docs';
+import { PtflowError } from '../errors';
 import { compiledModule } from '../pipeline/compiled';
 import { tokenizeBatch, tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
 import type { TokenizeTaskResult } from './tokenize-task';
@@ -31,7 +32,7 @@ export class OrderedTokenizer {
     workers: number,
     private readonly sink: BatchSink,
   ) {
-    tokenizerFor(dir); // load (and fail) early, on this thread
+    if (workers <= 1) tokenizerFor(dir); // load (and fail) early; a pool loads one per worker thread instead
     this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/cache/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
     this.maxInFlight = Math.max(1, workers * 2);
   }
@@ -57,7 +58,13 @@ export class OrderedTokenizer {
   }
 
   private async drainOne(): Promise<void> {
-    const r = await this.inFlight.shift()!;
+    let r: PoolResult;
+    try {
+      r = await this.inFlight.shift()!;
+    } catch (e) {
+      // Errors cross the thread boundary as plain Errors: keep the message, make it a PtflowError.
+      throw new PtflowError(`tokenizing with ${this.dir}: ${(e as Error).message}`);
+    }
     await this.deliver(r.payload);
   }
 

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatasetSpec } from '../data/registry';
-import { describePreprocessing, diffPreprocessing, fingerprintOf, type PreprocessingInput } from './fingerprint';
+import { loadTokenizer } from '../data/tokenizer';
+import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFingerprint, type PreprocessingInput } from './fingerprint';
 
 function setup() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ptflow-fp-'));
@@ -76,5 +77,13 @@ describe('fingerprintOf / diffPreprocessing', () => {
     writeFileSync(c, '{}\n');
     const now = describePreprocessing({ ...input, train: [input.train[0], { ...wiki, files: [wiki.files[1], c] }] });
     expect(diffPreprocessing(built, now)).toEqual(['dataset wiki has new file wiki/c.jsonl', 'dataset wiki no longer has file wiki/a.jsonl']);
+  });
+});
+
+describe('tokenizerFingerprint', () => {
+  it('equals the fingerprint loadTokenizer computes, and names a missing file', () => {
+    const dir = path.join(__dirname, '../../examples/tiny-llama');
+    expect(tokenizerFingerprint(dir)).toBe(loadTokenizer(dir).fingerprint);
+    expect(() => tokenizerFingerprint(os.tmpdir())).toThrow(/Cannot read tokenizer file .*tokenizer\.json/);
   });
 });

@@ -4,6 +4,7 @@
  *   describePreprocessing(input) → Preprocessing       dataset files (size, mtime), sampling, mixing,
  *                                                      split, seed, tokenizer fingerprint, format
  *   fingerprintOf(p) → sha256 hex of its canonical JSON
+ *   tokenizerFingerprint(dir) → the `fingerprint` loadTokenizer(dir) gives, from the files alone
  *   diffPreprocessing(built, now) → string[]           e.g. "tokenizer changed", "val_size 8 → 4",
  *                                                      "dataset kjv's file kjv.jsonl changed (size 10 → 12)"
  *
@@ -11,7 +12,7 @@
  * size that prepared the cache (the parts concatenate to the same documents whatever it was).
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
 import type { DatasetSpec } from '../data/registry';
@@ -28,6 +29,26 @@ export interface PreprocessingInput {
   seed: number;
   onBadRecord: string;
   tokenizerFingerprint: string;
+}
+
+/**
+ * sha256(tokenizer.json ‖ 0x00 ‖ tokenizer_config.json), as `loadTokenizer` computes it, without
+ * building a tokenizer (a large vocabulary takes seconds and hundreds of MB to load).
+ */
+export function tokenizerFingerprint(dir: string): string {
+  const h = createHash('sha256');
+  ['tokenizer.json', 'tokenizer_config.json'].forEach((name, i) => {
+    const file = path.join(dir, name);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new PtflowError(`Cannot read tokenizer file ${file}: ${(e as Error).message}`, 2);
+    }
+    if (i > 0) h.update(Buffer.from([0]));
+    h.update(bytes);
+  });
+  return h.digest('hex');
 }
 
 function fileEntry(datasetDir: string, file: string): DatasetEntry['files'][number] {

@@ -18,10 +18,11 @@ import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
 import { PtflowError, usageError } from '../errors';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
-import { loadTokenizer, type Tokenizer } from '../data/tokenizer';
+import type { Tokenizer } from '../data/tokenizer';
+import { tokenizerFor } from '../data/tokenize-batch';
 import { buildPart } from '../cache/build';
 import { checkPartFile } from '../cache/arrow-part';
-import { describePreprocessing, diffPreprocessing, fingerprintOf } from '../cache/fingerprint';
+import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFingerprint } from '../cache/fingerprint';
 import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/index-file';
 import { INDEX_FILE, manifestFile } from '../cache/layout';
 import { resolvePartition, type PartitionFlags } from '../cache/partition';
@@ -65,6 +66,11 @@ export function expectedPreprocessing(c: TrainConfig, trainSets: readonly Datase
   return { preprocessing, fingerprint: fingerprintOf(preprocessing) };
 }
 
+/** `tokenizer_workers`; null = cores − 1 (at least 1), as TokenizerActor. */
+function workersOf(c: TrainConfig): number {
+  return c.tokenizer_workers ?? Math.max(1, os.availableParallelism() - 1);
+}
+
 function tokenizedPath(c: TrainConfig, configPath: string): string {
   if (!c.tokenized_path) {
     throw usageError(`tokenized_path is not set (${configPath}): it names the directory ptflow prepare writes the tokenized cache to`);
@@ -99,7 +105,6 @@ interface BuildContext {
   dir: string;
   trainSets: DatasetSpec[];
   evalSets: DatasetSpec[];
-  tokenizer: Tokenizer;
   preprocessing: Preprocessing;
   fingerprint: string;
   out: NodeJS.WritableStream;
@@ -136,7 +141,7 @@ async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Rec
   if (!manifest) {
     if (worldSize > 1) out.write(`prepare: rank ${rank} of ${worldSize} (from ${partition.source})\n`);
     manifest = await buildPart({
-      dir, tokenizerDir: c.model_name_or_path, workers: c.tokenizer_workers ?? Math.max(1, os.availableParallelism() - 1),
+      dir, tokenizerDir: c.model_name_or_path, workers: workersOf(c),
       train: ctx.trainSets, eval: ctx.evalSets, preprocessing: ctx.preprocessing, fingerprint, partition, out,
       maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy, interleaveProbs: c.interleave_probs ?? null,
       valSize: c.val_size, seed: c.seed, doTrain: c.do_train && ctx.trainSets.length > 0,
@@ -170,8 +175,9 @@ export async function runPrepare(configPath: string, overrides: string[], flags:
   const dir = tokenizedPath(c, configPath);
   const { trainSets, evalSets } = configuredDatasets(c);
   if (trainSets.length === 0 && evalSets.length === 0) throw usageError(`${configPath}: no datasets to prepare (set dataset with do_train, or eval_dataset)`);
-  const tokenizer = loadTokenizer(c.model_name_or_path);
-  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizer.fingerprint);
+  // One tokenizer in this thread when it tokenizes inline (the same instance); a pool loads its own.
+  const tokFingerprint = workersOf(c) <= 1 ? tokenizerFor(c.model_name_or_path).fingerprint : tokenizerFingerprint(c.model_name_or_path);
+  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokFingerprint);
   if (flags.merge) {
     if (flags.rank !== undefined) throw usageError('--merge joins all ranks\' parts: it takes no --rank');
     const world = flags.worldSize === undefined ? undefined : resolvePartition({ rank: 0, worldSize: flags.worldSize }, {}).worldSize;
@@ -179,7 +185,10 @@ export async function runPrepare(configPath: string, overrides: string[], flags:
     out.write(`Tokenized cache ${dir} complete: ${summary(index)}.\n`);
     return { status: 'merged', dir, index, manifest: null };
   }
-  const ctx: BuildContext = { c, dir, trainSets, evalSets, tokenizer, preprocessing, fingerprint, out, progressIntervalMs: opts.progressIntervalMs };
+  if (c.streaming) {
+    out.write('note: the cache holds the map-style document order and split (as streaming: false); streamed runs do not read it.\n');
+  }
+  const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, out, progressIntervalMs: opts.progressIntervalMs };
   return build(ctx, flags, opts.env ?? process.env);
 }
 
@@ -203,12 +212,19 @@ export async function cacheForTrain(
 ): Promise<TokenCacheIndex> {
   const dir = tokenizedPath(c, configPath);
   const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizer.fingerprint);
-  const ctx: BuildContext = { c, dir, trainSets, evalSets, tokenizer, preprocessing, fingerprint, out };
+  const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, out };
   const rebuild = async (why: string): Promise<TokenCacheIndex> => {
     out.write(`${why}: tokenizing the datasets into ${dir} first.\n`);
     const r = await build(ctx, { rank: 0, worldSize: 1 }, {});
     return r.index!;
   };
+  if (c.streaming) {
+    throw usageError(
+      `tokenized_path (${dir}) is not read by streamed runs yet: a streamed run shuffles raw documents through its buffer and ` +
+        'takes validation from the stream, the cache holds the map-style order and split. Train from the cache with ' +
+        'streaming: false (it is read one record batch at a time), or drop tokenized_path.',
+    );
+  }
   if (c.overwrite_cache) return rebuild('overwrite_cache is set');
   const index = readIndex(dir);
   if (index) {
