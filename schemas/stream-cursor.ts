@@ -6,9 +6,10 @@
  *   StreamCursor = the shard's state at the start of the RawDocs batch that completed the last block
  *                  (`shard`), plus where in that batch the next block starts (`doc`, `token`).
  *
- * The shard state names documents by position, never by text: a position is (global file id, pos),
- * where `pos` is the byte offset of the record's first byte for line-based files (jsonl, txt, json
- * lines) and the record index for the others (csv, json arrays, parquet, arrow).
+ * The shard state names documents by position, never by text: (global file id, pos, next), where `pos`
+ * is the byte offset of the record's first byte for line-based files (jsonl, txt, json lines) and the
+ * record index for the others (csv, json arrays, parquet, arrow); `next` is the position after it (so a
+ * resident document is re-read with exactly one read of its bytes).
  *
  * `parseStreamCursor(json, where)` validates a cursor read from a checkpoint (zod), naming `where`.
  */
@@ -36,7 +37,7 @@ export interface MixState {
   exhausted: boolean[];
 }
 
-/** The shuffle buffer: its generator and resident documents as flat [fileId, pos, fileId, pos, …]. */
+/** The shuffle buffer: its generator and resident documents as flat [fileId, pos, next, fileId, pos, next, …]. */
 export interface BufferState {
   rng: RngWords;
   /** 'fill'/'stream': slots in buffer order. 'drain': remaining documents in the order they will be yielded. */
@@ -86,7 +87,7 @@ const shardSchema = z.object({
   buffer: z.object({
     rng: rngSchema,
     phase: z.enum(['fill', 'stream', 'drain']),
-    slots: z.array(nat).refine((a) => a.length % 2 === 0, 'slots must hold (fileId, pos) pairs'),
+    slots: z.array(nat).refine((a) => a.length % 3 === 0, 'slots must hold (fileId, pos, next) triples'),
   }),
   check: z.object({ files: nat, buffer_size: nat, seed: z.number().int(), val_size: nat }),
 });

@@ -8,11 +8,12 @@ import type { SourcePos } from '../../../schemas/stream-cursor';
 import type { DatasetSpec } from '../registry';
 import { recordsFrom, type IoCounter, type Rec } from './file-records';
 
-/** A document of the stream: its text and where it lives (global file id, position in the file). */
+/** A document of the stream: its text and where it lives (global file id, its position and the next record's). */
 export interface StreamDoc {
   text: string;
   fileId: number;
   pos: number;
+  next: number;
 }
 
 export interface DatasetStreamOptions {
@@ -61,7 +62,7 @@ export class DatasetStream {
       }
       const r = await this.it.next();
       if (!r.done) {
-        this.peeked = { text: r.value.text, fileId: this.fileIdBase + fileIndex, pos: r.value.pos };
+        this.peeked = { text: r.value.text, fileId: this.fileIdBase + fileIndex, pos: r.value.pos, next: r.value.next };
         this.at = { order: this.at.order, pos: r.value.pos };
         this.nextPos = r.value.next;
         return this.peeked;

@@ -17,7 +17,7 @@ import type { MixStrategy } from '../mix';
 import type { DatasetSpec } from '../registry';
 import { Rng } from '../rng';
 import { DatasetStream, type StreamDoc } from './dataset-stream';
-import { fetchRecords, type IoCounter } from './file-records';
+import { fetchRecords, type Extent, type IoCounter } from './file-records';
 import { StreamMixer } from './mixer';
 import { ShuffleBuffer } from './shuffle-buffer';
 
@@ -111,7 +111,7 @@ export class EpochStream {
 
   snapshot(emitted: number): StreamShardState {
     const slots: number[] = [];
-    for (const d of this.buffer.items) slots.push(d.fileId, d.pos);
+    for (const d of this.buffer.items) slots.push(d.fileId, d.pos, d.next);
     return {
       epoch: this.epoch,
       taken: this.taken,
@@ -148,22 +148,24 @@ function checkState(cfg: StreamConfig, st: StreamShardState, files: number): voi
 /** Re-read the buffer's resident documents by position, grouped by file. */
 async function residents(cfg: StreamConfig, slots: readonly number[], io: IoCounter): Promise<StreamDoc[]> {
   const table = fileTable(cfg.datasets);
-  const byFile = new Map<number, number[]>();
-  for (let i = 0; i < slots.length; i += 2) {
+  const byFile = new Map<number, Extent[]>();
+  for (let i = 0; i < slots.length; i += 3) {
     const list = byFile.get(slots[i]) ?? [];
-    list.push(slots[i + 1]);
+    list.push({ pos: slots[i + 1], next: slots[i + 2] });
     byFile.set(slots[i], list);
   }
   const texts = new Map<number, Map<number, string>>();
-  for (const [fileId, positions] of byFile) {
+  for (const [fileId, extents] of byFile) {
     if (fileId >= table.total) throw new PtflowError(`stream cursor names file #${fileId}, but the datasets have ${table.total} files`, 2);
     let d = 0;
     while (d + 1 < table.base.length && table.base[d + 1] <= fileId) d++;
     const spec = cfg.datasets[d];
     const ref = { file: spec.files[fileId - table.base[d]], format: spec.format, textColumn: spec.textColumn };
-    texts.set(fileId, await fetchRecords(ref, positions, io, cfg.chunkBytes));
+    texts.set(fileId, await fetchRecords(ref, extents, io, cfg.chunkBytes));
   }
   const out: StreamDoc[] = [];
-  for (let i = 0; i < slots.length; i += 2) out.push({ text: texts.get(slots[i])!.get(slots[i + 1])!, fileId: slots[i], pos: slots[i + 1] });
+  for (let i = 0; i < slots.length; i += 3) {
+    out.push({ text: texts.get(slots[i])!.get(slots[i + 1])!, fileId: slots[i], pos: slots[i + 1], next: slots[i + 2] });
+  }
   return out;
 }

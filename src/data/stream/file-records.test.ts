@@ -73,7 +73,7 @@ describe('recordsFrom', () => {
       const ref = { file, format, textColumn: 'text' };
       expect(await all(ref)).toEqual(texts.map((text, i) => ({ text, pos: i, next: i + 1 })));
       expect((await all(ref, 2)).map((r) => r.text)).toEqual([texts[2]]);
-      const got = await fetchRecords(ref, [2, 0], { bytes: 0 });
+      const got = await fetchRecords(ref, [{ pos: 2, next: 3 }, { pos: 0, next: 1 }], { bytes: 0 });
       expect([...got.entries()].sort()).toEqual([[0, texts[0]], [2, texts[2]]]);
     }
   });
@@ -117,20 +117,22 @@ describe('fetchRecords', () => {
     const pick = [2999, 0, 500, 1500, 1501, 7, 7, 2000];
     for (const file of [plain, gz]) {
       const io = { bytes: 0 };
-      const got = await fetchRecords({ ...ref, file }, pick.map((i) => recs[i].pos), io);
+      const got = await fetchRecords({ ...ref, file }, pick.map((i) => recs[i]), io);
       for (const i of pick) expect(got.get(recs[i].pos)).toBe(docs[i]);
-      // plain: one 16 KiB window per record, extended by doubling for long ones — not the whole file
-      const bound = [...new Set(pick)].reduce((a, i) => a + 2 * Buffer.byteLength(JSON.stringify({ text: docs[i] })) + (16 << 10), 0);
-      if (file === plain) expect(io.bytes).toBeLessThan(bound);
+      // plain: the records' bytes, plus the gaps (< 64 KiB) between records read together — not the whole file
+      if (file === plain) expect(io.bytes).toBeLessThan([...new Set(pick)].reduce((a, i) => a + recs[i].next - recs[i].pos + (64 << 10), 0));
     }
     const txt = write('t.txt', 'a\r\nbb\rccc\n');
-    expect([...(await fetchRecords({ file: txt, format: 'txt', textColumn: 'text' }, [6, 0, 3], { bytes: 0 })).entries()].sort()).toEqual([
+    expect([...(await fetchRecords({ file: txt, format: 'txt', textColumn: 'text' }, [{ pos: 6, next: 10 }, { pos: 0, next: 3 }, { pos: 3, next: 6 }], { bytes: 0 })).entries()].sort()).toEqual([
       [0, 'a'], [3, 'bb'], [6, 'ccc'],
     ]);
   });
 
-  it('a position that is no record is an error naming the file', async () => {
+  it('an extent that is no record is an error naming the file', async () => {
     const file = write('g.jsonl', '{"text":"a"}\n\n{"text":"b"}\n');
-    await expect(fetchRecords({ file, format: 'jsonl', textColumn: 'text' }, [13], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at byte 13/);
+    const ref = { file, format: 'jsonl' as const, textColumn: 'text' };
+    await expect(fetchRecords(ref, [{ pos: 13, next: 14 }], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at byte 13/);
+    await expect(fetchRecords(ref, [{ pos: 0, next: 20 }], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at byte 0/);
+    await expect(fetchRecords(ref, [{ pos: 14, next: 99 }], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at bytes 14\.\.99/);
   });
 });

@@ -3,7 +3,7 @@
  * fetch a set of records by position (the shuffle buffer's residents on resume).
  *
  *   recordsFrom(ref, pos, io, chunkBytes?) → AsyncGenerator<Rec>    records from `pos` on, lazily
- *   fetchRecords(ref, positions, io)       → Map<pos, text>         the records at those positions
+ *   fetchRecords(ref, extents, io)         → Map<pos, text>         the records at those extents
  *
  * Positions: line-based files (jsonl, txt, and .json files that hold JSON lines) are addressed by the
  * byte offset of the record's first byte — in plain files reading starts there (a real seek); in .gz /
@@ -193,71 +193,78 @@ export async function* recordsFrom(ref: FileRef, pos: number, io: IoCounter, chu
   else yield* lineRecords(ref, kind, pos, io, chunkBytes);
 }
 
-/** Index of the first terminator at or after `from` in `buf` (-1: none; universal "\r" counts). */
-function findEnd(buf: Buffer, from: number, kind: 'lf' | 'universal'): number {
-  const lf = buf.indexOf(LF, from);
-  if (kind === 'lf') return lf;
-  const cr = buf.indexOf(CR, from);
-  if (cr < 0) return lf;
-  if (lf < 0) return cr;
-  return Math.min(cr, lf);
+/** A record's extent: `pos` and `next` as `recordsFrom` gave them. */
+export interface Extent {
+  pos: number;
+  next: number;
 }
 
+/** Reads closer together than this are merged into one read. */
+const MERGE_GAP = 64 << 10;
+/** Largest merged read. */
+const MAX_READ = 8 << 20;
+
 /**
- * The texts of the records at `positions` (each must be a record's position, as `Rec.pos`). Plain
- * line-based files are read only around each record (windows of 16 KiB and up, shared by records
- * close together); other files are scanned from the smallest position to the largest.
+ * The texts of the records at the given extents (each as `recordsFrom` gave it). Plain line-based files
+ * read exactly those bytes (records close together in one read); other files are scanned from the
+ * smallest position to the largest.
  */
-export async function fetchRecords(ref: FileRef, positions: readonly number[], io: IoCounter, chunkBytes = DEFAULT_CHUNK): Promise<Map<number, string>> {
+export async function fetchRecords(ref: FileRef, extents: readonly Extent[], io: IoCounter, chunkBytes = DEFAULT_CHUNK): Promise<Map<number, string>> {
   const out = new Map<number, string>();
-  if (positions.length === 0) return out;
-  const sorted = [...new Set(positions)].sort((a, b) => a - b);
+  if (extents.length === 0) return out;
+  const byPos = new Map<number, Extent>();
+  for (const e of extents) byPos.set(e.pos, e);
+  const sorted = [...byPos.values()].sort((a, b) => a.pos - b.pos);
   const kind = await recordKind(ref);
   if (kind === 'row' || compressionOf(ref.file)) {
-    const want = new Set(sorted);
-    const last = sorted[sorted.length - 1];
-    for await (const r of recordsFrom(ref, sorted[0], io, chunkBytes)) {
-      if (want.has(r.pos)) out.set(r.pos, r.text);
+    const last = sorted[sorted.length - 1].pos;
+    for await (const r of recordsFrom(ref, sorted[0].pos, io, chunkBytes)) {
+      if (byPos.has(r.pos)) out.set(r.pos, r.text);
       if (r.pos >= last) break;
     }
   } else {
     const fh = await openFile(ref.file);
     try {
-      const size = (await fh.stat()).size;
-      let win = Buffer.alloc(0);
-      let winStart = 0;
-      for (const p of sorted) {
-        const want = 16 << 10;
-        for (;;) {
-          if (p < winStart || p >= winStart + win.length) {
-            const buf = Buffer.allocUnsafe(Math.min(want, Math.max(0, size - p)));
-            const { bytesRead } = buf.length > 0 ? await fh.read(buf, 0, buf.length, p) : { bytesRead: 0 };
-            io.bytes += bytesRead;
-            win = buf.subarray(0, bytesRead);
-            winStart = p;
-          }
-          const rel = p - winStart;
-          const end = findEnd(win, rel, kind);
-          const atEof = winStart + win.length >= size;
-          if (end >= 0 || atEof) {
-            const text = lineText(ref, kind, win.subarray(rel, end >= 0 ? end : win.length), p);
-            if (text === null) throw new PtflowError(`${ref.file}: no record at byte ${p} (was the file changed since the checkpoint?)`);
-            out.set(p, text);
-            break;
-          }
-          // The record runs past the window: read as much again after it.
-          const more = Buffer.allocUnsafe(Math.min(Math.max(want, win.length), size - winStart - win.length));
-          const { bytesRead } = await fh.read(more, 0, more.length, winStart + win.length);
-          io.bytes += bytesRead;
-          win = Buffer.concat([win, more.subarray(0, bytesRead)]);
+      for (let i = 0; i < sorted.length; ) {
+        // one read for this record and the following ones that start close after it
+        let j = i + 1;
+        let end = sorted[i].next;
+        while (j < sorted.length && sorted[j].pos - end < MERGE_GAP && sorted[j].next - sorted[i].pos <= MAX_READ) {
+          end = Math.max(end, sorted[j].next);
+          j++;
         }
+        const start = sorted[i].pos;
+        const buf = Buffer.allocUnsafe(end - start);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+        io.bytes += bytesRead;
+        for (let k = i; k < j; k++) {
+          const e = sorted[k];
+          if (e.next - start > bytesRead || e.next <= e.pos) {
+            throw new PtflowError(`${ref.file}: no record at bytes ${e.pos}..${e.next} (was the file changed since the checkpoint?)`);
+          }
+          let body = buf.subarray(e.pos - start, e.next - start);
+          if (body[body.length - 1] === LF) body = body.subarray(0, body.length - 1);
+          if (kind === 'universal' && body[body.length - 1] === CR) body = body.subarray(0, body.length - 1);
+          const ends = findTerminator(body, kind);
+          const text = ends < 0 ? lineText(ref, kind, body, e.pos) : null;
+          if (text === null) throw new PtflowError(`${ref.file}: no record at byte ${e.pos} (was the file changed since the checkpoint?)`);
+          out.set(e.pos, text);
+        }
+        i = j;
       }
     } finally {
       await fh.close();
     }
   }
-  for (const p of sorted) {
-    if (!out.has(p)) throw new PtflowError(`${ref.file}: no record at position ${p} (was the file changed since the checkpoint?)`);
+  for (const e of sorted) {
+    if (!out.has(e.pos)) throw new PtflowError(`${ref.file}: no record at position ${e.pos} (was the file changed since the checkpoint?)`);
   }
   return out;
+}
+
+/** Index of a line terminator inside a record's body (-1: none, as it should be). */
+function findTerminator(body: Uint8Array, kind: 'lf' | 'universal'): number {
+  const lf = body.indexOf(LF);
+  if (lf >= 0 || kind === 'lf') return lf;
+  return body.indexOf(CR);
 }
