@@ -14,7 +14,8 @@ import { runStreamCollator } from '../src/data/stream/collator-stream';
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, type Row } from '../src/data/collate';
-import { Packer } from '../src/data/packer';
+import { Packer, type PackerState } from '../src/data/packer';
+import { throwIfArmed } from '../src/faults';
 import { Rng } from '../src/data/rng';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
@@ -60,7 +61,33 @@ class SplitRows {
   finish(): void {
     if (this.packer) this.droppedTail = this.packer.flush();
   }
+
+  /** Where this split stands, to roll a half-processed message back after a failure. */
+  snapshot(): { rows: number; tokens: number; docs: number; packer: PackerState | null } {
+    return { rows: this.rows.length, tokens: this.tokens, docs: this.docs, packer: this.packer?.state() ?? null };
+  }
+
+  restore(s: ReturnType<SplitRows['snapshot']>): void {
+    this.rows.length = s.rows;
+    this.tokens = s.tokens;
+    this.docs = s.docs;
+    if (this.packer && s.packer) this.packer.restore(s.packer);
+  }
 }
+
+/**
+ * What survives a restart of this actor inside its worker: the rows of every acknowledged message
+ * (a half-processed message is rolled back and re-delivered) and the cursor after the last batch sent.
+ */
+interface CollatorMemory {
+  train: SplitRows;
+  evalRows: SplitRows;
+  before: { train: ReturnType<SplitRows['snapshot']>; evalRows: ReturnType<SplitRows['snapshot']> } | null;
+  inputDone: boolean;
+  handled: number;
+  nextToSend: MapCursor | null;
+}
+let memory: CollatorMemory | null = null;
 
 /** Training order of epoch `epoch`: a seeded permutation (or file order). */
 export function epochOrder(n: number, epoch: number, seed: number, keepOrder: boolean): Int32Array | Uint32Array | number[] {
@@ -78,28 +105,46 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
       ...p, resume: rc === null ? null : parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor'),
     });
   }
-  const train = new SplitRows(p);
-  const evalRows = new SplitRows(p);
-  for await (const m of input) {
-    const split = (m.meta as { split: 'train' | 'eval' }).split;
-    const target = split === 'eval' ? evalRows : train;
-    for (const ids of decodeTokenizedDocs(m.payload).inputIds) target.add(ids);
+  if (ctx.attempt === 0 || memory === null) {
+    memory = { train: new SplitRows(p), evalRows: new SplitRows(p), before: null, inputDone: false, handled: 0, nextToSend: null };
   }
-  train.finish();
-  evalRows.finish();
+  const mem = memory;
+  const { train, evalRows } = mem;
+  if (mem.before) {
+    // Restarted mid-message: undo its partial effect; the message itself is re-delivered.
+    train.restore(mem.before.train);
+    evalRows.restore(mem.before.evalRows);
+    mem.before = null;
+  }
+  if (!mem.inputDone) {
+    for await (const m of input) {
+      mem.before = { train: train.snapshot(), evalRows: evalRows.snapshot() };
+      mem.handled++;
+      throwIfArmed(ctx.actor, mem.handled);
+      const split = (m.meta as { split: 'train' | 'eval' }).split;
+      const target = split === 'eval' ? evalRows : train;
+      for (const ids of decodeTokenizedDocs(m.payload).inputIds) target.add(ids);
+      mem.before = null;
+    }
+    train.finish();
+    evalRows.finish();
+    mem.inputDone = true;
+  }
   if (p.train && train.rows.length === 0) {
     throw new PtflowError(
       `Cannot find sufficient samples, consider increasing dataset size. (${train.docs} documents, ${train.tokens} tokens: ` +
         `fewer than one block of cutoff_len ${p.cutoff_len})`,
     );
   }
-  ctx.emit('data.ready', {
-    train_blocks: train.rows.length, eval_blocks: evalRows.rows.length, train_tokens: train.tokens, documents: train.docs + evalRows.docs,
-  });
+  if (ctx.attempt === 0) {
+    ctx.emit('data.ready', {
+      train_blocks: train.rows.length, eval_blocks: evalRows.rows.length, train_tokens: train.tokens, documents: train.docs + evalRows.docs,
+    });
+  }
 
-  // Evaluation batches, in order.
+  // Evaluation batches, in order (after a restart: those not sent yet).
   const evalOut = ctx.output('eval');
-  for (let i = 0; i < evalRows.rows.length; i += p.eval_batch_size) {
+  for (let i = evalOut.stats.messages * p.eval_batch_size; i < evalRows.rows.length; i += p.eval_batch_size) {
     await evalOut.send(encodeTrainBatch(collate(evalRows.rows.slice(i, i + p.eval_batch_size), p.pad_id)), null);
   }
   evalOut.end();
@@ -112,7 +157,7 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   if (p.resume_cursor !== null && isStreamCursor(p.resume_cursor)) {
     throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
   }
-  let cursor: MapCursor = p.resume_cursor ?? { epoch: 0, micro: 0 };
+  let cursor: MapCursor = mem.nextToSend ?? p.resume_cursor ?? { epoch: 0, micro: 0 };
   for (;;) {
     const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
@@ -127,6 +172,7 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
         epoch: cursor.epoch, micro, microPerEpoch, lastInEpoch: last, blocks: n, tokens, cursor: next,
       };
       await out.send(encodeTrainBatch(batch), meta as unknown as JsonValue);
+      mem.nextToSend = next;
     }
     cursor = { epoch: cursor.epoch + 1, micro: 0 };
   }

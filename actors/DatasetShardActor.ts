@@ -14,6 +14,7 @@ import { sampleDocs, takeFirst, trainTestSplit } from '../src/data/split';
 import { Rng } from '../src/data/rng';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
+import { throwIfArmed } from '../src/faults';
 import { runStreamShard } from '../src/data/stream/shard-stream';
 import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
 import type { DataCursor } from '../schemas/train-batch-meta';
@@ -88,8 +89,16 @@ export const stage = defineStage<ShardParams>(async (ctx) => {
     throw new PtflowError(`dataset ${p.train.map((s) => s.name).join(',')}: no documents to train on (${p.train.flatMap((s) => s.files).join(', ')})`);
   }
 
+  // After a restart, the batches already sent were delivered: continue after them (same order: the
+  // reading, mixing and splitting above are deterministic).
+  let alreadySent = out.stats.messages;
   const send = async (split: RawDocsMeta['split'], docs: Doc[]): Promise<void> => {
     for (let first = 0; first < docs.length; first += perBatch) {
+      if (alreadySent > 0) {
+        alreadySent--;
+        continue;
+      }
+      throwIfArmed(ctx.actor, out.stats.messages + 1);
       const chunk = docs.slice(first, first + perBatch);
       const meta: RawDocsMeta = { split, first, count: chunk.length };
       await out.send(encodeRawDocs(chunk.map((d, i) => ({ docId: first + i, source: d.loc.file, text: d.text }))), meta as unknown as JsonValue);

@@ -1,7 +1,8 @@
 /**
  * TokenizerActor: RawDocs → TokenizedDocs. With one tokenizer thread it tokenizes in its own worker;
  * with more it fans batches out to a worker pool (piscina) and re-emits results in input order, so the
- * token stream is the same whatever the pool size.
+ * token stream is the same whatever the pool size. An input batch is acknowledged only once its
+ * result is sent, so a restart after a failure re-tokenizes exactly the batches not yet delivered.
  */
 import os from 'node:os';
 import Piscina from 'piscina';
@@ -9,6 +10,7 @@ import type { JsonValue } from '../schemas/ports';
 import { compiledModule } from '../src/pipeline/compiled';
 import { defineStage } from '../src/pipeline/stage';
 import { tokenizeBatch, tokenizerFor } from '../src/data/tokenize-batch';
+import { throwIfArmed } from '../src/faults';
 
 export interface TokenizerParams {
   tokenizer_dir: string;
@@ -29,9 +31,15 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
   const mode = { packing: p.packing, cutoffLen: p.cutoff_len };
   let tokens = 0;
   let docs = 0;
+  let handled = 0;
+  const checkFault = (): void => {
+    handled++;
+    throwIfArmed(ctx.actor, handled);
+  };
 
   if (workers <= 1) {
     for await (const m of input) {
+      checkFault();
       const r = tokenizeBatch(p.tokenizer_dir, m.payload, mode);
       tokens += r.tokens;
       docs += r.docs;
@@ -39,19 +47,25 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
     }
   } else {
     const pool = new Piscina({ filename: compiledModule('src/data/tokenize-task'), maxThreads: workers, minThreads: workers });
-    const inFlight: { promise: Promise<Result>; meta: JsonValue }[] = [];
+    const inFlight: { promise: Promise<Result>; meta: JsonValue; seq: number }[] = [];
     const drainOne = async (): Promise<void> => {
       const head = inFlight.shift()!;
       const r = await head.promise;
       tokens += r.tokens;
       docs += r.docs;
       await out.send(r.payload, head.meta);
+      input.ack(head.seq);
     };
+    input.manualAck = true;
     try {
       for await (const m of input) {
+        checkFault();
+        // The pool gets a copy: the original stays intact until acknowledged (a restart re-reads it).
+        const copy = m.payload.slice(0);
         inFlight.push({
-          promise: pool.run({ dir: p.tokenizer_dir, payload: m.payload, mode }, { transferList: [m.payload] }) as Promise<Result>,
+          promise: pool.run({ dir: p.tokenizer_dir, payload: copy, mode }, { transferList: [copy] }) as Promise<Result>,
           meta: m.meta,
+          seq: m.seq,
         });
         if (inFlight.length >= workers * 2) await drainOne();
       }

@@ -29,4 +29,6 @@ export interface StageWorkerData {
   ports: unknown[];
   /** Attempt number (0 = first start; > 0 after a restart). */
   attempt: number;
+  /** Restarts allowed after the stage throws (0 = a failure stops the run). */
+  maxRestarts: number;
 }

@@ -6,6 +6,8 @@
  *                           weights, before the directory is renamed into place)
  *   kill-after-step@N       SIGKILL the process right after optimizer step N
  *   throw:<Actor>@N         <Actor> throws while handling its N-th input message (1-based), once
+ *                           (its supervisor restarts it; the run must complete unchanged)
+ *   throw-repeat:<Actor>@N  the same, every time (restarts run out: the run stops with the error)
  *
  * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
  */
@@ -38,6 +40,13 @@ export function faultArmed(kind: string, at: number, actor?: string): boolean {
   if (fired.has(key)) return false;
   fired.add(key);
   return true;
+}
+
+/** Throws the injected error when `actor` should fail at its `n`-th input message (this attempt). */
+export function throwIfArmed(actor: string, n: number): void {
+  if (!process.env.PTFLOW_FAULTS) return;
+  const repeat = faults().some((f) => f.kind === 'throw-repeat' && f.actor === actor && f.at === n);
+  if (repeat || faultArmed('throw', n, actor)) throw new Error(`injected fault at input message ${n}`);
 }
 
 /** SIGKILL this whole process (from any thread) when the fault is armed. */

@@ -11,7 +11,11 @@ import type { OutPort } from './flow/out-port';
 export interface StageContext<P = JsonValue> {
   readonly actor: string;
   readonly params: P;
-  /** 0 on first start, n after the n-th restart. */
+  /**
+   * 0 on first start, n after the n-th restart. A restarted stage runs again from the top with its
+   * unacknowledged input messages re-delivered; it must not re-send what it already sent (its
+   * outputs' `stats.messages` say how many).
+   */
   readonly attempt: number;
   input(name: string): InPort;
   output(name: string): OutPort;

@@ -133,7 +133,7 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
       ...node.outputs.map((p) => outPort.get(`${node.name}.${p}`)!),
     ];
     const modulePath = path.isAbsolute(node.module) ? node.module : compiledModule(node.module);
-    const wd: StageWorkerData = { actor: node.name, module: modulePath, params: node.params, inputs, outputs, ports, attempt: 0 };
+    const wd: StageWorkerData = { actor: node.name, module: modulePath, params: node.params, inputs, outputs, ports, attempt: 0, maxRestarts: node.maxRestarts };
     const worker = new Worker(compiledModule('src/pipeline/worker-entry'), {
       workerData: wd,
       transferList: ports,

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const counters = (): ActorCounters => {
     let c: ActorCounters = {
       messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, busyMs: 0,
-      waitingForInputMs: extraWaitMs, blockedOnOutputMs: 0, queueDepth: 0, maxQueueDepth: 0, restarts: wd.attempt,
+      waitingForInputMs: extraWaitMs, blockedOnOutputMs: 0, queueDepth: 0, maxQueueDepth: 0, restarts: attemptNow,
     };
     for (const p of inputs.values()) {
       c.messagesIn += p.stats.messages;
@@ -76,10 +76,13 @@ async function main(): Promise<void> {
   const timer = setInterval(reportCounters, COUNTER_INTERVAL_MS);
   timer.unref();
 
+  let attemptNow = wd.attempt;
   const ctx: StageContext = {
     actor: wd.actor,
     params: wd.params,
-    attempt: wd.attempt,
+    get attempt() {
+      return attemptNow;
+    },
     input(name) {
       const p = inputs.get(name);
       if (!p) throw new Error(`actor ${wd.actor} has no input '${name}'`);
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(wd.module) as { stage?: StageDefinition };
     if (!mod.stage) throw new Error(`stage module ${wd.module} exports no 'stage'`);
-    const result = await mod.stage.run(ctx);
+    const result = await runSupervised(mod.stage, ctx, wd, inputs, (attempt) => (attemptNow = attempt), emitRaw);
     clearInterval(timer);
     reportCounters();
     post({ t: 'done', result });
@@ -133,6 +136,32 @@ async function main(): Promise<void> {
       exitCode: err instanceof PtflowError ? err.exitCode : undefined,
       usage: err instanceof PtflowError && err.exitCode === 2,
     });
+  }
+}
+
+/**
+ * Runs the stage; when it throws and restarts remain, rewinds its inputs to the last acknowledged
+ * message and runs it again (the stage resumes from there: see `StageContext.attempt`). A usage
+ * error (bad input the user must fix) is never retried. Past the limit the last error stands.
+ */
+async function runSupervised(
+  stage: StageDefinition,
+  ctx: StageContext,
+  wd: StageWorkerData,
+  inputs: Map<string, InPort>,
+  setAttempt: (n: number) => void,
+  emitRaw: (type: TelemetryPost['type'], data: unknown, step: number | null) => void,
+): Promise<JsonValue> {
+  for (let attempt = wd.attempt; ; attempt++) {
+    setAttempt(attempt);
+    try {
+      return await stage.run(ctx);
+    } catch (err) {
+      const usage = err instanceof PtflowError && err.exitCode === 2;
+      if (usage || attempt >= wd.maxRestarts) throw err;
+      for (const p of inputs.values()) p.rewind();
+      emitRaw('actor.restart', { actor: wd.actor, attempt: attempt + 1, error: (err as Error)?.message ?? String(err) }, null);
+    }
   }
 }
 

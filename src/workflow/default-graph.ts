@@ -26,6 +26,8 @@ export interface DefaultGraphParams {
 }
 
 const DOC_WINDOW = 4;
+/** Restarts allowed to a data actor that throws before the run stops with its error. */
+export const DATA_ACTOR_RESTARTS = 3;
 
 function edge(from: string, fromPort: string, to: string, toPort: string, schema: string, window: number, byteBudget: number): Edge {
   return { from: { actor: from, port: fromPort }, to: { actor: to, port: toPort }, schema, window, byteBudget };
@@ -37,14 +39,14 @@ export function defaultGraph(p: DefaultGraphParams): PipelineGraph {
   const sources: ActorNode[] = cached
     ? [{ name: 'CacheShardActor', module: 'actors/CacheShardActor', params: p.cache as JsonValue, inputs: [], outputs: ['tokens'], maxRestarts: 0 }]
     : [
-        { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: 0 },
-        { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: 0 },
+        { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: DATA_ACTOR_RESTARTS },
+        { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: DATA_ACTOR_RESTARTS },
       ];
   const actors: ActorNode[] = [
     ...sources,
     {
       name: 'CollatorActor', module: 'actors/CollatorActor', params: p.collator, inputs: ['tokens'],
-      outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: 0,
+      outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: DATA_ACTOR_RESTARTS,
     },
   ];
   const edges: Edge[] = cached

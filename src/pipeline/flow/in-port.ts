@@ -1,7 +1,13 @@
 /**
  * The consuming end of an edge. It grants `window` credits up front and one more each time a message
- * is taken for processing, so at most `window` messages are ever buffered here (bounded memory, no
+ * is acknowledged, so at most `window` messages are ever buffered or in work here (bounded memory, no
  * matter how fast the producer is). Iterating it measures the time spent waiting for input.
+ *
+ * Acknowledgement: by default taking the next message acknowledges the one before (a stage that
+ * handles one message at a time). A stage that keeps several in work (a worker pool) sets
+ * `manualAck` and calls `ack(seq)` once a message's results are sent. Messages taken but not yet
+ * acknowledged go back to the head of the queue on `rewind()` — what a restarted actor resumes from,
+ * so nothing is lost and nothing is processed twice.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { DataMessage, EdgeMessage, JsonValue } from '../../../schemas/ports';
@@ -25,7 +31,9 @@ export class InPort implements AsyncIterable<Received> {
   private ended = false;
   private endMeta: JsonValue | undefined;
   private waiter: (() => void) | null = null;
-  private pendingAck: DataMessage | null = null;
+  private taken: DataMessage[] = [];
+  /** When true, `next()` does not acknowledge anything: call `ack(seq)`. */
+  manualAck = false;
   readonly stats: InPortStats = { messages: 0, bytes: 0, waitMs: 0, queueDepth: 0, maxQueueDepth: 0 };
 
   constructor(
@@ -61,23 +69,26 @@ export class InPort implements AsyncIterable<Received> {
     }
   }
 
-  /** Acknowledge the previous message (done processing it) and grant one credit back. */
-  private ackPrevious(): void {
-    const prev = this.pendingAck;
-    if (!prev) return;
-    this.pendingAck = null;
-    this.port.postMessage({
-      t: 'credit',
-      n: 1,
-      ackSeq: prev.seq,
-      ackBytes: prev.payload.byteLength,
-      ackCursor: prev.meta,
-    } satisfies EdgeMessage);
+  /** Acknowledge message `seq` (its results are sent) and grant one credit back. */
+  ack(seq: number): void {
+    const i = this.taken.findIndex((m) => m.seq === seq);
+    if (i < 0) return;
+    const [m] = this.taken.splice(i, 1);
+    this.port.postMessage({ t: 'credit', n: 1, ackSeq: m.seq, ackCursor: m.meta } satisfies EdgeMessage);
   }
 
-  /** Next message, or null at end of stream. Acknowledges the one returned before. */
+  /** Put every taken-but-unacknowledged message back at the head of the queue, in order. */
+  rewind(): number {
+    const n = this.taken.length;
+    this.queue.unshift(...this.taken);
+    this.taken = [];
+    this.stats.queueDepth = this.queue.length;
+    return n;
+  }
+
+  /** Next message, or null at end of stream. Acknowledges the one returned before (unless manualAck). */
   async next(): Promise<Received | null> {
-    this.ackPrevious();
+    if (!this.manualAck) for (const m of [...this.taken]) this.ack(m.seq);
     if (this.queue.length === 0 && !this.ended) {
       const t0 = performance.now();
       while (this.queue.length === 0 && !this.ended) {
@@ -88,7 +99,7 @@ export class InPort implements AsyncIterable<Received> {
     const m = this.queue.shift();
     this.stats.queueDepth = this.queue.length;
     if (!m) return null;
-    this.pendingAck = m;
+    this.taken.push(m);
     this.stats.messages++;
     this.stats.bytes += m.payload.byteLength;
     return { payload: m.payload, meta: m.meta, seq: m.seq };
