@@ -127,3 +127,31 @@ describe('parquet reader', () => {
     expect((err as Error).message).toMatch(/g\.parquet: row group 1 \(rows 100–199\): corrupt parquet data/);
   });
 });
+
+describe('parquet files written by other implementations (apache/parquet-testing)', () => {
+  const fixtures = path.join(__dirname, 'fixtures');
+  const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'parquet-testing.expected.json'), 'utf8')) as Record<
+    string,
+    { column: string; texts: (string | null)[] }
+  >;
+
+  it.each(['delta_length_byte_array.parquet', 'brotli_compressed.parquet', 'lz4_raw_compressed.parquet'])('%s', async (name) => {
+    const { column, texts: want } = expected[name];
+    expect((await read(path.join(fixtures, name), column)).texts).toEqual(want);
+  });
+
+  it('datapage_v2.snappy.parquet: the rows before a null, then an error naming the row', async () => {
+    const p = path.join(fixtures, 'datapage_v2.snappy.parquet');
+    const { column, texts: want } = expected['datapage_v2.snappy.parquet'];
+    expect(want[3]).toBeNull();
+    const got: string[] = [];
+    let err: unknown;
+    try {
+      for await (const d of readParquet(p, { textColumn: column })) got.push(d.text);
+    } catch (e) {
+      err = e;
+    }
+    expect(got).toEqual(want.slice(0, 3));
+    expect((err as Error).message).toBe(`${p}: row 3: text column "a" is null, expected a string`);
+  });
+});
