@@ -98,4 +98,29 @@ describe('ptflow train (end to end)', () => {
     expect(stats.actors.TrainerActor.messagesIn).toBeGreaterThanOrEqual(12);
     expect(stats.trainer!.train_ms).toBeGreaterThan(0);
   });
+
+  it('evaluates the saved model alone (do_train: false): eval results only, batch size independent', async () => {
+    const evalOut = (bs: number): string => path.join(dir, `eval-bs${bs}`);
+    const run = (bs: number) =>
+      runCli(['train', writeYaml(path.join(dir, `eval-${bs}.yaml`), {
+        model_name_or_path: out, stage: 'pt', do_train: false, do_eval: true, eval_dataset: 'kjv', dataset_dir: data,
+        cutoff_len: 32, per_device_eval_batch_size: bs, output_dir: evalOut(bs),
+      })]);
+    const [a, b] = await Promise.all([run(4), run(3)]);
+    if (a.code !== 0) throw new Error(a.stderr);
+    if (b.code !== 0) throw new Error(b.stderr);
+    const ea = JSON.parse(readFileSync(path.join(evalOut(4), 'eval_results.json'), 'utf8'));
+    const eb = JSON.parse(readFileSync(path.join(evalOut(3), 'eval_results.json'), 'utf8'));
+    expect(Object.keys(ea).sort()).toEqual(['eval_loss', 'eval_perplexity', 'eval_runtime', 'eval_samples_per_second', 'eval_steps_per_second']);
+    expect(ea.eval_perplexity).toBeCloseTo(Math.exp(ea.eval_loss), 6);
+    // Every packed block has the same number of labels, so the sample-weighted mean of batch means is the
+    // token mean whatever the batch size.
+    expect(Math.abs(ea.eval_loss - eb.eval_loss)).toBeLessThan(1e-4);
+    // the trained model is far better than chance (ln 32000 = 10.37)
+    expect(ea.eval_loss).toBeLessThan(10);
+    expect(existsSync(path.join(evalOut(4), 'all_results.json'))).toBe(true);
+    for (const f of ['model.safetensors', 'trainer_state.json', 'train_results.json', 'README.md']) {
+      expect(existsSync(path.join(evalOut(4), f))).toBe(false);
+    }
+  }, 300_000);
 });
