@@ -16,7 +16,14 @@ interface PassResult {
   ms: number;
   tokens: number;
   tokensPerSec: number;
+  /** Tokens per second of this process's CPU time (steadier than wall time on a busy machine). */
+  cpuTokensPerSec: number;
 }
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 interface TokenizerResult {
   tokenizer: FixtureName;
@@ -25,7 +32,7 @@ interface TokenizerResult {
   docs: number;
   hf: { cold: PassResult; warm: PassResult };
   fast: { cold: PassResult; warm: PassResult; unique: PassResult };
-  ratio: { cold: number; warm: number };
+  ratio: { cold: number; warm: number; cpuCold: number; cpuWarm: number };
   idsEqual: boolean;
 }
 
@@ -33,6 +40,7 @@ type Encode = (text: string) => ArrayLike<number>;
 
 function pass(encode: Encode, docs: readonly string[], keep: ArrayLike<number>[] | null): PassResult {
   let tokens = 0;
+  const c0 = cpuMs();
   const t0 = process.hrtime.bigint();
   for (const d of docs) {
     const ids = encode(d);
@@ -40,7 +48,8 @@ function pass(encode: Encode, docs: readonly string[], keep: ArrayLike<number>[]
     if (keep) keep.push(ids);
   }
   const ms = msSince(t0);
-  return { ms, tokens, tokensPerSec: (tokens / ms) * 1000 };
+  const cpu = cpuMs() - c0;
+  return { ms, tokens, tokensPerSec: (tokens / ms) * 1000, cpuTokensPerSec: (tokens / cpu) * 1000 };
 }
 
 function sameIds(a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]): boolean {
@@ -95,12 +104,18 @@ function benchOne(name: FixtureName, megabytes: number): TokenizerResult {
     docs: docs.length,
     hf: { cold: hfCold, warm: hfWarm },
     fast: { cold: fastCold, warm: fastWarm, unique: fastUnique },
-    ratio: { cold: fastCold.tokensPerSec / hfCold.tokensPerSec, warm: fastWarm.tokensPerSec / hfWarm.tokensPerSec },
+    ratio: {
+      cold: fastCold.tokensPerSec / hfCold.tokensPerSec,
+      warm: fastWarm.tokensPerSec / hfWarm.tokensPerSec,
+      cpuCold: fastCold.cpuTokensPerSec / hfCold.cpuTokensPerSec,
+      cpuWarm: fastWarm.cpuTokensPerSec / hfWarm.cpuTokensPerSec,
+    },
     idsEqual: sameIds(hfIds, fastIds),
   };
 }
 
-const mtok = (p: PassResult): string => `${(p.tokensPerSec / 1e6).toFixed(2)}M tok/s (${p.ms.toFixed(0)} ms)`;
+const mtok = (p: PassResult): string =>
+  `${(p.tokensPerSec / 1e6).toFixed(2)}M tok/s (${p.ms.toFixed(0)} ms; ${(p.cpuTokensPerSec / 1e6).toFixed(2)}M per CPU-s)`;
 
 function main(): void {
   const { values } = parseArgs({
@@ -130,7 +145,10 @@ function main(): void {
       console.log(`${name} (${r.splitter} splitter), ${(r.bytes / 1e6).toFixed(2)} MB in ${r.docs} docs, ${r.hf.cold.tokens} tokens`);
       console.log(`  @huggingface/tokenizers  cold ${mtok(r.hf.cold)}  warm ${mtok(r.hf.warm)}`);
       console.log(`  fast-bpe                 cold ${mtok(r.fast.cold)}  warm ${mtok(r.fast.warm)}  distinct text only ${mtok(r.fast.unique)}`);
-      console.log(`  ratio fast / hf          cold ${r.ratio.cold.toFixed(1)}×  warm ${r.ratio.warm.toFixed(1)}×  ids ${r.idsEqual ? 'equal' : 'DIFFER'}`);
+      console.log(
+        `  ratio fast / hf          cold ${r.ratio.cold.toFixed(1)}×  warm ${r.ratio.warm.toFixed(1)}×` +
+          `  (CPU time: ${r.ratio.cpuCold.toFixed(1)}× / ${r.ratio.cpuWarm.toFixed(1)}×)  ids ${r.idsEqual ? 'equal' : 'DIFFER'}`,
+      );
     }
   }
   if (values.json) console.log(JSON.stringify(results));
