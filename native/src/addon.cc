@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "adamw.h"
+#include "attention.h"
 #include "ce.h"
 #include "dispatch.h"
 #include "pool.h"
@@ -331,6 +332,104 @@ napi_value AdamWUpdate(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reads desc = Float64Array [B, T, H, KV, d, scale] into `a`; false (after throwing) if bad.
+bool attn_desc(napi_env env, napi_value v, const char* fn, ptflow::AttnArgs* a) {
+  std::vector<double> d;
+  if (!get_int64_desc(env, v, &d) || d.size() < 6) {
+    throw_range(env, std::string(fn) + ": desc must be a Float64Array [B, T, H, KV, d, scale]");
+    return false;
+  }
+  for (int i = 0; i < 5; i++) {
+    if (!is_count(d[i]) || d[i] > 1.0e7) {
+      throw_range(env, std::string(fn) + ": desc[" + std::to_string(i) + "] must be a non-negative integer");
+      return false;
+    }
+  }
+  a->B = static_cast<int64_t>(d[0]);
+  a->T = static_cast<int64_t>(d[1]);
+  a->H = static_cast<int64_t>(d[2]);
+  a->KV = static_cast<int64_t>(d[3]);
+  a->d = static_cast<int64_t>(d[4]);
+  a->scale = static_cast<float>(d[5]);
+  if (a->KV == 0 || a->H % a->KV != 0) {
+    throw_range(env, std::string(fn) + ": H must be a positive multiple of KV");
+    return false;
+  }
+  if (!std::isfinite(d[5])) {
+    throw_range(env, std::string(fn) + ": scale must be finite");
+    return false;
+  }
+  return true;
+}
+
+// Reads `count` (array, byteOffset) pairs from argv and checks each holds `need[i]` floats.
+bool attn_buffers(napi_env env, napi_value* argv, int count, const char* const* names, const double* need, F32* out) {
+  std::string err;
+  for (int i = 0; i < count; i++) {
+    if (!get_f32(env, argv[2 * i], argv[2 * i + 1], names[i], &out[i], &err)) {
+      throw_range(env, err);
+      return false;
+    }
+    if (static_cast<double>(out[i].len) < need[i]) {
+      throw_range(env, std::string(names[i]) + " is too small for the attention shape");
+      return false;
+    }
+  }
+  return true;
+}
+
+// attentionForward(q, off, k, off, v, off, mask, off, out, off, probs, off, desc)
+napi_value AttentionForward(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 13) return throw_range(env, "attentionForward: expected 13 arguments");
+  ptflow::AttnArgs a;
+  if (!attn_desc(env, argv[12], "attentionForward", &a)) return nullptr;
+  const double BT = static_cast<double>(a.B) * a.T;
+  const double need[6] = {BT * a.H * a.d, BT * a.KV * a.d, BT * a.KV * a.d, BT * a.T, BT * a.H * a.d, BT * a.H * a.T};
+  static const char* const names[6] = {"attentionForward q", "attentionForward k", "attentionForward v",
+                                       "attentionForward mask", "attentionForward out", "attentionForward probs"};
+  F32 b[6];
+  if (!attn_buffers(env, argv, 6, names, need, b)) return nullptr;
+  a.q = b[0].ptr;
+  a.k = b[1].ptr;
+  a.v = b[2].ptr;
+  a.mask = b[3].ptr;
+  a.out = b[4].ptr;
+  a.probs = b[5].ptr;
+  ptflow::attention_forward(a);
+  return nullptr;
+}
+
+// attentionBackward(q, off, k, off, v, off, probs, off, dout, off, dq, off, dk, off, dv, off, desc)
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 17;
+  napi_value argv[17];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 17) return throw_range(env, "attentionBackward: expected 17 arguments");
+  ptflow::AttnArgs a;
+  if (!attn_desc(env, argv[16], "attentionBackward", &a)) return nullptr;
+  const double BT = static_cast<double>(a.B) * a.T;
+  const double qn = BT * a.H * a.d, kvn = BT * a.KV * a.d;
+  const double need[8] = {qn, kvn, kvn, BT * a.H * a.T, qn, qn, kvn, kvn};
+  static const char* const names[8] = {"attentionBackward q",    "attentionBackward k",  "attentionBackward v",
+                                       "attentionBackward probs", "attentionBackward dout", "attentionBackward dq",
+                                       "attentionBackward dk",   "attentionBackward dv"};
+  F32 b[8];
+  if (!attn_buffers(env, argv, 8, names, need, b)) return nullptr;
+  a.q = b[0].ptr;
+  a.k = b[1].ptr;
+  a.v = b[2].ptr;
+  a.probs = b[3].ptr;
+  a.dout = b[4].ptr;
+  a.dq = b[5].ptr;
+  a.dk = b[6].ptr;
+  a.dv = b[7].ptr;
+  ptflow::attention_backward(a);
+  return nullptr;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -389,6 +488,8 @@ NAPI_MODULE_INIT() {
       {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"crossEntropyBackward", nullptr, CrossEntropyBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"adamwUpdate", nullptr, AdamWUpdate, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

@@ -89,6 +89,31 @@ export interface NativeAddon {
     n: number,
     hyper: Float64Array,
   ): void;
+  /**
+   * Attention forward (see native/src/attention.h): q [B·T, H·d], k, v [B·T, KV·d], mask
+   * [B, T, T] → out [B·T, H·d] and probabilities [B, H, T, T]; `desc` is [B, T, H, KV, d, scale].
+   */
+  attentionForward?(
+    q: ArrayBufferView, qByteOffset: number,
+    k: ArrayBufferView, kByteOffset: number,
+    v: ArrayBufferView, vByteOffset: number,
+    mask: ArrayBufferView, maskByteOffset: number,
+    out: ArrayBufferView, outByteOffset: number,
+    probs: ArrayBufferView, probsByteOffset: number,
+    desc: Float64Array,
+  ): void;
+  /** Attention backward: dq [B·T, H·d], dk, dv [B·T, KV·d] from q, k, v, probabilities and dOut. */
+  attentionBackward?(
+    q: ArrayBufferView, qByteOffset: number,
+    k: ArrayBufferView, kByteOffset: number,
+    v: ArrayBufferView, vByteOffset: number,
+    probs: ArrayBufferView, probsByteOffset: number,
+    dout: ArrayBufferView, doutByteOffset: number,
+    dq: ArrayBufferView, dqByteOffset: number,
+    dk: ArrayBufferView, dkByteOffset: number,
+    dv: ArrayBufferView, dvByteOffset: number,
+    desc: Float64Array,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */

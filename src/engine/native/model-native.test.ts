@@ -1,6 +1,6 @@
 /**
- * The model's ops in their native forms (fused cross-entropy, transpose flags instead of
- * transposes) on the cpu and wasm backends: every parameter gradient against finite
+ * The model's ops in their native forms (fused cross-entropy and attention, transpose flags
+ * instead of transposes) on the cpu and wasm backends: every parameter gradient against finite
  * differences of the float64 reference, and against the stock op forms in the same process.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -47,12 +47,16 @@ describe.each<NativeBackendName>(['cpu', 'wasm'])('model ops in native form on %
     expect(nativeOpsActive()).toBe(true);
     const fwd = jest.spyOn(addon, 'crossEntropyForward');
     const bwd = jest.spyOn(addon, 'crossEntropyBackward');
+    const attnFwd = jest.spyOn(addon, 'attentionForward');
+    const attnBwd = jest.spyOn(addon, 'attentionBackward');
     const runKernel = jest.spyOn(tf.engine(), 'runKernel');
     const native = lossAndGrads(model, () => model.lossSum(b));
     const kernels = runKernel.mock.calls.map((c) => c[0]);
     jest.restoreAllMocks();
     expect(fwd).toHaveBeenCalledTimes(1);
     expect(bwd).toHaveBeenCalledTimes(1);
+    expect(attnFwd).toHaveBeenCalledTimes(cfg.numHiddenLayers);
+    expect(attnBwd).toHaveBeenCalledTimes(cfg.numHiddenLayers);
     expect(kernels).not.toContain('Transpose');
 
     setNativeOpsEnabled(false);

@@ -7,10 +7,11 @@
  *             dq = s·dS·k,  dk = dSᵀ·(q·s),  dv = Pᵀ·dO
  * Query head `h` reads key/value head `h / (heads / kvHeads)`, as HF's `repeat_kv` arranges them;
  * the gradients of a shared kv head are summed over its query heads. With the native kernels
- * active the transposed products take transpose flags instead of transposes.
+ * active the whole op is one fused native kernel pair (src/engine/native/attention.ts; the
+ * transposed products below then take transpose flags where it declines).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeOpsActive } from '../native';
+import { nativeAttention, nativeOpsActive } from '../native';
 import { customOp } from './custom-op';
 
 export interface AttentionShape {
@@ -42,6 +43,10 @@ export function attention(
   masks: tf.Tensor2D[],
   s: AttentionShape,
 ): tf.Tensor2D {
+  if (nativeOpsActive()) {
+    const fused = nativeAttention(q, k, v, masks, s);
+    if (fused !== null) return fused;
+  }
   const { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: d } = s;
   const group = H / KV;
   const scale = 1 / Math.sqrt(d);

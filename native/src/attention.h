@@ -1,0 +1,43 @@
+// Causal self-attention of one layer with an additive mask, forward and backward, for the
+// layout ptflow's model uses: q [B·T, H·d], k and v [B·T, KV·d] (row-major, query head h reads
+// kv head h / (H / KV)), mask [B, T, T] (added to the scores), probabilities P [B, H, T, T].
+//   forward:  S = s·q·kᵀ + M,  P = softmax(S),  O = P·v
+//   backward: dP = dO·vᵀ,  dS = P∘(dP − rowsum(dP∘P)),
+//             dq = s·dS·k,  dk = Σ_heads s·dSᵀ·q,  dv = Σ_heads Pᵀ·dO
+#pragma once
+#include <cstdint>
+
+namespace ptflow {
+
+struct AttnArgs {
+  int64_t B = 0, T = 0, H = 0, KV = 0, d = 0;
+  float scale = 1.f;
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  const float* mask = nullptr;
+  float* out = nullptr;     // forward: [B·T, H·d]
+  float* probs = nullptr;   // forward: written; backward: read
+  const float* dout = nullptr;  // backward: [B·T, H·d]
+  float* dq = nullptr;      // backward: [B·T, H·d]
+  float* dk = nullptr;      // backward: [B·T, KV·d]
+  float* dv = nullptr;      // backward: [B·T, KV·d]
+};
+
+struct AttnImpl {
+  const char* name;
+  // One (batch row, query head); scratch holds d·T floats.
+  void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
+  // One (batch row, kv head); scratch holds d·T + T floats.
+  void (*backward)(const AttnArgs& a, int64_t b, int64_t g, float* scratch);
+};
+
+namespace isa_avx512 { extern const AttnImpl attn_impl; }
+namespace isa_avx2 { extern const AttnImpl attn_impl; }
+namespace isa_generic { extern const AttnImpl attn_impl; }
+
+// Run on the pool with the implementation of the selected instruction set.
+void attention_forward(const AttnArgs& a);
+void attention_backward(const AttnArgs& a);
+
+}  // namespace ptflow
