@@ -1,4 +1,5 @@
 import { execFileSync } from 'child_process';
+import { Worker } from 'worker_threads';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -112,5 +113,24 @@ describe('initBackend', () => {
       encoding: 'utf8',
     });
     expect(out).toBe('2');
+  });
+
+  test('threaded wasm inside a worker thread (where the trainer runs); the worker exits by itself', async () => {
+    const root = path.resolve(__dirname, '../..');
+    const code =
+      "const { parentPort } = require('worker_threads');" +
+      `require(${JSON.stringify(path.join(root, 'src/engine/backend'))}).initBackend('wasm', { threads: 2 }).then((i) => {` +
+      `  const tf = require(${JSON.stringify(require.resolve('@tensorflow/tfjs-core'))});` +
+      '  const s = tf.sum(tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]))).dataSync()[0];' +
+      '  parentPort.postMessage({ threads: i.threads, s });' +
+      '});';
+    const w = new Worker(code, { eval: true, execArgv: ['-r', 'ts-node/register/transpile-only'] });
+    const msg = await new Promise<unknown>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(msg).toEqual({ threads: 2, s: 64 * 64 * 64 });
+    const code2 = await new Promise<number>((resolve) => w.once('exit', resolve));
+    expect(code2).toBe(0);
   });
 });
