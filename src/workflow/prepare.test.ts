@@ -174,6 +174,20 @@ describe('ptflow prepare', () => {
     await expect(cacheForTrain(c, trainSets, evalSets, loadTokenizer(model), sink(), file)).resolves.toMatchObject({ world_size: 3 });
   });
 
+  it('train with tokenized_path and no cache there builds it first', async () => {
+    const file = cfg('lazy');
+    const c = loadTrainConfig(file).config;
+    const { trainSets, evalSets } = configuredDatasets(c);
+    const out = sink();
+    const index = await cacheForTrain(c, trainSets, evalSets, loadTokenizer(model), out, file);
+    expect(out.text).toMatch(/cache-lazy holds no tokenized cache yet: tokenizing the datasets into .*cache-lazy first/);
+    expect(index.splits.train.documents).toBe(21);
+    expect(readIndex(path.join(root, 'cache-lazy'))).toEqual(index);
+    // streamed runs do not read it
+    const s = loadTrainConfig(file, ['streaming=true', 'max_steps=5', 'val_size=0']).config;
+    await expect(cacheForTrain(s, trainSets, [], loadTokenizer(model), sink(), file)).rejects.toThrow(/not read by streamed runs yet/);
+  });
+
   it('needs tokenized_path', async () => {
     await expect(runPrepare(cfg('nopath'), ['tokenized_path=null'], {}, { out: sink() })).rejects.toThrow(/tokenized_path is not set/);
   });
