@@ -44,11 +44,12 @@ describe.each(FIXTURE_NAMES)('%s tokenizer.json', (name) => {
     expectSame(randomTexts(2000, 1234 + name.length));
   });
 
-  test('the same ids after the piece cache is emptied, and with a tiny cache', () => {
+  test('the same ids after the piece cache is emptied (and, for GPT-2, with a tiny cache)', () => {
     const texts = randomTexts(200, 99);
     const before = texts.map((t) => Array.from(fast.encode(t)));
     fast.clearCache();
     expect(texts.map((t) => Array.from(fast.encode(t)))).toEqual(before);
+    if (name !== 'gpt2') return; // the cache code is shared; rebuilding the big tables once is enough
     const small = createFastBpe(fixture.tokenizerJson, fixture.tokenizerConfig, { cacheSize: 4 });
     if (!small.ok) throw new Error(small.reason);
     expect(texts.map((t) => Array.from(small.encoder.encode(t)))).toEqual(before);
