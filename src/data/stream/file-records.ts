@@ -199,8 +199,8 @@ export interface Extent {
   next: number;
 }
 
-/** Reads closer together than this are merged into one read. */
-const MERGE_GAP = 64 << 10;
+/** Records closer together than this are fetched in one read. */
+const MERGE_GAP = 8 << 10;
 /** Largest merged read. */
 const MAX_READ = 8 << 20;
 

@@ -31,6 +31,8 @@ export interface StreamShardParams {
   buffer_size: number;
   do_train: boolean;
   docs_per_batch?: number;
+  /** A training batch also ends once its texts reach this many characters (default 128 Ki): small batches reach the trainer sooner. */
+  batch_chars?: number;
   chunk_bytes?: number;
   /** The shard state of the checkpoint's stream cursor, or null for a fresh run. */
   resume: StreamShardState | null;
@@ -65,6 +67,7 @@ function encode(docs: readonly StreamDoc[], first: number, names: (fileId: numbe
 export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoCounter = { bytes: 0 }): Promise<{ eval_docs: number }> {
   if (!Number.isInteger(p.val_size) && p.val_size > 0) throw new PtflowError(`val_size=${p.val_size}: streaming needs a whole number of documents`, 2);
   const perBatch = p.docs_per_batch ?? 256;
+  const batchChars = p.batch_chars ?? 128 << 10;
   const valSize = p.eval.length > 0 ? 0 : Math.trunc(p.val_size);
   const cfg = streamConfig(p, p.train, valSize);
   const files = p.train.flatMap((s) => s.files);
@@ -78,7 +81,7 @@ export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoC
 
   const open: { close(): Promise<void> }[] = []; // closed however the loop ends (the consumer may stop it by throwing)
   try {
-    return await produce(p, io, open, sendDocs, cfg, valSize, perBatch, files);
+    return await produce(p, io, open, sendDocs, cfg, valSize, perBatch, batchChars, files);
   } finally {
     for (const o of open) await o.close().catch(() => undefined);
   }
@@ -87,7 +90,7 @@ export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoC
 async function produce(
   p: StreamShardParams, io: IoCounter, open: { close(): Promise<void> }[],
   sendDocs: (split: 'train' | 'eval', docs: StreamDoc[], first: number, epoch: number, state: StreamShardState | null) => Promise<void>,
-  cfg: StreamConfig, valSize: number, perBatch: number, files: string[],
+  cfg: StreamConfig, valSize: number, perBatch: number, batchChars: number, files: string[],
 ): Promise<{ eval_docs: number }> {
   // Evaluation documents.
   let evalDocs = 0;
@@ -141,17 +144,23 @@ async function produce(
   for (;;) {
     const state = stream.snapshot(emitted);
     const batch: StreamDoc[] = [];
-    while (batch.length < perBatch) {
+    let chars = 0;
+    let ended = false;
+    while (batch.length < perBatch && chars < batchChars) {
       const d = await stream.next();
-      if (!d) break;
+      if (!d) {
+        ended = true;
+        break;
+      }
       batch.push(d);
+      chars += d.text.length;
     }
     if (batch.length > 0) {
       await sendDocs('train', batch, emitted, stream.epoch, state);
       emitted += batch.length;
       trainedThisEpoch += batch.length;
     }
-    if (batch.length < perBatch) {
+    if (ended) {
       if (trainedThisEpoch === 0) {
         throw new PtflowError(
           `dataset ${p.train.map((s) => s.name).join(',')}: no documents to train on in epoch ${stream.epoch}` +
