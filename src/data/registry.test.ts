@@ -52,7 +52,7 @@ describe('resolveDatasets', () => {
 
   const errorCases: Array<[string, () => void, RegExp]> = [
     ['missing dataset_info.json', () => {}, /Cannot open .*dataset_info\.json/],
-    ['invalid JSON', () => write('dataset_info.json', '{"a": '), /dataset_info\.json: invalid JSON/],
+    ['invalid JSON', () => write('dataset_info.json', '{"a": '), /dataset_info\.json:1:7: invalid JSON: unexpected end of the file/],
     ['not an object', () => write('dataset_info.json', '[1]'), /dataset_info\.json: expected an object/],
     ['bad key type', () => info({ a: { file_name: 3 } }), /dataset "a", key "file_name"/],
     ['bad num_samples', () => info({ a: { file_name: 'a.txt', num_samples: -1 } }), /dataset "a", key "num_samples"/],

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { PtflowError } from '../errors';
+import { jsonErrorAt, PtflowError } from '../errors';
 import { stripCompression } from './readers/compression';
 import { expandGlob, isGlobPattern, savedDatasetFiles } from './readers/glob';
 
@@ -75,7 +75,8 @@ export function readDatasetInfo(datasetDir: string): Map<string, DatasetInfoEntr
   try {
     json = JSON.parse(raw);
   } catch (e) {
-    throw new PtflowError(`${file}: invalid JSON: ${(e as Error).message}`, 2);
+    const at = jsonErrorAt(raw, e);
+    throw new PtflowError(`${file}:${at.line}:${at.col}: invalid JSON: ${at.reason}`, 2);
   }
   const top = infoSchema.safeParse(json);
   if (!top.success) throw new PtflowError(`${file}: expected an object of dataset entries`, 2);
@@ -146,7 +147,15 @@ function resolveEntry(datasetDir: string, infoFile: string, name: string, entry:
   if (entry.ranking === true) {
     throw new PtflowError(`${where}: "ranking": true is a preference dataset, not applicable to pre-training (stage pt)`, 2);
   }
-  const { files, format } = listFiles(localPath, datasetDir, entry.file_name ?? '');
+  let listed: { files: string[]; format: DatasetFormat };
+  try {
+    listed = listFiles(localPath, datasetDir, entry.file_name ?? '');
+  } catch (e) {
+    // Say which entry of which dataset_info.json points at the missing / unreadable files.
+    if (e instanceof PtflowError) throw new PtflowError(`${e.message.replace(/\.$/, '')} (file_name of dataset "${name}" in ${infoFile})`, e.exitCode);
+    throw e;
+  }
+  const { files, format } = listed;
   const spec: DatasetSpec = { name, files, format, textColumn: entry.columns?.prompt ?? 'text' };
   if (entry.num_samples !== undefined) spec.numSamples = entry.num_samples;
   return spec;
