@@ -6,6 +6,12 @@
  * null, blocks: null, lastInEpoch: false, tokens, cursor}` — the cursor resumes right after it.
  *
  * Memory: the eval rows, fewer than one micro-batch of rows, and one block of carry-over.
+ *
+ * With `microPerEpoch: null` the trainer plans on `max_steps` alone and reports epoch = step / max_steps
+ * (HF's value for an iterable dataset of unknown length); trainer_state.json's `num_train_epochs` is 1
+ * (HF writes sys.maxsize there, the "Num Epochs = 9223372036854775807" users find confusing).
+ * `lastInEpoch` is always false: a stream's epoch end is not known ahead, so `eval_strategy: epoch` /
+ * `save_strategy: epoch` never fire in a streamed run; use steps.
  */
 import type { JsonValue } from '../../../schemas/ports';
 import type { StreamCursor } from '../../../schemas/stream-cursor';
