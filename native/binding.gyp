@@ -15,7 +15,7 @@
     {
       "target_name": "ptflow_gemm_avx512",
       "type": "static_library",
-      "sources": ["src/gemm_avx512.cc", "src/ce_avx512.cc", "src/adamw_avx512.cc", "src/attention_avx512.cc"],
+      "sources": ["src/gemm_avx512.cc", "src/ce_avx512.cc", "src/adamw_avx512.cc", "src/attention_avx512.cc", "src/rmsnorm_avx512.cc"],
       "conditions": [
         ["target_arch=='x64'", {
           "cflags_cc": ["-mavx512f", "-mavx2", "-mfma"],
@@ -26,7 +26,7 @@
     {
       "target_name": "ptflow_gemm_avx2",
       "type": "static_library",
-      "sources": ["src/gemm_avx2.cc", "src/ce_avx2.cc", "src/adamw_avx2.cc", "src/attention_avx2.cc"],
+      "sources": ["src/gemm_avx2.cc", "src/ce_avx2.cc", "src/adamw_avx2.cc", "src/attention_avx2.cc", "src/rmsnorm_avx2.cc"],
       "conditions": [
         ["target_arch=='x64'", {
           "cflags_cc": ["-mavx2", "-mfma"],
@@ -36,7 +36,7 @@
     },
     {
       "target_name": "ptflow_native",
-      "sources": ["src/addon.cc", "src/dispatch.cc", "src/pool.cc", "src/gemm_generic.cc", "src/ce.cc", "src/ce_generic.cc", "src/adamw.cc", "src/adamw_generic.cc", "src/attention.cc", "src/attention_generic.cc"],
+      "sources": ["src/addon.cc", "src/dispatch.cc", "src/pool.cc", "src/gemm_generic.cc", "src/ce.cc", "src/ce_generic.cc", "src/adamw.cc", "src/adamw_generic.cc", "src/attention.cc", "src/attention_generic.cc", "src/rmsnorm_generic.cc"],
       "dependencies": ["ptflow_gemm_avx512", "ptflow_gemm_avx2"],
       "libraries": ["-pthread"],
       "ldflags": ["-pthread"],

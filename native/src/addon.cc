@@ -13,6 +13,7 @@
 #include "adamw.h"
 #include "attention.h"
 #include "ce.h"
+#include "rmsnorm.h"
 #include "dispatch.h"
 #include "pool.h"
 
@@ -430,6 +431,72 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reads n, d at argv[i], argv[i+1].
+bool rms_shape(napi_env env, napi_value* argv, size_t i, const char* fn, ptflow::RmsNormArgs* a) {
+  double n = 0, d = 0;
+  if (!get_number(env, argv[i], &n) || !get_number(env, argv[i + 1], &d) || !is_count(n) || !is_count(d)) {
+    throw_range(env, std::string(fn) + ": n and d must be non-negative integers");
+    return false;
+  }
+  a->n = static_cast<int64_t>(n);
+  a->d = static_cast<int64_t>(d);
+  return true;
+}
+
+// rmsnormForward(x, off, w, off, y, off, r, off, n, d, eps)
+napi_value RmsNormForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 11) return throw_range(env, "rmsnormForward: expected 11 arguments");
+  ptflow::RmsNormArgs a;
+  if (!rms_shape(env, argv, 8, "rmsnormForward", &a)) return nullptr;
+  double eps = 0;
+  if (!get_number(env, argv[10], &eps) || eps < 0) return throw_range(env, "rmsnormForward: eps must be a finite number >= 0");
+  a.eps = static_cast<float>(eps);
+  const double nd = static_cast<double>(a.n) * static_cast<double>(a.d);
+  const double need[4] = {nd, static_cast<double>(a.d), nd, static_cast<double>(a.n)};
+  static const char* const names[4] = {"rmsnormForward x", "rmsnormForward w", "rmsnormForward y", "rmsnormForward r"};
+  F32 b[4];
+  if (!attn_buffers(env, argv, 4, names, need, b)) return nullptr;
+  a.x = b[0].ptr;
+  a.w = b[1].ptr;
+  a.y = b[2].ptr;
+  a.r = b[3].ptr;
+  ptflow::rmsnorm_forward(a);
+  return nullptr;
+}
+
+// rmsnormBackward(dy, off, x, off, w, off, r, off, dx, off, dw | null, off, n, d)
+napi_value RmsNormBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 14) return throw_range(env, "rmsnormBackward: expected 14 arguments");
+  ptflow::RmsNormArgs a;
+  if (!rms_shape(env, argv, 12, "rmsnormBackward", &a)) return nullptr;
+  const double nd = static_cast<double>(a.n) * static_cast<double>(a.d);
+  const double need[5] = {nd, nd, static_cast<double>(a.d), static_cast<double>(a.n), nd};
+  static const char* const names[5] = {"rmsnormBackward dy", "rmsnormBackward x", "rmsnormBackward w", "rmsnormBackward r",
+                                       "rmsnormBackward dx"};
+  F32 b[5];
+  if (!attn_buffers(env, argv, 5, names, need, b)) return nullptr;
+  a.dy = b[0].ptr;
+  a.x = b[1].ptr;
+  a.w = b[2].ptr;
+  a.r = b[3].ptr;
+  a.dx = b[4].ptr;
+  if (!is_nullish(env, argv[10])) {
+    F32 dw;
+    std::string err;
+    if (!get_f32(env, argv[10], argv[11], "rmsnormBackward dw", &dw, &err)) return throw_range(env, err);
+    if (dw.len < a.d) return throw_range(env, "rmsnormBackward dw is too small for d");
+    a.dw = dw.ptr;
+  }
+  ptflow::rmsnorm_backward(a);
+  return nullptr;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -490,6 +557,8 @@ NAPI_MODULE_INIT() {
       {"adamwUpdate", nullptr, AdamWUpdate, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"rmsnormForward", nullptr, RmsNormForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"rmsnormBackward", nullptr, RmsNormBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

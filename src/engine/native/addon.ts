@@ -114,6 +114,24 @@ export interface NativeAddon {
     dv: ArrayBufferView, dvByteOffset: number,
     desc: Float64Array,
   ): void;
+  /** RMSNorm forward over rows of x [n, d] with weight w [d]: y [n, d] and r [n] (1/rms). */
+  rmsnormForward?(
+    x: ArrayBufferView, xByteOffset: number,
+    w: ArrayBufferView, wByteOffset: number,
+    y: ArrayBufferView, yByteOffset: number,
+    r: ArrayBufferView, rByteOffset: number,
+    n: number, d: number, eps: number,
+  ): void;
+  /** RMSNorm backward: dx [n, d] and, unless `dw` is null, dw [d]. */
+  rmsnormBackward?(
+    dy: ArrayBufferView, dyByteOffset: number,
+    x: ArrayBufferView, xByteOffset: number,
+    w: ArrayBufferView, wByteOffset: number,
+    r: ArrayBufferView, rByteOffset: number,
+    dx: ArrayBufferView, dxByteOffset: number,
+    dw: ArrayBufferView | null, dwByteOffset: number,
+    n: number, d: number,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */

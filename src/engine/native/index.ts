@@ -1,8 +1,8 @@
 /**
  * ptflow's optional native CPU kernels (N-API addon in native/): a multithreaded GEMM that
  * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends, a fused
- * softmax cross-entropy (forward and backward) over the vocabulary, fused attention (forward and
- * backward) and a fused AdamW step.
+ * softmax cross-entropy (forward and backward) over the vocabulary, fused attention and RMSNorm
+ * (forward and backward) and a fused AdamW step.
  *
  *   registerNativeKernels('wasm')  -> { active, reason?, isa? }
  *   nativeStatus()                 -> is the addon usable, which ISA, how many threads
@@ -11,6 +11,7 @@
  *   softmaxCrossEntropySum(z, t)   -> fused cross-entropy (stock ops where the addon is absent)
  *   nativeAdamWUpdate(p, g, m, v, h) -> fused AdamW step (null where it cannot run)
  *   nativeAttention(q, k, v, masks, shape) -> fused attention with its gradient (null where it cannot run)
+ *   nativeRmsNorm(x, w, eps)       -> fused RMSNorm with its gradient (null where it cannot run)
  *
  * PTFLOW_NATIVE=0 disables it; without the addon everything runs on stock kernels.
  */
@@ -22,6 +23,7 @@ export { nativeOpsActive, setNativeOpsEnabled } from './active';
 export { ADAMW_KERNEL, nativeAdamWUpdate } from './adamw';
 export { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, nativeAttention } from './attention';
 export type { NativeAttentionShape } from './attention';
+export { RMSNORM_GRAD_KERNEL, RMSNORM_KERNEL, nativeRmsNorm } from './rmsnorm';
 export type { AdamWHyper } from './adamw';
 export {
   CE_IGNORE_INDEX,
