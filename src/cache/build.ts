@@ -62,6 +62,17 @@ async function countDocs(spec: DatasetSpec, limit: number | null, meter: Progres
 }
 
 export async function buildPart(inp: BuildInput): Promise<PartManifest> {
+  // The tokenizer first: a pool's threads load their tokenizer while this thread counts documents.
+  const tokenizer = new OrderedTokenizer(inp.tokenizerDir, inp.workers);
+  try {
+    tokenizer.warmUp();
+    return await build(inp, tokenizer);
+  } finally {
+    await tokenizer.close();
+  }
+}
+
+async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<PartManifest> {
   const { rank, worldSize } = inp.partition;
   const label = `prepare [rank ${rank}/${worldSize}]`;
   const popts = { out: inp.out, label, intervalMs: inp.progressIntervalMs };
@@ -102,7 +113,7 @@ export async function buildPart(inp: BuildInput): Promise<PartManifest> {
   const temps: string[] = [];
   try {
     const meter = new ProgressMeter(popts, 'tokenizing', neededDocs);
-    const tokenizer = new OrderedTokenizer(inp.tokenizerDir, inp.workers, (ids, docIds) => {
+    tokenizer.onBatch((ids, docIds) => {
       let tokens = 0;
       for (let i = 0; i < ids.length; i++) {
         spill.put(Number(docIds[i]), ids[i]);
@@ -111,7 +122,7 @@ export async function buildPart(inp: BuildInput): Promise<PartManifest> {
       meter.add(ids.length, tokens);
     });
     const perBatch = inp.docsPerBatch ?? 256;
-    try {
+    {
       for (const src of sources) {
         let last = -1;
         for (let i = src.count - 1; i >= 0; i--) if (needed[src.offset + i]) { last = i; break; }
@@ -134,8 +145,6 @@ export async function buildPart(inp: BuildInput): Promise<PartManifest> {
         if (texts.length > 0) await tokenizer.push(texts, ids);
       }
       await tokenizer.finish();
-    } finally {
-      await tokenizer.close();
     }
     spill.seal();
     const tok = meter.done();

@@ -3,7 +3,8 @@
  * text + eos, no other special tokens), inline or on a piscina worker pool, and hands the results
  * back in submission order whatever the pool size.
  *
- *   const t = new OrderedTokenizer(dir, workers, (ids, docIds) => …);
+ *   const t = new OrderedTokenizer(dir, workers);  t.warmUp();   // pool threads load the tokenizer now
+ *   t.onBatch((ids, docIds) => …);
  *   await t.push(texts, docIds);  …  await t.finish();   // always: await t.close()
  */
 import Piscina from 'piscina';
@@ -26,15 +27,37 @@ export class OrderedTokenizer {
   private readonly pool: Piscina | null;
   private readonly inFlight: Promise<PoolResult>[] = [];
   private readonly maxInFlight: number;
+  private readonly workers: number;
+  private sink: BatchSink = () => {
+    throw new Error('OrderedTokenizer: onBatch was not called');
+  };
+  private warming: Promise<unknown> | null = null;
 
   constructor(
     private readonly dir: string,
     workers: number,
-    private readonly sink: BatchSink,
   ) {
+    this.workers = workers;
     if (workers <= 1) tokenizerFor(dir); // load (and fail) early; a pool loads one per worker thread instead
     this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/cache/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
     this.maxInFlight = Math.max(1, workers * 2);
+  }
+
+  /** Where results go, in submission order. */
+  onBatch(sink: BatchSink): void {
+    this.sink = sink;
+  }
+
+  /** Have every pool thread load its tokenizer now (one empty batch each), without waiting. */
+  warmUp(): void {
+    if (!this.pool || this.warming) return;
+    const tasks: Promise<unknown>[] = [];
+    for (let i = 0; i < this.workers; i++) {
+      const payload = encodeRawDocs([]);
+      tasks.push(this.pool.run({ dir: this.dir, payload, mode: MODE }, { transferList: [payload] }));
+    }
+    // Failures surface again (with the message) on the first real batch.
+    this.warming = Promise.allSettled(tasks);
   }
 
   async push(texts: readonly string[], docIds: readonly number[]): Promise<void> {
@@ -53,7 +76,7 @@ export class OrderedTokenizer {
 
   async close(): Promise<void> {
     // Let pending tasks settle before the pool goes, so none rejects unobserved.
-    await Promise.allSettled(this.inFlight.splice(0));
+    await Promise.allSettled([...this.inFlight.splice(0), this.warming]);
     await this.pool?.destroy();
   }
 
