@@ -88,6 +88,11 @@ async function tryTensorflow(
       requireModule(id);
     } catch (e) {
       notes.push(`${id}: not loaded (${errorText(e)})`);
+      // A package whose binary is missing fails after registering its kernels; drop them so the next
+      // package does not print "kernel … is already registered" once per kernel.
+      if (tf.findBackendFactory('tensorflow') == null) {
+        for (const k of tf.getKernelsForBackend('tensorflow')) tf.unregisterKernel(k.kernelName, 'tensorflow');
+      }
       continue;
     }
     if (tf.findBackendFactory('tensorflow') == null) {

@@ -50,7 +50,13 @@ export function finetuningArgs(p: ModelSetupParams): FinetuningArgs {
 export async function readModelConfig(dir: string): Promise<LlamaConfig> {
   const file = path.join(dir, 'config.json');
   if (!existsSync(file)) throw new PtflowError(`model_name_or_path: ${file} not found (a Hugging Face model directory needs config.json)`, 2);
-  return parseLlamaConfig(await readJsonObject(file), file);
+  try {
+    return parseLlamaConfig(await readJsonObject(file), file);
+  } catch (e) {
+    // The model directory is part of what the user asked for: a bad config.json is a usage error.
+    if (e instanceof PtflowError) throw new PtflowError(e.message, 2);
+    throw e;
+  }
 }
 
 /**

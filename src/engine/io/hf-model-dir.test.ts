@@ -71,7 +71,7 @@ describe('saveHfModelDir / loadHfModelDir', () => {
     writeFileSync(path.join(d, 'config.json'), '{"a": 1}');
     await expect(loadHfModelDir(d)).rejects.toThrow(/empty: no model\.safetensors or model\.safetensors\.index\.json/);
     writeFileSync(path.join(d, 'config.json'), '{"a": ');
-    await expect(loadHfModelDir(d)).rejects.toThrow(/empty\/config\.json: not valid JSON/);
+    await expect(loadHfModelDir(d)).rejects.toThrow(/empty\/config\.json:1:7: not valid JSON \(unexpected end of the file\)/);
   });
 
   test('generation config keeps pad_token_id when the model config has one', () => {

@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { PtflowError } from '../../errors';
+import { jsonErrorAt, PtflowError } from '../../errors';
 import { toJsonText, writeFileAtomic, writeJsonAtomic } from './atomic';
 import { FloatTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
 import { SAFE_WEIGHTS_INDEX_NAME, readShardedSafetensorsF32, writeShardedSafetensors } from './sharded';
@@ -37,7 +37,8 @@ export async function readJsonObject(file: string): Promise<JsonObject> {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new PtflowError(`${file}: not valid JSON (${(e as Error).message})`);
+    const at = jsonErrorAt(text, e);
+    throw new PtflowError(`${file}:${at.line}:${at.col}: not valid JSON (${at.reason})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new PtflowError(`${file}: must hold a JSON object`);
   return raw as JsonObject;
