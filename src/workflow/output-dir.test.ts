@@ -36,6 +36,13 @@ describe('output_dir and resume rules', () => {
     ckpt(d, 5);
     expect(decideResume({ ...base, doTrain: false, outputDir: d }).resumeFrom).toBeNull();
   });
+  it('refuses an output_dir that is a regular file, whatever else is asked', () => {
+    const f = path.join(tmp(), 'out');
+    writeFileSync(f, 'x');
+    for (const extra of [{}, { overwriteOutputDir: true }, { resumeFromCheckpoint: true }, { doTrain: false }]) {
+      expect(() => decideResume({ ...base, ...extra, outputDir: f })).toThrow(`output_dir ${f} exists and is not a directory`);
+    }
+  });
   it('resume_from_checkpoint: a path, true, or an error naming what is missing', () => {
     const d = tmp();
     expect(() => decideResume({ ...base, outputDir: d, resumeFromCheckpoint: true })).toThrow(/no checkpoint-N/);

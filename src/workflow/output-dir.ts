@@ -40,6 +40,9 @@ export function decideResume(opts: {
   resumeFromCheckpoint: string | boolean | null;
 }): ResumeDecision {
   const { outputDir } = opts;
+  if (existsSync(outputDir) && !statSync(outputDir).isDirectory()) {
+    throw new PtflowError(`output_dir ${outputDir} exists and is not a directory`, 2);
+  }
   if (!opts.doTrain) return { resumeFrom: null };
   const r = opts.resumeFromCheckpoint;
   if (typeof r === 'string') {
