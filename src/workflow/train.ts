@@ -12,6 +12,7 @@ import { PtflowError } from '../errors';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
 import { loadTokenizer } from '../data/tokenizer';
 import { readModelConfig } from '../train/model-setup';
+import { checkBaseWeights } from '../train/weights-preflight';
 import { TelemetryBus } from '../telemetry/bus';
 import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
@@ -57,6 +58,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
   if (!c.do_train && !c.do_eval) throw new PtflowError('nothing to do: set do_train and/or do_eval', 2);
   if (!c.do_train && evalSets.length === 0) throw new PtflowError('do_eval without do_train needs eval_dataset', 2);
   const modelConfig = await readModelConfig(c.model_name_or_path);
+  if (!c.train_from_scratch) await checkBaseWeights(c.model_name_or_path, modelConfig);
   const tokenizer = await loadTokenizer(c.model_name_or_path);
   if (tokenizer.vocabSize > modelConfig.vocabSize) {
     throw new PtflowError(
@@ -70,7 +72,11 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     overwriteOutputDir: c.overwrite_output_dir,
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
-  mkdirSync(c.output_dir, { recursive: true });
+  try {
+    mkdirSync(c.output_dir, { recursive: true });
+  } catch (e) {
+    throw new PtflowError(`cannot create output_dir ${c.output_dir}: ${(e as Error).message}`);
+  }
   const lock = acquireRunLock(c.output_dir);
   try {
     if (resume.note) out.write(resume.note + '\n');
