@@ -1,11 +1,20 @@
 // The fast encoder against the reference (@huggingface/tokenizers) on real tokenizer.json files:
-// the whole KJV demo corpus, hand-picked hard cases and seeded random strings.
+// the whole KJV demo corpus, hand-picked hard cases and seeded random strings, for byte-level and
+// SentencePiece-style files.
 import { Tokenizer } from '@huggingface/tokenizers';
-import { createFastBpe, type FastBpeEncoder } from './index';
+import { createFastBpe, type FastEncoder } from './index';
 import { FIXTURE_NAMES, kjvTexts, loadFixture } from './fixtures';
 import { HARD_CASES, randomTexts } from './test-text';
 
-const EXPECTED_SPLITTER = { gpt2: 'gpt2', llama3: 'llama3', qwen3: 'qwen2', gpt4o: 'regex' } as const;
+const EXPECTED_SPLITTER = {
+  gpt2: 'gpt2',
+  llama3: 'llama3',
+  qwen3: 'qwen2',
+  gpt4o: 'regex',
+  'tiny-llama': 'sentencepiece',
+  llama2: 'sentencepiece',
+} as const;
+const EOS_TEXT = { gpt2: '<|endoftext|>', llama3: '<|end_of_text|>', qwen3: '<|endoftext|>', gpt4o: '<|endoftext|>', 'tiny-llama': '</s>', llama2: '</s>' } as const;
 
 describe.each(FIXTURE_NAMES)('%s tokenizer.json', (name) => {
   const fixture = loadFixture(name);
@@ -14,7 +23,7 @@ describe.each(FIXTURE_NAMES)('%s tokenizer.json', (name) => {
   const reference = (text: string): number[] => hf.encode(text, { add_special_tokens: false }).ids;
   const made = createFastBpe(fixture.tokenizerJson, fixture.tokenizerConfig);
   if (!made.ok) throw new Error(`${name} unsupported: ${made.reason}`);
-  const fast: FastBpeEncoder = made.encoder;
+  const fast: FastEncoder = made.encoder;
 
   const expectSame = (texts: readonly string[]): void => {
     const mismatches: { text: string; want: number[]; got: number[] }[] = [];
@@ -30,10 +39,10 @@ describe.each(FIXTURE_NAMES)('%s tokenizer.json', (name) => {
     expect(made.splitter).toBe(EXPECTED_SPLITTER[name]);
   });
 
-  test('every KJV demo document', () => {
+  test('every KJV demo document (every 4th for Llama-2: the reference merges whole documents slowly)', () => {
     const docs = kjvTexts();
     expect(docs.length).toBeGreaterThan(100);
-    expectSame(docs);
+    expectSame(name === 'llama2' ? docs.filter((_, i) => i % 4 === 0) : docs);
   });
 
   test('hard cases', () => {
@@ -56,7 +65,7 @@ describe.each(FIXTURE_NAMES)('%s tokenizer.json', (name) => {
   });
 
   test('a literal end-of-text string becomes its special id', () => {
-    const eos = name === 'llama3' ? '<|end_of_text|>' : '<|endoftext|>';
+    const eos = EOS_TEXT[name];
     const id = hf.token_to_id(eos);
     expect(id).toBeDefined();
     const ids = Array.from(fast.encode(`the end${eos}`));

@@ -13,9 +13,10 @@
 import { stripAround, TokenSplitter } from './added-tokens';
 import { BYTE_TO_CHAR, byteLevelString, utf8Bytes } from './byte-level';
 import { mergeWord } from './bpe';
-import { MergeTable } from './merge-table';
+import type { MergeTable } from './merge-table';
 import type { Scanner } from './scanners';
 import type { AddedTokenSpec, FastBpeSpec } from './spec';
+import { buildMergeTable, TokenIds } from './token-ids';
 
 export interface FastBpeOptions {
   /** Pieces remembered before the cache is emptied (default 65536). */
@@ -79,48 +80,15 @@ export class FastBpeEncoder {
     this.rawSplitter = new TokenSplitter(rawContents);
     this.normalizedSplitter = new TokenSplitter(normalizedContents);
 
-    // Construction-time lookup: one map probe unless an added token re-uses a vocabulary string.
-    const overridden = new Set<string>();
-    for (const [text, t] of this.addedByText) if (this.vocab.has(text) && this.vocab.get(text) !== t.id) overridden.add(text);
-    const resolve = (token: string): number | undefined => {
-      const v = this.vocab.get(token);
-      if (v === undefined) return this.addedByText.get(token)?.id;
-      return overridden.size > 0 && overridden.has(token) ? this.addedByText.get(token)?.id : v;
-    };
-
-    // Merges run on ids, the reference on strings: the two agree only if no two of the strings
-    // that merging can produce (bytes, merge parts and results) share an id.
-    let maxId = 0;
-    for (const id of this.vocab.values()) if (id > maxId) maxId = id;
-    for (const t of spec.addedTokens) if (t.id > maxId) maxId = t.id;
-    const owner: (string | null)[] = new Array<string | null>(maxId + 1).fill(null);
-    const claim = (token: string, id: number): void => {
-      const prev = owner[id];
-      if (prev === null) owner[id] = token;
-      else if (prev !== token) throw new Error(`tokens "${prev}" and "${token}" share id ${id}`);
-    };
+    const ids = new TokenIds(this.vocab, this.addedByText);
     for (let b = 0; b < 256; b++) {
       const symbol = String.fromCharCode(BYTE_TO_CHAR[b]);
-      const id = resolve(symbol);
+      const id = ids.resolve(symbol);
       if (id === undefined) throw new Error(`byte-level symbol for byte ${b} is not in the vocabulary`);
-      claim(symbol, id);
+      ids.claim(symbol, id);
       this.byteIds[b] = id;
     }
-    this.merges = new MergeTable(spec.merges.length);
-    for (let rank = 0; rank < spec.merges.length; rank++) {
-      const [a, b] = spec.merges[rank];
-      const left = resolve(a);
-      const right = resolve(b);
-      const ab = a + b;
-      const merged = resolve(ab);
-      if (left === undefined || right === undefined || merged === undefined) {
-        throw new Error(`merge ${rank} ("${a}" "${b}") uses a token that is not in the vocabulary`);
-      }
-      claim(a, left);
-      claim(b, right);
-      claim(ab, merged);
-      this.merges.set(left, right, rank, merged);
-    }
+    this.merges = buildMergeTable(spec.merges, ids);
   }
 
   /** Token ids of `text` without special tokens added around it. */

@@ -99,7 +99,7 @@ function fail(reason: string): Analysis {
   return { ok: false, reason };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
@@ -134,25 +134,39 @@ function analyzePreTokenizer(pt: unknown): PreTokenizerSpec | string {
   return { kind: 'split', regex, invert, scanner: known?.scanner ?? null, patternName: known?.name ?? null };
 }
 
-function analyzeModel(model: unknown): Pick<FastBpeSpec, 'vocab' | 'merges' | 'ignoreMerges'> | string {
+/** model.* of a BPE tokenizer.json: vocabulary, merges in rank order, and the options as written. */
+export interface BpeModelJson {
+  vocab: Map<string, number>;
+  merges: [string, string][];
+  options: BpeModelOptions;
+}
+
+export interface BpeModelOptions {
+  unk_token?: string | null;
+  continuing_subword_prefix?: string | null;
+  fuse_unk?: boolean | null;
+  byte_fallback?: boolean | null;
+  ignore_merges?: boolean | null;
+}
+
+/** Reads model.vocab and model.merges ("a b" or ["a", "b"]); a string says what is wrong. */
+export function readBpeModel(model: unknown): BpeModelJson | string {
   const parsed = modelSchema.safeParse(model);
   if (!parsed.success) return `model is not a BPE model (${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message})`;
-  const m = parsed.data;
-  if (m.dropout !== null && m.dropout !== undefined && m.dropout !== 0) return 'BPE dropout';
-  if (m.byte_fallback) return 'BPE byte_fallback';
-  if (m.fuse_unk) return 'BPE fuse_unk';
-  if (m.end_of_word_suffix) return 'BPE end_of_word_suffix';
-  if (m.continuing_subword_suffix) return 'BPE continuing_subword_suffix';
-  if (!isObject(m.vocab)) return 'model.vocab is not an object';
-  if (!Array.isArray(m.merges)) return 'model.merges is not an array';
+  const { vocab: rawVocab, merges: rawMerges, ...options } = parsed.data;
+  if (options.dropout !== null && options.dropout !== undefined && options.dropout !== 0) return 'BPE dropout';
+  if (options.end_of_word_suffix) return 'BPE end_of_word_suffix';
+  if (options.continuing_subword_suffix) return 'BPE continuing_subword_suffix';
+  if (!isObject(rawVocab)) return 'model.vocab is not an object';
+  if (!Array.isArray(rawMerges)) return 'model.merges is not an array';
   const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(m.vocab)) {
+  for (const [token, id] of Object.entries(rawVocab)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) return `vocab entry "${token}" has id ${String(id)}`;
     vocab.set(token, id);
   }
-  const merges: [string, string][] = new Array(m.merges.length);
-  for (let i = 0; i < m.merges.length; i++) {
-    const x = m.merges[i];
+  const merges: [string, string][] = new Array(rawMerges.length);
+  for (let i = 0; i < rawMerges.length; i++) {
+    const x: unknown = rawMerges[i];
     let pair: string[];
     if (typeof x === 'string') pair = x.split(' ', 2);
     else if (Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string') pair = x as string[];
@@ -160,33 +174,25 @@ function analyzeModel(model: unknown): Pick<FastBpeSpec, 'vocab' | 'merges' | 'i
     if (pair.length !== 2) return `merges[${i}] "${String(x)}" has no space`;
     merges[i] = [pair[0], pair[1]];
   }
-  return { vocab, merges, ignoreMerges: m.ignore_merges ?? false };
+  return { vocab, merges, options };
 }
 
-/** Whether the tokenizer.json (with its tokenizer_config.json) is supported, and its spec. */
-export function analyzeTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown = {}): Analysis {
-  if (!isObject(tokenizerJson)) return fail('tokenizer.json is not an object');
-  if (isObject(tokenizerConfig)) {
-    if (tokenizerConfig.remove_space === true) return fail('tokenizer_config remove_space');
-    if (tokenizerConfig.do_lowercase_and_remove_accent) return fail('tokenizer_config do_lowercase_and_remove_accent');
-  }
-  const norm = tokenizerJson.normalizer;
-  let normalizer: 'NFC' | null;
-  if (norm === null || norm === undefined) normalizer = null;
-  else if (isObject(norm) && norm.type === 'NFC') normalizer = 'NFC';
-  else return fail(`normalizer ${isObject(norm) ? String(norm.type) : typeof norm}`);
+function analyzeModel(model: unknown): Pick<FastBpeSpec, 'vocab' | 'merges' | 'ignoreMerges'> | string {
+  const m = readBpeModel(model);
+  if (typeof m === 'string') return m;
+  if (m.options.byte_fallback) return 'BPE byte_fallback';
+  if (m.options.fuse_unk) return 'BPE fuse_unk';
+  return { vocab: m.vocab, merges: m.merges, ignoreMerges: m.options.ignore_merges ?? false };
+}
 
-  const model = analyzeModel(tokenizerJson.model);
-  if (typeof model === 'string') return fail(model);
-  const preTokenizer = analyzePreTokenizer(tokenizerJson.pre_tokenizer);
-  if (typeof preTokenizer === 'string') return fail(preTokenizer);
-
-  const rawAdded = tokenizerJson.added_tokens ?? [];
-  if (!Array.isArray(rawAdded)) return fail('added_tokens is not an array');
+/** added_tokens as the reference reads them (`normalized` defaults to `!special`). */
+export function readAddedTokens(raw: unknown): AddedTokenSpec[] | string {
+  const rawAdded = raw ?? [];
+  if (!Array.isArray(rawAdded)) return 'added_tokens is not an array';
   const addedTokens: AddedTokenSpec[] = [];
   for (let i = 0; i < rawAdded.length; i++) {
     const t = addedTokenSchema.safeParse(rawAdded[i]);
-    if (!t.success) return fail(`added_tokens[${i}]: ${t.error.issues[0].message}`);
+    if (!t.success) return `added_tokens[${i}]: ${t.error.issues[0].message}`;
     const special = t.data.special ?? false;
     addedTokens.push({
       id: t.data.id,
@@ -197,5 +203,33 @@ export function analyzeTokenizer(tokenizerJson: unknown, tokenizerConfig: unknow
       normalized: t.data.normalized ?? !special,
     });
   }
+  return addedTokens;
+}
+
+/** tokenizer_config.json options that change the text before any tokenizer.json step. */
+export function configRefusal(tokenizerConfig: unknown): string | null {
+  if (!isObject(tokenizerConfig)) return null;
+  if (tokenizerConfig.remove_space === true) return 'tokenizer_config remove_space';
+  if (tokenizerConfig.do_lowercase_and_remove_accent) return 'tokenizer_config do_lowercase_and_remove_accent';
+  return null;
+}
+
+/** Whether the tokenizer.json (with its tokenizer_config.json) is supported, and its spec. */
+export function analyzeTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown = {}): Analysis {
+  if (!isObject(tokenizerJson)) return fail('tokenizer.json is not an object');
+  const refusal = configRefusal(tokenizerConfig);
+  if (refusal !== null) return fail(refusal);
+  const norm = tokenizerJson.normalizer;
+  let normalizer: 'NFC' | null;
+  if (norm === null || norm === undefined) normalizer = null;
+  else if (isObject(norm) && norm.type === 'NFC') normalizer = 'NFC';
+  else return fail(`normalizer ${isObject(norm) ? String(norm.type) : typeof norm}`);
+
+  const model = analyzeModel(tokenizerJson.model);
+  if (typeof model === 'string') return fail(model);
+  const preTokenizer = analyzePreTokenizer(tokenizerJson.pre_tokenizer);
+  if (typeof preTokenizer === 'string') return fail(preTokenizer);
+  const addedTokens = readAddedTokens(tokenizerJson.added_tokens);
+  if (typeof addedTokens === 'string') return fail(addedTokens);
   return { ok: true, spec: { ...model, normalizer, preTokenizer, addedTokens } };
 }
