@@ -10,7 +10,8 @@
  * otherwise whether the tokenizer.json post-processor starts a single sequence with the BOS token.
  * `padId` is `pad_token`'s id, else the EOS id (LLaMA-Factory sets pad = eos). `fingerprint` is
  * sha256(tokenizer.json bytes ‖ 0x00 ‖ tokenizer_config.json bytes), for tokenized-data caches.
- * Byte-level BPE files (GPT-2, Llama-3, Qwen2, …) encode through `./fast-bpe` (same ids, ~10× faster).
+ * Byte-level BPE files (GPT-2, Llama-3, Qwen2, …) and SentencePiece-style BPE files with byte fallback
+ * (Llama-2, Mistral) encode through `./fast-bpe` (same ids, much faster); other files through the library.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
