@@ -26,9 +26,9 @@ struct AttnArgs {
 
 struct AttnImpl {
   const char* name;
-  // One (batch row, query head); scratch holds d·T floats.
+  // One (batch row, query head); scratch holds d·T + d floats.
   void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
-  // One (batch row, kv head); scratch holds d·T + T floats.
+  // One (batch row, kv head); scratch holds d·T + 2·T·T floats.
   void (*backward)(const AttnArgs& a, int64_t b, int64_t g, float* scratch);
 };
 
