@@ -79,6 +79,7 @@ describe('ptflow prepare', () => {
     expect(genesis.slice(0, 5)).toEqual(['▁In', '▁the', '▁beginning', '▁God', '▁created'].map((t) => vocab[t]));
     expect(genesis[genesis.length - 1]).toBe(vocab['</s>']);
     for (const d of [...train, ...val]) expect(d.filter((id) => id === vocab['</s>'])).toHaveLength(1);
+    expect(out.text).toMatch(/ writing: 24\/24/); // val_size shuffles: through the scratch file
     expect(out.text).toMatch(/tokens\/s/);
     expect(out.text).toMatch(/docs\/s/);
 
@@ -117,6 +118,25 @@ describe('ptflow prepare', () => {
     const mixed = mixDatasets(lists, { strategy: 'interleave_over', seed: 7 });
     const expected = trainTestSplit(mixed, 5, 7).train.map((d) => Array.from(tok.encodeDoc(d.text)));
     expect(await splitDocs(path.join(root, 'cache-w1'), one, 'train')).toEqual(expected);
+  });
+
+  it('without a shuffle (eval_dataset, no val_size) writes documents in read order, same for 1 and 3 ranks', async () => {
+    const extra = { val_size: 0, eval_dataset: 'more' };
+    const log = sink();
+    await runPrepare(cfg('ro1', extra), [], {}, { out: log });
+    expect(log.text).not.toMatch(/ writing: /); // straight into the parts, no scratch file
+    for (const rank of [0, 1, 2]) await runPrepare(cfg('ro3', { ...extra, tokenizer_workers: 2 }), [], { rank, worldSize: 3 }, { out: sink() });
+    const one = readIndex(path.join(root, 'cache-ro1'))!;
+    const three = readIndex(path.join(root, 'cache-ro3'))!;
+    const tok = loadTokenizer(model);
+    const [kjv, more] = resolveDatasets(data, 'kjv,more');
+    const expectTrain = (await collectDocs(kjv)).map((d) => Array.from(tok.encodeDoc(d.text)));
+    const expectVal = (await collectDocs(more)).map((d) => Array.from(tok.encodeDoc(d.text)));
+    expect(await splitDocs(path.join(root, 'cache-ro1'), one, 'train')).toEqual(expectTrain);
+    expect(await splitDocs(path.join(root, 'cache-ro1'), one, 'validation')).toEqual(expectVal);
+    expect(await splitDocs(path.join(root, 'cache-ro3'), three, 'train')).toEqual(expectTrain);
+    expect(await splitDocs(path.join(root, 'cache-ro3'), three, 'validation')).toEqual(expectVal);
+    expect(three.splits.validation.parts.map((p) => [p.first, p.documents])).toEqual([[0, 5], [5, 5], [10, 6]]);
   });
 
   it('refuses a stale cache, saying what changed and how to rebuild', async () => {
