@@ -4,7 +4,7 @@ import type { Config } from 'jest';
 // Worker threads load the compiled entry points from dist/, so `npm test` builds first.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/src', '<rootDir>/actors', '<rootDir>/schemas', '<rootDir>/test'],
+  roots: ['<rootDir>/src', '<rootDir>/actors', '<rootDir>/schemas', '<rootDir>/test', '<rootDir>/bench'],
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', {}],
