@@ -2,9 +2,10 @@
  * Text for checking tokenizers against each other: hand-picked hard cases and seeded random strings
  * built from fragments that stress pre-tokenization (whitespace runs, contractions, digits, CJK,
  * emoji with ZWJ and skin tones, combining marks, Arabic, Hindi, special-token strings, odd
- * Unicode whitespace, lone surrogates).
+ * Unicode whitespace, lone surrogates), and random code points (byte fallback).
  *
  *   HARD_CASES: string[];  randomTexts(count, seed, maxFragments) → string[]
+ *   seededRandomCodePoints(count, seed) → string[]
  */
 
 export const HARD_CASES: readonly string[] = [
@@ -91,6 +92,39 @@ export function randomTexts(count: number, seed: number, maxFragments = 24): str
     const n = 1 + Math.floor(rand() * maxFragments);
     let s = '';
     for (let k = 0; k < n; k++) s += FRAGMENTS[Math.floor(rand() * FRAGMENTS.length)];
+    out.push(s);
+  }
+  return out;
+}
+
+/** Code point ranges for `seededRandomCodePoints`: mostly ones a 32k vocabulary lacks (byte fallback). */
+const CODE_POINT_RANGES: readonly [number, number][] = [
+  [0x20, 0x7e],
+  [0x20, 0x20],
+  [0x0a, 0x0a],
+  [0xa0, 0x24f],
+  [0x400, 0x4ff],
+  [0x4e00, 0x9fff],
+  [0xac00, 0xd7a3],
+  [0xe000, 0xf8ff],
+  [0xd800, 0xdfff],
+  [0x1f300, 0x1faff],
+  [0x20000, 0x2a6df],
+  [0x2581, 0x2581],
+];
+
+/** `count` random strings of 1..16 code points from CODE_POINT_RANGES (incl. lone surrogates). */
+export function seededRandomCodePoints(count: number, seed: number): string[] {
+  const rand = seededRandom(seed);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = 1 + Math.floor(rand() * 16);
+    let s = '';
+    for (let k = 0; k < n; k++) {
+      const [lo, hi] = CODE_POINT_RANGES[Math.floor(rand() * CODE_POINT_RANGES.length)];
+      const cp = lo + Math.floor(rand() * (hi - lo + 1));
+      s += cp >= 0xd800 && cp <= 0xdfff ? String.fromCharCode(cp) : String.fromCodePoint(cp);
+    }
     out.push(s);
   }
   return out;
