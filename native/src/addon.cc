@@ -13,6 +13,7 @@
 #include "adamw.h"
 #include "attention.h"
 #include "ce.h"
+#include "denormals.h"
 #include "rmsnorm.h"
 #include "dispatch.h"
 #include "pool.h"
@@ -193,7 +194,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   g.a = A.ptr;
   g.b = B.ptr;
   g.c = C.ptr;
-  ptflow::gemm(g);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::gemm(g);
+  }
   return nullptr;
 }
 
@@ -254,7 +258,10 @@ napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
   a.logits = Z.ptr;
   a.loss = L.ptr;
   a.lse = S.ptr;
-  ptflow::cross_entropy_forward(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::cross_entropy_forward(a);
+  }
   return nullptr;
 }
 
@@ -288,7 +295,10 @@ napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   a.up = U.ptr;
   a.upStride = static_cast<int64_t>(stride);
   a.dlogits = D.ptr;
-  ptflow::cross_entropy_backward(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::cross_entropy_backward(a);
+  }
   return nullptr;
 }
 
@@ -329,7 +339,10 @@ napi_value AdamWUpdate(napi_env env, napi_callback_info info) {
   a.negStepSize = static_cast<float>(-h[3]);
   a.bc2Sqrt = static_cast<float>(h[4]);
   a.decay = static_cast<float>(h[5]);
-  ptflow::adamw_update(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::adamw_update(a);
+  }
   return nullptr;
 }
 
@@ -399,7 +412,10 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   a.mask = b[3].ptr;
   a.out = b[4].ptr;
   a.probs = b[5].ptr;
-  ptflow::attention_forward(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::attention_forward(a);
+  }
   return nullptr;
 }
 
@@ -427,7 +443,10 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   a.dq = b[5].ptr;
   a.dk = b[6].ptr;
   a.dv = b[7].ptr;
-  ptflow::attention_backward(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::attention_backward(a);
+  }
   return nullptr;
 }
 
@@ -463,7 +482,10 @@ napi_value RmsNormForward(napi_env env, napi_callback_info info) {
   a.w = b[1].ptr;
   a.y = b[2].ptr;
   a.r = b[3].ptr;
-  ptflow::rmsnorm_forward(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::rmsnorm_forward(a);
+  }
   return nullptr;
 }
 
@@ -493,7 +515,10 @@ napi_value RmsNormBackward(napi_env env, napi_callback_info info) {
     if (dw.len < a.d) return throw_range(env, "rmsnormBackward dw is too small for d");
     a.dw = dw.ptr;
   }
-  ptflow::rmsnorm_backward(a);
+  {
+    ptflow::DenormalGuard flush;
+    ptflow::rmsnorm_backward(a);
+  }
   return nullptr;
 }
 

@@ -28,9 +28,10 @@ struct V {
     return _mm_cvtss_f32(s);
   }
   // Cephes expf (see ce_avx512.cc); 2^n from the exponent bits (n in [-126, 127]).
-  static inline T exp(T x) {
-    x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
-    x = _mm256_max_ps(_mm256_set1_ps(-87.3365447505531f), x);
+  static inline T exp(T x0) {
+    const T lo = _mm256_set1_ps(-87.3365447505531f);
+    T x = _mm256_min_ps(_mm256_set1_ps(88.0f), x0);
+    x = _mm256_max_ps(lo, x);
     const T n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     T r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -43,7 +44,8 @@ struct V {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     const T y = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.f));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    // Exact 0 below the normal range (as expf; no subnormals); "not less than" keeps NaN lanes.
+    return _mm256_and_ps(_mm256_cmp_ps(x0, lo, _CMP_NLT_UQ), _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
   }
 };
 }  // namespace

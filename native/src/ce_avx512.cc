@@ -18,10 +18,11 @@ struct V {
   static inline float hsum(T a) { return _mm512_reduce_add_ps(a); }
   static inline float hmax(T a) { return _mm512_reduce_max_ps(a); }
   // Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, scaled by 2^n.
-  // Clamped to [-87.3, 88]; min/max take the operand order that lets NaN through.
-  static inline T exp(T x) {
-    x = _mm512_min_ps(_mm512_set1_ps(88.0f), x);
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3365447505531f), x);
+  // Clamped at 88 (min/max take the operand order that lets NaN through), 0 below -87.3.
+  static inline T exp(T x0) {
+    const T lo = _mm512_set1_ps(-87.3365447505531f);
+    T x = _mm512_min_ps(_mm512_set1_ps(88.0f), x0);
+    x = _mm512_max_ps(lo, x);
     const T n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     T r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -33,7 +34,8 @@ struct V {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     const T y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.f));
-    return _mm512_scalef_ps(y, n);
+    // Exact 0 below the normal range (as expf; no subnormals); "not less than" keeps NaN lanes.
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x0, lo, _CMP_NLT_UQ), _mm512_scalef_ps(y, n));
   }
 };
 }  // namespace

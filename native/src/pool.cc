@@ -1,6 +1,8 @@
 // Process-wide passive-waiting thread pool (see pool.h).
 #include "pool.h"
 
+#include "denormals.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -96,6 +98,7 @@ class Pool {
   }
 
   void worker(int index) {
+    flush_denormals_on_this_thread();
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {

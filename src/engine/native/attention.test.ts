@@ -99,6 +99,25 @@ describe.each(['cpu', 'wasm'] as const)('native attention on %s', (backend) => {
     }
   });
 
+  test('masked scores get probability exactly 0 (no subnormal tails)', () => {
+    const s: NativeAttentionShape = { batchSize: 1, seqLen: 40, heads: 2, kvHeads: 1, headDim: 8 };
+    const T = s.seqLen;
+    const n = T * s.heads * s.headDim;
+    const q = randomFloat32(n, 1);
+    const kv = randomFloat32(T * s.headDim, 2);
+    const mask = additiveMaskRow({ batchSize: 1, seqLen: T, attentionMask: new Int32Array(T).fill(1) }, 0);
+    const out = new Float32Array(n);
+    const probs = new Float32Array(s.heads * T * T);
+    addon.attentionForward!(q, 0, kv, 0, kv, 0, mask, 0, out, 0, probs, 0, new Float64Array([1, T, 2, 1, 8, 1 / Math.sqrt(8)]));
+    for (let h = 0; h < s.heads; h++)
+      for (let i = 0; i < T; i++)
+        for (let j = 0; j < T; j++) {
+          const p = probs[(h * T + i) * T + j];
+          if (j > i) expect(p).toBe(0);
+          else expect(p).toBeGreaterThan(1e-30);
+        }
+  });
+
   test('bad shapes are PtflowErrors naming the tensor', () => {
     const s = SHAPES[1];
     const masks = masksFor(s);

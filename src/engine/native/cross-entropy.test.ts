@@ -179,6 +179,22 @@ describe.each(['cpu', 'wasm'])('native softmax cross-entropy on %s', (backend) =
     expect(() => addon.crossEntropyForward!(z, 0, new Int32Array(3), 0, out, 0, out, 0, 3, 20, -100)).toThrow(/too small/);
   });
 
+  test('far-below-max logits get an exact 0 gradient (no subnormals), every ISA', () => {
+    const V = 70;
+    const z = new Float32Array(V).fill(-200);
+    z[3] = 0;
+    const isa = addon.info().isa;
+    try {
+      for (const name of addon.info().available) {
+        addon.setIsa(name);
+        const g = tf.tidy(() => tf.grad((x: tf.Tensor) => softmaxCrossEntropySum(x as tf.Tensor2D, [3]))(tf.tensor2d(z, [1, V])).dataSync());
+        g.forEach((v) => expect(Math.abs(v)).toBe(0));
+      }
+    } finally {
+      addon.setIsa(isa);
+    }
+  });
+
   if (backend === 'wasm') {
     test('wasm: the gradient output grows the heap', () => {
       const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
