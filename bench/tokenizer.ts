@@ -1,9 +1,12 @@
 /**
- * Tokenizer benchmark: @huggingface/tokenizers vs ptflow's fast byte-level BPE on the same text
- * (the KJV demo corpus repeated to --mb megabytes, one document per call, one thread), cold (a
- * fresh tokenizer, first pass) and warm (second pass), with the ratio; the ids must be equal.
+ * Tokenizer benchmark: @huggingface/tokenizers vs ptflow's fast BPE on the same text (the KJV demo
+ * corpus repeated to --mb megabytes, one document per call, one thread), cold (a fresh tokenizer,
+ * first pass) and warm (second pass), with the ratio; the ids must be equal. Byte-level files
+ * (gpt2, llama3, qwen3, gpt4o) and SentencePiece-style ones (tiny-llama = the demo's Mistral-7B
+ * tokenizer, llama2); the reference merges a SentencePiece document as one word, so use a small
+ * --mb for those (1 MB takes the reference about a minute).
  *
- *   node dist/bench/tokenizer.js [--tokenizer llama3|qwen3|gpt4o|gpt2|all] [--mb 5] [--json]
+ *   node dist/bench/tokenizer.js [--tokenizer llama3|qwen3|gpt4o|gpt2|tiny-llama|llama2|all] [--mb 5] [--json]
  */
 import { parseArgs } from 'util';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
