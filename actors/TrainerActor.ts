@@ -203,8 +203,10 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     // Streaming (length unknown): HF's epoch for an iterable dataset under max_steps is step / max_steps.
     const epoch = window.last.microPerEpoch === null ? step / plan.totalSteps : epochAt(window.last.epoch, window.last.micro + 1, window.last.microPerEpoch);
     state.epoch = epoch;
-    if (r.skipped) progress.skippedSteps += 1;
-    else {
+    if (r.skipped) {
+      progress.skippedSteps += 1;
+      ctx.log('warn', `step ${step} skipped: loss ${r.loss}, grad_norm ${r.gradNorm} (skip_nonfinite_steps; ${progress.skippedSteps} skipped so far)`);
+    } else {
       progress.lossSinceLog += r.loss;
       progress.lossTotal += r.loss;
       progress.stepsSinceLog += 1;

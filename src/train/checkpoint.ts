@@ -61,7 +61,9 @@ export function modelWeights(params: ReadonlyMap<string, { shape: number[]; data
   for (const [name, v] of params) {
     const data = v.dataSync() as Float32Array;
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new PtflowError(`refusing to save ${what}: tensor ${name} holds a non-finite value`);
+      if (!Number.isFinite(data[i])) {
+        throw new PtflowError(`refusing to save ${what}: tensor ${name} holds a non-finite value (the weights diverged: lower learning_rate)`);
+      }
     }
     out.set(name, { shape: [...v.shape], data });
   }
@@ -107,7 +109,8 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
     await commitDirAtomic(tmp, finalDir);
   } catch (e) {
     await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    if (e instanceof PtflowError) throw e;
+    // Name the checkpoint as the user will look for it, not its temporary directory.
+    if (e instanceof PtflowError) throw new PtflowError(e.message.split(tmp).join(finalDir), e.exitCode);
     throw new PtflowError(`could not write checkpoint ${finalDir}: ${(e as Error).message}`);
   }
   let bytes = 0;

@@ -4,7 +4,7 @@
  * mistake costs a second, not a tokenization pass. Then the default graph runs, and CardActor writes
  * the results, plots and model card from what the trainer reports.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
@@ -72,11 +72,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     overwriteOutputDir: c.overwrite_output_dir,
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
-  try {
-    mkdirSync(c.output_dir, { recursive: true });
-  } catch (e) {
-    throw new PtflowError(`cannot create output_dir ${c.output_dir}: ${(e as Error).message}`);
-  }
+  makeOutputDir(c.output_dir);
   const lock = acquireRunLock(c.output_dir);
   try {
     if (resume.note) out.write(resume.note + '\n');
@@ -211,6 +207,26 @@ async function readResumeCursor(dir: string): Promise<JsonValue> {
   const { loadCheckpoint } = await import('../train/checkpoint');
   const ck = await loadCheckpoint(dir);
   return ck.progress.cursor;
+}
+
+/**
+ * `mkdir -p` one level at a time: Node's recursive mkdirSync never returns where mkdir fails with
+ * ENOENT under an existing parent (e.g. /proc).
+ */
+function makeOutputDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory()) continue; // made meanwhile
+      throw new PtflowError(`cannot create output_dir ${dir}: ${(e as Error).message}`);
+    }
+  }
 }
 
 function listOutputs(dir: string): string {
