@@ -38,7 +38,23 @@ export function readerFor(format: DatasetFormat, file?: string): DocReader {
   if (!reader) {
     throw new PtflowError(`${file ?? format}: reading ${format} files is not supported yet (supported: ${Object.keys(READERS).join(', ')})`);
   }
-  return reader;
+  return asUsageErrors(reader);
+}
+
+/**
+ * A reader's own errors (bad JSON, a missing text column, invalid UTF-8, a truncated archive, …) are
+ * problems in the user's data: usage errors (exit 2), which the supervisor never retries — reading the
+ * same bytes again cannot succeed. Other errors (the operating system's) pass through unchanged.
+ */
+function asUsageErrors(reader: DocReader): DocReader {
+  return async function* (file, opts) {
+    try {
+      yield* reader(file, opts);
+    } catch (e) {
+      if (e instanceof PtflowError && e.exitCode !== 2) throw new PtflowError(e.message, 2);
+      throw e;
+    }
+  };
 }
 
 export async function* readDataset(

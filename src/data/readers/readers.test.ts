@@ -171,6 +171,13 @@ describe('reader table', () => {
     expect((await collectDocs({ files: [a, b], format: 'txt', textColumn: 'text' }, 2)).map((d) => d.text)).toEqual(['a1', 'a2']);
   });
 
+  it("a reader's errors are usage errors (exit 2: bad data is never retried)", async () => {
+    const p = file('bad.jsonl', '{"text":"ok"}\n{"text": oops}\n');
+    const e = await read('jsonl', p).then(() => null, (err: { exitCode?: number; message: string }) => err);
+    expect(e?.message).toMatch(/bad\.jsonl:2: malformed JSON/);
+    expect(e?.exitCode).toBe(2);
+  });
+
   it('a format without a reader is a clear error; missing files name the path', async () => {
     expect(() => readerFor('xml' as DatasetFormat, '/x/y.xml')).toThrow('/x/y.xml: reading xml files is not supported yet');
     const missing = path.join(dir, 'missing.jsonl');
