@@ -10,7 +10,7 @@
 import type { JsonValue } from '../schemas/ports';
 import type { DataCursor, MapCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
 import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
-import { runStreamCollator } from '../src/data/stream/collator-stream';
+import { newStreamCollatorMemory, runStreamCollator, type StreamCollatorMemory } from '../src/data/stream/collator-stream';
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, type Row } from '../src/data/collate';
@@ -88,6 +88,8 @@ interface CollatorMemory {
   nextToSend: MapCursor | null;
 }
 let memory: CollatorMemory | null = null;
+/** The same for a streamed run. */
+let streamMemory: StreamCollatorMemory | null = null;
 
 /** Training order of epoch `epoch`: a seeded permutation (or file order). */
 export function epochOrder(n: number, epoch: number, seed: number, keepOrder: boolean): Int32Array | Uint32Array | number[] {
@@ -101,9 +103,9 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   if (p.streaming) {
     const rc = p.resume_cursor;
     if (rc !== null && !isStreamCursor(rc)) throw new PtflowError('the checkpoint was written by a run without streaming: resume it with streaming: false', 2);
-    return runStreamCollator(input, ctx.output('eval'), p.train ? ctx.output('train') : null, {
-      ...p, resume: rc === null ? null : parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor'),
-    });
+    const sp = { ...p, resume: rc === null ? null : parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor') };
+    if (ctx.attempt === 0 || streamMemory === null) streamMemory = newStreamCollatorMemory(sp);
+    return runStreamCollator(input, ctx.output('eval'), p.train ? ctx.output('train') : null, sp, streamMemory, (n) => throwIfArmed(ctx.actor, n));
   }
   if (ctx.attempt === 0 || memory === null) {
     memory = { train: new SplitRows(p), evalRows: new SplitRows(p), before: null, inputDone: false, handled: 0, nextToSend: null };

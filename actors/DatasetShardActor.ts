@@ -15,7 +15,7 @@ import { Rng } from '../src/data/rng';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
 import { throwIfArmed } from '../src/faults';
-import { runStreamShard } from '../src/data/stream/shard-stream';
+import { newShardMemory, runStreamShard, type ShardMemory } from '../src/data/stream/shard-stream';
 import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
 import type { DataCursor } from '../schemas/train-batch-meta';
 
@@ -60,6 +60,9 @@ async function loadMerged(specs: DatasetSpec[], p: ShardParams): Promise<Doc[]> 
   });
 }
 
+/** Streaming progress that survives a restart of this actor inside its worker. */
+let streamMemory: ShardMemory | null = null;
+
 export const stage = defineStage<ShardParams>(async (ctx) => {
   const p = ctx.params;
   const out = ctx.output('docs');
@@ -69,10 +72,12 @@ export const stage = defineStage<ShardParams>(async (ctx) => {
     const resume = rc !== null && isStreamCursor(rc) ? parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor').shard : null;
     if (rc !== null && !resume) throw new PtflowError('the checkpoint was written by a run without streaming: resume it with streaming: false', 2);
     // Sends training documents until the trainer ends the run; returns only for an eval-only run.
+    // After a restart it continues after the last batch sent (streamMemory).
+    if (ctx.attempt === 0 || streamMemory === null) streamMemory = newShardMemory();
     const r = await runStreamShard(out, {
       train: p.train, eval: p.eval, mix_strategy: p.mix_strategy, interleave_probs: p.interleave_probs, val_size: p.val_size,
       seed: p.seed, buffer_size: p.buffer_size ?? 16384, do_train: p.do_train, docs_per_batch: perBatch, resume,
-    });
+    }, undefined, streamMemory, (n) => throwIfArmed(ctx.actor, n));
     out.end(r);
     return r;
   }

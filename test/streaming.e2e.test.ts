@@ -32,6 +32,8 @@ describe('ptflow train with streaming (end to end)', () => {
   const outB = path.join(dir, 'b');
   const traceA = path.join(dir, 'a.trace');
   const traceB = path.join(dir, 'b.trace');
+  const outC = path.join(dir, 'c');
+  const traceC = path.join(dir, 'c.trace');
   const results: Record<string, Awaited<ReturnType<typeof runCli>>> = {};
 
   beforeAll(async () => {
@@ -40,6 +42,11 @@ describe('ptflow train with streaming (end to end)', () => {
     results.a = await runCli(['train', cfgA], { env: { PTFLOW_TRACE_BATCHES: traceA } });
     results.b1 = await runCli(['train', cfgB], { env: { PTFLOW_TRACE_BATCHES: traceB, PTFLOW_FAULTS: 'kill-after-step@12' } });
     results.b2 = await runCli(['train', cfgB], { env: { PTFLOW_TRACE_BATCHES: traceB } });
+    // data actors that throw are restarted in their workers and must continue exactly where they were
+    const cfgC = writeYaml(path.join(dir, 'c.yaml'), { ...base, output_dir: outC });
+    results.c = await runCli(['train', cfgC], {
+      env: { PTFLOW_TRACE_BATCHES: traceC, PTFLOW_FAULTS: 'throw:DatasetShardActor@2,throw:CollatorActor@3,throw:TokenizerActor@2' },
+    });
   }, 600_000);
 
   it('runs, is killed, and resumes from checkpoint-10', () => {
@@ -65,6 +72,13 @@ describe('ptflow train with streaming (end to end)', () => {
     expect(b[resumedAt].step).toBe(11);
     const stitched = [...b.slice(0, resumedAt).filter((l) => l.step <= 10), ...b.slice(resumedAt)];
     expect(stitched.map((l) => [l.step, l.sum, l.rows])).toEqual(a.map((l) => [l.step, l.sum, l.rows]));
+  });
+
+  it('restarted data actors (injected throws) still deliver exactly the uninterrupted stream', () => {
+    if (results.c.code !== 0) throw new Error(`run c: exit ${results.c.code}\n${results.c.stderr}`);
+    expect(readTrace(traceC).map((l) => [l.step, l.sum])).toEqual(readTrace(traceA).map((l) => [l.step, l.sum]));
+    const stats = JSON.parse(readFileSync(path.join(outC, 'pipeline_stats.json'), 'utf8'));
+    for (const actor of ['DatasetShardActor', 'CollatorActor', 'TokenizerActor']) expect(stats.actors[actor].restarts).toBe(1);
   });
 
   it('writes a streamed run the way HF does for an iterable dataset: epoch = step / max_steps, num_train_epochs 1', () => {

@@ -19,9 +19,9 @@ import { decodeTokenizedDocs } from '../../../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../../../schemas/train-batch';
 import type { TrainBatchMeta } from '../../../schemas/train-batch-meta';
 import { collate, type Row } from '../collate';
-import { Packer } from '../packer';
+import { Packer, type PackerState } from '../packer';
 import type { StreamDocsMeta } from './shard-stream';
-import { StreamBatcher } from './stream-batcher';
+import { StreamBatcher, type BatcherSnapshot } from './stream-batcher';
 
 export interface StreamCollatorParams {
   cutoff_len: number;
@@ -46,56 +46,106 @@ export interface BatchOut {
   end(meta?: JsonValue): void;
 }
 
+/**
+ * What survives a restart of the collator (the stage runs again in the same worker, its unacknowledged
+ * input re-delivered): the packing state after every acknowledged message, a snapshot from before the
+ * message in work, and how many batches went out — so the re-delivered message is packed again from the
+ * same state and the micro-batches it had already sent are not sent twice.
+ */
+export interface StreamCollatorMemory {
+  batcher: StreamBatcher;
+  evalPacker: Packer | null;
+  evalRows: Row[] | null;
+  evalSent: number;
+  evalEnded: boolean;
+  evalBlocks: number;
+  trainSent: number;
+  before: { batcher: BatcherSnapshot; evalPacker: PackerState | null; evalRows: number; trainSent: number } | null;
+  handled: number;
+}
+
+export function newStreamCollatorMemory(p: StreamCollatorParams): StreamCollatorMemory {
+  const bosId = p.add_bos && p.bos_id !== null ? p.bos_id : undefined;
+  return {
+    batcher: new StreamBatcher(
+      { cutoffLen: p.cutoff_len, packing: p.packing, bosId, trackSegments: p.neat_packing, batchSize: p.train_batch_size },
+      p.resume,
+    ),
+    evalPacker: p.packing ? new Packer(p.cutoff_len, { bosId, trackSegments: p.neat_packing }) : null,
+    evalRows: [], evalSent: 0, evalEnded: false, evalBlocks: 0, trainSent: 0, before: null, handled: 0,
+  };
+}
+
+/**
+ * Runs until the input ends (the shard ends only in an eval-only run; otherwise the trainer stops the
+ * run). `mem` carries state across restarts; `beforeMessage(n)` runs before handling the n-th input
+ * message (1-based; fault hooks).
+ */
 export async function runStreamCollator(
   input: AsyncIterable<BatchIn>,
   evalOut: BatchOut,
   trainOut: BatchOut | null,
   p: StreamCollatorParams,
+  mem: StreamCollatorMemory = newStreamCollatorMemory(p),
+  beforeMessage: (n: number) => void = () => undefined,
 ): Promise<{ eval_blocks: number; micro_batches: number }> {
-  const bosId = p.add_bos && p.bos_id !== null ? p.bos_id : undefined;
-  const evalPacker = p.packing ? new Packer(p.cutoff_len, { bosId, trackSegments: p.neat_packing }) : null;
-  let evalRows: Row[] | null = [];
-  let evalBlocks = 0;
+  let skip = 0; // micro-batches of the re-delivered message that were sent before the failure
+  if (mem.before) {
+    mem.batcher.restore(mem.before.batcher);
+    if (mem.evalPacker && mem.before.evalPacker) mem.evalPacker.restore(mem.before.evalPacker);
+    if (mem.evalRows) mem.evalRows.length = mem.before.evalRows;
+    skip = mem.trainSent - mem.before.trainSent;
+    mem.trainSent = mem.before.trainSent;
+    mem.before = null;
+  }
   const flushEval = async (): Promise<void> => {
-    if (!evalRows) return;
-    evalPacker?.flush();
-    for (let i = 0; i < evalRows.length; i += p.eval_batch_size) {
-      await evalOut.send(encodeTrainBatch(collate(evalRows.slice(i, i + p.eval_batch_size), p.pad_id)), null);
+    if (mem.evalEnded || !mem.evalRows) return;
+    mem.evalPacker?.flush();
+    const rows = mem.evalRows;
+    for (let i = mem.evalSent * p.eval_batch_size; i < rows.length; i += p.eval_batch_size) {
+      await evalOut.send(encodeTrainBatch(collate(rows.slice(i, i + p.eval_batch_size), p.pad_id)), null);
+      mem.evalSent++;
     }
-    evalBlocks = evalRows.length;
-    evalRows = null;
+    mem.evalBlocks = rows.length;
+    mem.evalEnded = true;
     evalOut.end();
   };
-  const batcher = new StreamBatcher(
-    { cutoffLen: p.cutoff_len, packing: p.packing, bosId, trackSegments: p.neat_packing, batchSize: p.train_batch_size },
-    p.resume,
-  );
-  let micro = 0;
   for await (const m of input) {
+    mem.before = {
+      batcher: mem.batcher.snapshot(), evalPacker: mem.evalPacker?.state() ?? null, evalRows: mem.evalRows?.length ?? 0, trainSent: mem.trainSent,
+    };
+    beforeMessage(++mem.handled);
     const meta = m.meta as unknown as StreamDocsMeta;
     const docs = decodeTokenizedDocs(m.payload).inputIds;
     if (meta.split === 'eval') {
-      if (!evalRows) throw new Error('stream collator: an eval batch after training batches');
+      if (mem.evalEnded || !mem.evalRows) throw new Error('stream collator: an eval batch after training batches');
       for (const ids of docs) {
-        if (evalPacker) for (const b of evalPacker.push(ids)) evalRows.push(b);
-        else evalRows.push(ids);
+        if (mem.evalPacker) for (const b of mem.evalPacker.push(ids)) mem.evalRows.push(b);
+        else mem.evalRows.push(ids);
       }
-      continue;
+    } else {
+      await flushEval();
+      if (trainOut && meta.state) {
+        for (const r of mem.batcher.add(docs, meta.state, meta.epoch)) {
+          if (skip > 0) {
+            skip--;
+            mem.trainSent++;
+            continue;
+          }
+          const batch = collate(r.rows, p.pad_id);
+          let tokens = 0;
+          for (const v of batch.attentionMask) tokens += v;
+          const out: TrainBatchMeta = {
+            epoch: r.epoch, micro: r.cursor.micro - 1, microPerEpoch: null, lastInEpoch: false, blocks: null, tokens, cursor: r.cursor,
+          };
+          await trainOut.send(encodeTrainBatch(batch), out as unknown as JsonValue);
+          mem.trainSent++;
+        }
+      }
     }
-    await flushEval();
-    if (!trainOut || !meta.state) continue;
-    for (const r of batcher.add(docs, meta.state, meta.epoch)) {
-      const batch = collate(r.rows, p.pad_id);
-      let tokens = 0;
-      for (const v of batch.attentionMask) tokens += v;
-      const out: TrainBatchMeta = {
-        epoch: r.epoch, micro: r.cursor.micro - 1, microPerEpoch: null, lastInEpoch: false, blocks: null, tokens, cursor: r.cursor,
-      };
-      await trainOut.send(encodeTrainBatch(batch), out as unknown as JsonValue);
-      micro++;
-    }
+    mem.before = null;
   }
   await flushEval();
   trainOut?.end();
-  return { eval_blocks: evalBlocks, micro_batches: micro };
+  return { eval_blocks: mem.evalBlocks, micro_batches: mem.trainSent };
 }

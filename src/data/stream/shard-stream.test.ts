@@ -6,7 +6,7 @@ import { decodeRawDocs } from '../../../schemas/raw-docs';
 import { parseStreamCursor, type StreamShardState } from '../../../schemas/stream-cursor';
 import type { DatasetSpec } from '../registry';
 import { Rng } from '../rng';
-import { runStreamShard, type StreamDocsMeta, type StreamShardParams } from './shard-stream';
+import { newShardMemory, runStreamShard, type StreamDocsMeta, type StreamShardParams } from './shard-stream';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-shard-stream-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +105,30 @@ describe('runStreamShard', () => {
       const got = resumed.filter((s) => s.split === 'train').flatMap((s) => s.texts);
       expect(got).toEqual(train.slice(k).flatMap((s) => s.texts).slice(0, got.length));
       expect(got.length).toBeGreaterThanOrEqual(40);
+    }
+  });
+
+  it('a restart after a failed send sends every batch exactly once (eval phase, training, at an epoch end)', async () => {
+    const full = await collect(params, 2 * 105);
+    const flat = (xs: Sent[]): string[][] => xs.map((x) => [x.split, ...x.texts]);
+    const epochEnd = full.findIndex((x) => x.split === 'train' && x.meta.epoch === 1);
+    for (const failAt of [1, 2, 3, 4, 9, epochEnd, epochEnd + 1]) {
+      const mem = newShardMemory();
+      const sent: Sent[] = [];
+      let calls = 0;
+      let train = 0;
+      const out = {
+        send: async (payload: ArrayBuffer, meta: JsonValue) => {
+          if (++calls === failAt) throw new Error('send failed');
+          const m = JSON.parse(JSON.stringify(meta)) as StreamDocsMeta;
+          sent.push({ split: m.split, texts: decodeRawDocs(payload).texts, meta: m });
+          if (m.split === 'train') train += m.count;
+          if (train >= 2 * 105) throw new Stop();
+        },
+      };
+      await expect(runStreamShard(out, params, { bytes: 0 }, mem)).rejects.toThrow('send failed');
+      await expect(runStreamShard(out, params, { bytes: 0 }, mem)).rejects.toThrow(Stop);
+      expect(flat(sent)).toEqual(flat(full));
     }
   });
 

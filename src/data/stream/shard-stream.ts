@@ -63,90 +63,155 @@ function encode(docs: readonly StreamDoc[], first: number, names: (fileId: numbe
   return encodeRawDocs(docs.map((d, i) => ({ docId: first + i, source: names(d.fileId), text: d.text })));
 }
 
-/** Sends eval and then training batches until the run is stopped; returns only without do_train. */
-export async function runStreamShard(out: DocSink, p: StreamShardParams, io: IoCounter = { bytes: 0 }): Promise<{ eval_docs: number }> {
-  if (!Number.isInteger(p.val_size) && p.val_size > 0) throw new PtflowError(`val_size=${p.val_size}: streaming needs a whole number of documents`, 2);
-  const perBatch = p.docs_per_batch ?? 256;
-  const batchChars = p.batch_chars ?? 128 << 10;
-  const valSize = p.eval.length > 0 ? 0 : Math.trunc(p.val_size);
-  const cfg = streamConfig(p, p.train, valSize);
-  const files = p.train.flatMap((s) => s.files);
-  const name = (fileId: number): string => files[fileId] ?? '';
-  const sendDocs = async (split: 'train' | 'eval', docs: StreamDoc[], first: number, epoch: number, state: StreamShardState | null): Promise<void> => {
-    const meta: StreamDocsMeta = { split, first, count: docs.length, epoch, state };
-    await out.send(encode(docs, first, split === 'eval' && p.eval.length > 0 ? evalName : name), meta as unknown as JsonValue);
-  };
-  const evalFiles = p.eval.flatMap((s) => s.files);
-  const evalName = (fileId: number): string => evalFiles[fileId] ?? '';
+/**
+ * What survives a restart of the shard (the stage runs again in the same worker after a failure): how
+ * many batches were sent, and where the training stream stands after the last one sent — so a restart
+ * sends exactly the batches not sent yet.
+ */
+export interface ShardMemory {
+  sent: number;
+  /** Eval batches sent (a restart during the eval phase re-creates them and skips these). */
+  evalSent: number;
+  /** After the last training batch sent: the stream's state, or the start of the next epoch. */
+  next: { state: StreamShardState } | { epochStart: number; emitted: number } | null;
+  evalDocs: number;
+}
 
-  const open: { close(): Promise<void> }[] = []; // closed however the loop ends (the consumer may stop it by throwing)
+export function newShardMemory(): ShardMemory {
+  return { sent: 0, evalSent: 0, next: null, evalDocs: 0 };
+}
+
+/**
+ * Sends eval and then training batches until the run is stopped; returns only without do_train.
+ * `mem` carries progress across restarts; `beforeSend(n)` runs before the n-th send (1-based, fault hooks).
+ */
+export async function runStreamShard(
+  out: DocSink,
+  p: StreamShardParams,
+  io: IoCounter = { bytes: 0 },
+  mem: ShardMemory = newShardMemory(),
+  beforeSend: (n: number) => void = () => undefined,
+): Promise<{ eval_docs: number }> {
+  if (!Number.isInteger(p.val_size) && p.val_size > 0) throw new PtflowError(`val_size=${p.val_size}: streaming needs a whole number of documents`, 2);
+  const valSize = p.eval.length > 0 ? 0 : Math.trunc(p.val_size);
+  const files = p.train.flatMap((s) => s.files);
+  const evalFiles = p.eval.flatMap((s) => s.files);
+  const ctx: Ctx = {
+    p, io, mem, valSize, files, open: [],
+    cfg: streamConfig(p, p.train, valSize),
+    perBatch: p.docs_per_batch ?? 256,
+    batchChars: p.batch_chars ?? 128 << 10,
+    send: async (split, docs, first, epoch, state) => {
+      beforeSend(mem.sent + 1);
+      const meta: StreamDocsMeta = { split, first, count: docs.length, epoch, state };
+      const names = split === 'eval' && p.eval.length > 0 ? evalFiles : files;
+      await out.send(encode(docs, first, (id) => names[id] ?? ''), meta as unknown as JsonValue);
+      mem.sent++;
+    },
+  };
   try {
-    return await produce(p, io, open, sendDocs, cfg, valSize, perBatch, batchChars, files);
+    const evalDocs = mem.next === null ? await sendEval(ctx) : null;
+    if (!p.do_train) return { eval_docs: evalDocs?.count ?? mem.evalDocs };
+    return await sendTrain(ctx, evalDocs?.head ?? null);
   } finally {
-    for (const o of open) await o.close().catch(() => undefined);
+    for (const o of ctx.open) await o.close().catch(() => undefined); // however the loop ends
   }
 }
 
-async function produce(
-  p: StreamShardParams, io: IoCounter, open: { close(): Promise<void> }[],
-  sendDocs: (split: 'train' | 'eval', docs: StreamDoc[], first: number, epoch: number, state: StreamShardState | null) => Promise<void>,
-  cfg: StreamConfig, valSize: number, perBatch: number, batchChars: number, files: string[],
-): Promise<{ eval_docs: number }> {
-  // Evaluation documents.
-  let evalDocs = 0;
+interface Ctx {
+  p: StreamShardParams;
+  io: IoCounter;
+  mem: ShardMemory;
+  cfg: StreamConfig;
+  valSize: number;
+  perBatch: number;
+  batchChars: number;
+  files: string[];
+  open: { close(): Promise<void> }[];
+  send(split: 'train' | 'eval', docs: StreamDoc[], first: number, epoch: number, state: StreamShardState | null): Promise<void>;
+}
+
+/** The eval batches (after a restart: those not sent yet). Returns epoch 0's stream when the eval documents came from its head. */
+async function sendEval(c: Ctx): Promise<{ count: number; head: EpochStream | null }> {
+  const { p, io, mem, perBatch } = c;
+  let count = 0;
+  let batches = 0;
+  const emit = async (batch: StreamDoc[]): Promise<void> => {
+    if (batches++ >= mem.evalSent) {
+      await c.send('eval', batch, count, 0, null);
+      mem.evalSent++;
+    }
+    count += batch.length;
+  };
   let head: EpochStream | null = null;
   if (p.eval.length > 0) {
     const table = fileTable(p.eval);
     const sources = p.eval.map((spec, d) => new DatasetStream(spec, table.base[d], spec.files.map((_, i) => i), { io, chunkBytes: p.chunk_bytes }));
-    open.push(...sources);
+    c.open.push(...sources);
     const mixer = new StreamMixer(sources, p.mix_strategy, p.interleave_probs, p.seed);
     let batch: StreamDoc[] = [];
     for (let d = await mixer.next(); d; d = await mixer.next()) {
       batch.push(d);
       if (batch.length === perBatch) {
-        await sendDocs('eval', batch, evalDocs, 0, null);
-        evalDocs += batch.length;
+        await emit(batch);
         batch = [];
       }
     }
-    if (batch.length > 0) await sendDocs('eval', batch, evalDocs, 0, null);
-    evalDocs += batch.length;
-  } else if (valSize > 0 && p.do_train) {
-    head = await EpochStream.open(cfg, 0, io);
-    open.push(head);
-    while (evalDocs < valSize) {
+    if (batch.length > 0) await emit(batch);
+  } else if (c.valSize > 0 && p.do_train) {
+    head = await EpochStream.open(c.cfg, 0, io);
+    c.open.push(head);
+    while (count < c.valSize) {
       const batch: StreamDoc[] = [];
-      while (batch.length < Math.min(perBatch, valSize - evalDocs)) {
+      while (batch.length < Math.min(perBatch, c.valSize - count)) {
         const d = await head.next();
-        if (!d) throw new PtflowError(`val_size=${valSize} should be smaller than the number of samples ${evalDocs + batch.length}`, 2);
+        if (!d) throw new PtflowError(`val_size=${c.valSize} should be smaller than the number of samples ${count + batch.length}`, 2);
         batch.push(d);
       }
-      await sendDocs('eval', batch, evalDocs, 0, null);
-      evalDocs += batch.length;
+      await emit(batch);
     }
   }
-  if (!p.do_train) return { eval_docs: evalDocs };
+  mem.evalDocs = count;
+  return { count, head };
+}
 
-  // Training documents, epoch after epoch.
+/** Training batches, epoch after epoch, forever (from a checkpoint's cursor, or after a restart from where the last sent batch ended). */
+async function sendTrain(c: Ctx, head: EpochStream | null): Promise<never> {
+  const { p, io, mem, cfg } = c;
   let stream: EpochStream;
-  let emitted = 0;
-  let trainedThisEpoch = 0;
-  if (p.resume) {
+  let emitted: number;
+  let trainedThisEpoch = 1; // a resumed state is only ever taken before a non-empty batch
+  const openEpoch = async (epoch: number): Promise<EpochStream> => {
+    const s = await EpochStream.open(cfg, epoch, io);
+    c.open.push(s);
+    for (let i = 0; i < c.valSize; i++) if (!(await s.next())) break;
+    return s;
+  };
+  if (mem.next && 'state' in mem.next) {
+    await head?.close();
+    stream = await EpochStream.open(cfg, mem.next.state.epoch, io, mem.next.state);
+    emitted = mem.next.state.emitted;
+  } else if (mem.next) {
+    stream = await openEpoch(mem.next.epochStart);
+    emitted = mem.next.emitted;
+    trainedThisEpoch = 0;
+  } else if (p.resume) {
     await head?.close();
     stream = await EpochStream.open(cfg, p.resume.epoch, io, p.resume);
-    open.push(stream);
     emitted = p.resume.emitted;
-    trainedThisEpoch = 1; // a cursor is only ever taken before a non-empty batch
   } else {
     stream = head ?? (await EpochStream.open(cfg, 0, io));
-    open.push(stream);
+    emitted = 0;
+    trainedThisEpoch = 0;
   }
+  c.open.push(stream);
   for (;;) {
     const state = stream.snapshot(emitted);
+    mem.next = { state };
     const batch: StreamDoc[] = [];
     let chars = 0;
     let ended = false;
-    while (batch.length < perBatch && chars < batchChars) {
+    while (batch.length < c.perBatch && chars < c.batchChars) {
       const d = await stream.next();
       if (!d) {
         ended = true;
@@ -156,7 +221,7 @@ async function produce(
       chars += d.text.length;
     }
     if (batch.length > 0) {
-      await sendDocs('train', batch, emitted, stream.epoch, state);
+      await c.send('train', batch, emitted, stream.epoch, state);
       emitted += batch.length;
       trainedThisEpoch += batch.length;
     }
@@ -164,14 +229,13 @@ async function produce(
       if (trainedThisEpoch === 0) {
         throw new PtflowError(
           `dataset ${p.train.map((s) => s.name).join(',')}: no documents to train on in epoch ${stream.epoch}` +
-            (valSize > 0 ? ` after the first val_size=${valSize}` : '') + ` (${files.join(', ')})`,
+            (c.valSize > 0 ? ` after the first val_size=${c.valSize}` : '') + ` (${c.files.join(', ')})`,
         );
       }
+      mem.next = { epochStart: stream.epoch + 1, emitted };
       await stream.close();
-      open.splice(open.indexOf(stream), 1);
-      stream = await EpochStream.open(cfg, stream.epoch + 1, io);
-      open.push(stream);
-      for (let i = 0; i < valSize; i++) if (!(await stream.next())) break;
+      c.open.splice(c.open.indexOf(stream), 1);
+      stream = await openEpoch(stream.epoch + 1);
       trainedThisEpoch = 0;
     }
   }

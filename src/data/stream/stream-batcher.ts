@@ -16,7 +16,7 @@
 import type { StreamCursor, StreamShardState } from '../../../schemas/stream-cursor';
 import { PtflowError } from '../../errors';
 import type { Row } from '../collate';
-import { Packer } from '../packer';
+import { Packer, type PackerState } from '../packer';
 
 export interface StreamBatcherOptions {
   cutoffLen: number;
@@ -25,6 +25,13 @@ export interface StreamBatcherOptions {
   bosId?: number;
   trackSegments: boolean;
   batchSize: number;
+}
+
+export interface BatcherSnapshot {
+  packer: PackerState | null;
+  rows: Row[];
+  micro: number;
+  resume: StreamCursor | null;
 }
 
 export interface ReadyMicro {
@@ -48,6 +55,19 @@ export class StreamBatcher {
     this.packer = opts.packing ? new Packer(opts.cutoffLen, { bosId: opts.bosId, trackSegments: opts.trackSegments }) : null;
     this.resume = resume;
     this.micro = resume?.micro ?? 0;
+  }
+
+  /** Everything `add` changes, to undo a half-processed batch (rows are never mutated once made). */
+  snapshot(): BatcherSnapshot {
+    return { packer: this.packer?.state() ?? null, rows: [...this.rows], micro: this.micro, resume: this.resume };
+  }
+
+  restore(s: BatcherSnapshot): void {
+    if (this.packer && s.packer) this.packer.restore(s.packer);
+    else this.packer?.flush();
+    this.rows = [...s.rows];
+    this.micro = s.micro;
+    this.resume = s.resume;
   }
 
   /** Rows waiting for the next micro-batch, and tokens waiting for the next block. */
