@@ -8,7 +8,9 @@
  *      lines before compression), the ratio (target: within 10 %, i.e. memory does not grow with
  *      the corpus)
  *
- *   node dist/bench/prepare.js [--mb 16] [--rss-mb 1024,4096] [--rss-workers 1] [--tokenizer llama3|tiny]
+ * `--val-size N` holds out N documents (a seeded shuffle: documents go through prepare's scratch file).
+ *
+ *   node dist/bench/prepare.js [--mb 16] [--rss-mb 1024,4096] [--rss-workers 1] [--tokenizer llama3|tiny] [--val-size 0]
  *                              [--skip-throughput] [--skip-rss] [--dir DIR] [--keep] [--json]
  *
  * Needs the `zstd` command to write the corpus. Sizes are of the uncompressed JSON lines.
@@ -28,6 +30,7 @@ interface Args {
   mb: number;
   rssMb: number[];
   rssWorkers: number;
+  valSize: number;
   tokenizer: 'llama3' | 'tiny';
   skipThroughput: boolean;
   skipRss: boolean;
@@ -43,6 +46,7 @@ function parse(argv: string[]): Args {
       mb: { type: 'string', default: '16' },
       'rss-mb': { type: 'string', default: '1024,4096' },
       'rss-workers': { type: 'string', default: '1' },
+      'val-size': { type: 'string', default: '0' },
       tokenizer: { type: 'string', default: 'llama3' },
       'skip-throughput': { type: 'boolean', default: false },
       'skip-rss': { type: 'boolean', default: false },
@@ -63,6 +67,7 @@ function parse(argv: string[]): Args {
     mb: num('mb', values.mb as string),
     rssMb: (values['rss-mb'] as string).split(',').map((v) => num('rss-mb', v)),
     rssWorkers: num('rss-workers', values['rss-workers'] as string),
+    valSize: values['val-size'] === '0' ? 0 : num('val-size', values['val-size'] as string),
     tokenizer,
     skipThroughput: values['skip-throughput'] as boolean,
     skipRss: values['skip-rss'] as boolean,
@@ -127,14 +132,14 @@ async function writeCorpus(file: string, mb: number): Promise<void> {
   renameSync(tmp, file);
 }
 
-function writeConfig(dir: string, name: string, model: string, dataDir: string, cache: string, workers: number): string {
+function writeConfig(dir: string, name: string, model: string, dataDir: string, cache: string, workers: number, valSize: number): string {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(
     file,
     [
       `model_name_or_path: ${JSON.stringify(model)}`, 'stage: pt', 'do_train: true', 'dataset: corpus', `dataset_dir: ${JSON.stringify(dataDir)}`,
       `output_dir: ${JSON.stringify(path.join(dir, 'out'))}`, `tokenized_path: ${JSON.stringify(cache)}`, 'overwrite_cache: true',
-      `tokenizer_workers: ${workers}`, 'cutoff_len: 1024',
+      `tokenizer_workers: ${workers}`, 'cutoff_len: 1024', `val_size: ${valSize}`,
     ].join('\n') + '\n',
   );
   return file;
@@ -147,6 +152,9 @@ interface RunResult {
   tokens: number;
   docsPerSec: number;
   tokensPerSec: number;
+  /** Main thread's peak V8 heap in use and array-buffer bytes (sampled every 200 ms). */
+  peakHeapBytes: number;
+  peakArrayBufferBytes: number;
   /** Rates of the tokenizing pass alone (prepare's own summary line), without start-up and counting. */
   tokenizePass: { docsPerSec: number; tokensPerSec: number } | null;
 }
@@ -154,8 +162,11 @@ interface RunResult {
 /** `ptflow prepare cfg` in a child process; its wall time and peak RSS (worker threads included). */
 function runPrepare(cfg: string, cache: string): Promise<RunResult> {
   const main = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  // Peak RSS of the process (threads included), and the main thread's peak V8 heap / array buffers.
   const script =
-    "process.on('exit', () => process.stderr.write('\\nBENCH_MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'));" +
+    'const peak = { heap: 0, ab: 0 }; const probe = () => { const m = process.memoryUsage(); peak.heap = Math.max(peak.heap, m.heapUsed); peak.ab = Math.max(peak.ab, m.arrayBuffers); };' +
+    'setInterval(probe, 200).unref();' +
+    "process.on('exit', () => { probe(); process.stderr.write('\\nBENCH_MAXRSS_KB ' + process.resourceUsage().maxRSS + ' HEAP ' + peak.heap + ' AB ' + peak.ab + '\\n'); });" +
     `require(${JSON.stringify(main)}).main(['prepare', ${JSON.stringify(cfg)}]);`;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -168,14 +179,14 @@ function runPrepare(cfg: string, cache: string): Promise<RunResult> {
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - t0) / 1000;
-      const m = /BENCH_MAXRSS_KB (\d+)/.exec(err);
+      const m = /BENCH_MAXRSS_KB (\d+) HEAP (\d+) AB (\d+)/.exec(err);
       if (code !== 0 || !m) return reject(new Error(`ptflow prepare exited ${code}:\n${err.slice(-4000)}`));
       const index = JSON.parse(readFileSync(path.join(cache, 'index.json'), 'utf8')) as { splits: Record<string, { documents: number; tokens: number }> };
       const documents = Object.values(index.splits).reduce((a, s) => a + s.documents, 0);
       const tokens = Object.values(index.splits).reduce((a, s) => a + s.tokens, 0);
       const pass = /tokenized at (\d+) docs\/s, (\d+) tokens\/s/.exec(err);
       const tokenizePass = pass ? { docsPerSec: Number(pass[1]), tokensPerSec: Number(pass[2]) } : null;
-      resolve({ seconds, maxRssBytes: Number(m[1]) * 1024, documents, tokens, docsPerSec: documents / seconds, tokensPerSec: tokens / seconds, tokenizePass });
+      resolve({ seconds, maxRssBytes: Number(m[1]) * 1024, peakHeapBytes: Number(m[2]), peakArrayBufferBytes: Number(m[3]), documents, tokens, docsPerSec: documents / seconds, tokensPerSec: tokens / seconds, tokenizePass });
     });
   });
 }
@@ -194,7 +205,7 @@ async function main(): Promise<void> {
   const a = parse(process.argv.slice(2));
   mkdirSync(a.dir, { recursive: true });
   const model = modelDir(a.dir, a.tokenizer);
-  const report: Record<string, unknown> = { tokenizer: a.tokenizer, cores: os.availableParallelism() };
+  const report: Record<string, unknown> = { tokenizer: a.tokenizer, cores: os.availableParallelism(), val_size: a.valSize };
   const log = (s: string): void => {
     if (!a.json) process.stdout.write(s + '\n');
   };
@@ -206,7 +217,7 @@ async function main(): Promise<void> {
       const runs: Record<string, RunResult> = {};
       for (const w of [1, 2]) {
         const cache = path.join(a.dir, `cache-w${w}`);
-        runs[w] = await runPrepare(writeConfig(a.dir, `w${w}`, model, data, cache, w), cache);
+        runs[w] = await runPrepare(writeConfig(a.dir, `w${w}`, model, data, cache, w, a.valSize), cache);
         const r = runs[w];
         log(
           `  tokenizer_workers ${w}: whole command ${f1(r.seconds)} s, ${Math.round(r.docsPerSec)} docs/s, ${Math.round(r.tokensPerSec)} tokens/s, ` +
@@ -223,9 +234,12 @@ async function main(): Promise<void> {
       for (const mb of a.rssMb) {
         const data = await dataset(a.dir, mb);
         const cache = path.join(a.dir, `cache-rss-${mb}`);
-        const run = await runPrepare(writeConfig(a.dir, `rss-${mb}`, model, data, cache, a.rssWorkers), cache);
+        const run = await runPrepare(writeConfig(a.dir, `rss-${mb}`, model, data, cache, a.rssWorkers, a.valSize), cache);
         results.push({ mb, run });
-        log(`prepare peak RSS, ${mb} MB corpus: ${mib(run.maxRssBytes)} (${run.documents} documents, ${run.tokens} tokens, ${f1(run.seconds)} s)`);
+        log(
+          `prepare peak RSS, ${mb} MB corpus: ${mib(run.maxRssBytes)} (main thread: heap ${mib(run.peakHeapBytes)}, array buffers ` +
+            `${mib(run.peakArrayBufferBytes)}; ${run.documents} documents, ${run.tokens} tokens, ${f1(run.seconds)} s)`,
+        );
         rmSync(cache, { recursive: true, force: true });
       }
       if (results.length >= 2) {

@@ -21,7 +21,7 @@ const ARROW_MAGIC = 'ARROW1';
 
 /** Flush a record batch at this many documents or tokens, whichever comes first. */
 const BATCH_DOCS = 8192;
-const BATCH_TOKENS = 4 << 20;
+const BATCH_TOKENS = 1 << 20;
 
 const idsField = new Field('input_ids', new List(new Field('item', new Int32(), false)), false);
 const schema = new Schema([idsField], new Map([

@@ -210,7 +210,7 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
           const ids = spill.get(orders[splits[k]][p]);
           parts[k].writer.add(ids);
           writeMeter.add(1, ids.length);
-          if ((p - start) % 1024 === 1023) await parts[k].writer.drain();
+          if ((p - start) % 256 === 255) await parts[k].writer.drain();
         }
       }
       writeMeter.done();

@@ -1,4 +1,6 @@
+import { mixDatasets } from '../data/mix';
 import { Rng } from '../data/rng';
+import { sampleDocs, takeFirst, trainTestSplit } from '../data/split';
 import { planSplits, type PlanOptions } from './plan';
 
 const base: PlanOptions = { maxSamples: null, mixStrategy: 'concat', interleaveProbs: null, valSize: 0, seed: 42, doTrain: true };
@@ -50,5 +52,38 @@ describe('planSplits', () => {
     const p = planSplits([{ name: 'a', count: 4 }], [], { ...base, valSize: 2, doTrain: false });
     expect(p.train.length).toBe(0);
     expect(p.validation.length).toBe(0);
+  });
+});
+
+describe('planSplits against DatasetShardActor\'s steps on document lists', () => {
+  // The shard's path on real lists: per dataset collect (capped) → num_samples → max_samples; mix; split.
+  function shardOrder(counts: { count: number; numSamples?: number }[], o: PlanOptions): { train: number[]; test: number[] } {
+    let offset = 0;
+    const lists = counts.map((c) => {
+      let docs = Array.from({ length: o.maxSamples === null ? c.count : Math.min(c.count, o.maxSamples) }, (_, i) => offset + i);
+      offset += c.count;
+      if (c.numSamples !== undefined) docs = sampleDocs(docs, c.numSamples, new Rng(o.seed));
+      return takeFirst(docs, o.maxSamples ?? undefined);
+    });
+    const mixed = mixDatasets(lists, { strategy: o.mixStrategy, probs: o.interleaveProbs ?? undefined, seed: o.seed });
+    return trainTestSplit(mixed, o.valSize, o.seed);
+  }
+  const cases: [string, { count: number; numSamples?: number }[], Partial<PlanOptions>][] = [
+    ['one dataset, val_size count', [{ count: 50 }], { valSize: 7 }],
+    ['one dataset, val_size fraction, max_samples', [{ count: 50 }], { valSize: 0.1, maxSamples: 30 }],
+    ['one dataset, num_samples', [{ count: 20, numSamples: 33 }], { valSize: 4 }],
+    ['two datasets, concat', [{ count: 10 }, { count: 12 }], { valSize: 3 }],
+    ['interleave_under with probs', [{ count: 10 }, { count: 30 }], { mixStrategy: 'interleave_under', interleaveProbs: [0.3, 0.7], valSize: 2 }],
+    ['interleave_over', [{ count: 9 }, { count: 4 }], { mixStrategy: 'interleave_over', valSize: 0 }],
+  ];
+  it.each(cases)('%s', (_name, counts, over) => {
+    const o = { ...base, seed: 11, ...over };
+    // planSplits gets counts already capped at max_samples, as the counting pass stops there
+    const capped = counts.map((c, i) => ({ name: `d${i}`, count: o.maxSamples === null ? c.count : Math.min(c.count, o.maxSamples), numSamples: c.numSamples }));
+    const p = planSplits(capped, [], o);
+    // the shard numbers documents over full counts; with max_samples the capped counts are the read counts
+    const expected = shardOrder(capped.map((c) => ({ count: c.count, numSamples: c.numSamples })), o);
+    expect(arr(p.train)).toEqual(expected.train);
+    expect(arr(p.validation)).toEqual(expected.test);
   });
 });

@@ -2,7 +2,8 @@
  * The document order of each split, computed from document counts alone, so a corpus never has to be
  * held in memory: documents are named by a global source index (dataset after dataset, each dataset's
  * documents in file order), and the same selection, mixing and split functions DatasetShardActor
- * applies to documents are applied here to those indices. The result is the exact order
+ * applies to documents are applied here to those indices (`trainTestSplit` re-done on typed arrays,
+ * and a single unsampled dataset kept typed: 4 bytes per document). The result is the exact order
  * `ptflow train` would see.
  *
  *   planSplits(train, eval, opts) → { train: Uint32Array, validation: Uint32Array, sources }
@@ -12,7 +13,7 @@
  */
 import { mixDatasets, type MixStrategy } from '../data/mix';
 import { Rng } from '../data/rng';
-import { sampleDocs, takeFirst, trainTestSplit } from '../data/split';
+import { sampleDocs, splitSizes, takeFirst } from '../data/split';
 
 export interface SourceCount {
   name: string;
@@ -40,7 +41,15 @@ export interface SplitPlan {
   sources: number;
 }
 
-function merged(counts: readonly SourceCount[], base: number, o: PlanOptions): number[] {
+/** Documents of one role (train or eval datasets) after selection and mixing, as global indices. */
+function merged(counts: readonly SourceCount[], base: number, o: PlanOptions): Uint32Array {
+  if (counts.length === 1 && counts[0].numSamples === undefined) {
+    // One dataset, no sampling: its first max_samples documents in order (typed, 4 bytes each).
+    const n = o.maxSamples === null ? counts[0].count : Math.min(counts[0].count, o.maxSamples);
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) out[i] = base + i;
+    return out;
+  }
   const lists: number[][] = [];
   let offset = base;
   for (const c of counts) {
@@ -49,24 +58,30 @@ function merged(counts: readonly SourceCount[], base: number, o: PlanOptions): n
     if (c.numSamples !== undefined) docs = sampleDocs(docs, c.numSamples, new Rng(o.seed), c.name);
     lists.push(takeFirst(docs, o.maxSamples ?? undefined));
   }
-  return mixDatasets(lists, {
-    strategy: o.mixStrategy,
-    probs: o.interleaveProbs ?? undefined,
-    seed: o.seed,
-    names: counts.map((c) => c.name),
-  });
+  return Uint32Array.from(
+    mixDatasets(lists, { strategy: o.mixStrategy, probs: o.interleaveProbs ?? undefined, seed: o.seed, names: counts.map((c) => c.name) }),
+  );
+}
+
+/** `trainTestSplit` on a typed list: test = the first n_test entries of the seeded permutation, train = the rest. */
+function split(order: Uint32Array, valSize: number, seed: number): { train: Uint32Array; test: Uint32Array } {
+  const { test: nTest } = splitSizes(order.length, valSize);
+  if (nTest === 0) return { train: order, test: new Uint32Array(0) };
+  const perm = new Rng(seed).permutation(order.length);
+  for (let i = 0; i < perm.length; i++) perm[i] = order[perm[i]];
+  return { train: perm.subarray(nTest), test: perm.subarray(0, nTest) };
 }
 
 export function planSplits(train: readonly SourceCount[], evalSets: readonly SourceCount[], o: PlanOptions): SplitPlan {
   const trainSources = train.reduce((a, c) => a + c.count, 0);
   const evalSources = evalSets.reduce((a, c) => a + c.count, 0);
-  let trainOrder: number[] = o.doTrain ? merged(train, 0, o) : [];
-  let evalOrder: number[] = [];
+  let trainOrder: Uint32Array = o.doTrain ? merged(train, 0, o) : new Uint32Array(0);
+  let evalOrder: Uint32Array = new Uint32Array(0);
   if (evalSets.length > 0) evalOrder = merged(evalSets, trainSources, o);
   else if (o.valSize > 0 && o.doTrain) {
-    const s = trainTestSplit(trainOrder, o.valSize, o.seed);
+    const s = split(trainOrder, o.valSize, o.seed);
     trainOrder = s.train;
     evalOrder = s.test;
   }
-  return { train: Uint32Array.from(trainOrder), validation: Uint32Array.from(evalOrder), sources: trainSources + evalSources };
+  return { train: trainOrder, validation: evalOrder, sources: trainSources + evalSources };
 }
