@@ -85,8 +85,8 @@ describe('tokenizer errors name the file', () => {
   const cases: Array<[string, () => string, RegExp]> = [
     ['missing tokenizer.json', () => (fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), '{}'), dir), /Cannot read tokenizer file .*tokenizer\.json/],
     ['missing tokenizer_config.json', () => (fs.writeFileSync(path.join(dir, 'tokenizer.json'), tokJsonText), dir), /Cannot read tokenizer file .*tokenizer_config\.json/],
-    ['bad JSON in tokenizer.json', () => makeDir(baseConfig, '{"model": '), /tokenizer\.json: invalid JSON/],
-    ['bad JSON in tokenizer_config.json', () => makeDir('{oops'), /tokenizer_config\.json: invalid JSON/],
+    ['bad JSON in tokenizer.json', () => makeDir(baseConfig, '{"model": '), /tokenizer\.json:1:11: invalid JSON: unexpected end of the file/],
+    ['bad JSON in tokenizer_config.json', () => makeDir('{oops'), /tokenizer_config\.json:1:2: invalid JSON: Expected property name or '}'/],
     ['not a tokenizer', () => makeDir(baseConfig, { hello: 1 }), /tokenizer\.json: not a tokenizer\.json/],
     ['eos not in vocab', () => makeDir({ ...baseConfig, eos_token: '<eot>' }), /tokenizer_config\.json: eos_token "<eot>" is not in the vocabulary/],
     ['no eos', () => makeDir({ ...baseConfig, eos_token: null }), /tokenizer_config\.json: no eos_token/],

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
-import { PtflowError } from '../errors';
+import { jsonErrorAt, PtflowError } from '../errors';
 import { createFastBpe } from './fast-bpe';
 
 export interface Tokenizer {
@@ -74,10 +74,12 @@ function readJson(file: string): { bytes: Buffer; json: unknown } {
   } catch (e) {
     throw new PtflowError(`Cannot read tokenizer file ${file}: ${(e as Error).message}`, 2);
   }
+  const text = bytes.toString('utf8');
   try {
-    return { bytes, json: JSON.parse(bytes.toString('utf8')) };
+    return { bytes, json: JSON.parse(text) };
   } catch (e) {
-    throw new PtflowError(`${file}: invalid JSON: ${(e as Error).message}`, 2);
+    const at = jsonErrorAt(text, e);
+    throw new PtflowError(`${file}:${at.line}:${at.col}: invalid JSON: ${at.reason}`, 2);
   }
 }
 
