@@ -15,6 +15,7 @@
 #include "ce.h"
 #include "denormals.h"
 #include "rmsnorm.h"
+#include "rope.h"
 #include "dispatch.h"
 #include "pool.h"
 
@@ -522,6 +523,36 @@ napi_value RmsNormBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// rope(x, off, cos, off, sin, off, y, off, n, heads, d, inverse)
+napi_value Rope(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 12) return throw_range(env, "rope: expected 12 arguments");
+  double n = 0, heads = 0, d = 0;
+  if (!get_number(env, argv[8], &n) || !get_number(env, argv[9], &heads) || !get_number(env, argv[10], &d) ||
+      !is_count(n) || !is_count(heads) || !is_count(d) || static_cast<int64_t>(d) % 2 != 0)
+    return throw_range(env, "rope: n, heads must be non-negative integers and d a non-negative even integer");
+  bool inverse = false;
+  if (napi_get_value_bool(env, argv[11], &inverse) != napi_ok) return throw_range(env, "rope: inverse must be a boolean");
+  ptflow::RopeArgs a;
+  a.n = static_cast<int64_t>(n);
+  a.heads = static_cast<int64_t>(heads);
+  a.d = static_cast<int64_t>(d);
+  a.inverse = inverse;
+  const double xs = n * heads * d, ts = n * d;
+  const double need[4] = {xs, ts, ts, xs};
+  static const char* const names[4] = {"rope x", "rope cos", "rope sin", "rope y"};
+  F32 b[4];
+  if (!attn_buffers(env, argv, 4, names, need, b)) return nullptr;
+  a.x = b[0].ptr;
+  a.cos = b[1].ptr;
+  a.sin = b[2].ptr;
+  a.y = b[3].ptr;
+  ptflow::rope(a);
+  return nullptr;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -584,6 +615,7 @@ NAPI_MODULE_INIT() {
       {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rmsnormForward", nullptr, RmsNormForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rmsnormBackward", nullptr, RmsNormBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"rope", nullptr, Rope, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

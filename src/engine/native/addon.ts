@@ -132,6 +132,14 @@ export interface NativeAddon {
     dw: ArrayBufferView | null, dwByteOffset: number,
     n: number, d: number,
   ): void;
+  /** RoPE (rotate-half) of x [n, heads, d] by cos, sin [n, d] into y; `inverse` applies its transpose. */
+  rope?(
+    x: ArrayBufferView, xByteOffset: number,
+    cos: ArrayBufferView, cosByteOffset: number,
+    sin: ArrayBufferView, sinByteOffset: number,
+    y: ArrayBufferView, yByteOffset: number,
+    n: number, heads: number, d: number, inverse: boolean,
+  ): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */

@@ -1,9 +1,11 @@
 /**
  * Rotary position embedding in Hugging Face's rotate-half convention:
  * `inv_freq[i] = 1 / theta^(2i/d)`, angle = position · inv_freq, `cos`/`sin` repeated over both
- * halves, `y = x·cos + rotate_half(x)·sin` with `rotate_half(x) = [−x₂, x₁]`.
+ * halves, `y = x·cos + rotate_half(x)·sin` with `rotate_half(x) = [−x₂, x₁]`. With the native
+ * kernels active it is one native kernel each way (src/engine/native/rope.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeOpsActive, nativeRope } from '../native';
 import { customOp } from './custom-op';
 
 /**
@@ -52,6 +54,10 @@ function rotateHalfT(z: tf.Tensor): tf.Tensor {
 
 /** Rotates `x` [n, heads, d] by the tables from `ropeTables` (gradient: `dY·cos + rotᵀ(dY·sin)`). */
 export function applyRope(x: tf.Tensor3D, cos: tf.Tensor3D, sin: tf.Tensor3D): tf.Tensor3D {
+  if (nativeOpsActive()) {
+    const fused = nativeRope(x, cos, sin);
+    if (fused !== null) return fused;
+  }
   return customOp<tf.Tensor3D>(([xi], save) => {
     save([cos, sin]);
     return {
