@@ -18,6 +18,8 @@ export interface TrainerTiming {
 
 export class StatsCollector {
   private readonly counters = new Map<string, ActorCounters>();
+  /** Restarts seen as events (a never-finishing actor may not report counters after its restart). */
+  private readonly restarts = new Map<string, number>();
   private readonly badRecords: { file: string; line?: number; row?: number; reason: string }[] = [];
   private badRecordCount = 0;
   private readonly unsubscribe: () => void;
@@ -28,6 +30,9 @@ export class StatsCollector {
       if (e.type === 'actor.counters') {
         const d = e.data as TelemetryEvent<'actor.counters'>['data'];
         this.counters.set(d.actor, d.counters);
+      } else if (e.type === 'actor.restart') {
+        const d = e.data as TelemetryEvent<'actor.restart'>['data'];
+        this.restarts.set(d.actor, Math.max(this.restarts.get(d.actor) ?? 0, d.attempt));
       } else if (e.type === 'data.bad_record') {
         this.badRecordCount++;
         if (this.badRecords.length < 20) this.badRecords.push(e.data as TelemetryEvent<'data.bad_record'>['data']);
@@ -37,7 +42,7 @@ export class StatsCollector {
 
   snapshot(trainer: TrainerTiming | null): PipelineStats {
     const actors: PipelineStats['actors'] = {};
-    for (const [name, c] of this.counters) actors[name] = c;
+    for (const [name, c] of this.counters) actors[name] = { ...c, restarts: Math.max(c.restarts, this.restarts.get(name) ?? 0) };
     return {
       version: PIPELINE_STATS_VERSION,
       wall_seconds: (Date.now() - this.started) / 1000,
