@@ -20,6 +20,8 @@ export interface BadInputRow {
   /** Paths (files or directories) that must be byte-identical before and after the run. */
   unchanged?(dir: string): string[];
   env?: Record<string, string>;
+  /** More checks on what the run left in `dir`. */
+  after?(dir: string): void;
 }
 
 export interface RowOutcome {
@@ -67,6 +69,8 @@ export async function runRows(
       const before = snapshotAll(keep);
       const result = await runCli(args, { cwd: dir, env: row.env, timeoutMs: 120_000 });
       outcomes.set(row.name, { result, before, after: snapshotAll(keep) });
+      // PTFLOW_PRINT_ERRORS=1 prints every row's error line, to review the messages themselves.
+      if (process.env['PTFLOW_PRINT_ERRORS']) process.stdout.write(`${row.name} [exit ${result.code}]\n  ${errorLines(result.stderr).join('\n  ')}\n`);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
