@@ -63,6 +63,11 @@ export class PartWriter {
     })();
   }
 
+  /** Documents added so far. */
+  get documentsAdded(): number {
+    return this.documents + this.docs.length;
+  }
+
   add(ids: Int32Array): void {
     this.docs.push(ids);
     this.pendingTokens += ids.length;

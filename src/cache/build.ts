@@ -1,12 +1,13 @@
 /**
  * Builds one rank's part of a tokenized cache, in bounded memory whatever the corpus size:
  *
- *   1. count   read every dataset once, counting documents (capped at max_samples)
- *   2. plan    the split orders from the counts (plan.ts): exactly the order `ptflow train` uses
- *   3. tokens  read again, tokenizing only the documents in this rank's ranges (worker pool when
- *              workers > 1), straight into the parts when the split order is the read order, else
- *              into a scratch file
- *   4. write   (scratch file only) this rank's part of each split, in split order; then the manifest
+ *   1. count   (several ranks only) read every dataset once, counting documents (capped at
+ *              max_samples), and plan the split orders from the counts (plan.ts): exactly the order
+ *              `ptflow train` uses; each rank takes a contiguous slice of each split
+ *   2. tokens  read, tokenizing the documents of this rank's slices (all of them for one rank;
+ *              worker pool when workers > 1): straight into the parts when the split order is the
+ *              read order, else into a scratch file (one rank plans after this pass)
+ *   3. write   (scratch file only) the parts in split order; then the rank's manifest
  *
  * Part files are written under a temporary name and renamed into place; the manifest comes last, so
  * a manifest always describes complete files.
@@ -24,7 +25,7 @@ import { OrderedTokenizer } from './doc-tokenizer';
 import { writeManifest } from './index-file';
 import { partFile, partStem } from './layout';
 import { partRange, type Partition } from './partition';
-import { planSplits, type PlanOptions, type SourceCount } from './plan';
+import { planSplits, type PlanOptions, type SourceCount, type SplitPlan } from './plan';
 import { ProgressMeter } from './progress';
 import { Spill } from './spill';
 
@@ -41,13 +42,6 @@ export interface BuildInput extends PlanOptions {
   /** Documents per tokenization task (default 256, as the train pipeline). */
   docsPerBatch?: number;
   progressIntervalMs?: number;
-}
-
-interface Source {
-  spec: DatasetSpec;
-  /** Global index of its first document. */
-  offset: number;
-  count: number;
 }
 
 async function countDocs(spec: DatasetSpec, limit: number | null, meter: ProgressMeter): Promise<number> {
@@ -115,113 +109,154 @@ export async function buildPart(inp: BuildInput): Promise<PartManifest> {
   }
 }
 
+/** Will the split orders be the read order (no sampling, no interleaving, no val_size shuffle)? */
+export function readOrderPlan(inp: Pick<BuildInput, 'train' | 'eval' | 'mixStrategy' | 'valSize'>): boolean {
+  const plain = (specs: readonly DatasetSpec[]): boolean =>
+    specs.every((s) => s.numSamples === undefined) && (specs.length <= 1 || inp.mixStrategy === 'concat');
+  return plain(inp.train) && plain(inp.eval) && (inp.eval.length > 0 || !(inp.valSize > 1e-6));
+}
+
+const SPLITS: readonly CacheSplit[] = ['train', 'validation'];
+
 async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<PartManifest> {
   const { rank, worldSize } = inp.partition;
   const label = `prepare [rank ${rank}/${worldSize}]`;
   const popts = { out: inp.out, label, intervalMs: inp.progressIntervalMs };
-
-  // 1. count
   const specs = [...inp.train, ...inp.eval];
-  const counter = new ProgressMeter(popts, 'counting documents', null);
-  const sources: Source[] = [];
-  let offset = 0;
-  for (const spec of specs) {
-    const count = await countDocs(spec, inp.maxSamples, counter);
-    sources.push({ spec, offset, count });
-    offset += count;
-  }
-  counter.done();
+  const planOf = (counts: readonly number[]) => {
+    const asCount = (k: number): SourceCount => ({ name: specs[k].name, count: counts[k], numSamples: specs[k].numSamples });
+    return planSplits(inp.train.map((_, k) => asCount(k)), inp.eval.map((_, k) => asCount(inp.train.length + k)), inp);
+  };
 
-  // 2. plan
-  const asCount = (s: Source): SourceCount => ({ name: s.spec.name, count: s.count, numSamples: s.spec.numSamples });
-  const plan = planSplits(sources.slice(0, inp.train.length).map(asCount), sources.slice(inp.train.length).map(asCount), inp);
-  const orders: Record<CacheSplit, Uint32Array> = { train: plan.train, validation: plan.validation };
-  const splits = (['train', 'validation'] as const).filter((s) => orders[s].length > 0);
-  const ranges = new Map(splits.map((s) => [s, partRange(orders[s].length, rank, worldSize)]));
-  const needed = new Uint8Array(plan.sources);
-  let neededDocs = 0;
-  for (const s of splits) {
-    const { start, end } = ranges.get(s)!;
-    for (let p = start; p < end; p++) {
-      const g = orders[s][p];
-      if (!needed[g]) neededDocs++;
-      needed[g] = 1;
+  // 1. count — only with several ranks, which must agree on their slices before tokenizing.
+  //    One rank reads once: it tokenizes everything it reads and plans afterwards.
+  let plan: SplitPlan | null = null;
+  let counts: number[] = [];
+  if (worldSize > 1) {
+    const counter = new ProgressMeter(popts, 'counting documents', null);
+    for (const spec of specs) counts.push(await countDocs(spec, inp.maxSamples, counter));
+    counter.done();
+    plan = planOf(counts);
+  }
+
+  // 2. what this rank tokenizes
+  let orders: Record<CacheSplit, Uint32Array> | null = null;
+  let ranges = new Map<CacheSplit, { start: number; end: number }>();
+  let needed: Uint8Array | null = null;
+  let neededDocs: number | null = null;
+  if (plan) {
+    orders = { train: plan.train, validation: plan.validation };
+    const o = orders;
+    ranges = new Map(SPLITS.filter((s) => o[s].length > 0).map((s) => [s, partRange(o[s].length, rank, worldSize)]));
+    needed = new Uint8Array(plan.sources);
+    neededDocs = 0;
+    for (const [s, { start, end }] of ranges) {
+      for (let p = start; p < end; p++) {
+        if (!needed[o[s][p]]) neededDocs++;
+        needed[o[s][p]] = 1;
+      }
     }
   }
 
-  // 3. tokens: straight into the parts when each split's slice is in read order (no val_size
-  //    shuffle, no repeats), else into a scratch file read back in split order (4).
+  // 3. tokens: straight into the parts when each split's slice is in read order, else into a
+  //    scratch file read back in split order (4).
   fs.mkdirSync(inp.dir, { recursive: true });
-  const direct = splits.every((s) => inReadOrder(orders[s], ranges.get(s)!));
-  const parts = splits.map((s) => openPart(inp.dir, s, rank, worldSize, ranges.get(s)!.start));
-  const spill = direct ? null : new Spill(path.join(inp.dir, `.scratch-${partStem(rank, worldSize)}-${process.pid}.bin`), plan.sources);
+  const direct = orders ? [...ranges].every(([s, r]) => inReadOrder(orders![s], r)) : readOrderPlan(inp);
+  const parts = new Map<CacheSplit, OpenPart>();
+  const partOf = (s: CacheSplit, first: number): OpenPart => {
+    let part = parts.get(s);
+    if (!part) parts.set(s, (part = openPart(inp.dir, s, rank, worldSize, first)));
+    return part;
+  };
+  for (const [s, r] of ranges) partOf(s, r.start); // every rank writes a part of each split, even an empty one
+  const spill = direct ? null : new Spill(path.join(inp.dir, `.scratch-${partStem(rank, worldSize)}-${process.pid}.bin`), plan?.sources);
   try {
-    const splitOf = new Uint8Array(direct ? plan.sources : 0); // 1 + index into `parts`
-    if (direct) {
-      splits.forEach((s, k) => {
-        const { start, end } = ranges.get(s)!;
-        for (let p = start; p < end; p++) splitOf[orders[s][p]] = k + 1;
-      });
-    }
+    // Which split a document goes to when written directly.
+    const splitOf = new Uint8Array(direct && orders ? plan!.sources : 0);
+    for (const [s, { start, end }] of direct && orders ? ranges : []) for (let p = start; p < end; p++) splitOf[orders![s][p]] = SPLITS.indexOf(s) + 1;
+    let evalStart: number | null = null; // first global index of the eval datasets, once reached
     const meter = new ProgressMeter(popts, 'tokenizing', neededDocs);
     tokenizer.onBatch((ids, docIds) => {
       let tokens = 0;
       for (let i = 0; i < ids.length; i++) {
         const g = Number(docIds[i]);
         if (spill) spill.put(g, ids[i]);
-        else parts[splitOf[g] - 1].writer.add(ids[i]);
+        else if (orders) partOf(SPLITS[splitOf[g] - 1], 0).writer.add(ids[i]);
+        else partOf(evalStart === null || g < evalStart ? 'train' : 'validation', 0).writer.add(ids[i]);
         tokens += ids[i].length;
       }
       meter.add(ids.length, tokens);
     });
     const perBatch = inp.docsPerBatch ?? 256;
-    for (const src of sources) {
-      let last = -1;
-      for (let i = src.count - 1; i >= 0 && last < 0; i--) if (needed[src.offset + i]) last = i;
-      if (last < 0) continue; // nothing of this dataset in this rank's slices
+    let offset = 0;
+    for (let k = 0; k < specs.length; k++) {
+      if (k === inp.train.length) evalStart = offset;
+      // With a plan: up to this dataset's last needed document. Without: everything, up to max_samples.
+      let last = plan ? -1 : inp.maxSamples === null ? Infinity : inp.maxSamples - 1;
+      if (needed) for (let i = counts[k] - 1; i >= 0 && last < 0; i--) if (needed[offset + i]) last = i;
       let texts: string[] = [];
       let ids: number[] = [];
       let i = 0;
-      for await (const doc of readDataset(src.spec)) {
-        if (needed[src.offset + i]) {
-          texts.push(doc.text);
-          ids.push(src.offset + i);
-          if (texts.length >= perBatch) {
-            await tokenizer.push(texts, ids);
-            if (direct) for (const part of parts) await part.writer.drain();
-            texts = [];
-            ids = [];
+      if (last >= 0) {
+        for await (const doc of readDataset(specs[k])) {
+          if (!needed || needed[offset + i]) {
+            texts.push(doc.text);
+            ids.push(offset + i);
+            if (texts.length >= perBatch) {
+              await tokenizer.push(texts, ids);
+              for (const part of parts.values()) await part.writer.drain();
+              texts = [];
+              ids = [];
+            }
           }
+          if (++i > last) break;
         }
-        if (++i > last) break;
+        if (texts.length > 0) await tokenizer.push(texts, ids);
       }
-      if (texts.length > 0) await tokenizer.push(texts, ids);
+      if (!plan) counts.push(i);
+      offset += counts[k];
     }
     await tokenizer.finish();
     const tok = meter.done();
 
+    if (!plan) {
+      // One rank: the plan from what was read; its slices are the whole splits.
+      plan = planOf(counts);
+      orders = { train: plan.train, validation: plan.validation };
+      const o = orders;
+      ranges = new Map(SPLITS.filter((s) => o[s].length > 0).map((s) => [s, { start: 0, end: o[s].length }]));
+      if (direct) {
+        // What went straight into the parts must be exactly the planned order.
+        for (const [s, r] of ranges) {
+          const wrote = parts.get(s)?.writer.documentsAdded ?? 0;
+          if (wrote !== r.end || !inReadOrder(o[s], r)) throw new Error(`internal: ${s} written in read order (${wrote} documents) is not the planned order`);
+        }
+      }
+    }
+
     // 4. from the scratch file, in split order
     if (spill) {
       spill.seal();
-      const writeMeter = new ProgressMeter(popts, 'writing', neededDocs);
-      for (let k = 0; k < splits.length; k++) {
-        const { start, end } = ranges.get(splits[k])!;
+      const writeMeter = new ProgressMeter(popts, 'writing', [...ranges.values()].reduce((a, r) => a + r.end - r.start, 0));
+      for (const [s, { start, end }] of ranges) {
+        const part = partOf(s, start);
         for (let p = start; p < end; p++) {
-          const ids = spill.get(orders[splits[k]][p]);
-          parts[k].writer.add(ids);
+          const ids = spill.get(orders![s][p]);
+          part.writer.add(ids);
           writeMeter.add(1, ids.length);
-          if ((p - start) % 256 === 255) await parts[k].writer.drain();
+          if ((p - start) % 256 === 255) await part.writer.drain();
         }
       }
       writeMeter.done();
     }
-    for (const part of parts) await commitPart(part);
+    for (const s of ranges.keys()) await commitPart(parts.get(s)!);
     inp.out.write(`${label}: ${tok.docs} documents, ${tok.tokens} tokens tokenized at ${Math.round(tok.docsPerSec)} docs/s, ${Math.round(tok.tokensPerSec)} tokens/s\n`);
   } finally {
     spill?.close();
-    for (const part of parts) part.discard();
+    for (const part of parts.values()) part.discard();
   }
-  const written = parts.map((p) => p.result!);
+  const splits = [...ranges.keys()];
+  const written = splits.map((s) => parts.get(s)!.result!);
 
   const manifest: PartManifest = {
     format: TOKEN_CACHE_FORMAT,
@@ -230,7 +265,7 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
     preprocessing: inp.preprocessing,
     rank,
     world_size: worldSize,
-    split_documents: Object.fromEntries(splits.map((s) => [s, orders[s].length])),
+    split_documents: Object.fromEntries(splits.map((s) => [s, orders![s].length])),
     splits: Object.fromEntries(written.map((p) => [p.file.split('/')[0], p])),
   };
   await writeManifest(inp.dir, manifest);

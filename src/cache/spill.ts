@@ -3,7 +3,7 @@
  * read back in any order: how `ptflow prepare` puts documents into split order (shuffled by
  * val_size, interleaved, sampled) without holding the corpus in memory.
  *
- *   const s = openSpill(file, sources);  s.put(sourceIndex, ids);  …  s.seal();
+ *   const s = new Spill(file, expectedSources?);  s.put(sourceIndex, ids);  …  s.seal();
  *   s.get(sourceIndex) → Int32Array;  s.close()   (removes the file)
  *
  * Memory: 12 bytes per source document (position and length) plus a write buffer.
@@ -15,23 +15,24 @@ const WRITE_BUFFER_INTS = 1 << 20;
 
 export class Spill {
   private readonly fd: number;
-  /** Position (in Int32 units) of each source document, −1 when absent. */
-  private readonly start: Float64Array;
-  private readonly length: Int32Array;
+  /** Position (in Int32 units) of each source document, −1 when absent; grown as needed. */
+  private start: Float64Array;
+  private length: Int32Array;
   private buffer = new Int32Array(WRITE_BUFFER_INTS);
   private buffered = 0;
   private written = 0;
 
   constructor(
     readonly file: string,
-    sources: number,
+    sources = 1024,
   ) {
     this.fd = fs.openSync(file, 'w+');
-    this.start = new Float64Array(sources).fill(-1);
-    this.length = new Int32Array(sources);
+    this.start = new Float64Array(Math.max(1, sources)).fill(-1);
+    this.length = new Int32Array(Math.max(1, sources));
   }
 
   put(source: number, ids: Int32Array): void {
+    if (source >= this.start.length) this.grow(source + 1);
     if (this.start[source] >= 0) return; // a document sampled twice is stored once
     this.start[source] = this.written + this.buffered;
     this.length[source] = ids.length;
@@ -50,11 +51,11 @@ export class Spill {
   }
 
   has(source: number): boolean {
-    return this.start[source] >= 0;
+    return source < this.start.length && this.start[source] >= 0;
   }
 
   get(source: number): Int32Array {
-    const at = this.start[source];
+    const at = source < this.start.length ? this.start[source] : -1;
     if (at < 0) throw new PtflowError(`internal: document ${source} was not tokenized`);
     const out = new Int32Array(this.length[source]);
     const bytes = new Uint8Array(out.buffer);
@@ -73,6 +74,16 @@ export class Spill {
     } finally {
       fs.rmSync(this.file, { force: true });
     }
+  }
+
+  private grow(min: number): void {
+    const n = Math.max(min, this.start.length * 2);
+    const start = new Float64Array(n).fill(-1);
+    start.set(this.start);
+    const length = new Int32Array(n);
+    length.set(this.length);
+    this.start = start;
+    this.length = length;
   }
 
   private flush(): void {

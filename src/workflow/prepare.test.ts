@@ -139,6 +139,19 @@ describe('ptflow prepare', () => {
     expect(three.splits.validation.parts.map((p) => [p.first, p.documents])).toEqual([[0, 5], [5, 5], [10, 6]]);
   });
 
+  it('max_samples with concatenated datasets: one rank in one pass = 3 ranks with a counting pass', async () => {
+    const extra = { val_size: 0, dataset: 'kjv,more', max_samples: 10 };
+    await runPrepare(cfg('ms1', extra), [], {}, { out: sink() });
+    for (const rank of [0, 1, 2]) await runPrepare(cfg('ms3', extra), [], { rank, worldSize: 3 }, { out: sink() });
+    const tok = loadTokenizer(model);
+    const [kjv, more] = resolveDatasets(data, 'kjv,more');
+    const expected = [...(await collectDocs(kjv, 10)), ...(await collectDocs(more, 10))].map((d) => Array.from(tok.encodeDoc(d.text)));
+    for (const name of ['ms1', 'ms3']) {
+      const d = path.join(root, `cache-${name}`);
+      expect(await splitDocs(d, readIndex(d)!, 'train')).toEqual(expected);
+    }
+  });
+
   it('refuses a stale cache, saying what changed and how to rebuild', async () => {
     const file = cfg('stale');
     await runPrepare(file, [], {}, { out: sink() });
