@@ -142,7 +142,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     train_batch_size: p.per_device_train_batch_size,
   });
   let progress: RunProgressState = {
-    lossSinceLog: 0, stepsSinceLog: 0, lossTotal: 0, tokensSeen: 0, cursor: null, elapsedSeconds: 0, skippedSteps: 0,
+    lossSinceLog: 0, stepsSinceLog: 0, lossTotal: 0, tokensSeen: 0, cursor: null, skippedSteps: 0,
   };
   if (p.resume_from) {
     const ck = await loadCheckpoint(p.resume_from);
@@ -248,7 +248,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   }
 
   // End of training: HF's final log entry, the model, the state.
-  const runtime = (performance.now() - t0) / 1000 + progress.elapsedSeconds;
+  const runtime = (performance.now() - t0) / 1000; // this process's training time, as HF's train_runtime
   const stepsThisRun = Math.max(1, step);
   const trainMetrics = withEpoch({
     ...speedMetrics('train', runtime, {

@@ -38,8 +38,6 @@ export interface RunProgressState {
   tokensSeen: number;
   /** Data position after the last consumed micro-batch (see CollatorActor). */
   cursor: JsonValue;
-  /** Seconds of training before this checkpoint (train_runtime continues from it). */
-  elapsedSeconds: number;
   skippedSteps: number;
 }
 
