@@ -7,7 +7,7 @@
  *   an epoch accumulates the leftover micro-batches
  * - total = max_steps when > 0, else ceil(num_train_epochs × steps per epoch)
  * - logging/eval/save steps < 1 are a ratio of the total (ceil), as HF does
- * - epoch = completed epochs + micro-batches done in this epoch / micro-batches per epoch
+ * (the fractional epoch of a log is `epochAt` in src/outputs/log-entries.ts)
  */
 export interface PlanInput {
   /** Training blocks per epoch (null when streaming: unknown). */
@@ -54,12 +54,6 @@ export function makePlan(p: PlanInput): RunPlan {
   const saveSteps = Math.max(1, ratioOrSteps(p.saveSteps, totalSteps));
   const epochsNeeded = stepsPerEpoch === null ? null : Math.max(1, Math.ceil(totalSteps / stepsPerEpoch));
   return { microPerEpoch, stepsPerEpoch, totalSteps, epochsNeeded, loggingSteps, evalSteps, saveSteps };
-}
-
-/** Fractional epoch after `microDone` micro-batches of epoch `epochIndex` (0-based). */
-export function epochAt(epochIndex: number, microDone: number, microPerEpoch: number | null): number {
-  if (!microPerEpoch) return epochIndex;
-  return epochIndex + microDone / microPerEpoch;
 }
 
 export function shouldLog(step: number, plan: RunPlan): boolean {
