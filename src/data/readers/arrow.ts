@@ -9,13 +9,16 @@
  * temporary file first (local-copy.ts).
  *
  * Errors (PtflowError) name the file, and the batch / row where known: empty or corrupt file,
- * missing or non-string text column, null text.
+ * missing or non-string text column, null text. With `onBadRecord`, a row with null text is reported
+ * and skipped; an unreadable file or schema, or a corrupt record batch (or compressed stream), is
+ * reported once and the file ends there, keeping the rows of the batches before it.
  */
 import * as fs from 'node:fs';
 import { DataType, RecordBatchReader, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { PtflowError } from '../../errors';
 import { compressionOf, openChunks } from './compression';
 import { localCopy, type LocalCopy } from './local-copy';
+import { RecordError, skipOrThrow } from './record-error';
 import type { Doc, ReadOptions } from './types';
 
 /** "ARROW1": the first bytes of the IPC file format (the stream format starts with a message). */
@@ -24,6 +27,14 @@ const FILE_MAGIC = Buffer.from('ARROW1');
 const COALESCE_BYTES = 1 << 20;
 
 export async function* readArrow(file: string, opts: ReadOptions): AsyncGenerator<Doc, void, undefined> {
+  try {
+    yield* readFile(file, opts);
+  } catch (e) {
+    skipOrThrow(opts.onBadRecord, e, { file }); // the rest of the file is unreadable
+  }
+}
+
+async function* readFile(file: string, opts: ReadOptions): AsyncGenerator<Doc, void, undefined> {
   let handle: fs.promises.FileHandle | undefined;
   let copy: LocalCopy | undefined;
   let batches: AsyncIterable<RecordBatch>;
@@ -37,7 +48,7 @@ export async function* readArrow(file: string, opts: ReadOptions): AsyncGenerato
       } catch (e) {
         throw new PtflowError(`Cannot open ${file}: ${(e as Error).message}`);
       }
-      if ((await handle.stat()).size === 0) throw new PtflowError(`${file}: empty file (not an Arrow IPC file)`);
+      if ((await handle.stat()).size === 0) throw new RecordError(file, 'empty file (not an Arrow IPC file)');
     }
     try {
       const reader = stream ? await RecordBatchReader.from(stream) : await RecordBatchReader.from(handle as fs.promises.FileHandle);
@@ -47,7 +58,7 @@ export async function* readArrow(file: string, opts: ReadOptions): AsyncGenerato
     } catch (e) {
       throw arrowError(file, 'not a readable Arrow IPC file or stream', e);
     }
-    yield* readBatches(file, batches, schema, opts.textColumn);
+    yield* readBatches(file, batches, schema, opts);
   } finally {
     await handle?.close().catch(() => undefined);
     await copy?.release();
@@ -58,8 +69,9 @@ async function* readBatches(
   file: string,
   batches: AsyncIterable<RecordBatch>,
   schema: () => Schema,
-  column: string,
+  opts: ReadOptions,
 ): AsyncGenerator<Doc, void, undefined> {
+  const column = opts.textColumn;
   const index = textColumnIndex(file, schema(), column);
   let row = 0;
   let b = 0;
@@ -70,15 +82,17 @@ async function* readBatches(
       try {
         next = await it.next();
       } catch (e) {
-        throw arrowError(file, `record batch ${b} (after row ${row - 1}): corrupt Arrow data`, e);
+        throw arrowError(file, `record batch ${b} (after row ${row - 1}): corrupt Arrow data`, e, { row });
       }
       if (next.done) return;
       const vector = next.value.getChildAt(index);
-      if (!vector) throw new PtflowError(`${file}: record batch ${b} has no column ${index} ("${column}")`);
+      if (!vector) throw new RecordError(file, `record batch ${b} has no column ${index} ("${column}")`, { row });
       for (let i = 0; i < next.value.numRows; i++, row++) {
         const text: unknown = vector.get(i);
         if (typeof text !== 'string') {
-          throw new PtflowError(`${file}: row ${row} (record batch ${b}): text column "${column}" is ${text === null ? 'null' : `a ${typeof text}`}, expected a string`);
+          const e = new RecordError(`${file}: row ${row} (record batch ${b})`, `text column "${column}" is ${text === null ? 'null' : `a ${typeof text}`}, expected a string`);
+          skipOrThrow(opts.onBadRecord, e, { file, row });
+          continue;
         }
         yield { text, loc: { file, row } };
       }
@@ -93,14 +107,15 @@ function textColumnIndex(file: string, schema: Schema, column: string): number {
   const fields: Field[] = schema.fields;
   const index = fields.findIndex((f) => f.name === column);
   if (index < 0) {
-    throw new PtflowError(
-      `${file}: missing text column "${column}" (columns: ${fields.map((f) => f.name).join(', ') || 'none'}; set columns.prompt in dataset_info.json)`,
+    throw new RecordError(
+      file,
+      `missing text column "${column}" (columns: ${fields.map((f) => f.name).join(', ') || 'none'}; set columns.prompt in dataset_info.json)`,
     );
   }
   const type = fields[index].type;
   const stringy = (t: DataType): boolean => DataType.isUtf8(t) || DataType.isLargeUtf8(t) || DataType.isUtf8View(t);
   if (!(stringy(type) || (DataType.isDictionary(type) && stringy(type.dictionary)))) {
-    throw new PtflowError(`${file}: text column "${column}" has Arrow type ${String(type)}, expected a string (utf8) column`);
+    throw new RecordError(file, `text column "${column}" has Arrow type ${String(type)}, expected a string (utf8) column`);
   }
   return index;
 }
@@ -121,7 +136,7 @@ async function decompressedStream(file: string): Promise<AsyncIterable<Uint8Arra
   }
   if (headLen === 0) {
     await chunks.return();
-    throw new PtflowError(`${file}: empty file after decompression (not an Arrow IPC file)`);
+    throw new RecordError(file, 'empty file after decompression (not an Arrow IPC file)', { byte: 0 });
   }
   if (Buffer.concat(head).subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC)) {
     await chunks.return();
@@ -148,7 +163,8 @@ async function decompressedStream(file: string): Promise<AsyncIterable<Uint8Arra
   })();
 }
 
-function arrowError(file: string, what: string, e: unknown): PtflowError {
+/** Arrow's own errors are bad data (RecordError); ours pass through as they are. */
+function arrowError(file: string, what: string, e: unknown, at: { row?: number } = {}): PtflowError {
   if (e instanceof PtflowError) return e;
-  return new PtflowError(`${file}: ${what}: ${(e as Error).message}`);
+  return new RecordError(file, `${what}: ${(e as Error).message}`, at);
 }

@@ -10,13 +10,15 @@
  * Memory stays bounded: compressed input is read `chunkBytes` at a time (zstd input in at most
  * 256 KiB pieces, so one piece's output stays small even at high compression ratios), and output is
  * handed on chunk by chunk. A truncated or corrupt stream, or an empty compressed file, is a
- * `PtflowError` naming the file and how many bytes were decompressed before the failure.
+ * `RecordError` (bad data: on_bad_record may skip the rest of the file) naming the file and how many
+ * bytes were decompressed before the failure (also its `at.byte`); the chunks before it were yielded.
  */
 import * as fs from 'node:fs';
 import { pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { PtflowError } from '../../errors';
+import { RecordError } from './record-error';
 import { DEFAULT_CHUNK_BYTES } from './types';
 
 export type Compression = 'gzip' | 'zstd';
@@ -85,17 +87,15 @@ async function readOrThrow(handle: fs.promises.FileHandle, buf: Buffer, file: st
   }
 }
 
-function decompressError(file: string, kind: Compression, produced: number, detail: string): PtflowError {
-  return new PtflowError(
-    `${file}: corrupt or truncated ${kind} data after ${produced} decompressed bytes (${detail})`,
-  );
+function decompressError(file: string, kind: Compression, produced: number, detail: string): RecordError {
+  return new RecordError(file, `corrupt or truncated ${kind} data after ${produced} decompressed bytes (${detail})`, { byte: produced });
 }
 
 async function* gunzipChunks(file: string, size: number): AsyncGenerator<Buffer, void, undefined> {
   const handle = await openFile(file);
   if ((await handle.stat()).size === 0) {
     await handle.close();
-    throw new PtflowError(`${file}: empty file (not gzip data)`);
+    throw new RecordError(file, 'empty file (not gzip data)', { byte: 0 });
   }
   // The stream owns the handle from here on and closes it when it ends or is destroyed.
   const source = handle.createReadStream({ highWaterMark: size });
@@ -148,7 +148,7 @@ async function* zstdChunks(file: string, size: number): AsyncGenerator<Buffer, v
       consumed += bytesRead;
       yield* push(buf.subarray(0, bytesRead), false);
     }
-    if (consumed === 0) throw new PtflowError(`${file}: empty file (not zstd data)`);
+    if (consumed === 0) throw new RecordError(file, 'empty file (not zstd data)', { byte: 0 });
     yield* push(new Uint8Array(0), true);
   } finally {
     await handle.close();

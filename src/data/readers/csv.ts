@@ -4,12 +4,18 @@
  * An empty text field is an empty document (pandas reads it as NaN, which LLaMA-Factory turns
  * into ""). Errors name file:line. Compressed files (.gz, .zst) are decompressed on the fly
  * (compression.ts).
+ *
+ * With `onBadRecord`, a record csv-parse cannot parse (wrong number of fields, a bad quote) is
+ * reported and skipped (csv-parse's skip_records_with_error; after an unclosed quote it finds no
+ * further records in the file); a header without the text column or a corrupt compressed stream is
+ * reported once and the file ends there.
  */
 import * as fs from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { PtflowError } from '../../errors';
 import { openChunks } from './compression';
+import { RecordError, skipOrThrow } from './record-error';
 import { DEFAULT_CHUNK_BYTES, type Doc, type ReadOptions } from './types';
 
 interface CsvInfo {
@@ -24,15 +30,28 @@ export async function* readCsv(file: string, opts: ReadOptions): AsyncGenerator<
     throw new PtflowError(`Cannot open ${file}: ${(e as Error).message}`);
   }
   const column = opts.textColumn;
+  const onBad = opts.onBadRecord;
   let headerChecked = false;
+  let lastSkip = '';
   const parser = parse({
     bom: true,
     info: true,
     skip_empty_lines: true,
+    skip_records_with_error: onBad !== undefined,
+    on_skip: (err: CsvError | undefined) => {
+      const line = (err as (CsvError & { lines?: number }) | undefined)?.lines;
+      const reason = `malformed CSV: ${err?.message ?? 'unparsable record'}`;
+      if (`${line}:${reason}` === lastSkip) return undefined; // csv-parse may report one problem twice
+      lastSkip = `${line}:${reason}`;
+      onBad?.(line ? { file, line, reason } : { file, reason });
+      return undefined;
+    },
     columns: (header: string[]) => {
       if (!header.includes(column)) {
-        throw new PtflowError(
-          `${file}:1: missing text column "${column}" (columns: ${header.join(', ')}; set columns.prompt in dataset_info.json)`,
+        throw new RecordError(
+          `${file}:1`,
+          `missing text column "${column}" (columns: ${header.join(', ')}; set columns.prompt in dataset_info.json)`,
+          { line: 1 },
         );
       }
       headerChecked = true;
@@ -50,7 +69,10 @@ export async function* readCsv(file: string, opts: ReadOptions): AsyncGenerator<
       yield { text, loc: { file, line: item.info.lines - embedded, row: row++ } };
     }
   } catch (e) {
-    if (e instanceof PtflowError) throw e;
+    if (e instanceof PtflowError) {
+      skipOrThrow(onBad, e, { file }); // a header without the text column, a corrupt compressed stream
+      return;
+    }
     if (e instanceof CsvError) {
       const line = (e as CsvError & { lines?: number }).lines;
       throw new PtflowError(`${file}${line ? `:${line}` : ''}: malformed CSV: ${e.message}`);

@@ -3,7 +3,10 @@
  * helpers that read all files of a `DatasetSpec` in order.
  *
  *   readDataset(spec, opts?) → AsyncGenerator<Doc>   lazily, file after file
- *   collectDocs(spec, limit?) → Promise<Doc[]>       stops reading after `limit` documents
+ *   collectDocs(spec, limit?, opts?) → Promise<Doc[]> stops reading after `limit` documents
+ *
+ * `opts.onBadRecord` (on_bad_record: skip) makes every reader report a bad record and go on instead
+ * of throwing (types.ts, record-error.ts).
  *
  * Every format may also be gzip- or zstd-compressed (`x.jsonl.zst`, `x.parquet.gz`): see compression.ts.
  */
@@ -15,9 +18,10 @@ import { readJson } from './json';
 import { readJsonl } from './jsonl';
 import { readParquet } from './parquet';
 import { readTxt } from './txt';
-import type { Doc, DocReader } from './types';
+import type { BadRecordHandler, Doc, DocReader } from './types';
 
-export type { Doc, DocLoc, DocReader, ReadOptions } from './types';
+export type { BadRecord, BadRecordHandler, Doc, DocLoc, DocReader, ReadOptions } from './types';
+export { describeBadRecord } from './record-error';
 
 const READERS: Partial<Record<DatasetFormat, DocReader>> = {
   jsonl: readJsonl,
@@ -57,12 +61,18 @@ function asUsageErrors(reader: DocReader): DocReader {
   };
 }
 
+export interface DatasetReadOptions {
+  chunkBytes?: number;
+  /** Report bad records here and skip them (absent: the first one throws). */
+  onBadRecord?: BadRecordHandler;
+}
+
 export async function* readDataset(
   spec: Pick<DatasetSpec, 'files' | 'format' | 'textColumn'>,
-  opts: { chunkBytes?: number } = {},
+  opts: DatasetReadOptions = {},
 ): AsyncGenerator<Doc, void, undefined> {
   for (const file of spec.files) {
-    yield* readerFor(spec.format, file)(file, { textColumn: spec.textColumn, chunkBytes: opts.chunkBytes });
+    yield* readerFor(spec.format, file)(file, { textColumn: spec.textColumn, chunkBytes: opts.chunkBytes, onBadRecord: opts.onBadRecord });
   }
 }
 
@@ -70,7 +80,7 @@ export async function* readDataset(
 export async function collectDocs(
   spec: Pick<DatasetSpec, 'files' | 'format' | 'textColumn'>,
   limit?: number,
-  opts: { chunkBytes?: number } = {},
+  opts: DatasetReadOptions = {},
 ): Promise<Doc[]> {
   const out: Doc[] = [];
   if (limit !== undefined && limit <= 0) return out;

@@ -8,10 +8,14 @@
  * terminator is returned; a file ending in a terminator has no extra empty line. A UTF-8 byte
  * order mark at the start of the file is skipped. Compressed files (.gz, .zst) are decompressed on
  * the fly (compression.ts); byte offsets then count decompressed bytes.
+ *
+ * With `onBad` (on_bad_record: skip), a line of invalid UTF-8 is reported and left out (line numbers
+ * still count it), and a corrupt compressed stream is reported once: the lines before it were
+ * yielded, the unterminated line it broke off is dropped, and the file ends there.
  */
-import { PtflowError } from '../../errors';
 import { openChunks } from './compression';
-import { DEFAULT_CHUNK_BYTES } from './types';
+import { RecordError, skipOrThrow } from './record-error';
+import { DEFAULT_CHUNK_BYTES, type BadRecordHandler } from './types';
 
 export interface Line {
   text: string;
@@ -28,13 +32,16 @@ export async function* readLines(
   file: string,
   mode: 'lf' | 'universal',
   chunkBytes: number = DEFAULT_CHUNK_BYTES,
+  onBad?: BadRecordHandler,
 ): AsyncGenerator<Line, void, undefined> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const decode = (bytes: Uint8Array, line: number): string => {
+  /** The line's text, or null when it is not UTF-8 and was reported. */
+  const decode = (bytes: Uint8Array, line: number, byte: number): string | null => {
     try {
       return decoder.decode(bytes);
     } catch {
-      throw new PtflowError(`${file}:${line}: invalid UTF-8`);
+      skipOrThrow(onBad, new RecordError(`${file}:${line}`, 'invalid UTF-8'), { file, line, byte });
+      return null;
     }
   };
   let pending: Buffer[] = []; // pieces of the current, unterminated line
@@ -44,7 +51,32 @@ export async function* readLines(
   let filePos = 0; // byte offset of buf[0]
   let skipLfAfterCr = false; // universal mode: "\r" ended the previous line at a chunk end
   let first = true;
-  for await (const buf of openChunks(file, chunkBytes)) {
+  const chunks = openChunks(file, chunkBytes);
+  try {
+    for (;;) {
+      let step: IteratorResult<Buffer>;
+      try {
+        step = await chunks.next();
+      } catch (e) {
+        // a corrupt compressed stream: the lines before it were yielded; the broken-off line is dropped
+        skipOrThrow(onBad, e, { file, line: lineNo });
+        return;
+      }
+      if (step.done) break;
+      yield* splitChunk(step.value);
+    }
+  } finally {
+    await chunks.return(undefined); // closes the file when the consumer stops early
+  }
+  if (pendingLen > 0) {
+    let piece = Buffer.concat(pending);
+    if (mode === 'lf' && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
+    const text = decode(piece, lineNo, lineStart);
+    if (text !== null) yield { text, line: lineNo, byte: lineStart };
+  }
+
+  /** The lines ended in `buf` (the rest is kept as pending). */
+  function* splitChunk(buf: Buffer): Generator<Line, void, undefined> {
     const bytesRead = buf.length;
     let start = 0;
     if (first) {
@@ -71,7 +103,8 @@ export async function* readLines(
         pendingLen = 0;
       }
       if (mode === 'lf' && piece.length > 0 && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
-      yield { text: decode(piece, lineNo), line: lineNo, byte: lineStart };
+      const text = decode(piece, lineNo, lineStart);
+      if (text !== null) yield { text, line: lineNo, byte: lineStart };
       lineNo++;
       let next = i + 1;
       if (b === CR) {
@@ -92,10 +125,5 @@ export async function* readLines(
     }
     filePos += bytesRead;
     if (skipLfAfterCr) lineStart = filePos; // adjusted by one more if the next chunk starts with "\n"
-  }
-  if (pendingLen > 0) {
-    let piece = Buffer.concat(pending);
-    if (mode === 'lf' && piece[piece.length - 1] === CR) piece = piece.subarray(0, piece.length - 1);
-    yield { text: decode(piece, lineNo), line: lineNo, byte: lineStart };
   }
 }

@@ -6,66 +6,112 @@
  * (parquet needs random access: local-copy.ts).
  *
  * Errors (PtflowError) name the file, and the row group / row where one is known: not a parquet
- * file, a missing or non-string text column, a null text, a corrupt page.
+ * file, a missing or non-string text column, a null text, a corrupt page. With `onBadRecord`, a bad
+ * row (null, non-string or non-UTF-8 text) is reported and skipped, a corrupt row group is reported
+ * once (at its first row) and skipped, and a file that cannot be read at all (empty, no footer, no
+ * usable text column, corrupt compressed data) is reported once and skipped.
  */
 import * as fs from 'node:fs';
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { PtflowError } from '../../errors';
-import { localCopy } from './local-copy';
+import { localCopy, type LocalCopy } from './local-copy';
+import { RecordError, skipOrThrow } from './record-error';
 import type { Doc, ReadOptions } from './types';
 
 export async function* readParquet(file: string, opts: ReadOptions): AsyncGenerator<Doc, void, undefined> {
-  const copy = await localCopy(file);
+  let copy: LocalCopy;
+  try {
+    copy = await localCopy(file);
+  } catch (e) {
+    skipOrThrow(opts.onBadRecord, e, { file }); // an empty or corrupt compressed file
+    return;
+  }
+  try {
+    yield* readRows(file, copy.path, opts);
+  } catch (e) {
+    skipOrThrow(opts.onBadRecord, e, { file }); // the file as a whole is unreadable
+  } finally {
+    await copy.release();
+  }
+}
+
+async function* readRows(file: string, local: string, opts: ReadOptions): AsyncGenerator<Doc, void, undefined> {
   let handle: fs.promises.FileHandle | undefined;
   try {
     try {
-      handle = await fs.promises.open(copy.path, 'r');
+      handle = await fs.promises.open(local, 'r');
     } catch (e) {
       throw new PtflowError(`Cannot open ${file}: ${(e as Error).message}`);
     }
     const size = (await handle.stat()).size;
-    if (size === 0) throw new PtflowError(`${file}: empty file (not a parquet file)`);
+    if (size === 0) throw new RecordError(file, 'empty file (not a parquet file)');
     const buffer = fileBuffer(handle, size);
     let metadata: FileMetaData;
     try {
       metadata = await parquetMetadataAsync(buffer);
     } catch (e) {
-      throw new PtflowError(`${file}: not a readable parquet file: ${(e as Error).message}`);
+      throw new RecordError(file, `not a readable parquet file: ${(e as Error).message}`);
     }
     checkTextColumn(file, metadata, opts.textColumn);
     let rowStart = 0;
     for (const [g, group] of metadata.row_groups.entries()) {
       const rowEnd = rowStart + Number(group.num_rows);
-      let rows: unknown[][] = [];
+      let rows: unknown[][];
       try {
-        await parquetRead({
-          file: buffer,
-          metadata,
-          columns: [opts.textColumn],
-          rowStart,
-          rowEnd,
-          compressors,
-          onComplete: (r: unknown[][]) => {
-            rows = r;
-          },
-        });
+        rows = await readGroup(buffer, metadata, opts.textColumn, file, g, rowStart, rowEnd);
       } catch (e) {
-        throw new PtflowError(`${file}: row group ${g} (rows ${rowStart}–${rowEnd - 1}): corrupt parquet data: ${(e as Error).message}`);
-      }
-      if (rows.length !== rowEnd - rowStart) {
-        throw new PtflowError(`${file}: row group ${g}: expected ${rowEnd - rowStart} rows, read ${rows.length}`);
+        skipOrThrow(opts.onBadRecord, e, { file, row: rowStart }); // the next row group may be fine
+        rows = [];
       }
       for (let i = 0; i < rows.length; i++) {
         const row = rowStart + i;
-        yield { text: textOf(rows[i][0], file, row, opts.textColumn), loc: { file, row } };
+        let text: string;
+        try {
+          text = textOf(rows[i][0], file, row, opts.textColumn);
+        } catch (e) {
+          skipOrThrow(opts.onBadRecord, e, { file, row });
+          continue;
+        }
+        yield { text, loc: { file, row } };
       }
       rowStart = rowEnd;
     }
   } finally {
     await handle?.close();
-    await copy.release();
   }
+}
+
+/** The text column of row group `g` (rows `rowStart`..`rowEnd - 1`). */
+async function readGroup(
+  buffer: AsyncBuffer,
+  metadata: FileMetaData,
+  column: string,
+  file: string,
+  g: number,
+  rowStart: number,
+  rowEnd: number,
+): Promise<unknown[][]> {
+  let rows: unknown[][] = [];
+  try {
+    await parquetRead({
+      file: buffer,
+      metadata,
+      columns: [column],
+      rowStart,
+      rowEnd,
+      compressors,
+      onComplete: (r: unknown[][]) => {
+        rows = r;
+      },
+    });
+  } catch (e) {
+    throw new RecordError(file, `row group ${g} (rows ${rowStart}–${rowEnd - 1}): corrupt parquet data: ${(e as Error).message}`);
+  }
+  if (rows.length !== rowEnd - rowStart) {
+    throw new RecordError(file, `row group ${g}: expected ${rowEnd - rowStart} rows, read ${rows.length}`);
+  }
+  return rows;
 }
 
 /** hyparquet's view of a local file: reads byte ranges on demand. */
@@ -89,14 +135,15 @@ function checkTextColumn(file: string, metadata: FileMetaData, column: string): 
   const top = parquetSchema(metadata).children;
   const node = top.find((c) => c.element.name === column);
   if (!node) {
-    throw new PtflowError(
-      `${file}: missing text column "${column}" (columns: ${top.map((c) => c.element.name).join(', ') || 'none'}; set columns.prompt in dataset_info.json)`,
+    throw new RecordError(
+      file,
+      `missing text column "${column}" (columns: ${top.map((c) => c.element.name).join(', ') || 'none'}; set columns.prompt in dataset_info.json)`,
     );
   }
   const el = node.element;
   if (node.children.length > 0 || el.type !== 'BYTE_ARRAY' || el.repetition_type === 'REPEATED') {
     const kind = node.children.length > 0 ? 'a nested column' : el.repetition_type === 'REPEATED' ? 'a repeated column' : `of type ${el.type}`;
-    throw new PtflowError(`${file}: text column "${column}" is ${kind}, expected a string (BYTE_ARRAY) column`);
+    throw new RecordError(file, `text column "${column}" is ${kind}, expected a string (BYTE_ARRAY) column`);
   }
 }
 
@@ -108,8 +155,8 @@ function textOf(value: unknown, file: string, row: number, column: string): stri
     try {
       return utf8.decode(value);
     } catch {
-      throw new PtflowError(`${file}: row ${row}: text column "${column}" is not valid UTF-8`);
+      throw new RecordError(`${file}: row ${row}`, `text column "${column}" is not valid UTF-8`);
     }
   }
-  throw new PtflowError(`${file}: row ${row}: text column "${column}" is ${value === null || value === undefined ? 'null' : `a ${typeof value}`}, expected a string`);
+  throw new RecordError(`${file}: row ${row}`, `text column "${column}" is ${value === null || value === undefined ? 'null' : `a ${typeof value}`}, expected a string`);
 }
