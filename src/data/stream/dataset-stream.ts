@@ -2,9 +2,11 @@
  * One dataset read as a stream of positioned documents, file after file in this epoch's file order,
  * with one document of look-ahead (`peek`, so a mixer can tell that a source has just been used up, as
  * the map-style stopping strategies need) and a position that always names the next document not yet
- * taken — what a cursor stores. Only the current file is open; one record is held at most.
+ * taken — what a cursor stores. Only the current file is open; one record is held at most. With
+ * `onBadRecord` (on_bad_record: skip) bad records are reported there and passed over.
  */
 import type { SourcePos } from '../../../schemas/stream-cursor';
+import type { BadRecordHandler } from '../readers';
 import type { DatasetSpec } from '../registry';
 import { recordsFrom, type IoCounter, type Rec } from './file-records';
 
@@ -19,6 +21,7 @@ export interface StreamDoc {
 export interface DatasetStreamOptions {
   io: IoCounter;
   chunkBytes?: number;
+  onBadRecord?: BadRecordHandler;
 }
 
 export class DatasetStream {
@@ -58,7 +61,7 @@ export class DatasetStream {
       const fileIndex = this.order[this.at.order];
       if (!this.it) {
         const ref = { file: this.spec.files[fileIndex], format: this.spec.format, textColumn: this.spec.textColumn };
-        this.it = recordsFrom(ref, this.at.pos, this.opts.io, this.opts.chunkBytes);
+        this.it = recordsFrom(ref, this.at.pos, this.opts.io, this.opts.chunkBytes, this.opts.onBadRecord);
       }
       const r = await this.it.next();
       if (!r.done) {

@@ -14,6 +14,7 @@
 import type { StreamShardState } from '../../../schemas/stream-cursor';
 import { PtflowError } from '../../errors';
 import type { MixStrategy } from '../mix';
+import type { BadRecordHandler } from '../readers';
 import type { DatasetSpec } from '../registry';
 import { Rng } from '../rng';
 import { DatasetStream, type StreamDoc } from './dataset-stream';
@@ -30,6 +31,8 @@ export interface StreamConfig {
   /** Documents taken from the head of each epoch's shuffled stream (eval in epoch 0, skipped after). */
   valSize: number;
   chunkBytes?: number;
+  /** on_bad_record: skip — bad records are reported here and passed over (absent: they throw). */
+  onBadRecord?: BadRecordHandler;
 }
 
 /** Generator streams: the mixer uses Rng(seed + epoch) (stream 0, as mix.ts), the buffer stream 1, file orders 2 + dataset. */
@@ -71,7 +74,7 @@ export class EpochStream {
     const seed = cfg.seed + epoch;
     const sources = cfg.datasets.map(
       (spec, d) =>
-        new DatasetStream(spec, table.base[d], fileOrder(spec.files.length, cfg.seed, epoch, d), { io, chunkBytes: cfg.chunkBytes }, state?.sources[d]),
+        new DatasetStream(spec, table.base[d], fileOrder(spec.files.length, cfg.seed, epoch, d), { io, chunkBytes: cfg.chunkBytes, onBadRecord: cfg.onBadRecord }, state?.sources[d]),
     );
     const mixer = new StreamMixer(sources, cfg.mixStrategy, cfg.interleaveProbs, seed, state?.mix);
     let buffer: ShuffleBuffer<StreamDoc>;
@@ -161,7 +164,7 @@ async function residents(cfg: StreamConfig, slots: readonly number[], io: IoCoun
     while (d + 1 < table.base.length && table.base[d + 1] <= fileId) d++;
     const spec = cfg.datasets[d];
     const ref = { file: spec.files[fileId - table.base[d]], format: spec.format, textColumn: spec.textColumn };
-    texts.set(fileId, await fetchRecords(ref, extents, io, cfg.chunkBytes));
+    texts.set(fileId, await fetchRecords(ref, extents, io, cfg.chunkBytes, cfg.onBadRecord !== undefined));
   }
   const out: StreamDoc[] = [];
   for (let i = 0; i < slots.length; i += 3) {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { PtflowError } from '../../errors';
-import { collectDocs } from '../readers';
+import { collectDocs, type BadRecord } from '../readers';
 import { zstdStoredFrame } from '../readers/testing/zstd-frame';
 import type { DatasetFormat } from '../registry';
 import { fetchRecords, recordsFrom, type FileRef, type Rec } from './file-records';
@@ -97,11 +97,12 @@ describe('recordsFrom', () => {
     expect(ioGz.bytes).toBe(size);
   });
 
-  it('errors name the file and the byte of the record', async () => {
+  it('errors name file:line when read from the start, else the byte of the record', async () => {
     const file = write('bad.jsonl', '{"text":"ok"}\n{"text": nope}\n');
-    await expect(all({ file, format: 'jsonl', textColumn: 'text' })).rejects.toThrow(new RegExp(`${file.replace(/[.]/g, '\\.')} \\(record at byte 14\\): malformed JSON`));
+    await expect(all({ file, format: 'jsonl', textColumn: 'text' })).rejects.toThrow(new RegExp(`${file.replace(/[.]/g, '\\.')}:2: malformed JSON`));
+    await expect(all({ file, format: 'jsonl', textColumn: 'text' }, 14)).rejects.toThrow(new RegExp(`${file.replace(/[.]/g, '\\.')} \\(record at byte 14\\): malformed JSON`));
     const miss = write('miss.jsonl', '{"body":"x"}\n');
-    await expect(all({ file: miss, format: 'jsonl', textColumn: 'text' })).rejects.toThrow(/record at byte 0\): missing text column "text"/);
+    await expect(all({ file: miss, format: 'jsonl', textColumn: 'text' })).rejects.toThrow(/miss\.jsonl:1: missing text column "text"/);
     await expect(all({ file: path.join(dir, 'none.jsonl'), format: 'jsonl', textColumn: 'text' })).rejects.toThrow(PtflowError);
   });
 });
@@ -134,5 +135,71 @@ describe('fetchRecords', () => {
     await expect(fetchRecords(ref, [{ pos: 13, next: 14 }], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at byte 13/);
     await expect(fetchRecords(ref, [{ pos: 0, next: 20 }], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at byte 0/);
     await expect(fetchRecords(ref, [{ pos: 14, next: 99 }], { bytes: 0 })).rejects.toThrow(/g\.jsonl: no record at bytes 14\.\.99/);
+  });
+});
+
+describe('bad records (on_bad_record: skip)', () => {
+  const GOOD = ['one', 'two', 'three', 'four'];
+  // line 2 malformed, 4 blank, 5 invalid UTF-8, 7 missing column
+  const parts: (string | Buffer)[] = [
+    JSON.stringify({ text: 'one' }), '{"text": nope}', JSON.stringify({ text: 'two' }), '',
+    Buffer.from([0x7b, 0xff, 0x7d]), JSON.stringify({ text: 'three' }), JSON.stringify({ body: 'x' }), JSON.stringify({ text: 'four' }),
+  ];
+  const content = Buffer.concat(parts.flatMap((x) => [Buffer.from(x), Buffer.from('\n')]));
+  const starts: number[] = []; // of each line, and the file size last
+  for (let i = 0, at = 0; i <= parts.length; i++) {
+    starts.push(at);
+    if (i < parts.length) at += Buffer.byteLength(parts[i]) + 1;
+  }
+
+  for (const comp of ['', '.gz']) {
+    it(`jsonl${comp}: good records keep the positions they have without the bad ones; each bad one reported once with line and byte`, async () => {
+      const file = write(`s.jsonl${comp}`, comp ? zlib.gzipSync(content) : content);
+      const ref = { file, format: 'jsonl' as const, textColumn: 'text' };
+      for (const chunk of [16, 1 << 20]) {
+        const bad: BadRecord[] = [];
+        const recs: Rec[] = [];
+        for await (const r of recordsFrom(ref, 0, { bytes: 0 }, chunk, (p) => bad.push(p))) recs.push(r);
+        expect(recs.map((r) => r.text)).toEqual(GOOD);
+        expect(recs.map((r) => [r.pos, r.next])).toEqual([0, 2, 5, 7].map((i) => [starts[i], starts[i + 1]]));
+        expect(bad.map((b) => [b.file, b.line, b.byte])).toEqual([[file, 2, starts[1]], [file, 5, starts[4]], [file, 7, starts[6]]]);
+        expect(bad.map((b) => b.reason.split(':')[0])).toEqual(['malformed JSON', 'invalid UTF-8', 'missing text column "text" (keys']);
+        // resuming at any good record's position (or any `next`) gives exactly the rest; bad lines after it are reported by byte
+        for (const [k, r] of recs.entries()) {
+          const later: BadRecord[] = [];
+          const rest: Rec[] = [];
+          for await (const x of recordsFrom(ref, r.next, { bytes: 0 }, chunk, (p) => later.push(p))) rest.push(x);
+          expect(rest).toEqual(recs.slice(k + 1));
+          expect(later.map((b) => [b.line, b.byte])).toEqual(bad.filter((b) => (b.byte as number) > r.pos).map((b) => [undefined, b.byte]));
+        }
+      }
+    });
+  }
+
+  it('a truncated .gz: the records before the break, one report, then the file ends', async () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `doc ${i}` }));
+    const gz = zlib.gzipSync(lines.join('\n') + '\n');
+    const file = write('cut.jsonl.gz', gz.subarray(0, gz.length >> 1));
+    const bad: BadRecord[] = [];
+    const got: Rec[] = [];
+    for await (const r of recordsFrom({ file, format: 'jsonl', textColumn: 'text' }, 0, { bytes: 0 }, 4096, (p) => bad.push(p))) got.push(r);
+    expect(bad).toHaveLength(1);
+    expect(bad[0].reason).toMatch(new RegExp(`^corrupt or truncated gzip data after ${bad[0].byte} decompressed bytes`));
+    expect(got.length).toBeGreaterThan(100);
+    expect(got.map((r) => r.text)).toEqual(lines.slice(0, got.length).map((_, i) => `doc ${i}`));
+    expect(got[got.length - 1].next).toBeLessThanOrEqual(bad[0].byte as number);
+    expect(bad[0].line).toBe(got.length + 1);
+  });
+
+  it('record-indexed files: positions count the good records; fetchRecords skips bad ones silently', async () => {
+    const file = write('a.csv', 'id,text\n1,a\n2,b,extra\n3,c\n4\n5,d\n');
+    const ref = { file, format: 'csv' as const, textColumn: 'text' };
+    const bad: BadRecord[] = [];
+    const recs: Rec[] = [];
+    for await (const r of recordsFrom(ref, 0, { bytes: 0 }, 16, (p) => bad.push(p))) recs.push(r);
+    expect(recs.map((r) => [r.text, r.pos])).toEqual([['a', 0], ['c', 1], ['d', 2]]);
+    expect(bad.map((b) => b.line)).toEqual([3, 5]);
+    await expect(fetchRecords(ref, [recs[2]], { bytes: 0 })).rejects.toThrow(/a\.csv:3: malformed CSV/);
+    expect([...(await fetchRecords(ref, [recs[2], recs[0]], { bytes: 0 }, 16, true)).entries()]).toEqual([[0, 'a'], [2, 'd']]);
   });
 });

@@ -15,12 +15,18 @@
  *
  * Line semantics match src/data/readers (lines.ts): jsonl / json lines end at "\n" (one trailing "\r"
  * dropped, blank lines skipped), txt lines end at "\n", "\r\n" or "\r"; a UTF-8 BOM at byte 0 is skipped.
+ *
+ * Bad records (on_bad_record): without `onBad` the first one throws, naming file:line (or the byte
+ * offset when reading started mid-file, where line numbers are unknown); with it, each is reported and
+ * skipped — a skipped line still moves positions on, so `next` and the records after it are where
+ * they would be without it — and a corrupt compressed stream ends its file after one report.
  */
 import * as fs from 'node:fs';
 import { PtflowError } from '../../errors';
 import type { DatasetFormat } from '../registry';
-import { readerFor } from '../readers';
+import { readerFor, type BadRecordHandler } from '../readers';
 import { compressionOf, openChunks } from '../readers/compression';
+import { RecordError, skipOrThrow } from '../readers/record-error';
 import { textField } from '../readers/text-field';
 
 export interface FileRef {
@@ -111,15 +117,19 @@ async function* chunksFrom(file: string, start: number, io: IoCounter, chunkByte
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Turn one line's bytes into a record text (null: a blank JSON line, skipped). */
-function lineText(ref: FileRef, kind: 'lf' | 'universal', bytes: Uint8Array, pos: number): string | null {
+/**
+ * Turn one line's bytes into a record text (null: a blank JSON line, skipped). Bad data is a
+ * RecordError naming file:line, or the byte offset when the line number is not known.
+ */
+function lineText(ref: FileRef, kind: 'lf' | 'universal', bytes: Uint8Array, pos: number, line?: number): string | null {
+  const where = line !== undefined ? `${ref.file}:${line}` : `${ref.file} (record at byte ${pos})`;
   let b = bytes;
   if (kind === 'lf' && b.length > 0 && b[b.length - 1] === CR) b = b.subarray(0, b.length - 1);
   let s: string;
   try {
     s = decoder.decode(b);
   } catch {
-    throw new PtflowError(`${ref.file} (record at byte ${pos}): invalid UTF-8`);
+    throw new RecordError(where, 'invalid UTF-8');
   }
   if (kind === 'universal') return s;
   if (s.trim() === '') return null;
@@ -127,70 +137,110 @@ function lineText(ref: FileRef, kind: 'lf' | 'universal', bytes: Uint8Array, pos
   try {
     value = JSON.parse(s);
   } catch (e) {
-    throw new PtflowError(`${ref.file} (record at byte ${pos}): malformed JSON: ${(e as Error).message}`);
+    throw new RecordError(where, `malformed JSON: ${(e as Error).message}`);
   }
-  return textField(value, ref.textColumn, `${ref.file} (record at byte ${pos})`);
+  return textField(value, ref.textColumn, where);
 }
 
-/** Records of a line-based file from byte `start` (which must be a line start, or 0). */
-async function* lineRecords(ref: FileRef, kind: 'lf' | 'universal', start: number, io: IoCounter, chunkBytes: number): AsyncGenerator<Rec, void, undefined> {
+/**
+ * Records of a line-based file from byte `start` (which must be a line start, or 0). Line numbers are
+ * known when reading from the start of the file.
+ */
+async function* lineRecords(
+  ref: FileRef,
+  kind: 'lf' | 'universal',
+  start: number,
+  io: IoCounter,
+  chunkBytes: number,
+  onBad?: BadRecordHandler,
+): AsyncGenerator<Rec, void, undefined> {
   let rest: Buffer = Buffer.alloc(0);
   let restPos = start; // file offset of rest[0]
   let scanFrom = 0; // bytes of rest already known to hold no terminator
   let first = start === 0;
-  for await (const chunk of chunksFrom(ref.file, start, io, chunkBytes)) {
-    let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    if (first) {
-      first = false;
-      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
-        buf = buf.subarray(3);
-        restPos = 3;
-      }
+  let line: number | undefined = start === 0 ? 1 : undefined; // of the line starting at rest[0]
+  /** The record of one line, or null for a blank JSON line or a bad line that was reported. */
+  const text = (bytes: Uint8Array, pos: number): string | null => {
+    try {
+      return lineText(ref, kind, bytes, pos, line);
+    } catch (e) {
+      skipOrThrow(onBad, e, { file: ref.file, line, byte: pos });
+      return null;
     }
-    let lineStart = 0;
-    let i = scanFrom;
-    while (i < buf.length) {
-      const b = buf[i];
-      if (b !== LF && !(kind === 'universal' && b === CR)) {
-        i++;
-        continue;
+  };
+  try {
+    for await (const chunk of chunksFrom(ref.file, start, io, chunkBytes)) {
+      let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      if (first) {
+        first = false;
+        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+          buf = buf.subarray(3);
+          restPos = 3;
+        }
       }
-      let next = i + 1;
-      if (b === CR) {
-        if (next === buf.length) break; // "\r" at the end of the data so far: is "\n" next?
-        if (buf[next] === LF) next++;
+      let lineStart = 0;
+      let i = scanFrom;
+      while (i < buf.length) {
+        const b = buf[i];
+        if (b !== LF && !(kind === 'universal' && b === CR)) {
+          i++;
+          continue;
+        }
+        let next = i + 1;
+        if (b === CR) {
+          if (next === buf.length) break; // "\r" at the end of the data so far: is "\n" next?
+          if (buf[next] === LF) next++;
+        }
+        const t = text(buf.subarray(lineStart, i), restPos + lineStart);
+        if (t !== null) yield { text: t, pos: restPos + lineStart, next: restPos + next };
+        if (line !== undefined) line++;
+        lineStart = next;
+        i = next;
       }
-      const text = lineText(ref, kind, buf.subarray(lineStart, i), restPos + lineStart);
-      if (text !== null) yield { text, pos: restPos + lineStart, next: restPos + next };
-      lineStart = next;
-      i = next;
+      rest = lineStart === 0 ? buf : Buffer.from(buf.subarray(lineStart));
+      restPos += lineStart;
+      scanFrom = i - lineStart;
     }
-    rest = lineStart === 0 ? buf : Buffer.from(buf.subarray(lineStart));
-    restPos += lineStart;
-    scanFrom = i - lineStart;
+  } catch (e) {
+    // a corrupt compressed stream: the records before it were yielded; the file ends here
+    skipOrThrow(onBad, e, { file: ref.file, line });
+    return;
   }
   if (rest.length > 0) {
     let body = rest;
     if (kind === 'universal' && body[body.length - 1] === CR) body = body.subarray(0, body.length - 1);
-    const text = lineText(ref, kind, body, restPos);
-    if (text !== null) yield { text, pos: restPos, next: restPos + rest.length };
+    const t = text(body, restPos);
+    if (t !== null) yield { text: t, pos: restPos, next: restPos + rest.length };
   }
 }
 
 /** Records of a record-indexed file from record `start`: read (not tokenized) up to it. */
-async function* rowRecords(ref: FileRef, start: number, io: IoCounter, chunkBytes: number): AsyncGenerator<Rec, void, undefined> {
-  let row = 0;
-  for await (const d of readerFor(ref.format, ref.file)(ref.file, { textColumn: ref.textColumn, chunkBytes })) {
+async function* rowRecords(ref: FileRef, start: number, io: IoCounter, chunkBytes: number, onBad?: BadRecordHandler): AsyncGenerator<Rec, void, undefined> {
+  let row = 0; // counts the records read (bad ones, skipped by the reader, have no position)
+  for await (const d of readerFor(ref.format, ref.file)(ref.file, { textColumn: ref.textColumn, chunkBytes, onBadRecord: onBad })) {
     io.bytes += Buffer.byteLength(d.text);
     if (row >= start) yield { text: d.text, pos: row, next: row + 1 };
     row++;
   }
 }
 
-export async function* recordsFrom(ref: FileRef, pos: number, io: IoCounter, chunkBytes = DEFAULT_CHUNK): AsyncGenerator<Rec, void, undefined> {
-  const kind = await recordKind(ref);
-  if (kind === 'row') yield* rowRecords(ref, pos, io, chunkBytes);
-  else yield* lineRecords(ref, kind, pos, io, chunkBytes);
+/** Records from `pos` on; `onBad` (on_bad_record: skip) is told of each bad record skipped. */
+export async function* recordsFrom(
+  ref: FileRef,
+  pos: number,
+  io: IoCounter,
+  chunkBytes = DEFAULT_CHUNK,
+  onBad?: BadRecordHandler,
+): AsyncGenerator<Rec, void, undefined> {
+  let kind: RecordKind;
+  try {
+    kind = await recordKind(ref);
+  } catch (e) {
+    skipOrThrow(onBad, e, { file: ref.file }); // an empty or corrupt compressed file
+    return;
+  }
+  if (kind === 'row') yield* rowRecords(ref, pos, io, chunkBytes, onBad);
+  else yield* lineRecords(ref, kind, pos, io, chunkBytes, onBad);
 }
 
 /** A record's extent: `pos` and `next` as `recordsFrom` gave them. */
@@ -207,9 +257,16 @@ const MAX_READ = 8 << 20;
 /**
  * The texts of the records at the given extents (each as `recordsFrom` gave it). Plain line-based files
  * read exactly those bytes (records close together in one read); other files are scanned from the
- * smallest position to the largest.
+ * smallest position to the largest — with `skipBad` passing over bad records between them silently
+ * (they were reported when first read).
  */
-export async function fetchRecords(ref: FileRef, extents: readonly Extent[], io: IoCounter, chunkBytes = DEFAULT_CHUNK): Promise<Map<number, string>> {
+export async function fetchRecords(
+  ref: FileRef,
+  extents: readonly Extent[],
+  io: IoCounter,
+  chunkBytes = DEFAULT_CHUNK,
+  skipBad = false,
+): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   if (extents.length === 0) return out;
   const byPos = new Map<number, Extent>();
@@ -218,7 +275,7 @@ export async function fetchRecords(ref: FileRef, extents: readonly Extent[], io:
   const kind = await recordKind(ref);
   if (kind === 'row' || compressionOf(ref.file)) {
     const last = sorted[sorted.length - 1].pos;
-    for await (const r of recordsFrom(ref, sorted[0].pos, io, chunkBytes)) {
+    for await (const r of recordsFrom(ref, sorted[0].pos, io, chunkBytes, skipBad ? () => undefined : undefined)) {
       if (byPos.has(r.pos)) out.set(r.pos, r.text);
       if (r.pos >= last) break;
     }

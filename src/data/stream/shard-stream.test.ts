@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { JsonValue } from '../../../schemas/ports';
 import { decodeRawDocs } from '../../../schemas/raw-docs';
 import { parseStreamCursor, type StreamShardState } from '../../../schemas/stream-cursor';
+import type { BadRecord } from '../readers';
 import type { DatasetSpec } from '../registry';
 import { Rng } from '../rng';
 import { newShardMemory, runStreamShard, type StreamDocsMeta, type StreamShardParams } from './shard-stream';
@@ -154,6 +155,52 @@ describe('runStreamShard', () => {
     const tiny = writeDataset('tiny', [['only one', 'two']]);
     await expect(collect({ ...params, train: [tiny], val_size: 5 }, 1)).rejects.toThrow(/val_size=5 should be smaller than the number of samples 2/);
     await expect(collect({ ...params, train: [tiny], val_size: 2 }, 1)).rejects.toThrow(/dataset tiny: no documents to train on in epoch 0 after the first val_size=2/);
+    await expect(collect({ ...params, train: [tiny], val_size: 2 }, 1)).rejects.toMatchObject({ exitCode: 2 }); // not retried
+  });
+});
+
+describe('on_bad_record: skip while streaming', () => {
+  // the files of the runStreamShard tests, with bad lines among the good ones
+  const files = [Array.from({ length: 70 }, (_, i) => `first ${i}`), Array.from({ length: 45 }, (_, i) => `second ${i}`)];
+  const badLines = ['{"text": oops', '{"body": "no text"}', '{"text": null}'];
+  const paths = files.map((docs, f) => {
+    const p = path.join(dir, `dirty-${f}.jsonl`);
+    const lines = docs.map((t) => JSON.stringify({ text: t }));
+    lines.splice(f === 0 ? 3 : 40, 0, badLines[0]);
+    lines.splice(f === 0 ? 30 : 0, 0, badLines[1 + f]);
+    fs.writeFileSync(p, lines.join('\n') + '\n');
+    return p;
+  });
+  const spec: DatasetSpec = { name: 'dirty', files: paths, format: 'jsonl', textColumn: 'text' };
+  const bad: BadRecord[] = [];
+  const params: StreamShardParams = {
+    train: [spec], eval: [], mix_strategy: 'concat', interleave_probs: null, val_size: 10, seed: 5, buffer_size: 16,
+    do_train: true, docs_per_batch: 8, resume: null, onBadRecord: (b) => bad.push(b),
+  };
+
+  it('streams exactly what a clean copy would, reporting the bad lines of each epoch read', async () => {
+    bad.length = 0;
+    const sent = await collect(params, 2 * 105);
+    const e0 = referenceEpoch(files, 5, 0, 16);
+    const e1 = referenceEpoch(files, 5, 1, 16);
+    expect(sent.filter((s) => s.split === 'eval').flatMap((s) => s.texts)).toEqual(e0.slice(0, 10));
+    expect(sent.filter((s) => s.split === 'train').flatMap((s) => s.texts)).toEqual([...e0.slice(10), ...e1.slice(10)]);
+    // epoch 0 read both files; epoch 1 was stopped before its end, after reading at least the bad lines at each file's start
+    const lines = bad.map((b) => `${path.basename(b.file)}:${b.line}`);
+    expect(lines.slice(0, 4).sort()).toEqual(['dirty-0.jsonl:31', 'dirty-0.jsonl:4', 'dirty-1.jsonl:1', 'dirty-1.jsonl:42']);
+    expect(bad.every((b) => b.byte !== undefined && b.reason.length > 0)).toBe(true);
+  });
+
+  it('resumes from batch states to the same stream (skipped lines never shift a position)', async () => {
+    const full = (await collect(params, 2 * 105)).filter((s) => s.split === 'train');
+    for (const k of [0, 3, 7, 13, 14, 20]) {
+      const resumed = (await collect({ ...params, resume: full[k].meta.state }, 30)).filter((s) => s.split === 'train').flatMap((s) => s.texts);
+      expect(resumed).toEqual(full.slice(k).flatMap((s) => s.texts).slice(0, resumed.length));
+    }
+  });
+
+  it('without onBadRecord the first bad line stops the stream, naming file:line', async () => {
+    await expect(collect({ ...params, onBadRecord: undefined }, 10)).rejects.toThrow(/dirty-\d\.jsonl:\d+: /);
   });
 });
 

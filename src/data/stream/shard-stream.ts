@@ -9,12 +9,17 @@
  * positions only). A batch never spans two epochs. Resuming from a cursor re-creates the eval documents
  * (they depend only on the stream's head), then continues from the cursor's state: the first training
  * batch sent is the one the cursor's state starts.
+ *
+ * With `onBadRecord` (on_bad_record: skip) bad records are reported there and skipped. Positions are
+ * byte offsets (line-based files) or indices of good records, so a skipped record never shifts a
+ * cursor. No training documents at all is a usage error (exit 2): reading again would not help.
  */
 import type { JsonValue } from '../../../schemas/ports';
 import { encodeRawDocs } from '../../../schemas/raw-docs';
 import type { StreamShardState } from '../../../schemas/stream-cursor';
 import { PtflowError } from '../../errors';
 import type { MixStrategy } from '../mix';
+import type { BadRecordHandler } from '../readers';
 import type { DatasetSpec } from '../registry';
 import { DatasetStream, type StreamDoc } from './dataset-stream';
 import { EpochStream, fileTable, type StreamConfig } from './epoch-stream';
@@ -36,6 +41,8 @@ export interface StreamShardParams {
   chunk_bytes?: number;
   /** The shard state of the checkpoint's stream cursor, or null for a fresh run. */
   resume: StreamShardState | null;
+  /** on_bad_record: skip — told of each bad record skipped (absent: the first one throws). */
+  onBadRecord?: BadRecordHandler;
 }
 
 /** Meta of a streamed RawDocs message (the fields of RawDocsMeta plus the stream state). */
@@ -55,7 +62,7 @@ export interface DocSink {
 export function streamConfig(p: StreamShardParams, datasets: DatasetSpec[], valSize: number): StreamConfig {
   return {
     datasets, mixStrategy: p.mix_strategy, interleaveProbs: p.interleave_probs, seed: p.seed,
-    bufferSize: p.buffer_size, valSize, chunkBytes: p.chunk_bytes,
+    bufferSize: p.buffer_size, valSize, chunkBytes: p.chunk_bytes, onBadRecord: p.onBadRecord,
   };
 }
 
@@ -146,7 +153,7 @@ async function sendEval(c: Ctx): Promise<{ count: number; head: EpochStream | nu
   let head: EpochStream | null = null;
   if (p.eval.length > 0) {
     const table = fileTable(p.eval);
-    const sources = p.eval.map((spec, d) => new DatasetStream(spec, table.base[d], spec.files.map((_, i) => i), { io, chunkBytes: p.chunk_bytes }));
+    const sources = p.eval.map((spec, d) => new DatasetStream(spec, table.base[d], spec.files.map((_, i) => i), { io, chunkBytes: p.chunk_bytes, onBadRecord: p.onBadRecord }));
     c.open.push(...sources);
     const mixer = new StreamMixer(sources, p.mix_strategy, p.interleave_probs, p.seed);
     let batch: StreamDoc[] = [];
@@ -230,6 +237,7 @@ async function sendTrain(c: Ctx, head: EpochStream | null): Promise<never> {
         throw new PtflowError(
           `dataset ${p.train.map((s) => s.name).join(',')}: no documents to train on in epoch ${stream.epoch}` +
             (c.valSize > 0 ? ` after the first val_size=${c.valSize}` : '') + ` (${c.files.join(', ')})`,
+          2,
         );
       }
       mem.next = { epochStart: stream.epoch + 1, emitted };
