@@ -21,7 +21,8 @@
  *     "train_ms": 91000,                      // time inside optimizer steps
  *     "data_wait_fraction": 0.0014            // data_wait / (data_wait + train)
  *   },
- *   "bad_records": { "count": 0, "first": [] } // skipped records (on_bad_record: skip), first 20
+ *   "bad_records": { "count": 0, "first": [] } // skipped records (on_bad_record: skip), first 20:
+ *                                             // {file, line?, row?, byte?, reason} each
  * }
  */
 import { z } from 'zod';
@@ -51,7 +52,9 @@ export const pipelineStatsSchema = z.object({
     .nullable(),
   bad_records: z.object({
     count: z.number(),
-    first: z.array(z.object({ file: z.string(), line: z.number().optional(), row: z.number().optional(), reason: z.string() })),
+    first: z.array(
+      z.object({ file: z.string(), line: z.number().optional(), row: z.number().optional(), byte: z.number().optional(), reason: z.string() }),
+    ),
   }),
 });
 
@@ -60,5 +63,5 @@ export interface PipelineStats {
   wall_seconds: number;
   actors: Record<string, ActorCounters>;
   trainer: { data_wait_ms: number; startup_wait_ms: number; train_ms: number; data_wait_fraction: number } | null;
-  bad_records: { count: number; first: { file: string; line?: number; row?: number; reason: string }[] };
+  bad_records: { count: number; first: { file: string; line?: number; row?: number; byte?: number; reason: string }[] };
 }

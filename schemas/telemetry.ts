@@ -65,7 +65,8 @@ export type TelemetryPayloads = {
   'actor.restart': { actor: string; attempt: number; error: string };
   'actor.counters': { actor: string; counters: ActorCounters };
   'data.ready': { train_blocks: number; eval_blocks: number; train_tokens: number; documents: number };
-  'data.bad_record': { file: string; line?: number; row?: number; reason: string };
+  /** A record skipped (on_bad_record: skip): `byte` is the record's offset, or where a compressed stream broke. */
+  'data.bad_record': { file: string; line?: number; row?: number; byte?: number; reason: string };
   'train.step': StepPayload;
   'train.log': Record<string, number>;
   'train.stall': { waited_ms: number; on: string };

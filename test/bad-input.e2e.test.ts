@@ -185,8 +185,9 @@ const rows: BadInputRow[] = [
   {
     name: 'data: empty file',
     setup: (d) => ['train', config(d, { dataset_dir: dataset(d, { 'kjv.jsonl': '' }, 'kjv.jsonl') })],
-    code: 1,
+    code: 2,
     error: /dataset kjv: no documents to train on \(\S+\/kjv\.jsonl\)/,
+    after: notRetried,
   },
   {
     name: 'data: invalid UTF-8 names file:line',

@@ -20,7 +20,7 @@ export class StatsCollector {
   private readonly counters = new Map<string, ActorCounters>();
   /** Restarts seen as events (a never-finishing actor may not report counters after its restart). */
   private readonly restarts = new Map<string, number>();
-  private readonly badRecords: { file: string; line?: number; row?: number; reason: string }[] = [];
+  private readonly badRecords: TelemetryEvent<'data.bad_record'>['data'][] = [];
   private badRecordCount = 0;
   private readonly unsubscribe: () => void;
   private readonly started = Date.now();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
 import { PtflowError } from '../errors';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
+import { describeBadRecord } from '../data/readers/record-error';
 import { loadTokenizer } from '../data/tokenizer';
 import { readModelConfig } from '../train/model-setup';
 import { checkBaseWeights } from '../train/weights-preflight';
@@ -145,7 +146,14 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     const results = await pipeline.done;
     const result = results.get(finisher) as unknown as TrainerResult | { eval_metrics: Record<string, number> };
     const trainer = c.do_train ? (result as TrainerResult) : null;
-    await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, trainMs: trainer.train_ms } : null);
+    const written = await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, trainMs: trainer.train_ms } : null);
+    const bad = written.bad_records;
+    if (bad.count > 0 && bad.first.length > 0) {
+      out.write(
+        `warning: skipped ${bad.count} bad record${bad.count === 1 ? '' : 's'} (on_bad_record: skip); first: ${describeBadRecord(bad.first[0])} ` +
+          `(the first ${bad.first.length} are listed in ${path.join(c.output_dir, 'pipeline_stats.json')})\n`,
+      );
+    }
     if (trainer?.status === 'interrupted') {
       out.write(
         `Stopped at step ${trainer.global_step}; checkpoint saved. Resume with the same command ` +
