@@ -4,6 +4,7 @@
  * again every epoch — in pipeline_stats.json with their lines, and prints one summary warning; the
  * default (`error`) stops at the first bad line with one error naming file:line (exit 2, not retried).
  * A file of bad records only, skipped, leaves nothing to train on: exit 2, saying what was skipped.
+ * `ptflow prepare` (tokenized cache) skips or stops the same way.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,13 +27,13 @@ function dataDir(name: string, lines: Buffer[]): { dir: string; file: string } {
   const dir = path.join(root, name);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'kjv.jsonl');
-  writeFileSync(file, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+  writeFileSync(file, Buffer.concat(lines.flatMap((l): Buffer[] => [l, Buffer.from('\n')])));
   writeFileSync(path.join(dir, 'dataset_info.json'), JSON.stringify({ kjv: { file_name: 'kjv.jsonl' } }));
   return { dir, file };
 }
 
 function mixedLines(): Buffer[] {
-  const lines = GOOD.map((l) => Buffer.from(l));
+  const lines: Buffer[] = GOOD.map((l) => Buffer.from(l));
   for (const [line, bytes] of BAD) lines.splice(line - 1, 0, bytes);
   return lines;
 }
@@ -68,6 +69,13 @@ beforeAll(async () => {
     for (let c = queue.shift(); c; c = queue.shift()) runs[c[0]] = await runCli(['train', config(...c)]);
   };
   await Promise.all([worker(), worker()]);
+  // a tokenized cache in 2 ranks: each counts all documents, then tokenizes its slice (two passes over the file)
+  const cached = config('cached', mixed.dir, { on_bad_record: 'skip', tokenized_path: path.join(root, 'cache') });
+  for (const rank of ['0', '1']) {
+    runs[`prepare-${rank}`] = await runCli(['prepare', cached], { env: { SLURM_ARRAY_TASK_ID: rank, SLURM_ARRAY_TASK_COUNT: '2' } });
+  }
+  runs['train-cached'] = await runCli(['train', cached]);
+  runs['prepare-error'] = await runCli(['prepare', config('cached-error', mixed.dir, { tokenized_path: path.join(root, 'cache-error') })]);
 }, 600_000);
 
 const errorLines = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('ptflow: error:'));
@@ -120,5 +128,25 @@ describe.each([
     expect(errorLines(r)).toHaveLength(1);
     expect(errorLines(r)[0]).toMatch(/dataset kjv: no documents to train on .*\(3 bad records skipped; first: \S+\/all-bad\/kjv\.jsonl:1: malformed JSON/);
     expect(stats(name).actors.DatasetShardActor.restarts).toBe(0);
+  });
+});
+
+describe('ptflow prepare', () => {
+  it('skip: each rank warns once about the 3 bad lines; the cache holds the 10 good documents and trains', () => {
+    for (const rank of ['0', '1']) {
+      const r = runs[`prepare-${rank}`];
+      if (r.code !== 0) throw new Error(`rank ${rank}: exit ${r.code}\n${r.stderr}`);
+      const warnings = r.stderr.split('\n').filter((l) => l.includes('bad record'));
+      expect(warnings).toEqual([expect.stringMatching(/^warning: skipped 3 bad records \(on_bad_record: skip\); first: \S+\/mixed\/kjv\.jsonl:3: malformed JSON/)]);
+    }
+    expect(runs['prepare-1'].stderr).toMatch(/complete: train 10 documents/);
+    const t = runs['train-cached'];
+    if (t.code !== 0) throw new Error(`train from the cache: exit ${t.code}\n${t.stderr}`);
+  });
+
+  it('error: stops at the first bad line naming file:line, exit 2', () => {
+    const r = runs['prepare-error'];
+    expect(r.code).toBe(2);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/^ptflow: error: \/\S+\/mixed\/kjv\.jsonl:3: malformed JSON/)]);
   });
 });

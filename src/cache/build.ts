@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetSpec } from '../data/registry';
-import { readDataset } from '../data/readers';
+import { readDataset, type BadRecordHandler } from '../data/readers';
 import { tempPathFor } from '../engine/io/atomic';
 import { TOKEN_CACHE_FORMAT, TOKEN_CACHE_VERSION, type CacheSplit, type PartFile, type PartManifest, type Preprocessing } from '../../schemas/token-cache';
 import { PartWriter } from './arrow-part';
@@ -41,13 +41,15 @@ export interface BuildInput extends PlanOptions {
   out: NodeJS.WritableStream;
   /** Documents per tokenization task (default 256, as the train pipeline). */
   docsPerBatch?: number;
+  /** on_bad_record: skip — bad records are reported here (by every pass that reads them) and skipped. */
+  onBadRecord?: BadRecordHandler;
   progressIntervalMs?: number;
 }
 
-async function countDocs(spec: DatasetSpec, limit: number | null, meter: ProgressMeter): Promise<number> {
+async function countDocs(spec: DatasetSpec, limit: number | null, meter: ProgressMeter, onBadRecord?: BadRecordHandler): Promise<number> {
   let n = 0;
   if (limit !== null && limit <= 0) return 0;
-  for await (const _doc of readDataset(spec)) {
+  for await (const _doc of readDataset(spec, { onBadRecord })) {
     n++;
     if (n % 1024 === 0) meter.add(1024, 0);
     if (limit !== null && n >= limit) break;
@@ -134,7 +136,7 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
   let counts: number[] = [];
   if (worldSize > 1) {
     const counter = new ProgressMeter(popts, 'counting documents', null);
-    for (const spec of specs) counts.push(await countDocs(spec, inp.maxSamples, counter));
+    for (const spec of specs) counts.push(await countDocs(spec, inp.maxSamples, counter, inp.onBadRecord));
     counter.done();
     plan = planOf(counts);
   }
@@ -198,7 +200,7 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
       let ids: number[] = [];
       let i = 0;
       if (last >= 0) {
-        for await (const doc of readDataset(specs[k])) {
+        for await (const doc of readDataset(specs[k], { onBadRecord: inp.onBadRecord })) {
           if (!needed || needed[offset + i]) {
             texts.push(doc.text);
             ids.push(offset + i);

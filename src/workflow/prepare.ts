@@ -18,6 +18,8 @@ import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
 import { PtflowError, usageError } from '../errors';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
+import { BadRecordLog } from '../data/bad-record-log';
+import { describeBadRecord } from '../data/readers/record-error';
 import type { Tokenizer } from '../data/tokenizer';
 import { tokenizerFor } from '../data/tokenize-batch';
 import { buildPart } from '../cache/build';
@@ -140,13 +142,17 @@ async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Rec
   }
   if (!manifest) {
     if (worldSize > 1) out.write(`prepare: rank ${rank} of ${worldSize} (from ${partition.source})\n`);
+    const skipped = c.on_bad_record === 'skip' ? new BadRecordLog() : null; // counts a record once over both passes
     manifest = await buildPart({
       dir, tokenizerDir: c.model_name_or_path, workers: workersOf(c),
       train: ctx.trainSets, eval: ctx.evalSets, preprocessing: ctx.preprocessing, fingerprint, partition, out,
       maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy, interleaveProbs: c.interleave_probs ?? null,
       valSize: c.val_size, seed: c.seed, doTrain: c.do_train && ctx.trainSets.length > 0,
-      progressIntervalMs: ctx.progressIntervalMs,
+      progressIntervalMs: ctx.progressIntervalMs, onBadRecord: skipped ? (p) => void skipped.add(p) : undefined,
     });
+    if (skipped?.first) {
+      out.write(`warning: skipped ${skipped.count} bad record${skipped.count === 1 ? '' : 's'} (on_bad_record: skip); first: ${describeBadRecord(skipped.first)}\n`);
+    }
   }
   const { absent, stale } = missingRanks(readManifests(dir), fingerprint, worldSize);
   const waiting = [...absent, ...stale];
