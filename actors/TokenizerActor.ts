@@ -10,6 +10,7 @@ import type { JsonValue } from '../schemas/ports';
 import { compiledModule } from '../src/pipeline/compiled';
 import { defineStage } from '../src/pipeline/stage';
 import { tokenizeBatch, tokenizerFor } from '../src/data/tokenize-batch';
+import type { TokenizeTaskResult } from '../src/data/tokenize-task';
 import { throwIfArmed } from '../src/faults';
 
 export interface TokenizerParams {
@@ -20,7 +21,7 @@ export interface TokenizerParams {
   cutoff_len: number;
 }
 
-type Result = { payload: ArrayBuffer; tokens: number; docs: number };
+type Result = TokenizeTaskResult;
 
 export const stage = defineStage<TokenizerParams>(async (ctx) => {
   const p = ctx.params;
@@ -62,8 +63,10 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
         checkFault();
         // The pool gets a copy: the original stays intact until acknowledged (a restart re-reads it).
         const copy = m.payload.slice(0);
+        const promise = pool.run({ dir: p.tokenizer_dir, payload: copy, mode }, { transferList: [copy] }) as Promise<Result>;
+        promise.catch(() => undefined); // awaited in order below; after a failure the pool is destroyed under it
         inFlight.push({
-          promise: pool.run({ dir: p.tokenizer_dir, payload: copy, mode }, { transferList: [copy] }) as Promise<Result>,
+          promise,
           meta: m.meta,
           seq: m.seq,
         });

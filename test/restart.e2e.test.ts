@@ -44,6 +44,19 @@ describe('actor restarts (end to end)', () => {
     300_000,
   );
 
+  it.each([
+    ['a tokenizer pool of 2 threads', ''],
+    ['a tokenizer pool whose task throws once', 'throw:TokenizerActor@2'],
+  ])('%s delivers the same micro-batches as one thread', async (_name, fault) => {
+    const out = path.join(dir, `pool-${fault ? 'fault' : 'plain'}`);
+    const trace = `${out}.trace`;
+    const env: Record<string, string> = { PTFLOW_TRACE_BATCHES: trace };
+    if (fault) env.PTFLOW_FAULTS = fault;
+    const r = await runCli(['train', cfg, `output_dir=${out}`, 'tokenizer_workers=2'], { env });
+    if (r.code !== 0) throw new Error(r.stderr);
+    expect(sums(trace)).toEqual(reference);
+  }, 300_000);
+
   it('fails past the restart limit with the actor error and exit code 1', async () => {
     const r = await runCli(['train', cfg, `output_dir=${path.join(dir, 'repeat')}`], { env: { PTFLOW_FAULTS: 'throw-repeat:TokenizerActor@1' } });
     expect(r.code).toBe(1);

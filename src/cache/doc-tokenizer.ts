@@ -13,7 +13,7 @@ import { decodeTokenizedDocs } from '../../schemas/tokenized-docs';
 import { PtflowError } from '../errors';
 import { compiledModule } from '../pipeline/compiled';
 import { tokenizeBatch, tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
-import type { TokenizeTaskResult } from './tokenize-task';
+import type { TokenizeTaskResult } from '../data/tokenize-task';
 
 /** Receives each batch's token ids (views on one buffer) and the document ids it was given. */
 export type BatchSink = (ids: Int32Array[], docIds: BigInt64Array) => void | Promise<void>;
@@ -39,7 +39,7 @@ export class OrderedTokenizer {
   ) {
     this.workers = workers;
     if (workers <= 1) tokenizerFor(dir); // load (and fail) early; a pool loads one per worker thread instead
-    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/cache/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
+    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/data/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
     this.maxInFlight = Math.max(1, workers * 2);
   }
 

@@ -16,6 +16,9 @@ import type { TelemetryBus } from '../telemetry/bus';
 import { compiledModule } from './compiled';
 import { validateGraph, type ActorNode, type PipelineGraph } from './graph';
 
+/** How long stopping actors get to send their final counters before their threads are terminated. */
+const FINAL_REPORT_MS = 50;
+
 export type RequestHandler = (actor: string, payload: JsonValue) => Promise<JsonValue> | JsonValue;
 
 export interface PipelineOptions {
@@ -79,6 +82,9 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
   const workers = new Map<string, Worker>();
 
   const terminateAll = async (): Promise<void> => {
+    // Actors that never finish on their own (a collator serving epochs) report their last counters first.
+    for (const w of workers.values()) w.postMessage({ t: 'control', kind: 'report' } satisfies HostToWorker);
+    await new Promise((r) => setTimeout(r, FINAL_REPORT_MS));
     await Promise.all([...workers.values()].map((w) => w.terminate().catch(() => 0)));
     workers.clear();
   };

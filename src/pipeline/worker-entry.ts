@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       pending.delete(m.id);
       if (p) m.error ? p.reject(new Error(m.error)) : p.resolve(m.value);
     } else if (m.t === 'control') {
+      if (m.kind === 'report') reportCounters(); // the supervisor is about to stop this thread
       for (const h of controlHandlers) h(m.kind, m.payload);
     }
   });
