@@ -25,8 +25,9 @@ export const ptflowFields = {
   on_bad_record: oneOf(
     ['error', 'skip'] as const,
     'error',
-    'A record that cannot be read (bad JSON, missing text column): stop with an error naming file and ' +
-      'line, or skip it and count it.',
+    'A record that cannot be read (bad JSON, invalid UTF-8, missing or non-string text, an unparsable CSV ' +
+      'row, a corrupt .gz/.zst): stop with an error naming file and line, or skip it, count it in ' +
+      'pipeline_stats.json and warn once at the end.',
   ),
   skip_nonfinite_steps: bool(
     false,
