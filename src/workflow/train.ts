@@ -21,7 +21,7 @@ import { startPipeline } from '../pipeline/supervisor';
 import { defaultGraph } from './default-graph';
 import { decideResume } from './output-dir';
 import { acquireRunLock } from './run-lock';
-import { writeCard } from '../../actors/CardActor';
+import { runCardActor } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
@@ -162,7 +162,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
       return { status: 'interrupted', outputDir: c.output_dir, exitCode: signalled === 'SIGTERM' ? 143 : 130 };
     }
-    await writeCard({ config: c, trainer, evalMetrics: trainer ? trainer.eval_metrics : (result as { eval_metrics: Record<string, number> }).eval_metrics });
+    await runCardActor({ config: c, trainer, evalMetrics: trainer ? trainer.eval_metrics : (result as { eval_metrics: Record<string, number> }).eval_metrics });
     bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
     return { status: 'completed', outputDir: c.output_dir, exitCode: 0 };
