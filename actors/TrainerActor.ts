@@ -41,6 +41,9 @@ function nonEmbeddingParameters(model: LlamaModel): number {
   return n;
 }
 
+/** A wait for data at least this long is reported as a `train.stall` event (the pipeline fell behind). */
+const STALL_REPORT_MS = 50;
+
 export interface TrainerParams extends ModelSetupParams {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   num_threads: number | null;
@@ -216,6 +219,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     state.total_flos += floatingPointOps(inputTokens, nonEmbedding);
     progress.cursor = window.last.cursor as unknown as JsonValue;
     if (p.include_num_input_tokens_seen) state.num_input_tokens_seen = progress.tokensSeen;
+    if (window.waitMs >= STALL_REPORT_MS) ctx.emit('train.stall', { waited_ms: Math.round(window.waitMs), on: 'CollatorActor' }, step);
     ctx.emit('train.step', {
       loss: r.loss, learning_rate: r.lr, grad_norm: r.gradNorm, epoch, tokens: r.tokens,
       tokens_per_second: (r.tokens / stepMs) * 1000, step_time_ms: stepMs, data_wait_ms: window.waitMs,
