@@ -54,6 +54,25 @@ describe('native gemm', () => {
     }
   });
 
+  test.each(isas)('%s: long K, narrow N, row-major A with a row stride (vector panel packing, depth tails)', (isa) => {
+    expect(addon.setIsa(isa)).toBe(true);
+    // 27 rows = two full 12-row panels + an edge; K = 1000 = 3 depth blocks of 256 + 232
+    // (not a multiple of 16); lda = 1003 so rows do not start on a vector boundary.
+    const M = 27;
+    const N = 40;
+    const K = 1000;
+    const lda = 1003;
+    const full = randomFloat32(M * lda, 71);
+    const a = new Float32Array(M * K);
+    for (let i = 0; i < M; i++) a.set(full.subarray(i * lda, i * lda + K), i * K);
+    const b = randomFloat32(K * N, 72);
+    const c = new Float32Array(M * N).fill(NaN);
+    const desc = new Float64Array([1, M, N, K, 0, 0, lda, N, N, 0, 0, 0, 0, 0, 0]);
+    addon.gemm(full, 0, b, 0, c, 0, desc, null, 0, null);
+    const ref = referenceMatMul(a, [M, K], b, [K, N], false, false);
+    expect(relativeError(c, ref.values)).toBeLessThan(1e-5);
+  });
+
   test('results do not depend on the thread count (same blocking, same order)', () => {
     const a = randomFloat32(257 * 300, 5);
     const b = randomFloat32(300 * 190, 6);
