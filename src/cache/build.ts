@@ -6,7 +6,9 @@
  *              `ptflow train` uses; each rank takes a contiguous slice of each split
  *   2. tokens  read, tokenizing the documents of this rank's slices (all of them for one rank;
  *              worker pool when workers > 1): straight into the parts when the split order is the
- *              read order, else into a scratch file (one rank plans after this pass)
+ *              read order, else into a scratch file (one rank plans after this pass). One rank with
+ *              a pool has the pool's threads read too, file by file or range by range (units.ts),
+ *              handed on in read order; the main thread only places the results
  *   3. write   (scratch file only) the parts in split order; then the rank's manifest
  *
  * Part files are written under a temporary name and renamed into place; the manifest comes last, so
@@ -27,6 +29,8 @@ import { partFile, partStem } from './layout';
 import { partRange, type Partition } from './partition';
 import { planSplits, type PlanOptions, type SourceCount, type SplitPlan } from './plan';
 import { ProgressMeter } from './progress';
+import { readUnits } from './read-units';
+import { unitsOf } from './units';
 import { Spill } from './spill';
 
 export interface BuildInput extends PlanOptions {
@@ -41,6 +45,8 @@ export interface BuildInput extends PlanOptions {
   out: NodeJS.WritableStream;
   /** Documents per tokenization task (default 256, as the train pipeline). */
   docsPerBatch?: number;
+  /** Smallest byte range a pool thread reads of a single plain jsonl / txt file (default 1 MiB; units.ts). */
+  minRangeBytes?: number;
   /** on_bad_record: skip — bad records are reported here (by every pass that reads them) and skipped. */
   onBadRecord?: BadRecordHandler;
   progressIntervalMs?: number;
@@ -178,7 +184,7 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
     for (const [s, { start, end }] of direct && orders ? ranges : []) for (let p = start; p < end; p++) splitOf[orders![s][p]] = SPLITS.indexOf(s) + 1;
     let evalStart: number | null = null; // first global index of the eval datasets, once reached
     const meter = new ProgressMeter(popts, 'tokenizing', neededDocs);
-    tokenizer.onBatch((ids, docIds) => {
+    const place = (ids: Int32Array[], docIds: BigInt64Array): void => {
       let tokens = 0;
       for (let i = 0; i < ids.length; i++) {
         const g = Number(docIds[i]);
@@ -188,7 +194,8 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
         tokens += ids[i].length;
       }
       meter.add(ids.length, tokens);
-    });
+    };
+    tokenizer.onBatch(place);
     const perBatch = inp.docsPerBatch ?? 256;
     let offset = 0;
     for (let k = 0; k < specs.length; k++) {
@@ -199,7 +206,19 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
       let texts: string[] = [];
       let ids: number[] = [];
       let i = 0;
-      if (last >= 0) {
+      // One rank with a pool: the pool's threads read the dataset's files (or ranges of its file) too.
+      const units = !plan && last >= 0 && tokenizer.poolSize > 0 ? await unitsOf(specs[k], tokenizer.poolSize, inp.minRangeBytes) : null;
+      if (units) {
+        await tokenizer.finish(); // what the main thread read before goes first
+        const base = offset;
+        i = await readUnits(tokenizer, units, {
+          limit: inp.maxSamples, onBadRecord: inp.onBadRecord, docsPerBatch: perBatch,
+          sink: async (batch, first) => {
+            place(batch, BigInt64Array.from(batch, (_, j) => BigInt(base + first + j)));
+            for (const part of parts.values()) await part.writer.drain();
+          },
+        });
+      } else if (last >= 0) {
         for await (const doc of readDataset(specs[k], { onBadRecord: inp.onBadRecord })) {
           if (!needed || needed[offset + i]) {
             texts.push(doc.text);

@@ -6,19 +6,23 @@
  *   const t = new OrderedTokenizer(dir, workers);  t.warmUp();   // pool threads load the tokenizer now
  *   t.onBatch((ids, docIds) => …);
  *   await t.push(texts, docIds);  …  await t.finish();   // always: await t.close()
+ *
+ * With a pool, `startUnit` has a worker read and tokenize a unit of input itself (unit-stream.ts).
  */
+import { MessageChannel } from 'node:worker_threads';
 import Piscina from 'piscina';
 import { encodeRawDocs } from '../../schemas/raw-docs';
 import { decodeTokenizedDocs } from '../../schemas/tokenized-docs';
 import { PtflowError } from '../errors';
 import { compiledModule } from '../pipeline/compiled';
 import { tokenizeBatch, tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
-import type { TokenizeTaskResult } from '../data/tokenize-task';
+import type { DocsTaskResult, UnitTask } from './prepare-task';
+import { UnitStream } from './unit-stream';
 
 /** Receives each batch's token ids (views on one buffer) and the document ids it was given. */
 export type BatchSink = (ids: Int32Array[], docIds: BigInt64Array) => void | Promise<void>;
 
-type PoolResult = TokenizeTaskResult;
+type PoolResult = DocsTaskResult;
 
 /** Documents as in `packing: true`: `encodeDoc` (text + eos), never truncated. */
 const MODE: TokenizeMode = { packing: true, cutoffLen: 1 };
@@ -32,6 +36,7 @@ export class OrderedTokenizer {
     throw new Error('OrderedTokenizer: onBatch was not called');
   };
   private warming: Promise<unknown> | null = null;
+  private readonly units = new Set<UnitStream>();
 
   constructor(
     private readonly dir: string,
@@ -39,7 +44,7 @@ export class OrderedTokenizer {
   ) {
     this.workers = workers;
     if (workers <= 1) tokenizerFor(dir); // load (and fail) early; a pool loads one per worker thread instead
-    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/data/tokenize-task'), minThreads: workers, maxThreads: workers }) : null;
+    this.pool = workers > 1 ? new Piscina({ filename: compiledModule('src/cache/prepare-task'), minThreads: workers, maxThreads: workers }) : null;
     this.maxInFlight = Math.max(1, workers * 2);
   }
 
@@ -54,7 +59,7 @@ export class OrderedTokenizer {
     const tasks: Promise<unknown>[] = [];
     for (let i = 0; i < this.workers; i++) {
       const payload = encodeRawDocs([]);
-      tasks.push(this.pool.run({ dir: this.dir, payload, mode: MODE }, { transferList: [payload] }));
+      tasks.push(this.pool.run({ kind: 'docs', dir: this.dir, payload, mode: MODE }, { transferList: [payload] }));
     }
     // Failures surface again (with the message) on the first real batch.
     this.warming = Promise.allSettled(tasks);
@@ -66,8 +71,25 @@ export class OrderedTokenizer {
       await this.deliver(tokenizeBatch(this.dir, payload, MODE).payload);
       return;
     }
-    this.inFlight.push(this.pool.run({ dir: this.dir, payload, mode: MODE }, { transferList: [payload] }) as Promise<PoolResult>);
+    this.inFlight.push(this.pool.run({ kind: 'docs', dir: this.dir, payload, mode: MODE }, { transferList: [payload] }) as Promise<PoolResult>);
     while (this.inFlight.length >= this.maxInFlight) await this.drainOne();
+  }
+
+  /** Pool threads (0: tokenizing inline). */
+  get poolSize(): number {
+    return this.pool ? this.workers : 0;
+  }
+
+  /** Have a pool thread read and tokenize a unit (pool only); its batches come back on the stream. */
+  startUnit(task: Omit<UnitTask, 'kind' | 'dir' | 'port'>): UnitStream {
+    if (!this.pool) throw new Error('internal: startUnit needs a worker pool');
+    const channel = new MessageChannel();
+    const run: UnitTask = { ...task, kind: 'unit', dir: this.dir, port: channel.port2 };
+    const done = this.pool.run(run, { transferList: [channel.port2] as never });
+    const stream = new UnitStream(channel.port1, done, this.dir);
+    this.units.add(stream);
+    void stream.closed.then(() => this.units.delete(stream));
+    return stream;
   }
 
   async finish(): Promise<void> {
@@ -76,7 +98,8 @@ export class OrderedTokenizer {
 
   async close(): Promise<void> {
     // Let pending tasks settle before the pool goes, so none rejects unobserved.
-    await Promise.allSettled([...this.inFlight.splice(0), this.warming]);
+    for (const u of this.units) u.stop();
+    await Promise.allSettled([...this.inFlight.splice(0), this.warming, ...[...this.units].map((u) => u.closed)]);
     await this.pool?.destroy();
   }
 
