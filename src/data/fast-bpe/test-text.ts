@@ -5,8 +5,12 @@
  * Unicode whitespace, lone surrogates), and random code points (byte fallback).
  *
  *   HARD_CASES: string[];  randomTexts(count, seed, maxFragments) → string[]
- *   seededRandomCodePoints(count, seed) → string[]
+ *   seededRandomCodePoints(count, seed) → string[];  seededRandom(seed) → () => number (mulberry32)
  */
+import { uniformStream } from '../../engine/model/rng';
+
+/** mulberry32: a small seeded generator (uniform in [0, 1)), the model initialiser's own. */
+export const seededRandom = uniformStream;
 
 export const HARD_CASES: readonly string[] = [
   '',
@@ -71,18 +75,6 @@ const FRAGMENTS: readonly string[] = [
   '<|endoftext|>', '<|end_of_text|>', '<|begin_of_text|>', '<|im_start|>', '<|im_end|>', '<think>', '</think>',
   '<|', '|>', '<', 'endoftext',
 ];
-
-/** mulberry32: a small seeded generator (uniform in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` random strings of 1..maxFragments fragments each. */
 export function randomTexts(count: number, seed: number, maxFragments = 24): string[] {
