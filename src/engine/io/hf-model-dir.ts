@@ -7,8 +7,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { jsonErrorAt, PtflowError } from '../../errors';
+import { PtflowError } from '../../errors';
 import { toJsonText, writeFileAtomic, writeJsonAtomic } from './atomic';
+import { readJsonFile } from './json-file';
 import { FloatTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
 import { SAFE_WEIGHTS_INDEX_NAME, readShardedSafetensorsF32, writeShardedSafetensors } from './sharded';
 
@@ -27,19 +28,7 @@ export type JsonObject = Record<string, unknown>;
 export type Weights = Map<string, FloatTensor>;
 
 export async function readJsonObject(file: string): Promise<JsonObject> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new PtflowError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    const at = jsonErrorAt(text, e);
-    throw new PtflowError(`${file}:${at.line}:${at.col}: not valid JSON (${at.reason})`);
-  }
+  const raw = await readJsonFile(file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new PtflowError(`${file}: must hold a JSON object`);
   return raw as JsonObject;
 }

@@ -5,11 +5,11 @@
  * index and the shards agree; writing splits tensors (in name order) into shards of at most
  * `maxShardBytes` bytes of tensor data each.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { PtflowError } from '../../errors';
 import { writeJsonAtomic } from './atomic';
+import { readJsonFile } from './json-file';
 import { FloatTensor, WritableTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
 
 export const SAFE_WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
@@ -23,18 +23,7 @@ export type ShardIndex = z.infer<typeof IndexSchema>;
 
 /** Read and validate an index file. */
 export async function readShardIndex(indexFile: string): Promise<ShardIndex> {
-  let text: string;
-  try {
-    text = await fsp.readFile(indexFile, 'utf8');
-  } catch (e) {
-    throw new PtflowError(`cannot read ${indexFile}: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new PtflowError(`${indexFile}: not valid JSON (${(e as Error).message})`);
-  }
+  const raw = await readJsonFile(indexFile);
   const parsed = IndexSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
