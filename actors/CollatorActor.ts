@@ -14,24 +14,16 @@ import { newStreamCollatorMemory, runStreamCollator, type StreamCollatorMemory }
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, type Row } from '../src/data/collate';
+import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
 import { Packer, type PackerState } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
 import { Rng } from '../src/data/rng';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
 
-export interface CollatorParams {
-  cutoff_len: number;
-  packing: boolean;
-  neat_packing: boolean;
-  add_bos: boolean;
-  bos_id: number | null;
-  pad_id: number;
-  train_batch_size: number;
-  eval_batch_size: number;
+export interface CollatorParams extends CollatorPackingParams {
   seed: number;
   disable_shuffling: boolean;
-  train: boolean;
   resume_cursor: DataCursor | null;
   /** Pack and batch as documents arrive (`streaming: true`). */
   streaming?: boolean;
@@ -47,7 +39,7 @@ class SplitRows {
 
   constructor(private readonly p: CollatorParams) {
     this.packer = p.packing
-      ? new Packer(p.cutoff_len, { bosId: p.add_bos && p.bos_id !== null ? p.bos_id : undefined, trackSegments: p.neat_packing })
+      ? new Packer(p.cutoff_len, { bosId: blockBosId(p), trackSegments: p.neat_packing })
       : null;
   }
 

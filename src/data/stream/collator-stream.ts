@@ -19,20 +19,12 @@ import { decodeTokenizedDocs } from '../../../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../../../schemas/train-batch';
 import type { TrainBatchMeta } from '../../../schemas/train-batch-meta';
 import { collate, type Row } from '../collate';
+import { blockBosId, type CollatorPackingParams } from '../collator-params';
 import { Packer, type PackerState } from '../packer';
 import type { StreamDocsMeta } from './shard-stream';
 import { StreamBatcher, type BatcherSnapshot } from './stream-batcher';
 
-export interface StreamCollatorParams {
-  cutoff_len: number;
-  packing: boolean;
-  neat_packing: boolean;
-  add_bos: boolean;
-  bos_id: number | null;
-  pad_id: number;
-  train_batch_size: number;
-  eval_batch_size: number;
-  train: boolean;
+export interface StreamCollatorParams extends CollatorPackingParams {
   resume: StreamCursor | null;
 }
 
@@ -65,7 +57,7 @@ export interface StreamCollatorMemory {
 }
 
 export function newStreamCollatorMemory(p: StreamCollatorParams): StreamCollatorMemory {
-  const bosId = p.add_bos && p.bos_id !== null ? p.bos_id : undefined;
+  const bosId = blockBosId(p);
   return {
     batcher: new StreamBatcher(
       { cutoffLen: p.cutoff_len, packing: p.packing, bosId, trackSegments: p.neat_packing, batchSize: p.train_batch_size },
