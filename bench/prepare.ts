@@ -1,22 +1,23 @@
 /**
  * `ptflow prepare` benchmark: the whole preparation path (read → zstd decompress → JSON → tokenize →
- * Arrow parts + index.json) through the real CLI in a child process, on a generated `.jsonl.zst`
- * corpus of real text (the KJV demo chapters, repeated with variations).
+ * Arrow parts + index.json) through the real CLI in a child process, on a generated corpus of real text (the KJV demo chapters, repeated with variations).
  *
- *   1. throughput: tokenizer_workers 2 vs 1 on the same corpus (--mb), the ratio (target ≥ 1.3×)
+ *   1. throughput: tokenizer_workers 2 vs 1 on the same corpus (--mb), the ratio (target ≥ 1.3×), per
+ *      corpus layout (--layouts: `sharded` 8 .jsonl.zst shards, `single` one plain .jsonl, `single-zst`
+ *      one .jsonl.zst); --repeat N runs each N times and reports medians
  *   2. memory: peak RSS of prepare on two corpus sizes (--rss-mb, default 1024,4096 MB of JSON
  *      lines before compression), the ratio (target: within 10 %, i.e. memory does not grow with
  *      the corpus)
  *
  * `--val-size N` holds out N documents (a seeded shuffle: documents go through prepare's scratch file).
  *
- *   node dist/bench/prepare.js [--mb 16] [--rss-mb 1024,4096] [--rss-workers 1] [--tokenizer llama3|tiny] [--val-size 0]
+ *   node dist/bench/prepare.js [--mb 16] [--layouts sharded,single] [--repeat 1] [--rss-mb 1024,4096] [--rss-workers 1] [--tokenizer llama3|tiny] [--val-size 0]
  *                              [--skip-throughput] [--skip-rss] [--dir DIR] [--keep] [--json]
  *
  * Needs the `zstd` command to write the corpus. Sizes are of the uncompressed JSON lines.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,8 @@ interface Args {
   rssWorkers: number;
   valSize: number;
   tokenizer: 'llama3' | 'tiny';
+  layouts: Layout[];
+  repeat: number;
   skipThroughput: boolean;
   skipRss: boolean;
   dir: string;
@@ -48,6 +51,8 @@ function parse(argv: string[]): Args {
       'rss-workers': { type: 'string', default: '1' },
       'val-size': { type: 'string', default: '0' },
       tokenizer: { type: 'string', default: 'llama3' },
+      layouts: { type: 'string', default: 'sharded,single' },
+      repeat: { type: 'string', default: '1' },
       'skip-throughput': { type: 'boolean', default: false },
       'skip-rss': { type: 'boolean', default: false },
       dir: { type: 'string' },
@@ -69,6 +74,11 @@ function parse(argv: string[]): Args {
     rssWorkers: num('rss-workers', values['rss-workers'] as string),
     valSize: values['val-size'] === '0' ? 0 : num('val-size', values['val-size'] as string),
     tokenizer,
+    layouts: (values.layouts as string).split(',').map((l) => {
+      if (!(LAYOUTS as readonly string[]).includes(l)) throw usageError(`--layouts: expected some of ${LAYOUTS.join(', ')}, got "${l}"`);
+      return l as Layout;
+    }),
+    repeat: Math.round(num('repeat', values.repeat as string)),
     skipThroughput: values['skip-throughput'] as boolean,
     skipRss: values['skip-rss'] as boolean,
     dir: (values.dir as string | undefined) ?? path.join(os.tmpdir(), `ptflow-bench-prepare-${process.pid}`),
@@ -106,31 +116,62 @@ function* corpusLines(targetBytes: number): Generator<string> {
   }
 }
 
-/** Write `mb` MB of JSON lines through `zstd` into `file` (skipped when it exists). */
-async function writeCorpus(file: string, mb: number): Promise<void> {
+/** Write `lines` into `file`, through `zstd` when the name ends in .zst (skipped when it exists). */
+async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
   if (existsSync(file)) return;
   const tmp = `${file}.tmp`;
-  const z = spawn('zstd', ['-q', '-f', '-3', '-T0', '-o', tmp], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const done = new Promise<void>((resolve, reject) => {
-    z.on('error', (e) => reject(new Error(`cannot run zstd (needed to write the corpus): ${e.message}`)));
-    z.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`zstd exited ${code}`))));
-  });
+  let sink: NodeJS.WritableStream;
+  let done: Promise<void>;
+  if (file.endsWith('.zst')) {
+    const z = spawn('zstd', ['-q', '-f', '-3', '-T0', '-o', tmp], { stdio: ['pipe', 'ignore', 'inherit'] });
+    done = new Promise<void>((resolve, reject) => {
+      z.on('error', (e) => reject(new Error(`cannot run zstd (needed to write the corpus): ${e.message}`)));
+      z.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`zstd exited ${code}`))));
+    });
+    sink = z.stdin;
+  } else {
+    const w = createWriteStream(tmp);
+    done = new Promise<void>((resolve, reject) => {
+      w.on('error', reject);
+      w.on('close', () => resolve());
+    });
+    sink = w;
+  }
   let chunk: string[] = [];
   let size = 0;
-  for (const line of corpusLines(mb * MB)) {
+  for (const line of lines) {
     chunk.push(line);
     size += line.length;
     if (size >= 1 << 20) {
-      if (!z.stdin.write(chunk.join(''))) await new Promise((r) => z.stdin.once('drain', r));
+      if (!sink.write(chunk.join(''))) await new Promise((r) => sink.once('drain', r));
       chunk = [];
       size = 0;
     }
   }
-  z.stdin.end(chunk.join(''));
+  sink.end(chunk.join(''));
   await done;
-  const { renameSync } = await import('node:fs');
   renameSync(tmp, file);
 }
+
+/** The first `mb` MB of the corpus cut into `n` consecutive pieces of about equal size. */
+function* piece(mb: number, n: number, k: number): Generator<string> {
+  let bytes = 0;
+  for (const line of corpusLines(mb * MB)) {
+    const at = Math.min(n - 1, Math.floor((bytes * n) / (mb * MB)));
+    bytes += Buffer.byteLength(line);
+    if (at === k) yield line;
+    else if (at > k) return;
+  }
+}
+
+/**
+ * Corpus layouts: `sharded` 8 `.jsonl.zst` shards (pool threads read a shard each), `single` one plain
+ * `.jsonl` (pool threads read line-start byte ranges of it), `single-zst` one `.jsonl.zst` (only the
+ * main thread can read it: the pool tokenizes only).
+ */
+type Layout = 'sharded' | 'single' | 'single-zst';
+const LAYOUTS: readonly Layout[] = ['sharded', 'single', 'single-zst'];
+const SHARDS = 8;
 
 function writeConfig(dir: string, name: string, model: string, dataDir: string, cache: string, workers: number, valSize: number): string {
   const file = path.join(dir, `${name}.yaml`);
@@ -155,6 +196,9 @@ interface RunResult {
   /** Main thread's peak V8 heap in use and array-buffer bytes (sampled every 200 ms). */
   peakHeapBytes: number;
   peakArrayBufferBytes: number;
+  /** CPU seconds of all threads, and of the main thread alone (null where /proc is not there). */
+  cpuSeconds: number;
+  mainCpuSeconds: number | null;
   /** Rates of the tokenizing pass alone (prepare's own summary line), without start-up and counting. */
   tokenizePass: { docsPerSec: number; tokensPerSec: number } | null;
 }
@@ -166,7 +210,9 @@ function runPrepare(cfg: string, cache: string): Promise<RunResult> {
   const script =
     'const peak = { heap: 0, ab: 0 }; const probe = () => { const m = process.memoryUsage(); peak.heap = Math.max(peak.heap, m.heapUsed); peak.ab = Math.max(peak.ab, m.arrayBuffers); };' +
     'setInterval(probe, 200).unref();' +
-    "process.on('exit', () => { probe(); process.stderr.write('\\nBENCH_MAXRSS_KB ' + process.resourceUsage().maxRSS + ' HEAP ' + peak.heap + ' AB ' + peak.ab + '\\n'); });" +
+    // CPU seconds of the whole process (all threads) and of the main thread alone (Linux: /proc/self/task/<pid>/stat, clock ticks)
+    "const mainCpu = () => { try { const f = require('fs').readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; } catch { return -1; } };" +
+    "process.on('exit', () => { probe(); const u = process.cpuUsage(); process.stderr.write('\\nBENCH_MAXRSS_KB ' + process.resourceUsage().maxRSS + ' HEAP ' + peak.heap + ' AB ' + peak.ab + ' CPU ' + (u.user + u.system) / 1e6 + ' MAINCPU ' + mainCpu() + '\\n'); });" +
     `require(${JSON.stringify(main)}).main(['prepare', ${JSON.stringify(cfg)}]);`;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -179,26 +225,38 @@ function runPrepare(cfg: string, cache: string): Promise<RunResult> {
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - t0) / 1000;
-      const m = /BENCH_MAXRSS_KB (\d+) HEAP (\d+) AB (\d+)/.exec(err);
+      const m = /BENCH_MAXRSS_KB (\d+) HEAP (\d+) AB (\d+) CPU ([\d.]+) MAINCPU ([-\d.]+)/.exec(err);
       if (code !== 0 || !m) return reject(new Error(`ptflow prepare exited ${code}:\n${err.slice(-4000)}`));
       const index = JSON.parse(readFileSync(path.join(cache, 'index.json'), 'utf8')) as { splits: Record<string, { documents: number; tokens: number }> };
       const documents = Object.values(index.splits).reduce((a, s) => a + s.documents, 0);
       const tokens = Object.values(index.splits).reduce((a, s) => a + s.tokens, 0);
       const pass = /tokenized at (\d+) docs\/s, (\d+) tokens\/s/.exec(err);
       const tokenizePass = pass ? { docsPerSec: Number(pass[1]), tokensPerSec: Number(pass[2]) } : null;
-      resolve({ seconds, maxRssBytes: Number(m[1]) * 1024, peakHeapBytes: Number(m[2]), peakArrayBufferBytes: Number(m[3]), documents, tokens, docsPerSec: documents / seconds, tokensPerSec: tokens / seconds, tokenizePass });
+      resolve({ seconds, maxRssBytes: Number(m[1]) * 1024, peakHeapBytes: Number(m[2]), peakArrayBufferBytes: Number(m[3]), cpuSeconds: Number(m[4]), mainCpuSeconds: Number(m[5]) < 0 ? null : Number(m[5]), documents, tokens, docsPerSec: documents / seconds, tokensPerSec: tokens / seconds, tokenizePass });
     });
   });
 }
 
-function dataset(dir: string, mb: number): Promise<string> {
-  const d = path.join(dir, `data-${mb}mb`);
+async function dataset(dir: string, mb: number, layout: Layout = 'single-zst'): Promise<string> {
+  const d = path.join(dir, `data-${mb}mb-${layout}`);
   mkdirSync(d, { recursive: true });
-  writeFileSync(path.join(d, 'dataset_info.json'), JSON.stringify({ corpus: { file_name: 'corpus.jsonl.zst' } }));
-  return writeCorpus(path.join(d, 'corpus.jsonl.zst'), mb).then(() => d);
+  let files: string[];
+  if (layout === 'sharded') {
+    files = Array.from({ length: SHARDS }, (_, k) => `corpus-${String(k).padStart(5, '0')}.jsonl.zst`);
+    for (let k = 0; k < SHARDS; k++) await writeLines(path.join(d, files[k]), piece(mb, SHARDS, k));
+  } else {
+    files = [layout === 'single' ? 'corpus.jsonl' : 'corpus.jsonl.zst'];
+    await writeLines(path.join(d, files[0]), corpusLines(mb * MB));
+  }
+  writeFileSync(path.join(d, 'dataset_info.json'), JSON.stringify({ corpus: { file_name: files.length === 1 ? files[0] : 'corpus-*.jsonl.zst' } }));
+  return d;
 }
 
 const f1 = (n: number): string => n.toFixed(1);
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
@@ -211,23 +269,48 @@ async function main(): Promise<void> {
   };
   try {
     if (!a.skipThroughput) {
-      const data = await dataset(a.dir, a.mb);
-      const zst = statSync(path.join(data, 'corpus.jsonl.zst')).size;
-      log(`prepare throughput: ${a.mb} MB of JSON lines (${mib(zst)} as .jsonl.zst), tokenizer ${a.tokenizer}, ${os.availableParallelism()} cores`);
-      const runs: Record<string, RunResult> = {};
-      for (const w of [1, 2]) {
-        const cache = path.join(a.dir, `cache-w${w}`);
-        runs[w] = await runPrepare(writeConfig(a.dir, `w${w}`, model, data, cache, w, a.valSize), cache);
-        const r = runs[w];
+      const throughput: Record<string, unknown> = {};
+      for (const layout of a.layouts) {
+        const data = await dataset(a.dir, a.mb, layout);
+        const onDisk = readdirSync(data).filter((f) => f.startsWith('corpus')).reduce((n, f) => n + statSync(path.join(data, f)).size, 0);
         log(
-          `  tokenizer_workers ${w}: whole command ${f1(r.seconds)} s, ${Math.round(r.docsPerSec)} docs/s, ${Math.round(r.tokensPerSec)} tokens/s, ` +
-            `${f1(a.mb / r.seconds)} MB/s; tokenizing pass ${r.tokenizePass ? `${Math.round(r.tokenizePass.tokensPerSec)} tokens/s` : '?'}; peak RSS ${mib(r.maxRssBytes)}`,
+          `prepare throughput, ${layout} (${layout === 'sharded' ? `${SHARDS} .jsonl.zst shards` : layout === 'single' ? 'one plain .jsonl' : 'one .jsonl.zst'}): ` +
+            `${a.mb} MB of JSON lines (${mib(onDisk)} on disk), tokenizer ${a.tokenizer}, ${os.availableParallelism()} cores, ${a.repeat} run(s) each, medians`,
         );
+        const runs: Record<number, RunResult[]> = { 1: [], 2: [] };
+        for (let rep = 0; rep < a.repeat; rep++) {
+          for (const w of [1, 2]) {
+            const cache = path.join(a.dir, `cache-${layout}-w${w}`);
+            const r = await runPrepare(writeConfig(a.dir, `${layout}-w${w}`, model, data, cache, w, a.valSize), cache);
+            runs[w].push(r);
+            log(
+              `  tokenizer_workers ${w}: whole command ${f1(r.seconds)} s, ${Math.round(r.docsPerSec)} docs/s, ${Math.round(r.tokensPerSec)} tokens/s, ` +
+                `${f1(a.mb / r.seconds)} MB/s; tokenizing pass ${r.tokenizePass ? `${Math.round(r.tokenizePass.tokensPerSec)} tokens/s` : '?'}; peak RSS ${mib(r.maxRssBytes)}; ` +
+                `CPU ${f1(r.cpuSeconds)} s (main thread ${r.mainCpuSeconds === null ? '?' : f1(r.mainCpuSeconds)} s)`,
+            );
+          }
+        }
+        const med = (w: number): number => median(runs[w].map((r) => r.seconds));
+        const ratio = med(1) / med(2);
+        const passes = (w: number): number[] => runs[w].flatMap((r) => (r.tokenizePass ? [r.tokenizePass.tokensPerSec] : []));
+        const passRatio = passes(1).length && passes(2).length ? median(passes(2)) / median(passes(1)) : null;
+        log(
+          `  speed-up 2 vs 1 workers (${layout}): whole command ${ratio.toFixed(2)}× (median ${f1(med(1))} s → ${f1(med(2))} s), ` +
+            `tokenizing pass ${passRatio === null ? '?' : passRatio.toFixed(2) + '×'} (target ≥ 1.3×)`,
+        );
+        // What 2 idle cores would allow: the main thread's CPU time, or all threads' CPU time shared by 2 cores.
+        const cpu = (w: number, k: 'cpuSeconds' | 'mainCpuSeconds'): number => median(runs[w].map((r) => r[k] ?? NaN));
+        const bound = Math.max(cpu(2, 'mainCpuSeconds'), cpu(2, 'cpuSeconds') / 2);
+        const cpuRatio = Number.isFinite(bound) ? cpu(1, 'cpuSeconds') / bound : null;
+        if (cpuRatio !== null) {
+          log(
+            `  CPU: 1 worker ${f1(cpu(1, 'cpuSeconds'))} s; 2 workers ${f1(cpu(2, 'cpuSeconds'))} s of which main thread ${f1(cpu(2, 'mainCpuSeconds'))} s → ` +
+              `on 2 idle cores at best ${cpuRatio.toFixed(2)}× (load average now ${os.loadavg()[0].toFixed(1)})`,
+          );
+        }
+        throughput[layout] = { mb: a.mb, cpu_bound_ratio: cpuRatio, disk_bytes: onDisk, workers1: runs[1], workers2: runs[2], ratio, tokenize_pass_ratio: passRatio };
       }
-      const ratio = runs[1].seconds / runs[2].seconds;
-      const passRatio = runs[1].tokenizePass && runs[2].tokenizePass ? runs[2].tokenizePass.tokensPerSec / runs[1].tokenizePass.tokensPerSec : null;
-      log(`  speed-up 2 vs 1 workers: whole command ${ratio.toFixed(2)}×, tokenizing pass ${passRatio === null ? '?' : passRatio.toFixed(2) + '×'} (target ≥ 1.3×)`);
-      report.throughput = { mb: a.mb, zst_bytes: zst, workers1: runs[1], workers2: runs[2], ratio, tokenize_pass_ratio: passRatio };
+      report.throughput = throughput;
     }
     if (!a.skipRss) {
       const results: { mb: number; run: RunResult }[] = [];
