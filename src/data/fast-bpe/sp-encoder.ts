@@ -12,12 +12,12 @@
  * has "▁" after another character, no merge crosses a "▁" that follows a non-"▁" character, so
  * the section is cut before each such "▁" and every piece ("▁▁word…") merges alone, through a
  * bounded cache. Merging runs over code points; a code point outside the vocabulary never merges
- * and comes out as its UTF-8 bytes' `<0xNN>` tokens (byte fallback).
+ * and comes out as its UTF-8 bytes' `<0xNN>` tokens (byte fallback). The added-token passes, the
+ * cache and the output buffer are PieceEncoder's (piece-encoder.ts).
  */
-import { stripAround, TokenSplitter } from './added-tokens';
 import { mergeWord } from './bpe';
 import type { MergeTable } from './merge-table';
-import type { AddedTokenSpec } from './spec';
+import { PieceEncoder } from './piece-encoder';
 import { BYTE_TOKENS, type SentencePieceSpec, SPACE_MARK, type SpacesSpec } from './sp-spec';
 import { buildMergeTable, TokenIds } from './token-ids';
 
@@ -26,17 +26,12 @@ export interface SentencePieceOptions {
   cacheSize?: number;
 }
 
-/** Pieces this long or longer are not cached (the reference caches below 256 too). */
-const MAX_CACHED_LENGTH = 256;
 const MARK = 0x2581;
 
 /** Symbol for a code point outside the vocabulary: never merges (ids are ≥ 0, -1 marks empty slots). */
 const unknownSymbol = (cp: number): number => -2 - cp;
 
-export class SentencePieceEncoder {
-  private readonly addedByText = new Map<string, AddedTokenSpec>();
-  private readonly rawSplitter: TokenSplitter;
-  private readonly normalizedSplitter: TokenSplitter;
+export class SentencePieceEncoder extends PieceEncoder {
   private readonly spaces: SpacesSpec;
   private readonly merges: MergeTable;
   /** UTF-16 unit (BMP code point) → symbol id, -1 when not in the vocabulary. */
@@ -44,31 +39,12 @@ export class SentencePieceEncoder {
   /** Astral code point → symbol id. */
   private readonly astralIds = new Map<number, number>();
   private readonly byteIds = new Int32Array(256);
-  private readonly cacheSize: number;
-  private readonly cache = new Map<string, number | Int32Array>();
 
-  private out = new Int32Array(1024);
-  private len = 0;
   private syms = new Int32Array(256);
 
   constructor(spec: SentencePieceSpec, opts: SentencePieceOptions = {}) {
-    this.cacheSize = opts.cacheSize ?? 65536;
+    super(spec.addedTokens, spec.spaces.kind === 'normalizer' ? SentencePieceEncoder.normalize : null, opts.cacheSize);
     this.spaces = spec.spaces;
-    const viaNormalizer = spec.spaces.kind === 'normalizer';
-    const rawContents: string[] = [];
-    const normalizedContents: string[] = [];
-    for (const t of spec.addedTokens) {
-      this.addedByText.set(t.content, t);
-      if (t.normalized && viaNormalizer) {
-        const n = SentencePieceEncoder.normalize(t.content);
-        normalizedContents.push(n);
-        this.addedByText.set(n, t);
-      } else {
-        rawContents.push(t.content);
-      }
-    }
-    this.rawSplitter = new TokenSplitter(rawContents);
-    this.normalizedSplitter = new TokenSplitter(normalizedContents);
 
     const ids = new TokenIds(spec.vocab, this.addedByText);
     const symbol = (token: string): void => {
@@ -93,41 +69,12 @@ export class SentencePieceEncoder {
     return SPACE_MARK + text.replaceAll(' ', SPACE_MARK);
   }
 
-  /** Token ids of `text` without special tokens added around it. */
-  encode(text: string): Int32Array {
-    this.len = 0;
-    const viaNormalizer = this.spaces.kind === 'normalizer';
-    const sections = this.rawSplitter.split(text);
-    stripAround(sections, this.addedByText);
-    for (let s = 0; s < sections.length; s++) {
-      let section = sections[s];
-      if (section.length === 0) continue;
-      const added = this.addedByText.get(section);
-      if (added !== undefined) {
-        this.push(added.id);
-        continue;
-      }
-      if (viaNormalizer) section = SentencePieceEncoder.normalize(section);
-      const subsections = this.normalizedSplitter.split(section);
-      if (subsections.length > 1) stripAround(subsections, this.addedByText);
-      for (let k = 0; k < subsections.length; k++) {
-        let sub = subsections[k];
-        if (sub.length === 0) continue;
-        const addedSub = this.addedByText.get(sub);
-        if (addedSub !== undefined) {
-          this.push(addedSub.id);
-          continue;
-        }
-        if (this.spaces.kind === 'metaspace') sub = this.metaspace(sub, s);
-        this.encodeWord(sub);
-      }
-    }
-    return this.out.slice(0, this.len);
+  protected normalizeSection(section: string): string {
+    return this.spaces.kind === 'normalizer' ? SentencePieceEncoder.normalize(section) : section;
   }
 
-  /** Drops every cached piece. */
-  clearCache(): void {
-    this.cache.clear();
+  protected encodeText(text: string, sectionIndex: number): void {
+    this.encodeWord(this.spaces.kind === 'metaspace' ? this.metaspace(text, sectionIndex) : text);
   }
 
   private metaspace(text: string, sectionIndex: number): string {
@@ -140,7 +87,6 @@ export class SentencePieceEncoder {
   /** One reference word, cut before every "▁" that follows another character. */
   private encodeWord(s: string): void {
     const n = s.length;
-    const cache = this.cache;
     let start = 0;
     while (start < n) {
       let p = start;
@@ -149,28 +95,11 @@ export class SentencePieceEncoder {
       if (end < 0) end = n;
       const piece = start === 0 && end === n ? s : s.slice(start, end);
       start = end;
-      let ids = cache.get(piece);
-      if (ids === undefined) ids = this.miss(piece);
-      if (typeof ids === 'number') {
-        if (this.len === this.out.length) this.grow(1);
-        this.out[this.len++] = ids;
-      } else {
-        this.pushAll(ids);
-      }
+      this.emit(piece);
     }
   }
 
-  /** Ids of a piece not in the cache; caches them. */
-  private miss(piece: string): number | Int32Array {
-    const ids = this.bpe(piece);
-    if (piece.length < MAX_CACHED_LENGTH) {
-      if (this.cache.size >= this.cacheSize) this.cache.clear();
-      this.cache.set(piece, ids);
-    }
-    return ids;
-  }
-
-  private bpe(piece: string): number | Int32Array {
+  protected bpe(piece: string): number | Int32Array {
     if (this.syms.length < piece.length) this.syms = new Int32Array(piece.length * 2);
     const syms = this.syms;
     const len = piece.length;
@@ -230,23 +159,6 @@ export class SentencePieceEncoder {
       ids[k++] = b[0x80 | (cp & 0x3f)];
     }
     return k;
-  }
-
-  private push(id: number): void {
-    if (this.len === this.out.length) this.grow(1);
-    this.out[this.len++] = id;
-  }
-
-  private pushAll(ids: Int32Array): void {
-    if (this.len + ids.length > this.out.length) this.grow(ids.length);
-    this.out.set(ids, this.len);
-    this.len += ids.length;
-  }
-
-  private grow(extra: number): void {
-    const next = new Int32Array(Math.max(this.out.length * 2, this.len + extra));
-    next.set(this.out.subarray(0, this.len));
-    this.out = next;
   }
 }
 
