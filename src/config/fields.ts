@@ -184,12 +184,6 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T,
   return finish(s.default(def as never), { type: values.join(' | '), default: def }, help);
 }
 
-/** One of a fixed set of words, or null. */
-export function optOneOf<const T extends readonly [string, ...string[]]>(values: T, help: string) {
-  const s = z.preprocess(coerceString, z.enum(values, { error: `must be one of: ${values.join(', ')} (or null)` }).nullable());
-  return finish(s.default(null), { type: `${values.join(' | ')} | null`, default: null }, help);
-}
-
 /** A byte count: a plain integer or a size such as "256MiB" / "1GB". */
 export function bytes(def: number, help: string, ...checks: Check<number>[]) {
   let s: z.ZodType<number> = z

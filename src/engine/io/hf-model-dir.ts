@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PtflowError } from '../../errors';
-import { toJsonText, writeFileAtomic, writeJsonAtomic } from './atomic';
+import { writeFileAtomic, writeJsonAtomic } from './atomic';
 import { readJsonFile } from './json-file';
 import { FloatTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
 import { SAFE_WEIGHTS_INDEX_NAME, readShardedSafetensorsF32, writeShardedSafetensors } from './sharded';
@@ -143,9 +143,4 @@ export async function saveHfModelDir(dir: string, opts: SaveHfModelDirOptions): 
 
 async function removeIfExists(p: string): Promise<void> {
   await fsp.rm(p, { force: true });
-}
-
-/** JSON text as HF's `to_json_string` produces it (for callers that write into a temp dir themselves). */
-export function hfJsonText(value: JsonObject): string {
-  return toJsonText(value, true);
 }
