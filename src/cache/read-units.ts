@@ -23,8 +23,13 @@ export interface ReadUnitsOptions {
   sink: (ids: Int32Array[], first: number) => Promise<void>;
 }
 
-/** Unacknowledged batches per unit. */
-const WINDOW = 4;
+/**
+ * Unacknowledged batches per unit. Units are consumed in order, so a unit running ahead must be able to
+ * get well into its work before the one in front finishes, or the pool degenerates to one busy thread;
+ * 64 batches (~40 MB of token ids at 256 documents of ~600 tokens) per unit keeps memory bounded and
+ * independent of the corpus size.
+ */
+const WINDOW = 64;
 
 export async function readUnits(tokenizer: OrderedTokenizer, units: readonly ReadUnit[], o: ReadUnitsOptions): Promise<number> {
   const ahead = tokenizer.poolSize + 1;
