@@ -5,7 +5,12 @@
  * tools/hf-parity/check.py recomputes with transformers (or plain PyTorch).
  *
  *   node dist/bench/hf-parity-dump.js <model_dir> [--out batch.json] [--backend auto|wasm|cpu|tensorflow]
- *                                     [--text "..."]...
+ *                                     [--padding right|left] [--text "..."]...
+ *
+ * Right padding (the default) cannot show a padding-mask error: causality already hides trailing pads
+ * from real tokens. `--padding left` puts the pads first, so real tokens must be kept from attending to
+ * them; the first real token of a padded row also gets label −100 there, because the pad before it
+ * (a query that may attend to nothing) is not a position any two implementations define alike.
  *
  * Without `--text`, two texts of different lengths are used. The first token of each row is the BOS
  * token when the tokenizer adds one (as `ptflow train` does for documents).
@@ -34,6 +39,7 @@ interface DumpArgs {
   modelDir: string;
   out: string;
   backend: BackendRequest;
+  padding: 'right' | 'left';
   texts: string[];
 }
 
@@ -63,6 +69,7 @@ function parseArgs(argv: string[]): DumpArgs {
   let modelDir: string | undefined;
   let out = 'hf-parity-batch.json';
   let backend: BackendRequest = 'auto';
+  let padding: 'right' | 'left' = 'right';
   const texts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -74,25 +81,35 @@ function parseArgs(argv: string[]): DumpArgs {
     if (a === '--out') out = value();
     else if (a === '--backend') backend = value() as BackendRequest;
     else if (a === '--text') texts.push(value());
+    else if (a === '--padding') {
+      const v = value();
+      if (v !== 'right' && v !== 'left') throw new PtflowError(`hf-parity-dump: --padding ${v}: expected right or left`, 2);
+      padding = v;
+    }
     else if (a.startsWith('--')) throw new PtflowError(`hf-parity-dump: unknown option ${a}`, 2);
     else if (modelDir === undefined) modelDir = a;
     else throw new PtflowError(`hf-parity-dump: unexpected argument ${a}`, 2);
   }
   if (modelDir === undefined) throw new PtflowError('usage: hf-parity-dump <model_dir> [--out f.json] [--backend b] [--text t]...', 2);
-  return { modelDir, out, backend, texts: texts.length > 0 ? texts : DEFAULT_TEXTS };
+  return { modelDir, out, backend, padding, texts: texts.length > 0 ? texts : DEFAULT_TEXTS };
 }
 
-/** Right-padded batch: pads get `padId`, attention 0 and label −100; labels are the input ids elsewhere. */
-export function paddedBatch(rows: Int32Array[], padId: number): MicroBatch {
+/**
+ * Padded batch: pads get `padId`, attention 0 and label −100; labels are the input ids elsewhere,
+ * except the first real token of a left-padded row (−100, see the module comment).
+ */
+export function paddedBatch(rows: Int32Array[], padId: number, side: 'right' | 'left' = 'right'): MicroBatch {
   const B = rows.length;
   const T = Math.max(...rows.map((r) => r.length));
   const inputIds = new Int32Array(B * T).fill(padId);
   const labels = new Int32Array(B * T).fill(-100);
   const attentionMask = new Int32Array(B * T);
   rows.forEach((r, b) => {
-    inputIds.set(r, b * T);
-    labels.set(r, b * T);
-    attentionMask.fill(1, b * T, b * T + r.length);
+    const start = b * T + (side === 'left' ? T - r.length : 0);
+    inputIds.set(r, start);
+    labels.set(r, start);
+    attentionMask.fill(1, start, start + r.length);
+    if (side === 'left' && r.length < T) labels[start] = -100;
   });
   return { batchSize: B, seqLen: T, inputIds, labels, attentionMask };
 }
@@ -106,10 +123,9 @@ function sampleLogits(logits: Float32Array, batch: MicroBatch, vocab: number): L
   const out: LogitsSample[] = [];
   const T = batch.seqLen;
   for (let b = 0; b < batch.batchSize; b++) {
-    let len = 0;
-    while (len < T && batch.attentionMask[b * T + len] === 1) len++;
-    for (let pos = 0; pos < len; pos++) {
-      const target = pos + 1 < len ? batch.inputIds[b * T + pos + 1] : undefined;
+    for (let pos = 0; pos < T; pos++) {
+      if (batch.attentionMask[b * T + pos] !== 1) continue;
+      const target = pos + 1 < T && batch.attentionMask[b * T + pos + 1] === 1 ? batch.inputIds[b * T + pos + 1] : undefined;
       const ids = [...new Set([...SAMPLE_VOCAB.filter((v) => v < vocab), ...(target !== undefined ? [target] : [])])];
       const base = (b * T + pos) * vocab;
       out.push({ row: b, pos, vocab_ids: ids, values: ids.map((v) => logits[base + v]), logsumexp: logSumExp(logits, base, vocab) });
@@ -145,7 +161,7 @@ async function main(): Promise<void> {
     withBos.set(ids, 1);
     return withBos;
   });
-  const batch = paddedBatch(rows, tok.padId);
+  const batch = paddedBatch(rows, tok.padId, args.padding);
   const lossSum = tf.tidy(() => model.lossSum(batch).dataSync()[0]);
   const tokens = countLossTokens(batch);
   const logitsT = model.forward(batch);
@@ -166,7 +182,7 @@ async function main(): Promise<void> {
   };
   await fsp.writeFile(args.out, JSON.stringify(dump, null, 1) + '\n');
   process.stdout.write(
-    `backend ${info.name}; batch ${batch.batchSize}×${batch.seqLen}, row lengths ${rows.map((r) => r.length).join(', ')}; ` +
+    `backend ${info.name}; ${args.padding}-padded batch ${batch.batchSize}×${batch.seqLen}, row lengths ${rows.map((r) => r.length).join(', ')}; ` +
       `loss ${dump.loss.toFixed(7)} over ${tokens} tokens → ${args.out}\n`,
   );
   model.dispose();
