@@ -290,7 +290,10 @@ def main(argv=None):
         ok = True
         for impl in impls:
             if impl == "transformers":
-                import transformers  # noqa: PLC0415
+                try:
+                    import transformers  # noqa: PLC0415
+                except ImportError as e:
+                    raise InputError(f"--impl {args.impl} needs transformers ({e}); --impl plain works without it") from e
                 loss, logits = run_transformers(args.model_dir, batch, args.device, args.attn)
                 name = f"transformers {transformers.__version__} LlamaForCausalLM"
             else:
