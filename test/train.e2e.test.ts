@@ -123,4 +123,22 @@ describe('ptflow train (end to end)', () => {
       expect(existsSync(path.join(evalOut(4), f))).toBe(false);
     }
   }, 300_000);
+
+  it('continues pre-training the saved model with LoRA and saves the adapter in the PEFT layout', async () => {
+    const loraOut = path.join(dir, 'lora');
+    const r = await runCli(['train', writeYaml(path.join(dir, 'lora.yaml'), {
+      model_name_or_path: out, stage: 'pt', do_train: true, finetuning_type: 'lora', lora_rank: 4, lora_target: 'q_proj,v_proj',
+      dataset: 'kjv', dataset_dir: data, cutoff_len: 32, output_dir: loraOut, per_device_train_batch_size: 4,
+      learning_rate: 0.01, max_steps: 4, logging_steps: 2, save_steps: 4,
+    })]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    const cfg = JSON.parse(readFileSync(path.join(loraOut, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], base_model_name_or_path: out });
+    for (const f of ['adapter_model.safetensors', 'tokenizer.json', 'trainer_state.json', 'checkpoint-4/adapter_model.safetensors']) {
+      expect(existsSync(path.join(loraOut, f))).toBe(true);
+    }
+    expect(existsSync(path.join(loraOut, 'model.safetensors'))).toBe(false);
+    const card = readFileSync(path.join(loraOut, 'README.md'), 'utf8');
+    expect(card).toMatch(/library_name: peft/);
+  }, 300_000);
 });

@@ -14,14 +14,14 @@
  * leaves either the previous checkpoints only, or a complete new one. Weights that are not finite are
  * refused before anything is written.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
 import { killIfArmed } from '../faults';
-import { commitDirAtomic, tempPathFor, writeJsonAtomic } from '../engine/io/atomic';
+import { commitDirAtomic, tempPathFor, writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic';
 import { llamaConfigToJson } from '../engine/model/config';
 import type { LlamaModel } from '../engine/model/llama';
-import { saveHfModelDir } from '../engine/io/hf-model-dir';
+import { saveHfModelDir, TOKENIZER_FILES } from '../engine/io/hf-model-dir';
 import { savePeftAdapter } from '../engine/io/peft';
 import { readSafetensorsF32, writeSafetensors, type FloatTensor } from '../engine/io/safetensors';
 import { adamwStateFromTensors, adamwStateToTensors } from '../engine/optim/adamw-state';
@@ -80,6 +80,11 @@ export async function saveModelFiles(dir: string, model: LlamaModel, tokenizerDi
       targetModules: [...lora.targets],
       baseModelNameOrPath: baseModel,
     });
+    // HF's Trainer saves the tokenizer next to an adapter too.
+    for (const name of TOKENIZER_FILES) {
+      const src = path.join(tokenizerDir, name);
+      if (existsSync(src) && path.resolve(src) !== path.resolve(dir, name)) await writeFileAtomic(path.join(dir, name), await fsp.readFile(src));
+    }
     return;
   }
   await saveHfModelDir(dir, {
