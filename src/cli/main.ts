@@ -1,6 +1,6 @@
 /**
  * `ptflow` command line. `ptflow train cfg.yaml [key=value …]` runs LLaMA-Factory's pre-training
- * workflow; `ptflow prepare cfg.yaml [--rank R --world-size W]` builds the tokenized cache it can reuse; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
+ * workflow; `ptflow prepare cfg.yaml [--rank R --world-size W]` builds the tokenized cache it can reuse; `ptflow doctor` lists backends and GPU adapters; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
  */
 import { Command, CommanderError } from 'commander';
 import { PtflowError } from '../errors';
@@ -56,6 +56,19 @@ function buildProgram(): Command {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runPrepareCommand } = require('../workflow/prepare') as typeof import('../workflow/prepare');
       process.exitCode = await runPrepareCommand(config, overrides, flags);
+    });
+
+  program
+    .command('doctor')
+    .description(
+      'Show what this machine offers the trainer: backend packages, WebGPU adapters (GPU or software), ' +
+        'native kernels, threads, and what backend: auto picks.',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runDoctorCommand } = require('../workflow/doctor') as typeof import('../workflow/doctor');
+      process.exitCode = await runDoctorCommand(flags);
     });
 
   return program;

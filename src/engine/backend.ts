@@ -4,10 +4,13 @@
  * How the choice is made (`initBackend(requested)`):
  * - `auto`: try `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (optional dependencies,
  *   native TensorFlow; each registers a `tensorflow` backend when it loads); if neither loads or
- *   starts, `wasm` (SIMD, threaded when threads > 1, see wasm/init.ts); if wasm cannot start, `cpu`.
- *   Every step that was skipped leaves a line in `notes`.
+ *   starts, `webgpu` when Dawn finds a real GPU adapter (a software one is never picked here; see
+ *   webgpu/init.ts); then `wasm` (SIMD, threaded when threads > 1, see wasm/init.ts); if wasm
+ *   cannot start, `cpu`. Every step that was skipped leaves a line in `notes`.
  * - `tensorflow`: the same two packages, in that order; if neither loads, a PtflowError that says
  *   how to install one.
+ * - `webgpu`: that backend on the first GPU adapter, or on a software adapter when
+ *   `webgpuAllowSoftware`; otherwise a PtflowError that says what is missing and how to allow it.
  * - `wasm`, `cpu`: exactly that backend (wasm may still fall back from threaded to single-thread,
  *   with a note).
  * After the backend is set, ptflow's kernels for it are registered (kernels/register.ts) and, for
@@ -27,8 +30,9 @@ import { PtflowError, usageError } from '../errors';
 import { installBackpropRelease } from './kernels/backprop-release';
 import { registerPtflowKernels } from './kernels/register';
 import { initWasm, shutdownWasm } from './wasm/init';
+import { startWebgpu, stopWebgpu } from './webgpu/init';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
 
 /** What the optional native kernel addon reported. */
@@ -49,6 +53,10 @@ export interface BackendInfo {
   notes: string[];
   /** Present when the native kernel addon was asked (wasm and cpu). */
   native?: NativeStatus;
+  /** webgpu: the adapter (device / description, vendor, the Dawn backend reaching it). */
+  adapter?: string;
+  /** webgpu: why this adapter (a GPU, or a software one allowed by webgpu_allow_software). */
+  adapterWhy?: string;
 }
 
 export interface InitBackendOptions {
@@ -56,6 +64,8 @@ export interface InitBackendOptions {
   threads?: number;
   /** Loads an optional package by id (default: `require`); tests pass a stand-in. */
   requireModule?: (id: string) => unknown;
+  /** `webgpu` (requested explicitly) may run on a software adapter (`webgpu_allow_software`). */
+  webgpuAllowSoftware?: boolean;
 }
 
 /** Tried in this order for `tensorflow` (and first for `auto`). */
@@ -159,6 +169,29 @@ async function startCpu(notes: string[]): Promise<BackendInfo> {
   return { name: 'cpu', module: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, notes, native };
 }
 
+async function tryWebgpu(
+  mode: 'auto' | 'explicit',
+  opts: InitBackendOptions,
+  notes: string[],
+): Promise<BackendInfo | undefined> {
+  const started = await startWebgpu(
+    { mode, allowSoftware: opts.webgpuAllowSoftware === true, ...(opts.requireModule ? { requireModule: opts.requireModule } : {}) },
+    notes,
+  );
+  if (started === undefined) return undefined;
+  registerPtflowKernels('webgpu');
+  notes.push(`webgpu: ${started.adapter} — ${started.why}`);
+  return {
+    name: 'webgpu',
+    module: '@tensorflow/tfjs-backend-webgpu',
+    threads: 1,
+    simd: false,
+    notes,
+    adapter: started.adapter,
+    adapterWhy: started.why,
+  };
+}
+
 async function start(requested: BackendRequest, opts: InitBackendOptions): Promise<BackendInfo> {
   const notes: string[] = [];
   const threads = opts.threads ?? defaultThreads();
@@ -175,12 +208,14 @@ async function start(requested: BackendRequest, opts: InitBackendOptions): Promi
           `(${notes.join('; ')}). ${INSTALL_HINT}`,
       );
     }
+    case 'webgpu':
+      return (await tryWebgpu('explicit', opts, notes)) as BackendInfo;
     case 'wasm':
       return startWasm(threads, notes);
     case 'cpu':
       return startCpu(notes);
     case 'auto': {
-      const info = await tryTensorflow(requireModule, notes);
+      const info = (await tryTensorflow(requireModule, notes)) ?? (await tryWebgpu('auto', opts, notes));
       if (info != null) return info;
       try {
         return await startWasm(threads, notes);
@@ -190,7 +225,7 @@ async function start(requested: BackendRequest, opts: InitBackendOptions): Promi
       }
     }
     default:
-      throw usageError(`unknown backend '${String(requested)}': expected auto, tensorflow, wasm or cpu`);
+      throw usageError(`unknown backend '${String(requested)}': expected auto, tensorflow, webgpu, wasm or cpu`);
   }
 }
 
@@ -250,4 +285,9 @@ export async function shutdownBackend(): Promise<void> {
     return;
   }
   if (info.name === 'wasm') shutdownWasm();
+  if (info.name === 'webgpu') {
+    // Disposes the backend (its GPU device) and lets the process exit.
+    if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
+    stopWebgpu();
+  }
 }

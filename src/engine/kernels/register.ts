@@ -10,6 +10,7 @@
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
+ * | webgpu, tensorflow | none   | the model's ops run on their stock kernels |
  *
  * Tried and not kept: an Identity that shares memory instead of copying (as cpu's does) raised
  * the reference step's wasm heap high-water mark from 526 to 623 MiB with no measurable speed-up.
@@ -24,7 +25,7 @@ import { unpackWasmConfig } from './unpack-wasm';
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu';
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm';
 
-export type KernelBackendName = 'wasm' | 'cpu' | 'tensorflow';
+export type KernelBackendName = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
 
 export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
   switch (backend) {
@@ -39,6 +40,7 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
     case 'cpu':
       return [unsortedSegmentSumCpuConfig];
     case 'tensorflow':
+    case 'webgpu':
       return [];
   }
 }
