@@ -8,7 +8,8 @@
  */
 import type { JsonValue } from '../schemas/ports';
 import type { MicroBatch } from '../src/engine/batch';
-import { initBackend } from '../src/engine/backend';
+import { initBackend, type BackendRequest } from '../src/engine/backend';
+import { backendStartLine } from '../src/engine/backend-line';
 import type { LlamaModel } from '../src/engine/model/llama';
 import { countLossTokens } from '../src/engine/batch';
 import { speedMetrics } from '../src/outputs/log-entries';
@@ -57,15 +58,16 @@ export function evaluate(model: LlamaModel, batches: MicroBatch[]): EvalMetrics 
 }
 
 export interface EvalOnlyParams extends ModelSetupParams {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendRequest;
+  webgpu_allow_software: boolean;
   num_threads: number | null;
 }
 
 /** Eval-only run: load the model at model_name_or_path, evaluate every batch on the `eval` input. */
 export const stage = defineStage<EvalOnlyParams>(async (ctx) => {
   const p = ctx.params;
-  const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined });
-  ctx.log('info', `backend: ${backend.name}${backend.threads > 1 ? ` (${backend.threads} threads)` : ''}`);
+  const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software });
+  ctx.log('info', backendStartLine(backend));
   const model = await setupModel({ ...p, train_from_scratch: false, finetuning_type: 'full' }, null);
   const batches: MicroBatch[] = [];
   for await (const m of ctx.input('eval')) batches.push(decodeTrainBatch(m.payload));

@@ -7,7 +7,8 @@
 import path from 'node:path';
 import type { JsonValue } from '../schemas/ports';
 import type { MicroBatch } from '../src/engine/batch';
-import { initBackend } from '../src/engine/backend';
+import { initBackend, type BackendRequest } from '../src/engine/backend';
+import { backendStartLine } from '../src/engine/backend-line';
 import { AdamW } from '../src/engine/optim/adamw';
 import { hfDecayFilter } from '../src/engine/optim/decay';
 import { makeLrSchedule, resolveWarmupSteps, type SchedulerType } from '../src/engine/optim/schedule';
@@ -45,7 +46,8 @@ function nonEmbeddingParameters(model: LlamaModel): number {
 const STALL_REPORT_MS = 50;
 
 export interface TrainerParams extends ModelSetupParams {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendRequest;
+  webgpu_allow_software: boolean;
   num_threads: number | null;
   output_dir: string;
   do_eval: boolean;
@@ -95,8 +97,8 @@ export interface TrainerResult {
 
 export const stage = defineStage<TrainerParams>(async (ctx) => {
   const p = ctx.params;
-  const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined });
-  ctx.log('info', `backend: ${backend.name}${backend.threads > 1 ? ` (${backend.threads} threads)` : ''}${backend.native?.active ? `, native kernels (${backend.native.isa})` : ''}`);
+  const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software });
+  ctx.log('info', backendStartLine(backend));
 
   ctx.setMemoryProbe(() => ({ tensorBytes: tf.memory().numBytes, ...(wasmHeapBytes() !== null ? { wasmHeapBytes: wasmHeapBytes()! } : {}) }));
 

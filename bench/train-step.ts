@@ -5,7 +5,7 @@
  * Prints tokens/s, achieved GFLOP/s, the backend's own 1024³ matmul GFLOP/s measured in this run,
  * their ratio, and peak RSS (the wasm heap included: it is process memory).
  *
- *   node dist/bench/train-step.js [--backend wasm] [--threads N] [--steps 5] [--native on|off]
+ *   node dist/bench/train-step.js [--backend wasm|webgpu|…] [--allow-software] [--threads N] [--steps 5] [--native on|off]
  *                                 [--profile] [--json]
  *
  * `--profile` adds a per-kernel time table of one step (tf.profile).
@@ -27,7 +27,10 @@ import { median, startLap } from './util/stats';
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2), { steps: 5, reps: 10 });
   applyNativeFlag(args.native);
-  const info = await initBackend(args.backend, args.threads !== undefined ? { threads: args.threads } : {});
+  const info = await initBackend(args.backend, {
+    ...(args.threads !== undefined ? { threads: args.threads } : {}),
+    webgpuAllowSoftware: args.allowSoftware,
+  });
   const matmul = measureMatmul(1024, args.reps);
 
   const cfg = referenceConfig();

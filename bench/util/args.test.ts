@@ -5,8 +5,9 @@ import { median } from './stats';
 describe('bench flags', () => {
   test('defaults and values', () => {
     expect(parseBenchArgs([], { steps: 5, reps: 10 })).toEqual({
-      backend: 'wasm', threads: undefined, steps: 5, reps: 10, native: undefined, profile: false, json: false,
+      backend: 'wasm', threads: undefined, steps: 5, reps: 10, native: undefined, profile: false, json: false, allowSoftware: false,
     });
+    expect(parseBenchArgs(['--backend', 'webgpu', '--allow-software'], { steps: 5, reps: 10 })).toMatchObject({ backend: 'webgpu', allowSoftware: true });
     expect(parseBenchArgs(['--backend', 'cpu', '--threads', '2', '--steps', '3', '--native', 'off', '--profile'], { steps: 5, reps: 10 }))
       .toMatchObject({ backend: 'cpu', threads: 2, steps: 3, native: false, profile: true });
   });

@@ -1,6 +1,6 @@
 /**
- * Command-line flags shared by the benchmarks: `--backend auto|tensorflow|wasm|cpu`,
- * `--threads N`, `--steps N`, `--reps N`, `--native on|off`, `--profile`, `--json`.
+ * Command-line flags shared by the benchmarks: `--backend auto|tensorflow|webgpu|wasm|cpu`,
+ * `--allow-software` (webgpu on a software adapter), `--threads N`, `--steps N`, `--reps N`, `--native on|off`, `--profile`, `--json`.
  */
 import { parseArgs } from 'util';
 import type { BackendRequest } from '../../src/engine/backend';
@@ -15,9 +15,11 @@ export interface BenchArgs {
   native?: boolean;
   profile: boolean;
   json: boolean;
+  /** `--allow-software`: webgpu may run on a software adapter. */
+  allowSoftware: boolean;
 }
 
-const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 function positiveInt(flag: string, v: string | undefined, dflt: number | undefined): number | undefined {
   if (v === undefined) return dflt;
@@ -37,6 +39,7 @@ export function parseBenchArgs(argv: string[], defaults: { steps: number; reps: 
       native: { type: 'string' },
       profile: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'allow-software': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -59,6 +62,7 @@ export function parseBenchArgs(argv: string[], defaults: { steps: number; reps: 
     native,
     profile: values.profile ?? false,
     json: values.json ?? false,
+    allowSoftware: values['allow-software'] ?? false,
   };
 }
 

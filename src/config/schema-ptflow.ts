@@ -6,9 +6,15 @@ import { atLeast, atMost, bool, bytes, int, oneOf, optInt, optStr, str } from '.
 
 export const ptflowFields = {
   backend: oneOf(
-    ['auto', 'tensorflow', 'wasm', 'cpu'] as const,
+    ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const,
     'auto',
-    'TensorFlow.js backend: auto picks tensorflow (tfjs-node-gpu / tfjs-node, if installed), then wasm, then cpu.',
+    'TensorFlow.js backend: auto picks tensorflow (tfjs-node-gpu / tfjs-node, if installed), then webgpu (a real GPU ' +
+      'adapter found by Dawn; never a software one), then wasm, then cpu. `npx ptflow doctor` shows what is found.',
+  ),
+  webgpu_allow_software: bool(
+    false,
+    'Let backend: webgpu run on a software adapter (e.g. Mesa llvmpipe) when no GPU is found; slower than wasm, ' +
+      'useful to test the webgpu code path. Never used by backend: auto.',
   ),
   num_threads: optInt('Threads for the wasm / tensorflow backend; null = the number of cores.', atLeast(1)),
   tokenizer_workers: optInt('Tokenizer worker threads; null = cores - 1 (at least 1).', atLeast(1)),

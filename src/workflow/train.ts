@@ -118,7 +118,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
     } as unknown as JsonValue,
     trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
-    evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
+    evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null } as unknown as JsonValue),
     cache: inp.cache ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
@@ -199,7 +199,7 @@ function modelParams(c: TrainConfig) {
 function trainerParams(c: TrainConfig, resumeFrom: string | null) {
   return {
     ...modelParams(c),
-    backend: c.backend, num_threads: c.num_threads ?? null, output_dir: c.output_dir, do_eval: c.do_eval,
+    backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null, output_dir: c.output_dir, do_eval: c.do_eval,
     per_device_train_batch_size: c.per_device_train_batch_size, gradient_accumulation_steps: c.gradient_accumulation_steps,
     learning_rate: c.learning_rate, num_train_epochs: c.num_train_epochs, max_steps: c.max_steps,
     lr_scheduler_type: c.lr_scheduler_type, lr_scheduler_kwargs: c.lr_scheduler_kwargs ?? null, warmup_ratio: c.warmup_ratio,
