@@ -10,7 +10,7 @@
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
- * | webgpu, tensorflow | none   | the model's ops run on their stock kernels |
+ * | webgpu  | AddN               | stock binds every input at once: more than 7 fail WebGPU's default limit |
  *
  * Tried and not kept: an Identity that shares memory instead of copying (as cpu's does) raised
  * the reference step's wasm heap high-water mark from 526 to 623 MiB with no measurable speed-up.
@@ -24,6 +24,7 @@ import { transposeWasmConfig } from './transpose-wasm';
 import { unpackWasmConfig } from './unpack-wasm';
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu';
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm';
+import { addNWebgpuConfig } from '../webgpu/add-n';
 
 export type KernelBackendName = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
 
@@ -39,8 +40,9 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
       ];
     case 'cpu':
       return [unsortedSegmentSumCpuConfig];
-    case 'tensorflow':
     case 'webgpu':
+      return [addNWebgpuConfig];
+    case 'tensorflow':
       return [];
   }
 }

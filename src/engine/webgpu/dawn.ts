@@ -16,6 +16,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { hostProcess } from './host';
 
 /** The parts of the WebGPU API used here (the `webgpu` package's own types are optional). */
 export interface GpuAdapterInfoLike {
@@ -127,9 +128,9 @@ export async function searchAdapters(
       notes.push('webgpu/vulkan: libvulkan.so.1 not found (Debian/Ubuntu: apt-get install libvulkan1)');
       continue;
     }
-    if (probe.via === 'opengles' && process.env['EGL_PLATFORM'] === undefined) {
+    if (probe.via === 'opengles' && hostProcess.env['EGL_PLATFORM'] === undefined) {
       // Mesa's EGL without a display: its surfaceless platform (llvmpipe, or a GPU's render node).
-      process.env['EGL_PLATFORM'] = 'surfaceless';
+      hostProcess.env['EGL_PLATFORM'] = 'surfaceless';
     }
     let adapter: GpuAdapterLike | null;
     let gpu: GpuLike;

@@ -17,7 +17,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { usageError } from '../../errors';
 import { searchAdapters, type FoundAdapter, type GpuAdapterLike, type WebgpuModule } from './dawn';
-import { installTickCapture, patchReadSync, removeTickCapture } from './sync-read';
+import { installTickCapture, noteDeviceError, patchReadSync, removeTickCapture } from './sync-read';
 
 export const WEBGPU_MODULES = { dawn: 'webgpu', tfjs: '@tensorflow/tfjs-backend-webgpu' } as const;
 
@@ -32,7 +32,7 @@ export interface WebgpuStarted {
 export interface StartWebgpuOptions {
   /** `auto`: only a real GPU, failures are notes; `explicit`: failures are errors. */
   mode: 'auto' | 'explicit';
-  /** Use a software adapter when no GPU is found (`webgpu_allow_software`). */
+  /** Use a software adapter when no GPU is found (`webgpu_allow_software`; `explicit` mode only). */
   allowSoftware: boolean;
   /** Loads `@tensorflow/tfjs-backend-webgpu` and `webgpu` (tests pass stand-ins). */
   requireModule?: (id: string) => unknown;
@@ -44,8 +44,8 @@ const GPU_HINT =
   'NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics); `npx ptflow doctor` lists the adapters found';
 
 const SOFTWARE_HINT =
-  'a software adapter is slower than backend: wasm; to use it anyway (e.g. to test the webgpu code path) set ' +
-  'webgpu_allow_software: true';
+  'a software adapter is slower than backend: wasm and is never picked by backend: auto; to use it anyway ' +
+  '(e.g. to test the webgpu code path) set backend: webgpu and webgpu_allow_software: true';
 
 /**
  * `require` of the host (not a test runner's registry): `webgpu` is an ES module with a native
@@ -135,6 +135,7 @@ export async function startWebgpu(opts: StartWebgpuOptions, notes: string[]): Pr
   }
 
   installTickCapture();
+  // backend: auto on a machine without the Vulkan loader: skip Dawn's Vulkan probe (it prints a warning).
   const search = await searchAdapters(dawn, { stopAtHardware: true, skipVulkanWithoutLoader: opts.mode === 'auto' });
   const hardware = search.found.find((f) => !f.software);
   const software = search.found.find((f) => f.software);
@@ -143,7 +144,7 @@ export async function startWebgpu(opts: StartWebgpuOptions, notes: string[]): Pr
   if (hardware) {
     chosen = hardware;
     why = 'a GPU adapter';
-  } else if (software && opts.allowSoftware) {
+  } else if (software && opts.allowSoftware && opts.mode === 'explicit') {
     chosen = software;
     why = 'software adapter, allowed by webgpu_allow_software';
   } else {
@@ -166,6 +167,8 @@ export async function startWebgpu(opts: StartWebgpuOptions, notes: string[]): Pr
     'webgpu',
     async () => {
       const device = await adapter.requestDevice({ requiredLimits: deviceLimits(adapter) });
+      const events = device as { addEventListener?: (type: string, fn: (ev: { error?: { message?: string } }) => void) => void };
+      events.addEventListener?.('uncapturederror', (ev) => noteDeviceError(ev.error?.message ?? 'unknown device error'));
       const backend = new Backend(device, adapter.info);
       if (usage !== undefined && mapMode !== undefined && !patchReadSync(backend, usage, mapMode.READ)) {
         notes.push('webgpu: this tfjs-backend-webgpu lacks the internals of synchronous reads; dataSync may fail');

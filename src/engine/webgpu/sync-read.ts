@@ -15,13 +15,8 @@
  * straight to Node's `setImmediate`, untouched.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as vm from 'vm';
-
-/**
- * The process's own global object. Dawn looks `setImmediate` up there; under a test runner that
- * gives each file its own context, `globalThis` here is another object.
- */
-const hostGlobal = vm.runInThisContext('globalThis') as typeof globalThis;
+import { PtflowError } from '../../errors';
+import { hostGlobal } from './host';
 
 type Immediate = ReturnType<typeof setImmediate>;
 interface PendingTick {
@@ -110,6 +105,17 @@ export function mapReadSync(buffer: MappableBuffer, mapRead: number, timeoutMs =
   }
 }
 
+let deviceError: string | undefined;
+
+/**
+ * Record an error the device reported (its `uncapturederror` event): a shader or pipeline that
+ * failed validation leaves its output unwritten, so the next synchronous read throws it instead
+ * of returning wrong numbers.
+ */
+export function noteDeviceError(message: string): void {
+  deviceError ??= message.split('\n')[0];
+}
+
 /** The internals of tfjs-backend-webgpu's `WebGPUBackend` that `readSync` needs (4.22). */
 interface WebgpuBackendInternals {
   tensorMap: { get(dataId: object): { values?: tf.backend_util.BackendValues | null; dtype: tf.DataType; resource?: MappableBuffer; complexTensorInfos?: unknown } };
@@ -152,6 +158,13 @@ export function patchReadSync(backend: unknown, usage: { COPY_DST: number; MAP_R
     this.commandEncoder!.copyBufferToBuffer(src, 0, staging, 0, src.size);
     this.submitQueue();
     mapReadSync(staging, mapRead);
+    if (deviceError !== undefined) {
+      const message = deviceError;
+      deviceError = undefined;
+      staging.unmap();
+      this.bufferManager.releaseBuffer(staging);
+      throw new PtflowError(`webgpu: the GPU device reported an error, so results are not valid: ${message}`);
+    }
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();
     this.bufferManager.releaseBuffer(staging);
