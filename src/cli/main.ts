@@ -3,6 +3,7 @@
  * workflow; `ptflow prepare cfg.yaml [--rank R --world-size W]` builds the tokenized cache it can reuse; `ptflow doctor` lists backends and GPU adapters; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
  */
 import { Command, CommanderError } from 'commander';
+import { prepareEglPlatform } from '../engine/webgpu/egl-env';
 import { PtflowError } from '../errors';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
@@ -80,6 +81,8 @@ export async function main(argv: string[]): Promise<void> {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
+  // Before any worker starts: Dawn's OpenGL ES path needs it in the process environment.
+  prepareEglPlatform();
   const program = buildProgram();
   try {
     if (argv.length === 0) {

@@ -8,7 +8,7 @@
  *    radv / anv) loaded by `libvulkan.so.1`.
  * 2. `backend=opengles` with `featureLevel: 'compatibility'`: EGL + OpenGL ES 3.1, which is where
  *    Mesa's software rasteriser (llvmpipe) answers on a machine without a GPU. Mesa's EGL needs a
- *    platform without a display for that, so `EGL_PLATFORM=surfaceless` is set when unset.
+ *    platform without a display for that: `EGL_PLATFORM=surfaceless` (webgpu/egl-env.ts).
  * Elsewhere (macOS, Windows) Dawn's default backend (Metal, D3D12) is asked.
  *
  * A software adapter (llvmpipe, lavapipe, SwiftShader, …: see `isSoftwareAdapter`) is reported
@@ -16,6 +16,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { prepareEglPlatform } from './egl-env';
 import { hostProcess } from './host';
 
 /** The parts of the WebGPU API used here (the `webgpu` package's own types are optional). */
@@ -128,9 +129,8 @@ export async function searchAdapters(
       notes.push('webgpu/vulkan: libvulkan.so.1 not found (Debian/Ubuntu: apt-get install libvulkan1)');
       continue;
     }
-    if (probe.via === 'opengles' && hostProcess.env['EGL_PLATFORM'] === undefined) {
-      // Mesa's EGL without a display: its surfaceless platform (llvmpipe, or a GPU's render node).
-      hostProcess.env['EGL_PLATFORM'] = 'surfaceless';
+    if (probe.via === 'opengles' && !prepareEglPlatform(hostProcess.env)) {
+      notes.push('webgpu/opengles: EGL_PLATFORM is unset and a worker thread cannot set it (set EGL_PLATFORM=surfaceless)');
     }
     let adapter: GpuAdapterLike | null;
     let gpu: GpuLike;
