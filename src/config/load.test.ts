@@ -77,6 +77,7 @@ describe('defaults', () => {
       lr_scheduler_kwargs: {},
       warmup_ratio: 0,
       warmup_steps: 0,
+      webgpu_allow_software: false,
       weight_decay: 0,
       adam_beta1: 0.9,
       adam_beta2: 0.999,
