@@ -60,7 +60,8 @@ export async function doctorReport(): Promise<DoctorReport> {
     adapterNotes = search.notes;
   }
   const n = nativeStatus();
-  const gpu = adapters.find((a) => !a.software);
+  // backend: auto looks through Vulkan only on Linux (webgpu/init.ts)
+  const gpu = adapters.find((a) => !a.software && !(process.platform === 'linux' && a.via === 'opengles'));
   let auto: DoctorReport['auto'];
   if (tensorflow !== undefined) auto = { backend: 'tensorflow', why: `${tensorflow} loads` };
   else if (gpu !== undefined && tfjsWebgpu !== undefined) auto = { backend: 'webgpu', why: `GPU adapter ${gpu.name}` };

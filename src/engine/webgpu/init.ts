@@ -16,7 +16,7 @@ import { createRequire } from 'module';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { usageError } from '../../errors';
-import { searchAdapters, type FoundAdapter, type GpuAdapterLike, type WebgpuModule } from './dawn';
+import { adapterProbes, findSharedLibrary, searchAdapters, type FoundAdapter, type GpuAdapterLike, type WebgpuModule } from './dawn';
 import { installTickCapture, noteDeviceError, patchReadSync, removeTickCapture } from './sync-read';
 
 export const WEBGPU_MODULES = { dawn: 'webgpu', tfjs: '@tensorflow/tfjs-backend-webgpu' } as const;
@@ -123,6 +123,13 @@ export async function startWebgpu(opts: StartWebgpuOptions, notes: string[]): Pr
     return undefined;
   };
 
+  // backend: auto looks for a GPU through Vulkan only (on Linux): without the Vulkan loader there
+  // is none to find, so Dawn is not even loaded (it would print a warning on every start).
+  const autoLinux = opts.mode === 'auto' && process.platform === 'linux';
+  if (autoLinux && findSharedLibrary('libvulkan.so.1') === undefined) {
+    return fail('no Vulkan loader (libvulkan.so.1), so no GPU adapter to look for; GPU users: apt-get install libvulkan1');
+  }
+
   let dawn: WebgpuModule;
   let Backend: BackendCtor;
   try {
@@ -135,8 +142,9 @@ export async function startWebgpu(opts: StartWebgpuOptions, notes: string[]): Pr
   }
 
   installTickCapture();
-  // backend: auto on a machine without the Vulkan loader: skip Dawn's Vulkan probe (it prints a warning).
-  const search = await searchAdapters(dawn, { stopAtHardware: true, skipVulkanWithoutLoader: opts.mode === 'auto' });
+  // Explicit requests also try OpenGL ES (Mesa's llvmpipe, or a GPU without a Vulkan driver).
+  const probes = adapterProbes().filter((p) => !(autoLinux && p.via === 'opengles'));
+  const search = await searchAdapters(dawn, { stopAtHardware: true, probes });
   const hardware = search.found.find((f) => !f.software);
   const software = search.found.find((f) => f.software);
   let chosen: FoundAdapter | undefined;

@@ -3,12 +3,15 @@
  * `@tensorflow/tfjs-backend-webgpu`'s WebGPUBackend is a cpu backend under another name, so the
  * order tensorflow → webgpu → wasm and the software-adapter rules are checked without a GPU.
  */
+import { mkdtempSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { PtflowError } from '../../errors';
 import { initBackend, shutdownBackend } from '../backend';
 import { backendStartLine } from '../backend-line';
-import { isSoftwareAdapter, type GpuAdapterInfoLike, type GpuAdapterLike } from './dawn';
+import { findSharedLibrary, isSoftwareAdapter, type GpuAdapterInfoLike, type GpuAdapterLike } from './dawn';
 
 const GPU: GpuAdapterInfoLike = { vendor: 'nvidia', architecture: 'ada', device: 'NVIDIA GeForce RTX 4090', description: 'NVIDIA: 550.54' };
 const LLVMPIPE: GpuAdapterInfoLike = { vendor: '', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6' };
@@ -66,8 +69,21 @@ function standIns(s: Script, log: string[]): (id: string) => unknown {
 
 const onLinux = process.platform === 'linux' ? test : test.skip;
 
+/** A directory on LD_LIBRARY_PATH holding a stand-in `libvulkan.so.1` (auto only looks for it). */
+function withVulkanLoader(): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ptflow-vk-'));
+  writeFileSync(path.join(dir, 'libvulkan.so.1'), '');
+  process.env['LD_LIBRARY_PATH'] = dir;
+}
+
 describe('backend selection with webgpu', () => {
+  const savedLdPath = process.env['LD_LIBRARY_PATH'];
+  beforeEach(() => {
+    if (findSharedLibrary('libvulkan.so.1') === undefined) withVulkanLoader();
+  });
   afterEach(async () => {
+    if (savedLdPath === undefined) delete process.env['LD_LIBRARY_PATH'];
+    else process.env['LD_LIBRARY_PATH'] = savedLdPath;
     await shutdownBackend();
     if (tf.findBackendFactory('tensorflow') != null) tf.removeBackend('tensorflow');
     expect(tf.findBackendFactory('webgpu')).toBeNull();
@@ -93,12 +109,12 @@ describe('backend selection with webgpu', () => {
 
   onLinux('auto: no tensorflow, a real GPU → webgpu on it, and the start line says which and why', async () => {
     const log: string[] = [];
-    const info = await initBackend('auto', { threads: 1, requireModule: standIns({ opengles: { device: 'AMD Radeon RX 7900 XTX (radeonsi, navi31)', description: 'OpenGL ES 3.2 Mesa 24.2' } }, log) });
+    const info = await initBackend('auto', { threads: 1, requireModule: standIns({ vulkan: GPU }, log) });
     expect(info).toMatchObject({ name: 'webgpu', module: '@tensorflow/tfjs-backend-webgpu', adapterWhy: 'a GPU adapter' });
-    expect(info.adapter).toMatch(/Radeon RX 7900 XTX.*opengles/);
+    expect(info.adapter).toBe('NVIDIA GeForce RTX 4090 / NVIDIA: 550.54 (nvidia, vulkan)');
     expect(tf.getBackend()).toBe('webgpu');
     expect(log.indexOf('@tensorflow/tfjs-node')).toBeLessThan(log.indexOf('webgpu'));
-    expect(log).toContain('device:AMD Radeon RX 7900 XTX (radeonsi, navi31)');
+    expect(log).toContain('device:NVIDIA GeForce RTX 4090');
     expect(info.notes.filter((n) => /tfjs-node(-gpu)?: not loaded/.test(n))).toHaveLength(2);
     expect(backendStartLine(info)).toBe(`backend: webgpu on ${info.adapter} (a GPU adapter)`);
   });
@@ -108,6 +124,9 @@ describe('backend selection with webgpu', () => {
     const info = await initBackend('auto', { threads: 1, webgpuAllowSoftware: true, requireModule: standIns({ vulkan: LLVMPIPE, opengles: LLVMPIPE }, log) });
     expect(info.name).toBe('wasm');
     expect(log.some((l) => l.startsWith('device:'))).toBe(false);
+    // auto asks Vulkan only: OpenGL ES is where Mesa's llvmpipe lives
+    expect(log).toContain('adapter?vulkan');
+    expect(log).not.toContain('adapter?opengles');
     const note = info.notes.find((n) => n.startsWith('webgpu:')) ?? '';
     expect(note).toMatch(/only a software adapter was found: llvmpipe/);
     expect(note).toMatch(/webgpu_allow_software: true/);
@@ -117,6 +136,16 @@ describe('backend selection with webgpu', () => {
     const info = await initBackend('auto', { threads: 1, requireModule: standIns({ dawnMissing: true }, []) });
     expect(info.name).toBe('wasm');
     expect(info.notes).toContainEqual(expect.stringMatching(/^webgpu: not available \(Cannot find module 'webgpu'\); install .*npm install webgpu @tensorflow\/tfjs-backend-webgpu/));
+  });
+
+  onLinux('auto without the Vulkan loader: Dawn is not loaded; the note says what GPU users install', async () => {
+    process.env['LD_LIBRARY_PATH'] = mkdtempSync(path.join(os.tmpdir(), 'ptflow-novk-'));
+    if (findSharedLibrary('libvulkan.so.1') !== undefined) return; // the real loader is in a system directory here
+    const log: string[] = [];
+    const info = await initBackend('auto', { threads: 1, requireModule: standIns({ vulkan: GPU }, log) });
+    expect(info.name).toBe('wasm');
+    expect(log).not.toContain('webgpu');
+    expect(info.notes).toContainEqual(expect.stringMatching(/^webgpu: no Vulkan loader .*apt-get install libvulkan1/));
   });
 
   test('auto: no adapter at all, wasm with a note naming what to install', async () => {
