@@ -1,8 +1,8 @@
 /**
  * The webgpu backend computes what the wasm backend computes: the loss and every parameter
  * gradient of the tiny Llama model (right-padded and packed micro-batches, GQA), and the losses of
- * three full optimizer steps (clipping, AdamW), within 1e-4 relative; the loss also matches the
- * float64 reference implementation.
+ * three full optimizer steps (clipping, AdamW), within 1e-4 relative; the loss, the logits and the
+ * gradients also match the float64 reference implementation (finite differences for gradients).
  *
  * It runs on whatever adapter Dawn finds, requested explicitly (`backend: webgpu` with
  * `webgpu_allow_software: true`): on a machine without a GPU that is Mesa's software OpenGL ES
@@ -15,10 +15,12 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MicroBatch } from '../batch';
 import { packedBatch, paddedBatch, randomWeights, tinyConfig, toFloat64 } from '../gradcheck/fixtures';
-import { referenceLossSum } from '../gradcheck/reference';
+import { finiteDifferences, worstRatio } from '../gradcheck/finite-diff';
+import { referenceLogits, referenceLossSum } from '../gradcheck/reference';
 import { lossAndGrads } from '../gradcheck/tf-grads';
 import { initBackend, shutdownBackend, type BackendRequest } from '../backend';
 import { LlamaModel } from '../model/llama';
+import { parameterShapes } from '../model/names';
 import { AdamW } from '../optim/adamw';
 import { TrainStep } from '../train-step';
 import type { DoctorReport } from '../../workflow/doctor';
@@ -43,6 +45,9 @@ interface Run {
   loss: number;
   grads: Map<string, Float32Array>;
   stepLosses: number[];
+  /** Logits of the packed batch, and the gradients of its loss alone (for the float64 checks). */
+  packedLogits: Float32Array;
+  packedGrads: Map<string, Float32Array>;
 }
 
 async function run(backend: BackendRequest): Promise<Run> {
@@ -51,11 +56,15 @@ async function run(backend: BackendRequest): Promise<Run> {
     const model = LlamaModel.fromWeights(cfg, weights);
     const [a, b] = batches();
     const { loss, grads } = lossAndGrads(model, () => tf.add(model.lossSum(a), model.lossSum(b)) as tf.Scalar);
+    const logitsT = model.forward(b);
+    const packedLogits = logitsT.dataSync() as Float32Array;
+    logitsT.dispose();
+    const packedGrads = lossAndGrads(model, () => model.lossSum(b)).grads;
     const opt = new AdamW(model.trainableParams(), { weightDecay: 0.01 });
     const ts = new TrainStep(model, opt, () => 1e-2, { maxGradNorm: 1 });
     const stepLosses = [0, 1, 2].map(() => ts.step(batches()).loss);
     model.dispose();
-    return { backend: info.name, loss, grads, stepLosses };
+    return { backend: info.name, loss, grads, stepLosses, packedLogits, packedGrads };
   } finally {
     await shutdownBackend();
   }
@@ -97,6 +106,20 @@ maybe('webgpu matches wasm (float32) on the tiny model', () => {
       }
       expect(maxRef).toBeGreaterThan(0);
       if (maxDiff > 1e-4 * maxRef) throw new Error(`${name}: max |webgpu − wasm| = ${maxDiff} > 1e-4 × ${maxRef}`);
+    }
+  });
+
+  test('float64 reference: logits within 1e-4, every gradient within the finite-difference tolerance', () => {
+    const p64 = toFloat64(weights);
+    const b = packedBatch();
+    const ref = referenceLogits(cfg, p64, b);
+    expect(gpu.packedLogits).toHaveLength(ref.length);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(gpu.packedLogits[i] - ref[i])).toBeLessThan(1e-4);
+    const names = [...parameterShapes(cfg).keys()];
+    const fd = finiteDifferences(p64, names, () => referenceLossSum(cfg, p64, b).sum);
+    for (const n of names) {
+      const ratio = worstRatio(gpu.packedGrads.get(n)!, fd.get(n)!, 1e-3, 2e-5);
+      if (ratio > 1) throw new Error(`webgpu gradient of ${n} off by ${ratio}× the tolerance`);
     }
   });
 
