@@ -46,7 +46,7 @@ export interface BackendInfo {
   name: BackendName;
   /** The npm package that provides the backend. */
   module?: string;
-  /** Threads the backend computes with (wasm: its thread pool; cpu: 1; tensorflow: cores). */
+  /** Threads the backend computes with (wasm: its thread pool; cpu: 1; tensorflow: cores; webgpu: 1, the GPU computes). */
   threads: number;
   /** Whether the backend runs vectorised (SIMD) code. */
   simd: boolean;
