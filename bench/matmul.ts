@@ -11,7 +11,10 @@ import { measureMatmul } from './util/matmul';
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2), { steps: 1, reps: 10 });
   applyNativeFlag(args.native);
-  const info = await initBackend(args.backend, args.threads !== undefined ? { threads: args.threads } : {});
+  const info = await initBackend(args.backend, {
+    ...(args.threads !== undefined ? { threads: args.threads } : {}),
+    webgpuAllowSoftware: args.allowSoftware,
+  });
   const r = measureMatmul(1024, args.reps);
   if (args.json) {
     console.log(JSON.stringify({ backend: info, matmul: r }));
