@@ -5,6 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { TelemetryEvent } from '../../schemas/telemetry';
 import type { TelemetryBus } from '../telemetry/bus';
+import { MAIN_SOURCE } from '../telemetry/logged-output';
 
 export interface ProgressOptions {
   tty: boolean;
@@ -64,6 +65,7 @@ export function attachProgress(bus: TelemetryBus, opts: ProgressOptions): () => 
         return;
       }
       case 'log': {
+        if (e.source === MAIN_SOURCE) return; // the main thread printed it itself
         const d = e.data as TelemetryEvent<'log'>['data'];
         write(`${d.level === 'info' ? '' : d.level + ': '}${d.message}`);
         return;
