@@ -63,6 +63,18 @@ describe('telemetry of a real run', () => {
     expect(printed.match(/report_to wandb is ignored/g)).toHaveLength(1);
   });
 
+  it('publishes an error that stops the run as an error log event', async () => {
+    const bus = new TelemetryBus('failing');
+    const seen: TelemetryEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const sink = new Writable({ write: (_c, _e, done) => done() });
+    const err = await runTrain(path.join(dir, 'cfg.yaml'), ['dataset=no_such_dataset', `output_dir=${path.join(dir, 'out2')}`], { out: sink, bus }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const last = seen[seen.length - 1] as TelemetryEvent<'log'>;
+    expect([last.type, last.source, last.data.level, last.data.message]).toEqual(['log', 'main', 'error', (err as Error).message]);
+    expect((err as Error).message).toMatch(/no_such_dataset/);
+  });
+
   it('keeps every actor within its wall time, and the finished source idle', () => {
     const last = new Map<string, { counters: ActorCounters; finished: boolean }>();
     for (const e of of('actor.counters')) {

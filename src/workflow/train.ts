@@ -15,7 +15,7 @@ import { loadTokenizer } from '../data/tokenizer';
 import { readModelConfig } from '../train/model-setup';
 import { checkBaseWeights } from '../train/weights-preflight';
 import { TelemetryBus } from '../telemetry/bus';
-import { loggedOutput } from '../telemetry/logged-output';
+import { loggedOutput, MAIN_SOURCE } from '../telemetry/logged-output';
 import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
 import { startPipeline } from '../pipeline/supervisor';
@@ -51,8 +51,18 @@ export async function runTrainCommand(configPath: string, overrides: string[]): 
 }
 
 export async function runTrain(configPath: string, overrides: string[], opts: TrainRunOptions = {}): Promise<TrainRunResult> {
-  const terminal = opts.out ?? process.stderr;
   const bus = opts.bus ?? new TelemetryBus(randomUUID());
+  try {
+    return await train(configPath, overrides, opts, bus);
+  } catch (e) {
+    // The CLI prints it; a telemetry client sees it as the run's last `log` event.
+    bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
+    throw e;
+  }
+}
+
+async function train(configPath: string, overrides: string[], opts: TrainRunOptions, bus: TelemetryBus): Promise<TrainRunResult> {
+  const terminal = opts.out ?? process.stderr;
   // Every line printed from here on is also a `log` event (warnings included).
   const out = loggedOutput(terminal, bus);
   const { config: c, warnings } = loadTrainConfig(configPath, overrides);
