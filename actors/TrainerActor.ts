@@ -44,6 +44,12 @@ function nonEmbeddingParameters(model: LlamaModel): number {
   return n;
 }
 
+function sumSizes(vs: Iterable<{ size: number }>): number {
+  let n = 0;
+  for (const v of vs) n += v.size;
+  return n;
+}
+
 /** A wait for data at least this long is reported as a `train.stall` event (the pipeline fell behind). */
 const STALL_REPORT_MS = 50;
 
@@ -188,6 +194,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   ctx.emit('train.start', {
     first_step_ms: firstStepMs, startup_wait_ms: Math.round(startupWaitMs), setup_ms: setupMs,
     global_step: state.global_step, total_steps: plan.totalSteps, backend: backend.name,
+    parameters: sumSizes(model.params.values()) + sumSizes(model.lora?.params.values() ?? []),
+    trainable_parameters: sumSizes(model.trainableParams().values()),
   }, state.global_step);
   let lastSavedStep = -1;
   let trainMs = 0;

@@ -65,6 +65,9 @@ export interface TrainStartPayload {
   global_step: number;
   total_steps: number;
   backend: string;
+  /** Weights in the model (LoRA adapters included), and how many of them are trained. */
+  parameters: number;
+  trainable_parameters: number;
 }
 
 export interface StepPayload {

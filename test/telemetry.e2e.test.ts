@@ -103,6 +103,11 @@ describe('telemetry of a real run', () => {
     const [start] = of('train.start');
     const t = start.data;
     expect(t.first_step_ms).toBe(t.setup_ms + t.startup_wait_ms);
+    // tiny model (test/helpers.ts): vocab 32000, hidden 16, 1 layer, 2 heads of 8 with 1 kv head, mlp 32, tied embeddings
+    const [V, H, I, KV] = [32000, 16, 32, 8];
+    const perLayer = H * H + 2 * H * KV + H * H + 3 * H * I + 2 * H;
+    expect([t.parameters, t.trainable_parameters]).toEqual([V * H + perLayer + H, V * H + perLayer + H]);
+    expect(printed).toContain(`train: first step after ${(t.first_step_ms / 1000).toFixed(1)} s`);
     // The trainer's stage started at S; its own work before the first step took setup_ms; it could not
     // have its evaluation batches before the collator had all the data (data.ready). So it waited at
     // least data.ready − S − setup_ms (timestamps in whole ms: 5 ms slack).

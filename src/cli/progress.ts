@@ -59,6 +59,12 @@ export function attachProgress(bus: TelemetryBus, opts: ProgressOptions): () => 
         if (!opts.tty) write(`[step ${d.step}] saved ${d.path}`);
         return;
       }
+      case 'train.start': {
+        const d = e.data as TelemetryEvent<'train.start'>['data'];
+        const s = (ms: number): string => (ms / 1000).toFixed(1);
+        write(`train: first step after ${s(d.first_step_ms)} s (setup ${s(d.setup_ms)} s, waiting for data ${s(d.startup_wait_ms)} s)`);
+        return;
+      }
       case 'data.ready': {
         const d = e.data as TelemetryEvent<'data.ready'>['data'];
         write(`data: ${d.documents} documents → ${d.train_blocks} training blocks (${d.train_tokens} tokens), ${d.eval_blocks} eval blocks`);
