@@ -28,6 +28,8 @@ import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
 import { tensorboardDir } from '../outputs/tensorboard/log-dir';
+import { EventFileWriter } from '../outputs/tensorboard/event-writer';
+import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
 import type { JsonValue } from '../../schemas/ports';
 
 export interface TrainRunOptions {
@@ -179,7 +181,15 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
       return { status: 'interrupted', outputDir: c.output_dir, exitCode: signalled === 'SIGTERM' ? 143 : 130 };
     }
-    await runCardActor({ config: c, trainer, evalMetrics: trainer ? trainer.eval_metrics : (result as { eval_metrics: Record<string, number> }).eval_metrics });
+    const evalMetrics = trainer ? trainer.eval_metrics : (result as { eval_metrics: Record<string, number> }).eval_metrics;
+    // Training runs write their TensorBoard events as they log (TrainerActor); an evaluation alone logs once.
+    const tbDir = tensorboardDir(c);
+    if (!trainer && tbDir && evalMetrics) {
+      const w = await EventFileWriter.open(tbDir);
+      await w.addScalars(0, tensorboardScalars(evalOnlyEntry(evalMetrics as unknown as Record<string, number>)));
+      await w.close();
+    }
+    await runCardActor({ config: c, trainer, evalMetrics });
     bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
     return { status: 'completed', outputDir: c.output_dir, exitCode: 0 };

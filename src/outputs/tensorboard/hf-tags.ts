@@ -20,3 +20,12 @@ export function tensorboardScalars(entry: LogEntry): [tag: string, value: number
   }
   return out;
 }
+
+/**
+ * A run without training (`do_train: false`): HF's `evaluate()` logs its metrics once, at global step
+ * 0 and without an epoch; eval_perplexity is added after logging (LLaMA-Factory), so it is not a scalar.
+ */
+export function evalOnlyEntry(metrics: Record<string, number>): LogEntry {
+  const { eval_perplexity: _ppl, epoch: _epoch, ...logged } = metrics;
+  return { ...logged, step: 0 };
+}
