@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { TelemetryBus } from './bus';
 
 export const MAIN_SOURCE = 'main';
+const MAX_LINE = 4096;
 
 export function loggedOutput(out: NodeJS.WritableStream, bus: TelemetryBus): NodeJS.WritableStream {
   let partial = '';
@@ -23,7 +24,9 @@ export function loggedOutput(out: NodeJS.WritableStream, bus: TelemetryBus): Nod
       const s = chunk.toString();
       out.write(s);
       const lines = (partial + s).split('\n');
-      partial = lines.pop() ?? '';
+      // A line redrawn in place (`\r`) keeps only its latest text; a line never ended stays bounded.
+      const rest = lines.pop() ?? '';
+      partial = rest.slice(rest.lastIndexOf('\r') + 1).slice(-MAX_LINE);
       for (const l of lines) publish(l);
       done();
     },
