@@ -8,7 +8,7 @@
  *     "TokenizerActor": {
  *       "messagesIn": 3, "bytesIn": 650000,   // received on all inputs
  *       "messagesOut": 3, "bytesOut": 720000, // sent on all outputs
- *       "wallMs": 854,                        // thread start → stage returned (or the run's end)
+ *       "wallMs": 854,                        // worker start → stage returned (or the run's end)
  *       "busyMs": 812,                        // working (wall − waiting − blocked)
  *       "waitingForInputMs": 40,              // input queue empty
  *       "blockedOnOutputMs": 2,               // no credit from the consumer (backpressure), e.g.

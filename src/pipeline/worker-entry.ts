@@ -3,9 +3,10 @@
  * module, samples its counters and memory on a timer (and once more at the end), and turns a thrown
  * error into a `failed` message (the host's supervisor decides what happens next).
  *
- * Counters: wall time runs from the thread's start until the stage returns or throws, then stops —
- * an actor that has finished is parked, not busy. Waiting and blocking include the wait in progress.
- * Busy is the rest. A stage that computes without yielding (a tfjs step) is sampled when it yields.
+ * Counters: wall time runs from this entry's start (before the stage module loads) until the stage
+ * returns or throws, then stops — an actor that has finished is parked, not busy. Waiting and
+ * blocking include the wait in progress. Busy is the rest. A stage that computes without yielding
+ * (a tfjs step) is sampled when it yields.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { JsonValue } from '../../schemas/ports';
