@@ -15,6 +15,8 @@ import { makeLrSchedule, resolveWarmupSteps, type SchedulerType } from '../src/e
 import { TrainStep } from '../src/engine/train-step';
 import { epochAt, floatingPointOps, speedMetrics, trainLogEntry, withEpoch, withStep } from '../src/outputs/log-entries';
 import { TrainerLog } from '../src/outputs/trainer-log';
+import { EventFileWriter } from '../src/outputs/tensorboard/event-writer';
+import { tensorboardScalars } from '../src/outputs/tensorboard/hf-tags';
 import { createTrainerState, markCheckpointSave, saveTrainerState } from '../src/outputs/trainer-state';
 import { defineStage } from '../src/pipeline/stage';
 import { killIfArmed } from '../src/faults';
@@ -26,6 +28,7 @@ import { WindowReader } from '../src/train/window-reader';
 import { decodeTrainBatch } from '../schemas/train-batch';
 import { evaluate, type EvalMetrics } from './EvaluatorActor';
 import type { LlamaModel } from '../src/engine/model/llama';
+import type { LogEntry } from '../src/outputs/trainer-state';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Size of the wasm backend's heap (it grows to its peak and never shrinks; tf.memory() omits it). */
@@ -39,6 +42,12 @@ function nonEmbeddingParameters(model: LlamaModel): number {
   let n = 0;
   for (const [name, v] of model.params) if (name !== 'model.embed_tokens.weight') n += v.size;
   for (const v of model.lora?.params.values() ?? []) n += v.size;
+  return n;
+}
+
+function sumSizes(vs: Iterable<{ size: number }>): number {
+  let n = 0;
+  for (const v of vs) n += v.size;
   return n;
 }
 
@@ -78,6 +87,8 @@ export interface TrainerParams extends ModelSetupParams {
   tokenizer_dir: string;
   /** Checkpoint to resume from (decided on the main thread), or null. */
   resume_from: string | null;
+  /** Directory for TensorBoard event files (report_to: tensorboard), or null. */
+  tensorboard_dir: string | null;
 }
 
 export interface TrainerResult {
@@ -89,7 +100,9 @@ export interface TrainerResult {
   train_metrics: Record<string, number>;
   eval_metrics: EvalMetrics | null;
   data_wait_ms: number;
+  /** Waiting for data before the first step; setup_ms: the rest of the time before it. */
   startup_wait_ms: number;
+  setup_ms: number;
   train_ms: number;
   backend: string;
   resumed_from: string | null;
@@ -97,6 +110,7 @@ export interface TrainerResult {
 
 export const stage = defineStage<TrainerParams>(async (ctx) => {
   const p = ctx.params;
+  const stageStart = performance.now();
   const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software });
   ctx.log('info', backendStartLine(backend));
 
@@ -108,6 +122,9 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   for await (const m of ctx.input('eval')) evalBatches.push(decodeTrainBatch(m.payload));
   const reader = new WindowReader(ctx.input('train'), p.gradient_accumulation_steps);
   const first = await reader.peekMeta();
+  // Before its first step the trainer waits for the evaluation batches and the first micro-batch: in
+  // map mode the collator sends them only once the whole corpus is read and tokenized.
+  const startupWaitMs = ctx.input('eval').stats.waitMs + reader.startupWaitMs;
   const plan = makePlan({
     blocks: first ? first.blocks : 0, // null when streaming: the plan then runs on max_steps
     batchSize: p.per_device_train_batch_size,
@@ -161,6 +178,12 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const nonEmbedding = nonEmbeddingParameters(model);
   const trainerLog = new TrainerLog(p.output_dir);
   await trainerLog.begin(plan.totalSteps, state.global_step);
+  // Every log_history entry also goes to TensorBoard, as HF's TensorBoardCallback.on_log does.
+  const tensorboard = p.tensorboard_dir ? await EventFileWriter.open(p.tensorboard_dir) : null;
+  const logEntry = async (entry: LogEntry): Promise<void> => {
+    state.log_history.push(entry);
+    await tensorboard?.addScalars(entry.step, tensorboardScalars(entry));
+  };
   let stopRequested = false;
   ctx.onControl((kind) => {
     if (kind === 'stop') stopRequested = true;
@@ -168,15 +191,23 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
 
   // The loop: one iteration = one optimizer step.
   const t0 = performance.now();
+  const firstStepMs = Math.round(t0 - stageStart);
+  const setupMs = firstStepMs - Math.round(startupWaitMs);
+  ctx.emit('train.start', {
+    first_step_ms: firstStepMs, startup_wait_ms: Math.round(startupWaitMs), setup_ms: setupMs,
+    global_step: state.global_step, total_steps: plan.totalSteps, backend: backend.name,
+    parameters: sumSizes(model.params.values()) + sumSizes(model.lora?.params.values() ?? []),
+    trainable_parameters: sumSizes(model.trainableParams().values()),
+  }, state.global_step);
   let lastSavedStep = -1;
   let trainMs = 0;
   let evalMetrics: EvalMetrics | null = null;
   let plotHistory: Record<string, number>[] | null = null;
-  const doEvaluate = (step: number, epoch: number): void => {
+  const doEvaluate = async (step: number, epoch: number): Promise<void> => {
     const m = evaluate(model, evalBatches);
     evalMetrics = { ...m, epoch };
     const { eval_perplexity: _ppl, ...logged } = m;
-    state.log_history.push(withStep(withEpoch(logged, epoch), step));
+    await logEntry(withStep(withEpoch(logged, epoch), step));
     ctx.emit('eval.result', {
       eval_loss: evalMetrics.eval_loss, eval_perplexity: evalMetrics.eval_perplexity,
       eval_runtime: evalMetrics.eval_runtime, eval_samples: evalBatches.reduce((a, b) => a + b.batchSize, 0), epoch,
@@ -233,14 +264,14 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
         meanLoss: progress.lossSinceLog / progress.stepsSinceLog, gradNorm: r.gradNorm, learningRate: r.lr, epoch, step,
         numInputTokensSeen: p.include_num_input_tokens_seen ? progress.tokensSeen : undefined,
       });
-      state.log_history.push(entry);
+      await logEntry(entry);
       progress.lossSinceLog = 0;
       progress.stepsSinceLog = 0;
       await trainerLog.log(state);
       ctx.emit('train.log', entry, step);
     }
     if (shouldEval(step, plan, p.do_eval ? p.eval_strategy : 'no', window.last.lastInEpoch) && evalBatches.length > 0) {
-      doEvaluate(step, epoch);
+      await doEvaluate(step, epoch);
       await trainerLog.log(state);
     }
     if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
@@ -250,6 +281,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const step = state.global_step;
   if (stopRequested) {
     if (lastSavedStep !== step && step > 0) await checkpoint(step);
+    await tensorboard?.close();
     return result('interrupted');
   }
 
@@ -264,7 +296,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     total_flos: state.total_flos,
     train_loss: progress.lossTotal / Math.max(1, step - progress.skippedSteps),
   }, state.epoch);
-  state.log_history.push(withStep(trainMetrics, step));
+  await logEntry(withStep(trainMetrics, step));
   await saveModelFiles(p.output_dir, model, p.tokenizer_dir, p.train_from_scratch ? null : p.model_name_or_path);
   await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
   // The plots are drawn from the saved state (LLaMA-Factory plots trainer_state.json before evaluating).
@@ -272,15 +304,17 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   if (p.do_eval && evalBatches.length > 0) {
     // LLaMA-Factory evaluates once more after training (trainer.evaluate); the entry joins the
     // in-memory log_history (the model card's table) but not the trainer_state.json saved above.
-    doEvaluate(step, state.epoch ?? 0);
+    await doEvaluate(step, state.epoch ?? 0);
   }
+  await tensorboard?.close();
   return result('completed', trainMetrics);
 
   function result(status: TrainerResult['status'], trainMetrics: Record<string, number> = {}): JsonValue {
     const r: TrainerResult = {
       status, global_step: state.global_step, log_history: state.log_history, plot_history: plotHistory ?? state.log_history,
       train_metrics: trainMetrics,
-      eval_metrics: evalMetrics, data_wait_ms: reader.totalWaitMs, startup_wait_ms: reader.startupWaitMs, train_ms: trainMs, backend: backend.name,
+      eval_metrics: evalMetrics, data_wait_ms: reader.totalWaitMs, startup_wait_ms: startupWaitMs,
+      setup_ms: setupMs, train_ms: trainMs, backend: backend.name,
       resumed_from: p.resume_from,
     };
     return r as unknown as JsonValue;

@@ -1,10 +1,19 @@
 /**
  * Telemetry events: one versioned JSON shape for everything ptflow reports while it runs. The
- * in-process bus carries them; the WebSocket tap and `pipeline_stats.json` are built from them.
+ * in-process bus carries them; `pipeline_stats.json` and the terminal progress are built from them.
  * Clients should check `v` and ignore event types they don't know.
+ *
+ * Version 2: `actor.counters` is sampled on a timer (every second) while an actor runs, and once
+ * more, frozen, when it finishes; its counters carry `wallMs`, and waits in progress count as
+ * waiting / blocked (v1 counted them as busy). New: `pipeline.graph`, `train.start`; `log` events
+ * also carry the warnings the main thread prints.
  */
-export const TELEMETRY_VERSION = 1 as const;
+export const TELEMETRY_VERSION = 2 as const;
 
+/**
+ * Where an actor's time went. busyMs + waitingForInputMs + blockedOnOutputMs = wallMs (busy is the
+ * rest: computing, or awaiting something other than its edges, e.g. a tokenizer pool or a disk).
+ */
 export interface ActorCounters {
   /** Messages / bytes received on all inputs. */
   messagesIn: number;
@@ -12,17 +21,53 @@ export interface ActorCounters {
   /** Messages / bytes sent on all outputs. */
   messagesOut: number;
   bytesOut: number;
+  /** Time since the actor's thread started; frozen when its stage finishes. */
+  wallMs: number;
   /** Time doing work (wall time minus waiting and blocking). */
   busyMs: number;
-  /** Time waiting for input (an empty input queue). */
+  /** Time waiting for input (an empty input queue), the wait in progress included. */
   waitingForInputMs: number;
-  /** Time blocked on output (no credit from the consumer). */
+  /** Time blocked on output (no credit from the consumer), the block in progress included. */
   blockedOnOutputMs: number;
   /** Messages buffered at this actor's inputs now, and the most ever. */
   queueDepth: number;
   maxQueueDepth: number;
   /** Actor restarts after a failure. */
   restarts: number;
+}
+
+/** One edge end of an actor, as sampled with its counters. */
+export interface PortSample {
+  port: string;
+  dir: 'in' | 'out';
+  messages: number;
+  bytes: number;
+  /** in: messages buffered here now; out: messages sent and not yet acknowledged. */
+  queued: number;
+  /** in: the credit window; out: null. */
+  window: number | null;
+}
+
+/** The pipeline as declared: what the tap's clients draw. */
+export interface GraphPayload {
+  actors: { name: string; inputs: string[]; outputs: string[]; max_restarts: number }[];
+  edges: { from: string; to: string; schema: string; window: number; byte_budget: number | null }[];
+}
+
+/** The trainer's first optimizer step is about to run. */
+export interface TrainStartPayload {
+  /** Trainer stage start → its first step. */
+  first_step_ms: number;
+  /** Waiting for data before the first step (evaluation batches and the first micro-batch). */
+  startup_wait_ms: number;
+  /** The rest of first_step_ms: backend, model and optimizer setup, checkpoint restore. */
+  setup_ms: number;
+  global_step: number;
+  total_steps: number;
+  backend: string;
+  /** Weights in the model (LoRA adapters included), and how many of them are trained. */
+  parameters: number;
+  trainable_parameters: number;
 }
 
 export interface StepPayload {
@@ -45,8 +90,11 @@ export interface EvalPayload {
   epoch: number;
 }
 
+/** Sampled with the counters, one per thread ('main' or the actor's name). */
 export interface MemoryPayload {
+  /** The whole process (shared by all threads). */
   rss: number;
+  /** This thread's V8 heap, and the external / ArrayBuffer memory it holds. */
   heapUsed: number;
   external: number;
   arrayBuffers: number;
@@ -57,22 +105,26 @@ export interface MemoryPayload {
 }
 
 export type TelemetryPayloads = {
-  'run.start': { config: Record<string, unknown>; backend?: string; output_dir: string };
+  'run.start': { config: Record<string, unknown>; backend?: string; output_dir: string; pid?: number; resumed_from?: string | null };
   'run.stop': { status: 'completed' | 'failed' | 'interrupted'; reason?: string; elapsed_s: number };
   'run.error': { actor: string; message: string };
   'actor.start': { actor: string; thread: string };
   'actor.stop': { actor: string };
   'actor.restart': { actor: string; attempt: number; error: string };
-  'actor.counters': { actor: string; counters: ActorCounters };
+  /** Sampled on a timer while the actor runs; `finished`: the last sample, frozen at its end. */
+  'actor.counters': { actor: string; counters: ActorCounters; finished: boolean; ports: PortSample[] };
+  'pipeline.graph': GraphPayload;
   'data.ready': { train_blocks: number; eval_blocks: number; train_tokens: number; documents: number };
   /** A record skipped (on_bad_record: skip): `byte` is the record's offset, or where a compressed stream broke. */
   'data.bad_record': { file: string; line?: number; row?: number; byte?: number; reason: string };
+  'train.start': TrainStartPayload;
   'train.step': StepPayload;
   'train.log': Record<string, number>;
   'train.stall': { waited_ms: number; on: string };
   'eval.result': EvalPayload;
   'checkpoint.saved': { path: string; step: number; bytes: number; elapsed_ms: number };
   memory: MemoryPayload;
+  /** A message shown to the user (from an actor, or printed by the main thread: source 'main'). */
   log: { level: 'info' | 'warn' | 'error'; message: string };
 };
 

@@ -31,4 +31,6 @@ export interface StageWorkerData {
   attempt: number;
   /** Restarts allowed after the stage throws (0 = a failure stops the run). */
   maxRestarts: number;
+  /** How often the worker samples its counters and memory (milliseconds). */
+  sampleIntervalMs: number;
 }

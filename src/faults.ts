@@ -8,6 +8,8 @@
  *   throw:<Actor>@N         <Actor> throws while handling its N-th input message (1-based), once
  *                           (its supervisor restarts it; the run must complete unchanged)
  *   throw-repeat:<Actor>@N  the same, every time (restarts run out: the run stops with the error)
+ *   spin:<Actor>@N          <Actor> computes (a busy loop) for SPIN_MS before its N-th input message,
+ *                           once: a slow stage whose time must show up as busy, and downstream as waiting
  *
  * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
  */
@@ -42,9 +44,16 @@ export function faultArmed(kind: string, at: number, actor?: string): boolean {
   return true;
 }
 
-/** Throws the injected error when `actor` should fail at its `n`-th input message (this attempt). */
+/** Length of a `spin` fault. */
+export const SPIN_MS = 1500;
+
+/**
+ * The faults armed for `actor`'s `n`-th input message: spins (computes) for SPIN_MS when a `spin`
+ * fault is armed, throws the injected error when it should fail (this attempt).
+ */
 export function throwIfArmed(actor: string, n: number): void {
   if (!process.env.PTFLOW_FAULTS) return;
+  if (faultArmed('spin', n, actor)) for (const end = performance.now() + SPIN_MS; performance.now() < end; );
   const repeat = faults().some((f) => f.kind === 'throw-repeat' && f.actor === actor && f.at === n);
   if (repeat || faultArmed('throw', n, actor)) throw new Error(`injected fault at input message ${n}`);
 }

@@ -2,10 +2,11 @@
  * `ptflow train` end to end through the real CLI: real worker threads, real files, a tiny model with
  * a real 32k tokenizer. Checks every output file and key against the reference layout.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipelineStatsSchema } from '../schemas/pipeline-stats';
 import { pngSize, runCli, tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
+import { readEventFile } from './tfevents-reader';
 
 describe('ptflow train (end to end)', () => {
   const dir = tmpDir();
@@ -104,7 +105,7 @@ describe('ptflow train (end to end)', () => {
     const run = (bs: number) =>
       runCli(['train', writeYaml(path.join(dir, `eval-${bs}.yaml`), {
         model_name_or_path: out, stage: 'pt', do_train: false, do_eval: true, eval_dataset: 'kjv', dataset_dir: data,
-        cutoff_len: 32, per_device_eval_batch_size: bs, output_dir: evalOut(bs),
+        cutoff_len: 32, per_device_eval_batch_size: bs, output_dir: evalOut(bs), ...(bs === 4 ? { report_to: 'tensorboard', logging_dir: path.join(dir, 'tb-eval') } : {}),
       })]);
     const [a, b] = await Promise.all([run(4), run(3)]);
     if (a.code !== 0) throw new Error(a.stderr);
@@ -122,6 +123,13 @@ describe('ptflow train (end to end)', () => {
     for (const f of ['model.safetensors', 'trainer_state.json', 'train_results.json', 'README.md']) {
       expect(existsSync(path.join(evalOut(4), f))).toBe(false);
     }
+    // report_to: tensorboard: HF's evaluate() logs once, at step 0 (decoded by the independent reader)
+    const [file] = readdirSync(path.join(dir, 'tb-eval'));
+    const events = readEventFile(path.join(dir, 'tb-eval', file));
+    expect(events[0].fileVersion).toBe('brain.Event:2');
+    expect(events.slice(1).map((e) => [e.step, e.values[0].tag, e.values[0].simpleValue])).toEqual(
+      ['eval_loss', 'eval_runtime', 'eval_samples_per_second', 'eval_steps_per_second'].map((k) => [0, `eval/${k.slice(5)}`, Math.fround(ea[k])]),
+    );
   }, 300_000);
 
   it('continues pre-training the saved model with LoRA and saves the adapter in the PEFT layout', async () => {

@@ -5,6 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { TelemetryEvent } from '../../schemas/telemetry';
 import type { TelemetryBus } from '../telemetry/bus';
+import { MAIN_SOURCE } from '../telemetry/logged-output';
 
 export interface ProgressOptions {
   tty: boolean;
@@ -58,12 +59,19 @@ export function attachProgress(bus: TelemetryBus, opts: ProgressOptions): () => 
         if (!opts.tty) write(`[step ${d.step}] saved ${d.path}`);
         return;
       }
+      case 'train.start': {
+        const d = e.data as TelemetryEvent<'train.start'>['data'];
+        const s = (ms: number): string => (ms / 1000).toFixed(1);
+        write(`train: first step after ${s(d.first_step_ms)} s (setup ${s(d.setup_ms)} s, waiting for data ${s(d.startup_wait_ms)} s)`);
+        return;
+      }
       case 'data.ready': {
         const d = e.data as TelemetryEvent<'data.ready'>['data'];
         write(`data: ${d.documents} documents → ${d.train_blocks} training blocks (${d.train_tokens} tokens), ${d.eval_blocks} eval blocks`);
         return;
       }
       case 'log': {
+        if (e.source === MAIN_SOURCE) return; // the main thread printed it itself
         const d = e.data as TelemetryEvent<'log'>['data'];
         write(`${d.level === 'info' ? '' : d.level + ': '}${d.message}`);
         return;

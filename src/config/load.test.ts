@@ -391,7 +391,13 @@ describe('foreign keys and warnings', () => {
     expect(load('train_from_scratch: true\n').warnings[0]).toMatch(/train_from_scratch with finetuning_type lora trains only the LoRA adapters/);
     expect(load('finetuning_type: full\ntrain_from_scratch: true\n').warnings).toEqual([]);
     expect(load('warmup_ratio: 0.1\nwarmup_steps: 5\n').warnings).toEqual(['both warmup_ratio and warmup_steps are given: warmup_steps overrides warmup_ratio']);
-    expect(load('report_to: wandb,tensorboard\n').warnings[0]).toMatch(/^report_to wandb,tensorboard is ignored/);
+    expect(load('report_to: wandb,tensorboard\n').warnings).toEqual([
+      'report_to wandb is ignored: ptflow writes trainer_log.jsonl, and TensorBoard event files with report_to: tensorboard',
+    ]);
+    expect(load('report_to: wandb,tensorboard\n').config.report_to).toEqual(['wandb', 'tensorboard']);
+    expect(load('report_to: TensorBoard\n')).toEqual({ config: expect.objectContaining({ report_to: ['tensorboard'] }), warnings: [] });
+    expect(load('report_to: all\nlogging_dir: tb\n')).toEqual({ config: expect.objectContaining({ report_to: ['tensorboard'] }), warnings: [] });
+    expect(load('logging_dir: tb\n').warnings).toEqual(['logging_dir has no effect without report_to: tensorboard']);
     expect(load('', ['do_train=false']).warnings).toEqual(['neither do_train nor do_eval is true: there is nothing to do']);
     expect(load('tap_port: 8765\ntap_host: 0.0.0.0\n').warnings[0]).toMatch(/without tap_token/);
     expect(load('tap_port: 8765\ntap_host: 0.0.0.0\ntap_token: s3cret\n').warnings).toEqual([]);

@@ -103,11 +103,16 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
   };
   if (raw.finetuning_type !== 'lora') unused(LORA_KEYS, 'lora');
   if (raw.finetuning_type !== 'freeze') unused(FREEZE_KEYS, 'freeze');
-  const reportTo = (raw.report_to ?? []).filter((r) => r.toLowerCase() !== 'none');
-  if (reportTo.length > 0) {
-    warnings.push(`report_to ${reportTo.join(',')} is ignored: ptflow reports to its telemetry tap (tap_port) and trainer_log.jsonl`);
+  // 'all' (HF: every installed integration) is TensorBoard, the one ptflow writes itself.
+  const reportTo = (raw.report_to ?? []).filter((r) => r.toLowerCase() !== 'none').map((r) => (r.toLowerCase() === 'all' ? 'tensorboard' : r));
+  const unsupported = reportTo.filter((r) => r.toLowerCase() !== 'tensorboard');
+  if (unsupported.length > 0) {
+    warnings.push(
+      `report_to ${unsupported.join(',')} is ignored: ptflow writes trainer_log.jsonl, and TensorBoard event files with report_to: tensorboard`,
+    );
   }
-  if (raw.logging_dir !== null) warnings.push(`logging_dir is ignored: ptflow writes its logs to output_dir`);
+  const tensorboard = reportTo.some((r) => r.toLowerCase() === 'tensorboard');
+  if (raw.logging_dir !== null && !tensorboard) warnings.push(`logging_dir has no effect without report_to: tensorboard`);
   if (raw.tap_port !== null && raw.tap_token === null && !isLoopback(raw.tap_host)) {
     warnings.push(`the telemetry tap listens on ${raw.tap_host} without tap_token: anyone who can reach it can read the run`);
   }
@@ -120,7 +125,7 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
     packing,
     do_eval: doEval,
     eval_steps: evalSteps,
-    report_to: reportTo,
+    report_to: [...new Set(reportTo.map((r) => (r.toLowerCase() === 'tensorboard' ? 'tensorboard' : r)))],
   };
   return { config, warnings };
 }

@@ -107,9 +107,9 @@ export const trainingFields = {
   resume_from_checkpoint: resumeFromCheckpoint,
   include_num_input_tokens_seen: bool(false, 'Record num_input_tokens_seen in the logs and trainer_state.json.'),
   report_to: optList(
-    'Experiment trackers (wandb, tensorboard, ...). ptflow reports to none of them: use the telemetry tap (tap_port).',
+    'Experiment trackers. ptflow writes TensorBoard event files for `tensorboard` (or `all`); other trackers are ignored with a warning.',
   ),
   run_name: optStr('Name of the run in logs and telemetry; null = output_dir.'),
-  logging_dir: optStr('Tracker log directory (tensorboard). Accepted for compatibility; ptflow writes logs to output_dir.'),
+  logging_dir: optStr('Directory of the TensorBoard event files (report_to: tensorboard); null = output_dir/runs/<date>_<host>, as HF.'),
 };
 

@@ -13,6 +13,7 @@ import type { TelemetryBus } from '../telemetry/bus';
 export interface TrainerTiming {
   dataWaitMs: number;
   startupWaitMs: number;
+  setupMs: number;
   trainMs: number;
 }
 
@@ -51,6 +52,7 @@ export class StatsCollector {
         ? {
             data_wait_ms: Math.round(trainer.dataWaitMs),
             startup_wait_ms: Math.round(trainer.startupWaitMs),
+            setup_ms: Math.round(trainer.setupMs),
             train_ms: Math.round(trainer.trainMs),
             data_wait_fraction: trainer.trainMs > 0 ? trainer.dataWaitMs / (trainer.trainMs + trainer.dataWaitMs) : 0,
           }

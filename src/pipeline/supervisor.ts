@@ -9,7 +9,7 @@ import path from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { dispatch, spawn, start, stop, type Ref } from 'nact';
 import type { JsonValue } from '../../schemas/ports';
-import type { TelemetryPost } from '../../schemas/telemetry';
+import { TELEMETRY_VERSION, type GraphPayload, type TelemetryPost } from '../../schemas/telemetry';
 import type { HostToWorker, StageWorkerData, WorkerToHost } from '../../schemas/worker-protocol';
 import { PtflowError } from '../errors';
 import type { TelemetryBus } from '../telemetry/bus';
@@ -18,6 +18,8 @@ import { validateGraph, type ActorNode, type PipelineGraph } from './graph';
 
 /** How long stopping actors get to send their final counters before their threads are terminated. */
 const FINAL_REPORT_MS = 50;
+/** Default period of the counter and memory samples (each worker's, and the main thread's memory). */
+export const SAMPLE_INTERVAL_MS = 1000;
 
 export type RequestHandler = (actor: string, payload: JsonValue) => Promise<JsonValue> | JsonValue;
 
@@ -29,6 +31,8 @@ export interface PipelineOptions {
   finishers?: string[];
   /** Extra worker `resourceLimits` or `execArgv`. */
   execArgv?: string[];
+  /** Period of the `actor.counters` / `memory` samples (default SAMPLE_INTERVAL_MS). */
+  sampleIntervalMs?: number;
 }
 
 export interface RunningPipeline {
@@ -69,6 +73,12 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
     edgeBudget.set(`${e.from.actor}.${e.from.port}`, e.byteBudget);
   }
 
+  const sampleIntervalMs = opts.sampleIntervalMs ?? SAMPLE_INTERVAL_MS;
+  bus.emit('pipeline.graph', graphPayload(graph), { source: 'supervisor' });
+  // The main thread's memory, sampled like each worker's (the workers sample their own).
+  const mainSampler = setInterval(() => bus.emit('memory', mainMemory()), sampleIntervalMs);
+  mainSampler.unref();
+
   const system = start();
   const results = new Map<string, JsonValue>();
   let settled = false;
@@ -91,6 +101,8 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
   const finish = (err: Error | null): void => {
     if (settled) return;
     settled = true;
+    clearInterval(mainSampler);
+    bus.emit('memory', mainMemory());
     void terminateAll().then(() => {
       stop(system);
       if (err) rejectDone(err);
@@ -139,7 +151,7 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
       ...node.outputs.map((p) => outPort.get(`${node.name}.${p}`)!),
     ];
     const modulePath = path.isAbsolute(node.module) ? node.module : compiledModule(node.module);
-    const wd: StageWorkerData = { actor: node.name, module: modulePath, params: node.params, inputs, outputs, ports, attempt: 0, maxRestarts: node.maxRestarts };
+    const wd: StageWorkerData = { actor: node.name, module: modulePath, params: node.params, inputs, outputs, ports, attempt: 0, maxRestarts: node.maxRestarts, sampleIntervalMs };
     const worker = new Worker(compiledModule('src/pipeline/worker-entry'), {
       workerData: wd,
       transferList: ports,
@@ -197,7 +209,22 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
 }
 
 function forwardTelemetry(bus: TelemetryBus, m: TelemetryPost): void {
-  bus.publish({ v: 1, type: m.type, ts: m.ts, run_id: bus.runId, step: m.step, source: m.source, data: m.data as never });
+  bus.publish({ v: TELEMETRY_VERSION, type: m.type, ts: m.ts, run_id: bus.runId, step: m.step, source: m.source, data: m.data as never });
+}
+
+function mainMemory() {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, thread: 'main' };
+}
+
+function graphPayload(g: PipelineGraph): GraphPayload {
+  return {
+    actors: g.actors.map((a) => ({ name: a.name, inputs: a.inputs, outputs: a.outputs, max_restarts: a.maxRestarts })),
+    edges: g.edges.map((e) => ({
+      from: `${e.from.actor}.${e.from.port}`, to: `${e.to.actor}.${e.to.port}`, schema: e.schema, window: e.window,
+      byte_budget: Number.isFinite(e.byteBudget) ? e.byteBudget : null,
+    })),
+  };
 }
 
 async function answerRequest(

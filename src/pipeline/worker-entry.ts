@@ -1,18 +1,21 @@
 /**
  * Entry point of every stage worker thread: wires the edges handed over by the host, runs the stage
- * module, reports counters every second and at the end, and turns a thrown error into a `failed`
- * message (the host's supervisor decides what happens next).
+ * module, samples its counters and memory on a timer (and once more at the end), and turns a thrown
+ * error into a `failed` message (the host's supervisor decides what happens next).
+ *
+ * Counters: wall time runs from this entry's start (before the stage module loads) until the stage
+ * returns or throws, then stops — an actor that has finished is parked, not busy. Waiting and
+ * blocking include the wait in progress. Busy is the rest. A stage that computes without yielding
+ * (a tfjs step) is sampled when it yields.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { JsonValue } from '../../schemas/ports';
-import type { ActorCounters, TelemetryPost } from '../../schemas/telemetry';
+import type { ActorCounters, PortSample, TelemetryPost } from '../../schemas/telemetry';
 import type { HostToWorker, StageWorkerData, WorkerToHost } from '../../schemas/worker-protocol';
 import { PtflowError } from '../errors';
 import { InPort } from './flow/in-port';
 import { OutPort } from './flow/out-port';
 import type { StageContext, StageDefinition } from './stage';
-
-const COUNTER_INTERVAL_MS = 1000;
 
 function post(m: WorkerToHost): void {
   parentPort!.postMessage(m);
@@ -29,6 +32,8 @@ async function main(): Promise<void> {
   );
 
   const started = performance.now();
+  /** When the stage returned or threw (the counters' clock stops there). */
+  let finishedAt: number | null = null;
   let extraWaitMs = 0;
   let memoryExtra: (() => Record<string, number>) | null = null;
   const controlHandlers: ((kind: string, payload: JsonValue | undefined) => void)[] = [];
@@ -47,34 +52,42 @@ async function main(): Promise<void> {
   });
 
   const counters = (): ActorCounters => {
-    let c: ActorCounters = {
-      messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, busyMs: 0,
+    const now = finishedAt ?? performance.now();
+    const c: ActorCounters = {
+      messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, wallMs: now - started, busyMs: 0,
       waitingForInputMs: extraWaitMs, blockedOnOutputMs: 0, queueDepth: 0, maxQueueDepth: 0, restarts: attemptNow,
     };
     for (const p of inputs.values()) {
       c.messagesIn += p.stats.messages;
       c.bytesIn += p.stats.bytes;
-      c.waitingForInputMs += p.stats.waitMs;
+      c.waitingForInputMs += p.waitedMsAt(now);
       c.queueDepth += p.stats.queueDepth;
       c.maxQueueDepth = Math.max(c.maxQueueDepth, p.stats.maxQueueDepth);
     }
     for (const p of outputs.values()) {
       c.messagesOut += p.stats.messages;
       c.bytesOut += p.stats.bytes;
-      c.blockedOnOutputMs += p.stats.blockedMs;
+      c.blockedOnOutputMs += p.blockedMsAt(now);
     }
-    c.busyMs = Math.max(0, performance.now() - started - c.waitingForInputMs - c.blockedOnOutputMs);
-    c = roundCounters(c);
-    return c;
+    c.busyMs = Math.max(0, c.wallMs - c.waitingForInputMs - c.blockedOnOutputMs);
+    return roundCounters(c);
   };
+  const portSamples = (): PortSample[] => [
+    ...[...inputs.entries()].map(([port, p]): PortSample => ({
+      port, dir: 'in', messages: p.stats.messages, bytes: p.stats.bytes, queued: p.stats.queueDepth, window: p.window,
+    })),
+    ...[...outputs.entries()].map(([port, p]): PortSample => ({
+      port, dir: 'out', messages: p.stats.messages, bytes: p.stats.bytes, queued: p.stats.inFlightMessages, window: null,
+    })),
+  ];
   const emitRaw = (type: TelemetryPost['type'], data: unknown, step: number | null): void =>
     post({ t: 'telemetry', type, data, step, source: wd.actor, ts: Date.now() });
   const reportCounters = (): void => {
-    emitRaw('actor.counters', { actor: wd.actor, counters: counters() }, null);
+    emitRaw('actor.counters', { actor: wd.actor, counters: counters(), finished: finishedAt !== null, ports: portSamples() }, null);
     const m = process.memoryUsage();
     emitRaw('memory', { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, thread: wd.actor, ...(memoryExtra?.() ?? {}) }, null);
   };
-  const timer = setInterval(reportCounters, COUNTER_INTERVAL_MS);
+  const timer = setInterval(reportCounters, wd.sampleIntervalMs);
   timer.unref();
 
   let attemptNow = wd.attempt;
@@ -123,10 +136,12 @@ async function main(): Promise<void> {
     const mod = require(wd.module) as { stage?: StageDefinition };
     if (!mod.stage) throw new Error(`stage module ${wd.module} exports no 'stage'`);
     const result = await runSupervised(mod.stage, ctx, wd, inputs, (attempt) => (attemptNow = attempt), emitRaw);
+    finishedAt = performance.now();
     clearInterval(timer);
     reportCounters();
     post({ t: 'done', result });
   } catch (err) {
+    finishedAt = performance.now();
     clearInterval(timer);
     reportCounters();
     const e = err as Error;
@@ -166,13 +181,12 @@ async function runSupervised(
   }
 }
 
+/** Whole milliseconds; busy recomputed from the rounded parts so the three still add up to wall. */
 function roundCounters(c: ActorCounters): ActorCounters {
-  return {
-    ...c,
-    busyMs: Math.round(c.busyMs),
-    waitingForInputMs: Math.round(c.waitingForInputMs),
-    blockedOnOutputMs: Math.round(c.blockedOnOutputMs),
-  };
+  const wallMs = Math.round(c.wallMs);
+  const waitingForInputMs = Math.round(c.waitingForInputMs);
+  const blockedOnOutputMs = Math.round(c.blockedOnOutputMs);
+  return { ...c, wallMs, waitingForInputMs, blockedOnOutputMs, busyMs: Math.max(0, wallMs - waitingForInputMs - blockedOnOutputMs) };
 }
 
 void main();

@@ -15,6 +15,7 @@ import { loadTokenizer } from '../data/tokenizer';
 import { readModelConfig } from '../train/model-setup';
 import { checkBaseWeights } from '../train/weights-preflight';
 import { TelemetryBus } from '../telemetry/bus';
+import { loggedOutput, MAIN_SOURCE } from '../telemetry/logged-output';
 import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
 import { startPipeline } from '../pipeline/supervisor';
@@ -26,6 +27,9 @@ import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
+import { tensorboardDir } from '../outputs/tensorboard/log-dir';
+import { EventFileWriter } from '../outputs/tensorboard/event-writer';
+import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
 import type { JsonValue } from '../../schemas/ports';
 
 export interface TrainRunOptions {
@@ -49,7 +53,20 @@ export async function runTrainCommand(configPath: string, overrides: string[]): 
 }
 
 export async function runTrain(configPath: string, overrides: string[], opts: TrainRunOptions = {}): Promise<TrainRunResult> {
-  const out = opts.out ?? process.stderr;
+  const bus = opts.bus ?? new TelemetryBus(randomUUID());
+  try {
+    return await train(configPath, overrides, opts, bus);
+  } catch (e) {
+    // The CLI prints it; a telemetry client sees it as the run's last `log` event.
+    bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
+    throw e;
+  }
+}
+
+async function train(configPath: string, overrides: string[], opts: TrainRunOptions, bus: TelemetryBus): Promise<TrainRunResult> {
+  const terminal = opts.out ?? process.stderr;
+  // Every line printed from here on is also a `log` event (warnings included).
+  const out = loggedOutput(terminal, bus);
   const { config: c, warnings } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
 
@@ -79,7 +96,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     if (resume.note) out.write(resume.note + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache });
+    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, terminal, bus, opts, cache });
   } finally {
     lock.release();
   }
@@ -91,17 +108,19 @@ interface RunInputs {
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
   cache: TokenCacheIndex | null;
+  /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
   out: NodeJS.WritableStream;
+  terminal: NodeJS.WritableStream;
+  bus: TelemetryBus;
   opts: TrainRunOptions;
 }
 
 async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResult> {
-  const { tokenizer, out, opts } = inp;
-  const bus = opts.bus ?? new TelemetryBus(randomUUID());
-  const detachProgress = attachProgress(bus, { tty: opts.tty ?? Boolean((out as NodeJS.WriteStream).isTTY), out });
+  const { tokenizer, out, terminal, bus, opts } = inp;
+  const detachProgress = attachProgress(bus, { tty: opts.tty ?? Boolean((terminal as NodeJS.WriteStream).isTTY), out: terminal });
   const stats = new StatsCollector(bus);
   const startedAt = Date.now();
-  bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir });
+  bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir, pid: process.pid, resumed_from: inp.resumeFrom });
 
   const resumeCursor = inp.resumeFrom ? await readResumeCursor(inp.resumeFrom) : null;
   const graph = defaultGraph({
@@ -146,7 +165,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     const results = await pipeline.done;
     const result = results.get(finisher) as unknown as TrainerResult | { eval_metrics: Record<string, number> };
     const trainer = c.do_train ? (result as TrainerResult) : null;
-    const written = await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, trainMs: trainer.train_ms } : null);
+    const written = await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, setupMs: trainer.setup_ms, trainMs: trainer.train_ms } : null);
     const bad = written.bad_records;
     if (bad.count > 0 && bad.first.length > 0) {
       out.write(
@@ -162,7 +181,15 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
       return { status: 'interrupted', outputDir: c.output_dir, exitCode: signalled === 'SIGTERM' ? 143 : 130 };
     }
-    await runCardActor({ config: c, trainer, evalMetrics: trainer ? trainer.eval_metrics : (result as { eval_metrics: Record<string, number> }).eval_metrics });
+    const evalMetrics = trainer ? trainer.eval_metrics : (result as { eval_metrics: Record<string, number> }).eval_metrics;
+    // Training runs write their TensorBoard events as they log (TrainerActor); an evaluation alone logs once.
+    const tbDir = tensorboardDir(c);
+    if (!trainer && tbDir && evalMetrics) {
+      const w = await EventFileWriter.open(tbDir);
+      await w.addScalars(0, tensorboardScalars(evalOnlyEntry(evalMetrics as unknown as Record<string, number>)));
+      await w.close();
+    }
+    await runCardActor({ config: c, trainer, evalMetrics });
     bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
     return { status: 'completed', outputDir: c.output_dir, exitCode: 0 };
@@ -208,6 +235,7 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     save_strategy: c.save_strategy, save_total_limit: c.save_total_limit ?? null, save_only_model: c.save_only_model,
     eval_steps: c.eval_steps ?? null, eval_strategy: c.eval_strategy, skip_nonfinite_steps: c.skip_nonfinite_steps,
     include_num_input_tokens_seen: c.include_num_input_tokens_seen, tokenizer_dir: c.model_name_or_path, resume_from: resumeFrom,
+    tensorboard_dir: tensorboardDir(c),
   };
 }
 

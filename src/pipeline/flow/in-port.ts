@@ -32,6 +32,8 @@ export class InPort implements AsyncIterable<Received> {
   private endMeta: JsonValue | undefined;
   private waiter: (() => void) | null = null;
   private taken: DataMessage[] = [];
+  /** When the wait in progress began (performance.now()), or null when not waiting. */
+  private waitingSince: number | null = null;
   /** When true, `next()` does not acknowledge anything: call `ack(seq)`. */
   manualAck = false;
   readonly stats: InPortStats = { messages: 0, bytes: 0, waitMs: 0, queueDepth: 0, maxQueueDepth: 0 };
@@ -44,6 +46,11 @@ export class InPort implements AsyncIterable<Received> {
     if (!(window >= 1)) throw new Error(`edge ${name}: credit window must be ≥ 1`);
     port.on('message', (m: EdgeMessage) => this.onMessage(m));
     port.postMessage({ t: 'credit', n: window } satisfies EdgeMessage);
+  }
+
+  /** Time spent waiting for input up to `now`, the wait in progress included (`stats.waitMs` counts finished waits). */
+  waitedMsAt(now = performance.now()): number {
+    return this.stats.waitMs + (this.waitingSince === null ? 0 : now - this.waitingSince);
   }
 
   /** Meta sent with the end-of-stream message, once ended. */
@@ -91,9 +98,11 @@ export class InPort implements AsyncIterable<Received> {
     if (!this.manualAck) for (const m of [...this.taken]) this.ack(m.seq);
     if (this.queue.length === 0 && !this.ended) {
       const t0 = performance.now();
+      this.waitingSince = t0;
       while (this.queue.length === 0 && !this.ended) {
         await new Promise<void>((resolve) => (this.waiter = resolve));
       }
+      this.waitingSince = null;
       this.stats.waitMs += performance.now() - t0;
     }
     const m = this.queue.shift();

@@ -23,6 +23,8 @@ export class OutPort {
   private waiter: (() => void) | null = null;
   private ended = false;
   private lastAckCursor: JsonValue | undefined;
+  /** When the block in progress began (performance.now()), or null when not blocked. */
+  private blockedSince: number | null = null;
   readonly stats: OutPortStats = { messages: 0, bytes: 0, blockedMs: 0, inFlightMessages: 0, inFlightBytes: 0 };
 
   constructor(
@@ -34,6 +36,14 @@ export class OutPort {
     port.on('message', (m: EdgeMessage) => {
       if (m.t === 'credit') this.onCredit(m);
     });
+  }
+
+  /**
+   * Time blocked on this edge up to `now`, the block in progress included (`stats.blockedMs` counts
+   * finished ones): a producer parked for credit until the run ends is blocked, not busy.
+   */
+  blockedMsAt(now = performance.now()): number {
+    return this.stats.blockedMs + (this.blockedSince === null ? 0 : now - this.blockedSince);
   }
 
   /** Cursor of the last message the consumer acknowledged (undefined before the first ack). */
@@ -69,9 +79,11 @@ export class OutPort {
     const bytes = payload.byteLength;
     if (!this.canSend(bytes)) {
       const t0 = performance.now();
+      this.blockedSince = t0;
       while (!this.canSend(bytes)) {
         await new Promise<void>((resolve) => (this.waiter = resolve));
       }
+      this.blockedSince = null;
       this.stats.blockedMs += performance.now() - t0;
     }
     this.credits--;

@@ -1,7 +1,7 @@
-/** Test stage: consumes messages slowly, checks order, returns what it saw. */
+/** Test stage: consumes messages slowly (`take`: only that many, then returns), checks order, returns what it saw. */
 import { defineStage } from '../stage';
 
-export const stage = defineStage<{ delayMs: number }>(async (ctx) => {
+export const stage = defineStage<{ delayMs: number; take?: number }>(async (ctx) => {
   const input = ctx.input('in');
   const seen: number[] = [];
   let sum = 0;
@@ -10,6 +10,7 @@ export const stage = defineStage<{ delayMs: number }>(async (ctx) => {
     seen.push(bytes[0]);
     for (const b of bytes) sum += b;
     await new Promise((r) => setTimeout(r, ctx.params.delayMs));
+    if (ctx.params.take !== undefined && seen.length >= ctx.params.take) break;
   }
   return { seen, sum, maxQueueDepth: input.stats.maxQueueDepth };
 });
