@@ -108,9 +108,6 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
     warnings.push(`report_to ${reportTo.join(',')} is ignored: ptflow reports to its telemetry tap (tap_port) and trainer_log.jsonl`);
   }
   if (raw.logging_dir !== null) warnings.push(`logging_dir is ignored: ptflow writes its logs to output_dir`);
-  if (raw.tap_port !== null && raw.tap_token === null && !isLoopback(raw.tap_host)) {
-    warnings.push(`the telemetry tap listens on ${raw.tap_host} without tap_token: anyone who can reach it can read the run`);
-  }
 
   const config: TrainConfig = {
     ...raw,
@@ -123,8 +120,4 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
     report_to: reportTo,
   };
   return { config, warnings };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -15,6 +15,8 @@ import { loadTokenizer } from '../data/tokenizer';
 import { readModelConfig } from '../train/model-setup';
 import { checkBaseWeights } from '../train/weights-preflight';
 import { TelemetryBus } from '../telemetry/bus';
+import { startTapFromConfig } from '../telemetry/tap/from-config';
+import { llamaParameterCount, RunDescription, tapGraph } from '../telemetry/tap/hello';
 import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
 import { startPipeline } from '../pipeline/supervisor';
@@ -52,13 +54,26 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
   const out = opts.out ?? process.stderr;
   const { config: c, warnings } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
+  // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
+  const bus = opts.bus ?? new TelemetryBus(randomUUID(), c.tap_history);
+  const run = new RunDescription('train', c as unknown as Record<string, unknown>);
+  const tap = await startTapFromConfig(c, bus, run, out);
+  try {
+    return await checkAndTrain(c, configPath, { ...opts, bus }, run);
+  } finally {
+    await tap?.close();
+  }
+}
 
+async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, run: RunDescription): Promise<TrainRunResult> {
+  const out = opts.out ?? process.stderr;
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
   const evalSets: DatasetSpec[] = c.eval_dataset && c.eval_dataset.length > 0 ? resolveDatasets(c.dataset_dir, c.eval_dataset) : [];
   if (!c.do_train && !c.do_eval) throw new PtflowError('nothing to do: set do_train and/or do_eval', 2);
   if (!c.do_train && evalSets.length === 0) throw new PtflowError('do_eval without do_train needs eval_dataset', 2);
   const modelConfig = await readModelConfig(c.model_name_or_path);
+  run.set({ model_parameters: llamaParameterCount(modelConfig) });
   if (!c.train_from_scratch) await checkBaseWeights(c.model_name_or_path, modelConfig);
   const tokenizer = await loadTokenizer(c.model_name_or_path);
   if (tokenizer.vocabSize > modelConfig.vocabSize) {
@@ -79,7 +94,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     if (resume.note) out.write(resume.note + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache });
+    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache, run });
   } finally {
     lock.release();
   }
@@ -93,6 +108,7 @@ interface RunInputs {
   cache: TokenCacheIndex | null;
   out: NodeJS.WritableStream;
   opts: TrainRunOptions;
+  run: RunDescription;
 }
 
 async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResult> {
@@ -123,6 +139,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
+  inp.run.set({ graph: tapGraph(graph) });
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
 
