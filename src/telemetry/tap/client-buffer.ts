@@ -39,6 +39,7 @@ export class ClientBuffer {
 
   send(frame: Buffer, now = Date.now()): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    this.pump(); // the socket may have taken some since the last frame
     if (this.queued >= this.limits.maxQueuedFrames) {
       this.pendingDropped++;
       this.totalDropped++;
