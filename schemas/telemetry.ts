@@ -68,13 +68,13 @@ export interface TapHistoryBounds {
   max_events: number;
   /** Points kept per decimated curve (train.step, eval.result). */
   max_curve_points: number;
-  /** Events in the replay that follows the hello. */
+  /** Events in the replay that follows the hello (0 in a repeated hello). */
   retained: number;
   /** Every `train_step_stride`-th old train.step is kept (1 = all). */
   train_step_stride: number;
 }
 
-/** The first frame a tap client receives. */
+/** The first frame a tap client receives; sent again when what it describes changes (the graph, once built). */
 export interface TapHelloPayload {
   /** The tap's wire protocol (frames, subscribe messages); independent of the event version `v`. */
   protocol: 1;

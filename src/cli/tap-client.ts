@@ -39,6 +39,8 @@ export function eventsUrl(address: string): URL {
   return u;
 }
 
+const SEEN_KEYS = 50_000;
+
 export function runTapClient(address: string, o: TapClientOptions = {}): Promise<number> {
   const url = eventsUrl(address);
   const out = o.out ?? process.stdout;
@@ -49,8 +51,14 @@ export function runTapClient(address: string, o: TapClientOptions = {}): Promise
   const maxBackoff = o.maxBackoffMs ?? 5000;
   const shares = new ActorShares();
   let lastPipelineAt = 0;
-  /** Per run, the newest event time seen: a reconnect's replay repeats what was already shown. */
-  const seenUntil = new Map<string, number>();
+  /** Events already shown (the newest SEEN_KEYS): a reconnect's replay repeats them. */
+  const seen = new Set<string>();
+  const seenOrder: string[] = [];
+  const remember = (k: string): void => {
+    seen.add(k);
+    seenOrder.push(k);
+    if (seenOrder.length > SEEN_KEYS) seen.delete(seenOrder.shift() as string);
+  };
 
   return new Promise<number>((resolve) => {
     let backoff = minBackoff;
@@ -65,6 +73,8 @@ export function runTapClient(address: string, o: TapClientOptions = {}): Promise
       const headers: Record<string, string> = o.token ? { Authorization: `Bearer ${o.token}` } : {};
       const ws = new WebSocket(url, { headers });
       let runId: string | null = null;
+      /** Frames of the replay still to come on this connection. */
+      let replaying = 0;
       ws.on('open', () => {
         backoff = minBackoff;
         // The server filters the live stream; run.* always comes, it says when to stop.
@@ -88,10 +98,22 @@ export function runTapClient(address: string, o: TapClientOptions = {}): Promise
         } catch {
           return;
         }
-        if (e.type === 'tap.hello') runId = e.run_id;
-        const seen = seenUntil.get(e.run_id) ?? -Infinity;
-        const repeat = e.type !== 'tap.hello' && e.ts < seen;
-        if (!e.type.startsWith('tap.')) seenUntil.set(e.run_id, Math.max(seen, e.ts));
+        if (e.type === 'tap.hello') {
+          // A repeated hello on this connection updates the description (e.g. the graph); say it once.
+          if (runId === e.run_id) {
+            if (o.json && show(e.type)) print(e);
+            return;
+          }
+          runId = e.run_id;
+        }
+        let repeat = false;
+        if (e.type === 'tap.hello') replaying = (e.data as TelemetryEvent<'tap.hello'>['data']).history.retained;
+        else if (!e.type.startsWith('tap.')) {
+          const key = `${e.run_id}|${e.type}|${e.ts}|${e.step}|${e.source}`;
+          repeat = replaying > 0 && seen.has(key);
+          if (replaying > 0) replaying--;
+          if (!repeat) remember(key);
+        }
         if (!repeat && show(e.type)) print(e);
         if (e.type === 'run.stop' && e.run_id === runId && !repeat) {
           const status = (e.data as TelemetryEvent<'run.stop'>['data']).status;

@@ -42,6 +42,15 @@ export async function startTapFromConfig(
     if (err.code === 'EADDRINUSE') throw new PtflowError(`tap_port ${c.tap_port} on ${c.tap_host} is in use: choose another tap_port (0 picks a free one)`, 2);
     throw new PtflowError(`cannot start the telemetry tap on ${c.tap_host}:${c.tap_port} (tap_host / tap_port): ${err.message}`, 2);
   }
+  const stopAnnouncing = run.onChange(() => tap.announce());
+  const close = tap.close.bind(tap);
+  tap = {
+    ...tap,
+    close: async (graceMs?: number) => {
+      stopAnnouncing();
+      await close(graceMs);
+    },
+  };
   const dash = tap.url.replace(/^ws:/, 'http:') + '/' + (token ? '?token=<tap_token>' : '');
   out.write(`telemetry tap: ${tap.url}/events · dashboard ${dash}\n`);
   return tap;

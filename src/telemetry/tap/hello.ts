@@ -41,6 +41,7 @@ export type HelloInfo = Omit<TapHelloPayload, 'history'>;
 /** The mutable description the tap greets clients with. */
 export class RunDescription {
   private info: HelloInfo;
+  private readonly listeners = new Set<() => void>();
 
   constructor(command: HelloInfo['command'], config: Readonly<Record<string, unknown>>) {
     this.info = { protocol: 1, command, config: configSummary(config), model_parameters: null, backend: String(config.backend ?? 'auto'), graph: null };
@@ -48,6 +49,13 @@ export class RunDescription {
 
   set(part: Partial<Pick<HelloInfo, 'model_parameters' | 'backend' | 'graph'>>): void {
     this.info = { ...this.info, ...part };
+    for (const l of this.listeners) l();
+  }
+
+  /** Called after each change (the tap then greets connected clients again). */
+  onChange(l: () => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 
   hello(): HelloInfo {

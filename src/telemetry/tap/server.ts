@@ -39,6 +39,8 @@ export interface TapServer {
   readonly url: string;
   readonly port: number;
   clientCount(): number;
+  /** Sends every client a fresh `tap.hello` (what it describes changed, e.g. the pipeline was built). */
+  announce(): void;
   /** Stops accepting, lets each client receive what is queued for up to `graceMs`, then closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -82,6 +84,14 @@ export function startTapServer(o: TapServerOptions): Promise<TapServer> {
     return Buffer.from(JSON.stringify(e));
   };
 
+  const helloFrame = (retained: number): Buffer => {
+    const h = o.bus.retained;
+    return own('tap.hello', {
+      ...o.hello(),
+      history: { max_events: h.limits.maxEvents, max_curve_points: h.limits.maxCurvePoints, retained, train_step_stride: h.trainStepStride },
+    });
+  };
+
   const authorised = (req: http.IncomingMessage, url: URL): { status: number; reason: string } | null => {
     if (o.token !== null && !tokenMatches(o.token, presentedToken(req, url))) {
       return { status: 401, reason: 'a valid tap token is required (Authorization: Bearer <token> or ?token=<token>)' };
@@ -118,14 +128,7 @@ export function startTapServer(o: TapServerOptions): Promise<TapServer> {
   const accept = (ws: WebSocket): void => {
     // History snapshot, hello, replay and joining the live set happen in one turn: no gap, no repeat.
     const replay = o.bus.history();
-    const h = o.bus.retained;
-    ws.send(
-      own('tap.hello', {
-        ...o.hello(),
-        history: { max_events: h.limits.maxEvents, max_curve_points: h.limits.maxCurvePoints, retained: replay.length, train_step_stride: h.trainStepStride },
-      }),
-      { binary: false },
-    );
+    ws.send(helloFrame(replay.length), { binary: false });
     // The queue holds the whole replay (references to retained frames) besides room for live ones.
     const queueLimits = { ...limits, maxQueuedFrames: limits.maxQueuedFrames + replay.length };
     const client: Client = { ws, buffer: new ClientBuffer(ws, queueLimits, (n) => own('tap.dropped', { dropped: n })), filter: () => true };
@@ -167,6 +170,11 @@ export function startTapServer(o: TapServerOptions): Promise<TapServer> {
         url: `ws://${formatHost(o.host)}:${port}`,
         port,
         clientCount: () => clients.size,
+        announce: () => {
+          if (clients.size === 0) return;
+          const f = helloFrame(0);
+          for (const c of clients) c.buffer.send(f);
+        },
         close: async (graceMs = 2000) => {
           if (closing) return;
           closing = true;
