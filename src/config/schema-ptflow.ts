@@ -41,7 +41,7 @@ export const ptflowFields = {
   tap_max_clients: int(32, 'Clients the telemetry tap serves at once; more are refused (HTTP 503).', atLeast(1)),
   tap_history: int(
     2000,
-    'Events the tap keeps for clients that join late: the newest of each kind, and per curve (loss, eval, ' +
+    'Events the tap keeps for clients that join late: this many of the newest, and per curve (loss, eval, ' +
       'per-actor counters, memory) this many points covering the whole run, older ones thinned.',
     atLeast(4),
   ),

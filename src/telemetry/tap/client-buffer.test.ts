@@ -23,7 +23,7 @@ describe('ClientBuffer', () => {
   function setup(stuckTimeoutMs = 1000) {
     const ws = new FakeSocket();
     // Room for 2 frames of 10 bytes in the socket, 2 in the queue.
-    const b = new ClientBuffer(ws as unknown as WebSocket, { maxBufferedBytes: 20, maxQueuedFrames: 2, stuckTimeoutMs }, (n) => Buffer.from(`dropped:${n}`));
+    const b = new ClientBuffer(ws as unknown as WebSocket, { maxBufferedBytes: 20, maxQueuedFrames: 2, maxQueuedBytes: 1000, stuckTimeoutMs }, (n) => Buffer.from(`dropped:${n}`));
     return { ws, b };
   }
   const names = (ws: FakeSocket): string[] => ws.sent.map((s) => s.replace(/\.+$/, ''));
@@ -54,6 +54,22 @@ describe('ClientBuffer', () => {
     b.tick(20);
     expect(names(ws)).toEqual(['a', 'b', 'c', 'd', 'dropped:1']);
     expect(b.tick(5000)).toBe(false); // drained: not stuck, however long after
+  });
+
+  it('bounds the queue in bytes too, and sends a replay first, made frame by frame as the socket takes them', () => {
+    const ws = new FakeSocket();
+    const b = new ClientBuffer(ws as unknown as WebSocket, { maxBufferedBytes: 10, maxQueuedFrames: 100, maxQueuedBytes: 25, stuckTimeoutMs: 1000 }, (n) => Buffer.from(`dropped:${n}`));
+    const made: number[] = [];
+    b.startReplay(3, (i) => (made.push(i), f(`r${i}`)));
+    expect(made).toEqual([0]); // one frame fills the socket; the others are not even made yet
+    for (const x of ['b', 'c', 'd']) b.send(f(x), 0); // 10 + 10 bytes fit in 25; d does not
+    expect(b.queued).toBe(2);
+    expect(b.totalDropped).toBe(1);
+    for (let t = 1; t < 8; t++) {
+      ws.read();
+      b.tick(t);
+    }
+    expect(names(ws)).toEqual(['r0', 'r1', 'r2', 'b', 'c', 'dropped:1']);
   });
 
   it('reports a client stuck with a full queue for longer than the timeout', () => {

@@ -1,11 +1,10 @@
 /**
- * An event as the tap sends it: one JSON text frame, serialised once however many clients get it
- * (cached per event object while the event is alive, e.g. in the history). The token a run was
- * started with is never sent, even inside `run.start`'s config.
+ * An event as the tap sends it: one JSON text frame. The server makes it once per live event for all
+ * clients, and for a replay one at a time as the joiner's socket takes them (frames are not kept:
+ * the history would hold every event twice). The token a run was started with is never sent, even
+ * inside `run.start`'s config.
  */
 import type { TelemetryEvent } from '../../../schemas/telemetry';
-
-const frames = new WeakMap<TelemetryEvent, Buffer>();
 
 const SECRET_KEYS = new Set(['tap_token']);
 
@@ -14,10 +13,5 @@ function redact(key: string, value: unknown): unknown {
 }
 
 export function frameOf(e: TelemetryEvent): Buffer {
-  let f = frames.get(e);
-  if (!f) {
-    f = Buffer.from(e.type === 'run.start' ? JSON.stringify(e, redact) : JSON.stringify(e));
-    frames.set(e, f);
-  }
-  return f;
+  return Buffer.from(e.type === 'run.start' ? JSON.stringify(e, redact) : JSON.stringify(e));
 }

@@ -45,7 +45,7 @@ export interface TapServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export const DEFAULT_LIMITS: ClientBufferLimits = { maxBufferedBytes: 1 << 20, maxQueuedFrames: 8192, stuckTimeoutMs: 10_000 };
+export const DEFAULT_LIMITS: ClientBufferLimits = { maxBufferedBytes: 1 << 20, maxQueuedFrames: 8192, maxQueuedBytes: 4 << 20, stuckTimeoutMs: 10_000 };
 /** Above this the connection is closed by ws itself (1009); under it a too-long message gets a tap.error. */
 const HARD_MAX_PAYLOAD = 64 * 1024;
 
@@ -129,10 +129,8 @@ export function startTapServer(o: TapServerOptions): Promise<TapServer> {
     // History snapshot, hello, replay and joining the live set happen in one turn: no gap, no repeat.
     const replay = o.bus.history();
     ws.send(helloFrame(replay.length), { binary: false });
-    // The queue holds the whole replay (references to retained frames) besides room for live ones.
-    const queueLimits = { ...limits, maxQueuedFrames: limits.maxQueuedFrames + replay.length };
-    const client: Client = { ws, buffer: new ClientBuffer(ws, queueLimits, (n) => own('tap.dropped', { dropped: n })), filter: () => true };
-    for (const e of replay) client.buffer.send(frameOf(e));
+    const client: Client = { ws, buffer: new ClientBuffer(ws, limits, (n) => own('tap.dropped', { dropped: n })), filter: () => true };
+    client.buffer.startReplay(replay.length, (i) => frameOf(replay[i]));
     clients.add(client);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const m = parseClientMessage(data, isBinary);

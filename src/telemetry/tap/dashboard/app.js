@@ -29,7 +29,7 @@
   const state = {
     runId: null, status: 'connecting', hello: null, steps: 0, totalSteps: null, lastStep: null, events: 0,
     train: [], evals: [], lr: [], tps: [], wait: [], memory: new Map(), counters: new Map(), shares: new Map(),
-    error: null, dropped: 0, hellos: 0,
+    error: null, dropped: 0, hellos: 0, ended: null,
   };
   window.ptflowTap = state; // read by the browser test
 
@@ -77,10 +77,16 @@
     waitChart.data.datasets[0].data = state.wait;
     let i = 0;
     const t0 = firstMemoryTs();
-    memChart.data.datasets = [...state.memory.entries()].map(([thread, pts]) => {
-      const c = palette[i++ % palette.length];
-      return line(thread, c, { data: pts.map((p) => ({ x: (p.ts - t0) / 1000, y: p.rss / 1e6 })) });
-    });
+    // RSS is the process's (every thread reports the same); the JS heap is each thread's own.
+    const rss = [];
+    for (const pts of state.memory.values()) for (const p of pts) rss.push({ x: (p.ts - t0) / 1000, y: p.rss / 1e6 });
+    rss.sort((a, b) => a.x - b.x);
+    memChart.data.datasets = [line('process RSS', '#111827', { data: rss })].concat(
+      [...state.memory.entries()].map(([thread, pts]) => {
+        const c = palette[i++ % palette.length];
+        return line(`heap ${thread.replace(/Actor$/, '')}`, c, { data: pts.map((p) => ({ x: (p.ts - t0) / 1000, y: p.heap / 1e6 })) });
+      }),
+    );
     for (const ch of [lossChart, lrChart, tpsChart, waitChart, memChart]) ch.update('none');
     dirty = false;
   }
@@ -134,7 +140,7 @@
       return;
     }
     const W = svg.clientWidth || 900;
-    const gap = 40;
+    const gap = 80;
     const bw = Math.max(120, Math.min(220, (W - gap * (names.length + 1)) / names.length));
     const pos = new Map(names.map((n, i) => [n, { x: gap + i * (bw + gap), y: 20 }]));
     const bh = 110;
@@ -148,7 +154,7 @@
         const port = e.to.split('.')[1];
         const yOff = port === 'eval' ? 25 : 0;
         el('line', { class: 'edge', x1: a.x + bw, y1: a.y + bh / 2 + yOff, x2: b.x, y2: b.y + bh / 2 + yOff }, svg);
-        const t = el('text', { x: a.x + bw + 2, y: a.y + bh / 2 + yOff - 4, 'font-size': 10 }, svg);
+        const t = el('text', { x: a.x + bw + 4, y: a.y + bh / 2 + yOff - 4, 'font-size': 10 }, svg);
         t.textContent = `${port} ≤${e.window}`;
       }
     }
@@ -202,6 +208,10 @@
     switch (e.type) {
       case 'tap.hello':
         state.hellos++;
+        if (state.runId !== e.run_id) {
+          state.ended = null;
+          setStatus('live', 'live');
+        }
         if (state.runId !== null && state.runId !== e.run_id) logLine(`run restarted: ${e.run_id}`);
         state.runId = e.run_id;
         state.hello = d;
@@ -238,7 +248,7 @@
       case 'memory': {
         const pts = state.memory.get(d.thread) || [];
         while (pts.length && pts[pts.length - 1].ts >= e.ts) pts.pop();
-        pts.push({ ts: e.ts, rss: d.rss });
+        pts.push({ ts: e.ts, rss: d.rss, heap: d.heapUsed });
         if (pts.length > 4000) pts.splice(0, pts.length - 4000);
         state.memory.set(d.thread, pts);
         dirty = true;
@@ -262,6 +272,8 @@
         break;
       }
       case 'run.stop':
+        state.ended = d.status;
+        setStatus(d.status === 'failed' ? 'refused' : 'live', `run ${d.status}`);
         logLine(`run ${d.status} after ${d.elapsed_s.toFixed(1)} s${d.reason ? ': ' + d.reason : ''}`, d.status === 'failed' ? 'error' : null);
         break;
       case 'checkpoint.saved':
@@ -302,7 +314,7 @@
       backoff = 500;
       $('error').hidden = true;
       state.error = null;
-      setStatus('live', 'live');
+      setStatus('live', state.ended ? `run ${state.ended}` : 'live');
     };
     ws.onmessage = (m) => {
       try {
@@ -317,6 +329,8 @@
         setStatus('refused', 'not connected');
         showError(`Cannot open the event stream at ${location.host}/events: the tap refused the connection ` +
           '(a wrong or missing ?token=, or too many clients) or the run is not running. Retrying…');
+      } else if (state.ended) {
+        setStatus('down', `run ${state.ended} · waiting for a restart…`);
       } else {
         setStatus('down', 'reconnecting…');
       }
