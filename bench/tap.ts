@@ -6,9 +6,10 @@
  *    memory every second. Rounds alternate (interleaved, the order flipped every pair) between no tap
  *    and a tap with `--clients` clients (in a child process) subscribed to everything. Prints the
  *    median step time of each and their ratio (target ≤ 1.02).
- * 2. Memory: events flow at `--rate` per second for `--slow-seconds` without a client, then as long
- *    with one client that never reads (its stuck timeout set beyond the test, so only the bounded
- *    buffer holds memory). Prints the server's RSS growth in each (target ≤ 16 MB with the client).
+ * 2. Memory: events flow at `--rate` per second for `--slow-seconds` to one reading client, then as
+ *    long with a second client that never reads (its stuck timeout set beyond the test, so only its
+ *    bounded buffer holds memory). Prints the server's RSS growth in each from the same starting point
+ *    (target ≤ 16 MB with the never-reading client).
  *
  *   node dist/bench/tap.js [--rounds 4] [--steps 3] [--clients 50] [--threads N]
  *                          [--slow-seconds 60] [--rate 200] [--only step|memory]
@@ -17,12 +18,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import type { ActorCounters } from '../schemas/telemetry';
 import { TelemetryBus } from '../src/telemetry/bus';
 import { DEFAULT_LIMITS, startTapServer, type TapServer } from '../src/telemetry/tap/server';
 import type { StepWorkerOut } from './util/tap-step-worker';
 import { median } from './util/stats';
+
+v8.setFlagsFromString('--expose-gc');
+/** A full collection, so RSS shows what is retained rather than garbage not yet collected. */
+const fullGc = vm.runInNewContext('gc') as () => void;
 
 const ACTORS = ['DatasetShardActor', 'TokenizerActor', 'CollatorActor', 'TrainerActor', 'EvaluatorActor'];
 const MB = 1e6;
@@ -144,21 +151,29 @@ function neverReadingClient(port: number): Promise<net.Socket> {
   });
 }
 
-/** Publishes `rate` events/s (half train.step, half 2 KB log lines) for `seconds`; returns peak RSS − `rss0`. */
-async function flow(bus: TelemetryBus, seconds: number, rate: number, rss0 = process.memoryUsage().rss): Promise<number> {
+/**
+ * Publishes `rate` events/s (half train.step, half 2 KB log lines) for `seconds`; returns the peak
+ * RSS − `rss0`, and the RSS after a full collection at the end − `rss0`.
+ */
+async function flow(bus: TelemetryBus, seconds: number, rate: number, rss0 = process.memoryUsage().rss): Promise<{ peak: number; settled: number }> {
   let peak = rss0;
   let step = 0;
-  const perTick = rate / 100;
-  let owed = 0;
+  let lastSec = -1;
   const t0 = Date.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      for (owed += perTick; owed >= 1; owed--) {
+      // As many as the elapsed time calls for: a late timer does not lower the rate.
+      const due = Math.floor((rate * (Date.now() - t0)) / 1000);
+      while (step < due) {
         step++;
         if (step % 2 === 0) bus.emit('log', { level: 'info', message: `step ${step}: ` + 'x'.repeat(2000) });
         else bus.emit('train.step', { loss: 1 / step, learning_rate: 1e-3, grad_norm: 1, epoch: 0, tokens: 1024, tokens_per_second: 5000, step_time_ms: 5, data_wait_ms: 0, total_steps: 1e9 }, { step });
       }
-      if (step % rate < perTick) sampleActors(bus, step);
+      const sec = Math.floor((Date.now() - t0) / 1000);
+      if (sec !== lastSec) {
+        lastSec = sec;
+        sampleActors(bus, step); // as the actors sample their counters, once a second
+      }
       peak = Math.max(peak, process.memoryUsage().rss);
       if (Date.now() - t0 >= seconds * 1000) {
         clearInterval(timer);
@@ -167,8 +182,14 @@ async function flow(bus: TelemetryBus, seconds: number, rate: number, rss0 = pro
     }, 10);
   });
   const achieved = step / ((Date.now() - t0) / 1000);
-  console.log(`  ${step} events in ${seconds} s (${achieved.toFixed(0)}/s): RSS ${(rss0 / MB).toFixed(1)} → peak ${(peak / MB).toFixed(1)} MB, growth ${((peak - rss0) / MB).toFixed(1)} MB`);
-  return peak - rss0;
+  fullGc();
+  fullGc();
+  const settled = process.memoryUsage().rss;
+  console.log(
+    `  ${step} events in ${seconds} s (${achieved.toFixed(0)}/s): RSS ${(rss0 / MB).toFixed(1)} → peak ${(peak / MB).toFixed(1)} MB ` +
+      `(+${((peak - rss0) / MB).toFixed(1)}), after a full GC ${(settled / MB).toFixed(1)} MB (+${((settled - rss0) / MB).toFixed(1)})`,
+  );
+  return { peak: peak - rss0, settled: settled - rss0 };
 }
 
 async function memory(o: ReturnType<typeof flags>): Promise<void> {
@@ -177,22 +198,29 @@ async function memory(o: ReturnType<typeof flags>): Promise<void> {
     bus, host: '127.0.0.1', port: 0, token: null, maxClients: 4, hello,
     limits: { ...DEFAULT_LIMITS, stuckTimeoutMs: (o.slowSeconds + 60) * 1000 },
   });
-  console.log(`memory: ${o.rate} events/s for ${o.slowSeconds} s; first without a client, then with one that never reads`);
+  // One client that reads (in its own process) throughout: events are serialised in both phases, so
+  // the difference is what the never-reading client holds.
+  const reader = await withClients(tap.url, 1);
+  console.log(`memory: ${o.rate} events/s for ${o.slowSeconds} s with one reading client, then as long with a never-reading one besides`);
   // Warm-up: the history filled to its bounds (its growth is not the client's), code paths compiled.
   for (let i = 0; i < 2 * (bus.retained.limits.maxEvents + bus.retained.limits.maxCurvePoints); i++) {
     bus.emit('log', { level: 'info', message: `fill ${i}: ` + 'x'.repeat(2000) });
     bus.emit('train.step', { loss: 1, learning_rate: 1e-3, grad_norm: 1, epoch: 0, tokens: 1024, tokens_per_second: 5000, step_time_ms: 5, data_wait_ms: 0, total_steps: 1e9 }, { step: i });
   }
-  await flow(bus, 2, o.rate);
-  // Both phases are measured from the same RSS (after the warm-up): GC between them moves it.
+  await flow(bus, 5, o.rate);
+  // Both phases are measured from the same RSS, after the warm-up and a full collection.
+  fullGc();
   const start = process.memoryUsage().rss;
   const base = await flow(bus, o.slowSeconds, o.rate, start);
   const client = await neverReadingClient(tap.port);
   const growth = await flow(bus, o.slowSeconds, o.rate, start);
   const bytes = (n: number): string => `${(n / MB).toFixed(1)} MB`;
   console.log(`  per-client bounds: socket ${bytes(DEFAULT_LIMITS.maxBufferedBytes)} + queue ${bytes(DEFAULT_LIMITS.maxQueuedBytes)}`);
-  console.log(`  never-reading client still connected: ${tap.clientCount() === 1}; RSS growth with it ${(growth / MB).toFixed(1)} MB vs ${(base / MB).toFixed(1)} MB without (target ≤ 16 MB)`);
+  console.log(`  never-reading client still connected: ${tap.clientCount() === 2}`);
+  console.log(`  server RSS growth, peak: ${bytes(growth.peak)} with it vs ${bytes(base.peak)} without (target ≤ 16 MB)`);
+  console.log(`  server RSS growth, after a full GC: ${bytes(growth.settled)} with it vs ${bytes(base.settled)} without`);
   client.destroy();
+  reader.kill('SIGTERM');
   await tap.close(100);
 }
 

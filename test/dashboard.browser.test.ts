@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ActorCounters } from '../schemas/telemetry';
+import { TELEMETRY_VERSION, type ActorCounters } from '../schemas/telemetry';
 import { TelemetryBus } from '../src/telemetry/bus';
 import { startTapServer, type TapServer } from '../src/telemetry/tap/server';
 import { CLI, ROOT, pngSize, tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
@@ -82,7 +82,7 @@ describe('tap dashboard in a headless browser', () => {
 
       // Counters one second apart: the shares are the differences over 1000 ms.
       const t0 = Date.now();
-      const sample = (ts: number, actor: string, c: ActorCounters) => bus.publish({ v: 1, type: 'actor.counters', ts, run_id: 'run-one', step: null, source: actor, data: { actor, counters: c } });
+      const sample = (ts: number, actor: string, c: ActorCounters) => bus.publish({ v: TELEMETRY_VERSION, type: 'actor.counters', ts, run_id: 'run-one', step: null, source: actor, data: { actor, counters: c } });
       sample(t0, 'TokenizerActor', counters(1000, 500, 100, 2));
       sample(t0, 'TrainerActor', counters(3000, 200, 0));
       sample(t0 + 1000, 'TokenizerActor', counters(1800, 600, 150, 3)); // busy 80%, waiting 10%, blocked 5%

@@ -11,7 +11,11 @@
  *
  * `ptflow train` with `tokenized_path` and no cache there tokenizes into the cache first, then trains
  * from it (LLaMA-Factory saves the tokenized dataset too, but then exits).
+ *
+ * With `tap_port` set, the telemetry tap (src/telemetry/tap/) starts first and serves prepare's
+ * progress lines as `log` events between a `run.start` and a `run.stop`.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +33,6 @@ import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/ind
 import { INDEX_FILE, manifestFile } from '../cache/layout';
 import { resolvePartition, type PartitionFlags } from '../cache/partition';
 import type { PartManifest, Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
-import { randomUUID } from 'node:crypto';
 import { TelemetryBus } from '../telemetry/bus';
 import { startTapFromConfig } from '../telemetry/tap/from-config';
 import { RunDescription } from '../telemetry/tap/hello';

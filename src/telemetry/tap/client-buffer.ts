@@ -45,6 +45,11 @@ export class ClientBuffer {
     return this.queue.length - this.head;
   }
 
+  /** Nothing left to hand to the socket (no replay, no queue). */
+  get idle(): boolean {
+    return this.replay === null && this.queued === 0;
+  }
+
   /** Sends `count` frames first, made by `frameAt` only when the socket has room for them. */
   startReplay(count: number, frameAt: (i: number) => Buffer): void {
     if (count > 0) this.replay = { next: 0, count, frameAt };

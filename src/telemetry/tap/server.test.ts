@@ -1,6 +1,6 @@
 import http from 'node:http';
 import WebSocket from 'ws';
-import type { TelemetryEvent } from '../../../schemas/telemetry';
+import { TELEMETRY_VERSION, type TelemetryEvent } from '../../../schemas/telemetry';
 import { TelemetryBus } from '../bus';
 import { startTapServer, type TapServer, type TapServerOptions } from './server';
 
@@ -145,7 +145,7 @@ describe('tap protocol', () => {
     expect(c.events.slice(2).map((e) => e.step)).toEqual([1, 2, 3]);
     const hello = c.events[0] as TelemetryEvent<'tap.hello'>;
     expect(hello.run_id).toBe('run-replay');
-    expect(hello.v).toBe(1);
+    expect(hello.v).toBe(TELEMETRY_VERSION);
     expect(hello.data).toMatchObject({ protocol: 1, command: 'train', model_parameters: 1234, backend: 'cpu', history: { retained: 3, train_step_stride: 1 } });
     // Every frame is the schema's event shape; the token in run.start's config is not sent.
     for (const e of c.events) expect(Object.keys(e).sort()).toEqual(['data', 'run_id', 'source', 'step', 'ts', 'type', 'v']);

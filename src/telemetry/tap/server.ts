@@ -45,7 +45,7 @@ export interface TapServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export const DEFAULT_LIMITS: ClientBufferLimits = { maxBufferedBytes: 1 << 20, maxQueuedFrames: 8192, maxQueuedBytes: 4 << 20, stuckTimeoutMs: 10_000 };
+export const DEFAULT_LIMITS: ClientBufferLimits = { maxBufferedBytes: 1 << 20, maxQueuedFrames: 4096, maxQueuedBytes: 1 << 20, stuckTimeoutMs: 10_000 };
 /** Above this the connection is closed by ws itself (1009); under it a too-long message gets a tap.error. */
 const HARD_MAX_PAYLOAD = 64 * 1024;
 
@@ -179,7 +179,7 @@ export function startTapServer(o: TapServerOptions): Promise<TapServer> {
           unsubscribe();
           const deadline = Date.now() + graceMs;
           // Let queued frames (the run.stop above all) reach clients that read.
-          while (Date.now() < deadline && [...clients].some((c) => c.ws.readyState === c.ws.OPEN && (c.buffer.queued > 0 || c.ws.bufferedAmount > 0))) {
+          while (Date.now() < deadline && [...clients].some((c) => c.ws.readyState === c.ws.OPEN && (!c.buffer.idle || c.ws.bufferedAmount > 0))) {
             await new Promise((r) => setTimeout(r, 20));
           }
           for (const c of clients) c.ws.close(1001, 'run ended');
