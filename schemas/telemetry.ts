@@ -104,6 +104,40 @@ export interface MemoryPayload {
   thread: string;
 }
 
+/** The pipeline as the tap describes it: actors, and the edges with their credit windows. */
+export interface TapGraph {
+  actors: { name: string; inputs: string[]; outputs: string[] }[];
+  edges: { from: string; to: string; schema: string; window: number }[];
+}
+
+/** What the tap retains for a client that joins late (see src/telemetry/history.ts). */
+export interface TapHistoryBounds {
+  /** Events kept besides the decimated curves. */
+  max_events: number;
+  /** Points kept per decimated curve (train.step, eval.result). */
+  max_curve_points: number;
+  /** Events in the replay that follows the hello (0 in a repeated hello). */
+  retained: number;
+  /** Every `train_step_stride`-th old train.step is kept (1 = all). */
+  train_step_stride: number;
+}
+
+/** The first frame a tap client receives; sent again when what it describes changes (the graph, once built). */
+export interface TapHelloPayload {
+  /** The tap's wire protocol (frames, subscribe messages); independent of the event version `v`. */
+  protocol: 1;
+  command: 'train' | 'prepare';
+  /** A summary of the run's config (the keys a person watching wants; never the token). */
+  config: Record<string, unknown>;
+  /** Parameters of the model (base model, embeddings included); null when not known yet or not applicable. */
+  model_parameters: number | null;
+  /** The configured backend (`auto` until the trainer reports the one it picked in run.start). */
+  backend: string;
+  history: TapHistoryBounds;
+  /** null until the pipeline is built (and for `ptflow prepare`, which runs no actor graph). */
+  graph: TapGraph | null;
+}
+
 export type TelemetryPayloads = {
   'run.start': { config: Record<string, unknown>; backend?: string; output_dir: string; pid?: number; resumed_from?: string | null };
   'run.stop': { status: 'completed' | 'failed' | 'interrupted'; reason?: string; elapsed_s: number };
@@ -126,6 +160,11 @@ export type TelemetryPayloads = {
   memory: MemoryPayload;
   /** A message shown to the user (from an actor, or printed by the main thread: source 'main'). */
   log: { level: 'info' | 'warn' | 'error'; message: string };
+  /** Tap-only events, sent to one client: its greeting, a refusal of its message, events it missed. */
+  'tap.hello': TapHelloPayload;
+  'tap.error': { message: string };
+  /** `dropped` events were not sent to this client since the last notice (its send buffer was full). */
+  'tap.dropped': { dropped: number };
 };
 
 export type TelemetryType = keyof TelemetryPayloads;

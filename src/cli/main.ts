@@ -1,6 +1,8 @@
 /**
  * `ptflow` command line. `ptflow train cfg.yaml [key=value …]` runs LLaMA-Factory's pre-training
- * workflow; `ptflow prepare cfg.yaml [--rank R --world-size W]` builds the tokenized cache it can reuse; `ptflow doctor` lists backends and GPU adapters; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
+ * workflow; `ptflow prepare cfg.yaml [--rank R --world-size W]` builds the tokenized cache it can reuse;
+ * `ptflow tap ws://HOST:PORT` follows a running command's telemetry tap; `ptflow doctor` lists backends and GPU
+ * adapters; errors a user can fix print one clear message and exit 2 (usage) or 1 (runtime).
  */
 import { Command, CommanderError } from 'commander';
 import { prepareEglPlatform } from '../engine/webgpu/egl-env';
@@ -70,6 +72,25 @@ function buildProgram(): Command {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runDoctorCommand } = require('../workflow/doctor') as typeof import('../workflow/doctor');
       process.exitCode = await runDoctorCommand(flags);
+    });
+
+  program
+    .command('tap')
+    .description('Follow the telemetry tap of a running `ptflow train` / `ptflow prepare` (tap_port in its config).')
+    .argument('<address>', 'the tap\'s address as the run printed it, e.g. ws://127.0.0.1:8765')
+    .option('--token <token>', 'the run\'s tap_token (default: PTFLOW_TAP_TOKEN)')
+    .option('--json', 'print every event as one JSON line instead of readable lines')
+    .option('--types <globs>', 'only these event types, comma-separated globs, e.g. train.step,eval.*')
+    .addHelpText(
+      'after',
+      '\nReconnects (with backoff) while the run is unreachable, e.g. restarting after an interruption.\n' +
+        'Exit status: 0 when the run completes, 1 when it fails, 2 when the tap refuses the token.',
+    )
+    .action(async (address: string, flags: { token?: string; json?: boolean; types?: string }) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runTapClient } = require('./tap-client') as typeof import('./tap-client');
+      const token = flags.token ?? (process.env.PTFLOW_TAP_TOKEN || undefined);
+      process.exitCode = await runTapClient(address, { token, json: flags.json, types: flags.types });
     });
 
   return program;

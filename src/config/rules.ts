@@ -113,9 +113,6 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
   }
   const tensorboard = reportTo.some((r) => r.toLowerCase() === 'tensorboard');
   if (raw.logging_dir !== null && !tensorboard) warnings.push(`logging_dir has no effect without report_to: tensorboard`);
-  if (raw.tap_port !== null && raw.tap_token === null && !isLoopback(raw.tap_host)) {
-    warnings.push(`the telemetry tap listens on ${raw.tap_host} without tap_token: anyone who can reach it can read the run`);
-  }
 
   const config: TrainConfig = {
     ...raw,
@@ -128,8 +125,4 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
     report_to: [...new Set(reportTo.map((r) => (r.toLowerCase() === 'tensorboard' ? 'tensorboard' : r)))],
   };
   return { config, warnings };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -41,5 +41,14 @@ export const ptflowFields = {
   ),
   tap_port: optInt('Port of the telemetry WebSocket tap; null = no tap; 0 = any free port.', atLeast(0), atMost(65535)),
   tap_host: str('127.0.0.1', 'Address the telemetry tap binds to.'),
-  tap_token: optStr('Token a tap client must present; null = none (keep the tap on localhost then).'),
+  tap_token: optStr(
+    'Token a tap client must present (or set PTFLOW_TAP_TOKEN); null = none, allowed only on a loopback tap_host.',
+  ),
+  tap_max_clients: int(32, 'Clients the telemetry tap serves at once; more are refused (HTTP 503).', atLeast(1)),
+  tap_history: int(
+    2000,
+    'Events the tap keeps for clients that join late: this many of the newest, and per curve (loss, eval, ' +
+      'per-actor counters, memory) this many points covering the whole run, older ones thinned.',
+    atLeast(4),
+  ),
 };

@@ -1,23 +1,26 @@
 /**
  * The one in-process telemetry bus. Every actor publishes here (workers through their host); the
- * tap, the progress display and the stats writer subscribe. It keeps a bounded history so a
- * client that connects late can be replayed what it missed. A subscriber that throws is removed and
+ * tap, the progress display and the stats writer subscribe. It keeps a bounded history
+ * (history.ts: loss curves thinned, not cut off) so a client that connects late can be replayed what
+ * it missed. A subscriber that throws is removed and
  * reported, never allowed to break the run.
  */
 import { TELEMETRY_VERSION, type TelemetryEvent, type TelemetryPayloads, type TelemetryType } from '../../schemas/telemetry';
+import { TelemetryHistory, type HistoryLimits } from './history';
 
 export type Subscriber = (e: TelemetryEvent) => void;
 
 export class TelemetryBus {
   private readonly subscribers = new Set<Subscriber>();
-  private readonly ring: TelemetryEvent[] = [];
-  private ringStart = 0;
+  readonly retained: TelemetryHistory;
 
   constructor(
     readonly runId: string,
-    /** Events kept for replay. */
-    private readonly historyLimit = 2000,
-  ) {}
+    /** Events kept for replay: a number sets both limits. */
+    history: number | HistoryLimits = 2000,
+  ) {
+    this.retained = new TelemetryHistory(typeof history === 'number' ? { maxEvents: history, maxCurvePoints: Math.max(4, history) } : history);
+  }
 
   emit<K extends TelemetryType>(type: K, data: TelemetryPayloads[K], opts: { step?: number | null; source?: string; ts?: number } = {}): void {
     this.publish({
@@ -32,11 +35,7 @@ export class TelemetryBus {
   }
 
   publish(e: TelemetryEvent): void {
-    if (this.ring.length < this.historyLimit) this.ring.push(e);
-    else {
-      this.ring[this.ringStart] = e;
-      this.ringStart = (this.ringStart + 1) % this.historyLimit;
-    }
+    this.retained.add(e);
     for (const s of this.subscribers) {
       try {
         s(e);
@@ -53,8 +52,8 @@ export class TelemetryBus {
     return () => this.subscribers.delete(s);
   }
 
-  /** Recent events, oldest first. */
+  /** Retained events, oldest first. */
   history(): TelemetryEvent[] {
-    return [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)];
+    return this.retained.events();
   }
 }

@@ -11,7 +11,11 @@
  *
  * `ptflow train` with `tokenized_path` and no cache there tokenizes into the cache first, then trains
  * from it (LLaMA-Factory saves the tokenized dataset too, but then exits).
+ *
+ * With `tap_port` set, the telemetry tap (src/telemetry/tap/) starts first and serves prepare's
+ * progress lines as `log` events between a `run.start` and a `run.stop`.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +33,10 @@ import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/ind
 import { INDEX_FILE, manifestFile } from '../cache/layout';
 import { resolvePartition, type PartitionFlags } from '../cache/partition';
 import type { PartManifest, Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
+import { TelemetryBus } from '../telemetry/bus';
+import { startTapFromConfig } from '../telemetry/tap/from-config';
+import { RunDescription } from '../telemetry/tap/hello';
+import { linesToBus } from '../telemetry/tap/log-lines';
 
 export interface PrepareFlags extends PartitionFlags {
   /** Only join the ranks' parts into index.json. */
@@ -178,6 +186,26 @@ export async function runPrepare(configPath: string, overrides: string[], flags:
   const out = opts.out ?? process.stderr;
   const { config: c, warnings } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
+  if (c.tap_port === null) return prepareWith(c, configPath, flags, { ...opts, out });
+  // With a tap: started before any work; clients get prepare's progress lines and how it ended.
+  const bus = new TelemetryBus(randomUUID(), c.tap_history);
+  const tap = await startTapFromConfig(c, bus, new RunDescription('prepare', c as unknown as Record<string, unknown>), out, opts.env ?? process.env);
+  const started = Date.now();
+  bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.tokenized_path ?? c.output_dir });
+  try {
+    const r = await prepareWith(c, configPath, flags, { ...opts, out: linesToBus(out, bus, 'prepare') });
+    bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - started) / 1000 });
+    return r;
+  } catch (e) {
+    bus.emit('run.stop', { status: 'failed', reason: (e as Error).message, elapsed_s: (Date.now() - started) / 1000 });
+    throw e;
+  } finally {
+    await tap?.close();
+  }
+}
+
+async function prepareWith(c: TrainConfig, configPath: string, flags: PrepareFlags, opts: PrepareOptions & { out: NodeJS.WritableStream }): Promise<PrepareResult> {
+  const out = opts.out;
   const dir = tokenizedPath(c, configPath);
   const { trainSets, evalSets } = configuredDatasets(c);
   if (trainSets.length === 0 && evalSets.length === 0) throw usageError(`${configPath}: no datasets to prepare (set dataset with do_train, or eval_dataset)`);

@@ -16,6 +16,8 @@ import { readModelConfig } from '../train/model-setup';
 import { checkBaseWeights } from '../train/weights-preflight';
 import { TelemetryBus } from '../telemetry/bus';
 import { loggedOutput, MAIN_SOURCE } from '../telemetry/logged-output';
+import { startTapFromConfig } from '../telemetry/tap/from-config';
+import { llamaParameterCount, RunDescription, tapGraph } from '../telemetry/tap/hello';
 import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
 import { startPipeline } from '../pipeline/supervisor';
@@ -53,29 +55,52 @@ export async function runTrainCommand(configPath: string, overrides: string[]): 
 }
 
 export async function runTrain(configPath: string, overrides: string[], opts: TrainRunOptions = {}): Promise<TrainRunResult> {
-  const bus = opts.bus ?? new TelemetryBus(randomUUID());
+  const terminal = opts.out ?? process.stderr;
+  let bus = opts.bus ?? null;
   try {
-    return await train(configPath, overrides, opts, bus);
+    const { config: c, warnings } = loadTrainConfig(configPath, overrides);
+    bus ??= new TelemetryBus(randomUUID(), c.tap_history);
+    // Every line printed from here on is also a `log` event (warnings included).
+    const out = loggedOutput(terminal, bus);
+    for (const w of warnings) out.write(`warning: ${w}\n`);
+    // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
+    const run = new RunDescription('train', c as unknown as Record<string, unknown>);
+    const tap = await startTapFromConfig(c, bus, run, out);
+    try {
+      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus });
+    } catch (e) {
+      // The CLI prints it; a telemetry client sees it as the run's last `log` event (before the tap closes).
+      bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
+      throw Object.assign(e as Error, { [LOGGED]: true });
+    } finally {
+      await tap?.close();
+    }
   } catch (e) {
-    // The CLI prints it; a telemetry client sees it as the run's last `log` event.
-    bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
+    // A config error: no tap listens yet, but an in-process subscriber (opts.bus) does.
+    if (bus && !(e as Record<symbol, unknown>)[LOGGED]) bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
     throw e;
   }
 }
 
-async function train(configPath: string, overrides: string[], opts: TrainRunOptions, bus: TelemetryBus): Promise<TrainRunResult> {
-  const terminal = opts.out ?? process.stderr;
-  // Every line printed from here on is also a `log` event (warnings included).
-  const out = loggedOutput(terminal, bus);
-  const { config: c, warnings } = loadTrainConfig(configPath, overrides);
-  for (const w of warnings) out.write(`warning: ${w}\n`);
+const LOGGED = Symbol('published as a log event');
 
+interface RunChannels {
+  run: RunDescription;
+  /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
+  out: NodeJS.WritableStream;
+  terminal: NodeJS.WritableStream;
+  bus: TelemetryBus;
+}
+
+async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, ch: RunChannels): Promise<TrainRunResult> {
+  const { run, out, terminal, bus } = ch;
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
   const evalSets: DatasetSpec[] = c.eval_dataset && c.eval_dataset.length > 0 ? resolveDatasets(c.dataset_dir, c.eval_dataset) : [];
   if (!c.do_train && !c.do_eval) throw new PtflowError('nothing to do: set do_train and/or do_eval', 2);
   if (!c.do_train && evalSets.length === 0) throw new PtflowError('do_eval without do_train needs eval_dataset', 2);
   const modelConfig = await readModelConfig(c.model_name_or_path);
+  run.set({ model_parameters: llamaParameterCount(modelConfig) });
   if (!c.train_from_scratch) await checkBaseWeights(c.model_name_or_path, modelConfig);
   const tokenizer = await loadTokenizer(c.model_name_or_path);
   if (tokenizer.vocabSize > modelConfig.vocabSize) {
@@ -96,7 +121,7 @@ async function train(configPath: string, overrides: string[], opts: TrainRunOpti
     if (resume.note) out.write(resume.note + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, terminal, bus, opts, cache });
+    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, terminal, bus, opts, cache, run });
   } finally {
     lock.release();
   }
@@ -113,6 +138,7 @@ interface RunInputs {
   terminal: NodeJS.WritableStream;
   bus: TelemetryBus;
   opts: TrainRunOptions;
+  run: RunDescription;
 }
 
 async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResult> {
@@ -142,6 +168,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
+  inp.run.set({ graph: tapGraph(graph) });
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
 
