@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
 import { PtflowError } from '../errors';
+import { hangIfArmed } from '../faults';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
 import { describeBadRecord } from '../data/readers/record-error';
 import { loadTokenizer } from '../data/tokenizer';
@@ -19,13 +20,17 @@ import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
 import { startPipeline } from '../pipeline/supervisor';
 import { defaultGraph } from './default-graph';
-import { decideResume } from './output-dir';
+import { decideResume, removeStaleTemps } from './output-dir';
 import { acquireRunLock } from './run-lock';
+import { exitCodeOf, RunSignals, type StopSignal } from './signals';
+import { refuseOutputOverInputs, trainInputs } from './input-guard';
 import { runCardActor } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
+import { dataSettingsOf, type DataSettings } from '../train/data-settings';
+import { checkResume } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 
 export interface TrainRunOptions {
@@ -50,6 +55,22 @@ export async function runTrainCommand(configPath: string, overrides: string[]): 
 
 export async function runTrain(configPath: string, overrides: string[], opts: TrainRunOptions = {}): Promise<TrainRunResult> {
   const out = opts.out ?? process.stderr;
+  // From the first line: a signal during startup stops the run at once (src/workflow/signals.ts).
+  const signals = opts.handleSignals ? new RunSignals(out) : null;
+  try {
+    return await runTrainWith(configPath, overrides, opts, out, signals);
+  } finally {
+    signals?.dispose();
+  }
+}
+
+async function runTrainWith(
+  configPath: string,
+  overrides: string[],
+  opts: TrainRunOptions,
+  out: NodeJS.WritableStream,
+  signals: RunSignals | null,
+): Promise<TrainRunResult> {
   const { config: c, warnings } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
 
@@ -67,19 +88,30 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
       2,
     );
   }
+  refuseOutputOverInputs(c.output_dir, trainInputs(c, [...trainSets, ...evalSets]));
   const resume = decideResume({
     outputDir: c.output_dir,
     doTrain: c.do_train,
     overwriteOutputDir: c.overwrite_output_dir,
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
+  await hangIfArmed('hang-startup', 1);
+  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint);
+  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip) : null;
   makeOutputDir(c.output_dir);
   const lock = acquireRunLock(c.output_dir);
+  signals?.onCleanup(() => lock.release());
   try {
+    removeStaleTemps(c.output_dir);
     if (resume.note) out.write(resume.note + '\n');
+    for (const n of resumePlan?.notes ?? []) out.write(n + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache });
+    return await runPipeline(c, {
+      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, opts, cache,
+      vocabSize: modelConfig.vocabSize,
+      signals,
+    });
   } finally {
     lock.release();
   }
@@ -90,7 +122,13 @@ interface RunInputs {
   evalSets: DatasetSpec[];
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
+  /** The checked data cursor to resume from (null: from the beginning). */
+  resumeCursor: JsonValue;
+  dataSettings: DataSettings;
+  /** config.json's vocab_size: token ids read from a cache must be below it. */
+  vocabSize: number;
   cache: TokenCacheIndex | null;
+  signals: RunSignals | null;
   out: NodeJS.WritableStream;
   opts: TrainRunOptions;
 }
@@ -103,7 +141,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   const startedAt = Date.now();
   bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir });
 
-  const resumeCursor = inp.resumeFrom ? await readResumeCursor(inp.resumeFrom) : null;
+  const resumeCursor = inp.resumeCursor;
   const graph = defaultGraph({
     shard: {
       train: inp.trainSets, eval: inp.evalSets, max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy,
@@ -117,30 +155,44 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
     } as unknown as JsonValue,
-    trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
+    trainer: c.do_train ? ({ ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    cache: inp.cache ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
+    cache: inp.cache ? ({ ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
 
-  let signalled: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
+  // Until the first optimizer step there is nothing to save: a signal stops at once. After it, the
+  // first signal finishes the step and saves a checkpoint; a second one stops at once.
+  let trainingStarted = false;
+  const unsubscribe = bus.subscribe((e) => {
+    if (e.type === 'train.step') trainingStarted = true;
+  });
+  let signalled: StopSignal | null = null;
+  let stoppingNow = false;
+  const stopNow = (sig: StopSignal): void => {
+    stoppingNow = true;
+    void inp.signals?.stopNow(sig, () => pipeline.kill());
+  };
+  const onSignal = (sig: StopSignal): void => {
+    if (!trainingStarted || !c.do_train) {
+      if (!signalled) out.write(`\n${sig} before the first training step: stopping now (nothing to save yet).\n`);
+      signalled = sig;
+      stopNow(sig);
+      return;
+    }
     if (signalled) {
       out.write(`\n${sig} again: stopping now.\n`);
-      void pipeline.kill().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+      stopNow(sig);
       return;
     }
     signalled = sig;
     out.write(`\n${sig}: finishing the current step and saving a checkpoint (press Ctrl-C again to stop at once)…\n`);
     pipeline.control(finisher, 'stop');
   };
-  if (opts.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  inp.signals?.setHandler(onSignal);
 
   try {
     const results = await pipeline.done;
@@ -167,14 +219,17 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
     return { status: 'completed', outputDir: c.output_dir, exitCode: 0 };
   } catch (e) {
+    if (stoppingNow && signalled) {
+      // Killed on purpose (a signal): not a failure; RunSignals exits with the signal's code.
+      bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
+      return { status: 'interrupted', outputDir: c.output_dir, exitCode: exitCodeOf(signalled) };
+    }
     bus.emit('run.stop', { status: 'failed', reason: (e as Error).message, elapsed_s: (Date.now() - startedAt) / 1000 });
     await stats.write(c.output_dir, null).catch(() => undefined);
     throw e;
   } finally {
-    if (opts.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    inp.signals?.setHandler(null);
+    unsubscribe();
     detachProgress();
     stats.close();
   }
@@ -209,12 +264,6 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     eval_steps: c.eval_steps ?? null, eval_strategy: c.eval_strategy, skip_nonfinite_steps: c.skip_nonfinite_steps,
     include_num_input_tokens_seen: c.include_num_input_tokens_seen, tokenizer_dir: c.model_name_or_path, resume_from: resumeFrom,
   };
-}
-
-async function readResumeCursor(dir: string): Promise<JsonValue> {
-  const { loadCheckpoint } = await import('../train/checkpoint');
-  const ck = await loadCheckpoint(dir);
-  return ck.progress.cursor;
 }
 
 /**
