@@ -112,7 +112,7 @@ export const trainingFields = {
   ),
   include_num_input_tokens_seen: bool(false, 'Record num_input_tokens_seen in the logs and trainer_state.json.'),
   report_to: optList(
-    'Experiment trackers (wandb, tensorboard, ...). ptflow reports to none of them: use the telemetry tap (tap_port).',
+    'Experiment trackers (wandb, tensorboard, ...). ptflow reports to none of them: it writes trainer_log.jsonl and trainer_state.json in output_dir.',
   ),
   run_name: optStr('Name of the run in logs and telemetry; null = output_dir.'),
   logging_dir: optStr('Tracker log directory (tensorboard). Accepted for compatibility; ptflow writes logs to output_dir.'),

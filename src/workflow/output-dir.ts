@@ -75,8 +75,11 @@ export function decideResume(opts: {
   return { resumeFrom: null };
 }
 
-/** Temporary names of src/engine/io/atomic.ts (`.<name>.tmp-<pid>-<hex>`): a checkpoint or file a killed run left half written. */
-const TEMP_RE = /^\..+\.tmp-\d+-[0-9a-f]{8}$/;
+/**
+ * Temporary names of src/engine/io/atomic.ts (`.<name>.tmp-<pid>-<hex>`, and `….old` for a directory
+ * being replaced): a checkpoint or file a killed run left half written.
+ */
+const TEMP_RE = /^\..+\.tmp-\d+-[0-9a-f]{8}(\.old)?$/;
 
 /**
  * Removes what a killed run left half written in `outputDir` (checkpoint directories and files under

@@ -113,7 +113,8 @@ async function runTrainWith(
       signals,
     });
   } finally {
-    lock.release();
+    const problem = lock.release();
+    if (problem) out.write(`warning: ${problem} (remove it by hand once no ptflow run uses ${c.output_dir})\n`);
   }
 }
 
