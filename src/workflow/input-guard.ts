@@ -28,6 +28,8 @@ interface Identity {
   chain: string[];
   /** `dev:ino` of the path itself, or null when it does not exist. */
   self: string | null;
+  /** The real path of the deepest existing ancestor joined with the rest (for paths not created yet). */
+  real: string;
 }
 
 function idOf(p: string): string | null {
@@ -40,7 +42,8 @@ function idOf(p: string): string | null {
 }
 
 function identity(p: string): Identity {
-  let existing = path.resolve(p);
+  const abs = path.resolve(p);
+  let existing = abs;
   while (idOf(existing) === null && path.dirname(existing) !== existing) existing = path.dirname(existing);
   let real = existing;
   try {
@@ -48,20 +51,27 @@ function identity(p: string): Identity {
   } catch {
     // unreadable: fall back to the lexical path
   }
+  const rest = path.relative(existing, abs);
   const chain: string[] = [];
   for (let d = real; ; d = path.dirname(d)) {
     const id = idOf(d);
     if (id !== null) chain.push(id);
     if (path.dirname(d) === d) break;
   }
-  return { chain, self: idOf(p) };
+  return { chain, self: idOf(p), real: rest ? path.join(real, rest) : real };
 }
 
 /** How `output` relates to `input` on disk: the same path, inside it, containing it, or unrelated. */
 export function overlap(output: string, input: string): 'same' | 'inside' | 'contains' | null {
   const o = identity(output);
   const i = identity(input);
-  if (i.self === null) return null; // a missing input is reported by whoever reads it
+  if (i.self === null) {
+    // Not created yet (a tokenized_path the run will build): compare where both would be.
+    if (o.real === i.real) return 'same';
+    if (o.real.startsWith(i.real + path.sep)) return 'inside';
+    if (i.real.startsWith(o.real + path.sep)) return 'contains';
+    return null;
+  }
   if (o.self !== null && o.self === i.self) return 'same';
   if (o.self === null) {
     // output_dir does not exist yet: it is inside the input when an existing ancestor is the input.
@@ -74,10 +84,13 @@ export function overlap(output: string, input: string): 'same' | 'inside' | 'con
 
 /** Throws a usage error naming both keys when `outputDir` overlaps any of `inputs`. */
 export function refuseOutputOverInputs(outputDir: string, inputs: readonly GuardedInput[], outputKey = 'output_dir'): void {
-  for (const inp of inputs) {
-    const rel = overlap(outputDir, inp.path);
-    if (rel === null || (rel === 'contains' && inp.mayBeInsideOutput)) continue;
-    const how = rel === 'same' ? 'is the same directory as' : rel === 'inside' ? 'is inside' : 'contains';
+  const found = inputs
+    .map((inp) => ({ inp, rel: overlap(outputDir, inp.path) }))
+    .filter(({ inp, rel }) => rel !== null && !(rel === 'contains' && inp.mayBeInsideOutput));
+  // Name the most specific overlap: the input output_dir is, before those it is inside or contains.
+  found.sort((a, b) => Number(b.rel === 'same') - Number(a.rel === 'same'));
+  for (const { inp, rel } of found) {
+    const how = rel === 'same' ? 'is the same path as' : rel === 'inside' ? 'is inside' : 'contains';
     throw new PtflowError(
       `${outputKey} ${outputDir} ${how} ${inp.key} ${inp.path}: a run never writes where its inputs are ` +
         `(it would overwrite or add to them). Choose an ${outputKey} outside every input.`,
