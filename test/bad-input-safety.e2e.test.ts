@@ -186,6 +186,28 @@ const rows: BadInputRow[] = [
     unchanged: (d) => [path.join(d, 'logs')],
   },
 
+  {
+    name: 'prepare: tokenized_path inside the dataset directory',
+    setup: (d) => {
+      const dd = tinyDataset(d, 6);
+      return ['prepare', config(d, { dataset_dir: dd, tokenized_path: path.join(dd, 'cache') })];
+    },
+    code: 2,
+    error: /tokenized_path \S+\/data\/cache is inside dataset_dir/,
+    unchanged: (d) => [path.join(d, 'data')],
+  },
+  {
+    name: 'train: tokenized_path (built by the run) over the model directory',
+    setup: (d) => {
+      const m = tinyModelDir(d);
+      return ['train', config(d, { model_name_or_path: m, tokenized_path: m })];
+    },
+    code: 2,
+    error: /tokenized_path \S+\/model is the same path as model_name_or_path/,
+    unchanged: (d) => [path.join(d, 'model')],
+    after: (d) => expect(existsSync(path.join(d, 'out'))).toBe(false),
+  },
+
   // --- an edited or inconsistent checkpoint (class 2) ---
   {
     name: 'checkpoint: trainer_state.json global_step edited 2 → 4',

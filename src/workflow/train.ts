@@ -89,6 +89,10 @@ async function runTrainWith(
     );
   }
   refuseOutputOverInputs(c.output_dir, trainInputs(c, [...trainSets, ...evalSets]));
+  // The cache a run builds at tokenized_path must not land on its model or data either.
+  if (c.tokenized_path) {
+    refuseOutputOverInputs(c.tokenized_path, trainInputs({ ...c, tokenized_path: null, logging_dir: null }, [...trainSets, ...evalSets]), 'tokenized_path');
+  }
   const resume = decideResume({
     outputDir: c.output_dir,
     doTrain: c.do_train,
