@@ -11,6 +11,7 @@ import type { JsonValue } from '../schemas/ports';
 import { encodeTokenizedDocs } from '../schemas/tokenized-docs';
 import type { PartFile } from '../schemas/token-cache';
 import { readPart } from '../src/cache/arrow-part';
+import { checkTokenRange } from '../src/cache/part-checksum';
 import { truncateIds } from '../src/data/packer';
 import { defineStage } from '../src/pipeline/stage';
 import type { RawDocsMeta } from './DatasetShardActor';
@@ -27,6 +28,8 @@ export interface CacheShardParams {
   bos_id: number | null;
   /** Documents per TokenizedDocs message. */
   docs_per_batch?: number;
+  /** The model's vocab_size: an id outside it is refused naming the part and row (null: not checked). */
+  vocab_size?: number | null;
 }
 
 export const stage = defineStage<CacheShardParams>(async (ctx) => {
@@ -38,7 +41,10 @@ export const stage = defineStage<CacheShardParams>(async (ctx) => {
   const send = async (split: RawDocsMeta['split'], parts: PartFile[]): Promise<void> => {
     let first = 0;
     for (const part of parts) {
+      let row = 0;
       for await (const docs of readPart(path.join(p.dir, part.file), part)) {
+        if (p.vocab_size) checkTokenRange(path.join(p.dir, part.file), docs, row, p.vocab_size);
+        row += docs.length;
         for (let i = 0; i < docs.length; i += perBatch) {
           let chunk = docs.slice(i, i + perBatch);
           if (!p.packing) chunk = chunk.map((ids) => truncateIds(ids, p.cutoff_len, p.bos_id ?? undefined));

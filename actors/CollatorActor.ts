@@ -128,6 +128,7 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
     throw new PtflowError(
       `Cannot find sufficient samples, consider increasing dataset size. (${train.docs} documents, ${train.tokens} tokens: ` +
         `fewer than one block of cutoff_len ${p.cutoff_len})`,
+      2, // the data's fault, like the readers' errors: a restart would read the same documents again
     );
   }
   if (ctx.attempt === 0) {

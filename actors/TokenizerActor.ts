@@ -12,6 +12,7 @@ import { defineStage } from '../src/pipeline/stage';
 import { tokenizeBatch, tokenizerFor } from '../src/data/tokenize-batch';
 import type { TokenizeTaskResult } from '../src/data/tokenize-task';
 import { throwIfArmed } from '../src/faults';
+import { FirstEpochFloor } from '../src/data/stream/first-epoch-floor';
 
 export interface TokenizerParams {
   tokenizer_dir: string;
@@ -33,6 +34,7 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
   let tokens = 0;
   let docs = 0;
   let handled = 0;
+  const floor = new FirstEpochFloor(p.cutoff_len, p.packing);
   const checkFault = (): void => {
     handled++;
     throwIfArmed(ctx.actor, handled);
@@ -42,6 +44,7 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
     for await (const m of input) {
       checkFault();
       const r = tokenizeBatch(p.tokenizer_dir, m.payload, mode);
+      floor.see(m.meta, r.tokens, r.docs);
       tokens += r.tokens;
       docs += r.docs;
       await out.send(r.payload, m.meta);
@@ -52,6 +55,7 @@ export const stage = defineStage<TokenizerParams>(async (ctx) => {
     const drainOne = async (): Promise<void> => {
       const head = inFlight.shift()!;
       const r = await head.promise;
+      floor.see(head.meta, r.tokens, r.docs);
       tokens += r.tokens;
       docs += r.docs;
       await out.send(r.payload, head.meta);

@@ -19,12 +19,14 @@ import { EventFileWriter } from '../src/outputs/tensorboard/event-writer';
 import { tensorboardScalars } from '../src/outputs/tensorboard/hf-tags';
 import { createTrainerState, markCheckpointSave, saveTrainerState } from '../src/outputs/trainer-state';
 import { defineStage } from '../src/pipeline/stage';
-import { killIfArmed } from '../src/faults';
+import { blockIfArmed, killIfArmed } from '../src/faults';
 import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { setupModel, type ModelSetupParams } from '../src/train/model-setup';
 import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
 import { WindowReader } from '../src/train/window-reader';
+import type { DataSettings } from '../src/train/data-settings';
+import { PtflowError } from '../src/errors';
 import { decodeTrainBatch } from '../schemas/train-batch';
 import { evaluate, type EvalMetrics } from './EvaluatorActor';
 import type { LlamaModel } from '../src/engine/model/llama';
@@ -89,6 +91,10 @@ export interface TrainerParams extends ModelSetupParams {
   resume_from: string | null;
   /** Directory for TensorBoard event files (report_to: tensorboard), or null. */
   tensorboard_dir: string | null;
+  /** What the data order depends on, recorded in each checkpoint (src/train/data-settings.ts). */
+  data_settings: DataSettings | null;
+  /** Resume without the data cursor (the main thread checked everything else). */
+  ignore_data_skip: boolean;
 }
 
 export interface TrainerResult {
@@ -117,6 +123,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   ctx.setMemoryProbe(() => ({ tensorBytes: tf.memory().numBytes, ...(wasmHeapBytes() !== null ? { wasmHeapBytes: wasmHeapBytes()! } : {}) }));
 
   // Model, evaluation set, and the shape of the run.
+  blockIfArmed('block-load', 1);
   const model = await setupModel(p, p.resume_from);
   const evalBatches: MicroBatch[] = [];
   for await (const m of ctx.input('eval')) evalBatches.push(decodeTrainBatch(m.payload));
@@ -153,6 +160,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const trainStep = new TrainStep(model, optimizer, (s: number) => schedule.lrAt(s), {
     maxGradNorm: p.max_grad_norm,
     skipNonFinite: p.skip_nonfinite_steps,
+    seed: p.seed, // LoRA dropout masks derive from the run's seed
   });
 
   const state = createTrainerState({
@@ -171,10 +179,20 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     await ck.restoreOptimizer(optimizer);
     Object.assign(state, ck.trainerState, { max_steps: plan.totalSteps });
     progress = ck.progress;
+    const savedMicro = ck.dataSettings?.micro_per_epoch ?? null;
+    if (!p.ignore_data_skip && first && savedMicro !== null && first.microPerEpoch !== savedMicro) {
+      // Same settings and file stamps, different data (files rewritten with their old size and mtime).
+      throw new PtflowError(
+        `cannot resume ${p.resume_from} exactly: its run had ${savedMicro} micro-batches per epoch, the training data now gives ` +
+          `${first.microPerEpoch}. Start afresh (overwrite_output_dir: true, or another output_dir), or set ignore_data_skip: true`,
+        2,
+      );
+    }
     trainStep.stepsDone = state.global_step;
     ctx.log('info', `resumed from ${p.resume_from} at step ${state.global_step}`);
   }
 
+  const dataSettings: DataSettings | null = p.data_settings ? { ...p.data_settings, micro_per_epoch: first?.microPerEpoch ?? null } : null;
   const nonEmbedding = nonEmbeddingParameters(model);
   const trainerLog = new TrainerLog(p.output_dir);
   await trainerLog.begin(plan.totalSteps, state.global_step);
@@ -219,7 +237,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     const saved = await saveCheckpoint(p.output_dir, {
       model, optimizer, trainerState: state, progress, step, seed: p.seed,
       tokenizerDir: p.tokenizer_dir, baseModelNameOrPath: p.train_from_scratch ? null : p.model_name_or_path,
-      saveOnlyModel: p.save_only_model,
+      saveOnlyModel: p.save_only_model, dataSettings,
     });
     lastSavedStep = step;
     await rotateCheckpoints(p.output_dir, p.save_total_limit, saved.dir);
@@ -230,6 +248,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     const window = await reader.next();
     if (!window) break;
     const ts = performance.now();
+    blockIfArmed('block-step', state.global_step + 1);
     const r = trainStep.step(window.micro);
     const stepMs = performance.now() - ts;
     trainMs += stepMs;

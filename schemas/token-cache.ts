@@ -59,6 +59,8 @@ export const partFileSchema = z.object({
   documents: count,
   tokens: count,
   bytes: count,
+  /** sha256 of each Arrow record batch's content, verified as it is read (src/cache/part-checksum.ts). */
+  content_sha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).optional(),
 });
 export type PartFile = z.infer<typeof partFileSchema>;
 

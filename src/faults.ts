@@ -10,9 +10,18 @@
  *   throw-repeat:<Actor>@N  the same, every time (restarts run out: the run stops with the error)
  *   spin:<Actor>@N          <Actor> computes (a busy loop) for SPIN_MS before its N-th input message,
  *                           once: a slow stage whose time must show up as busy, and downstream as waiting
+ *   block:<Actor>@N         <Actor>'s thread blocks for ever at its N-th input message (a read or a
+ *                           kernel that never returns)
+ *   block-load@1            TrainerActor's thread blocks for ever before it loads the model
+ *   block-step@N            TrainerActor's thread blocks for ever inside optimizer step N
+ *   hang-startup@1          the main thread waits for ever after checking the inputs, before any
+ *                           thread starts (it still answers signals)
+ * Each blocking fault first writes `[fault] <fault>` to stderr, so a test knows the run got there.
  *
  * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
  */
+import { writeSync } from 'node:fs';
+
 interface Fault {
   kind: string;
   actor?: string;
@@ -56,6 +65,25 @@ export function throwIfArmed(actor: string, n: number): void {
   if (faultArmed('spin', n, actor)) for (const end = performance.now() + SPIN_MS; performance.now() < end; );
   const repeat = faults().some((f) => f.kind === 'throw-repeat' && f.actor === actor && f.at === n);
   if (repeat || faultArmed('throw', n, actor)) throw new Error(`injected fault at input message ${n}`);
+  if (faultArmed('block', n, actor)) blockForever(`block:${actor}@${n}`);
+}
+
+/** Blocks this thread for ever (no CPU), as a call that never returns would. */
+function blockForever(what: string): never {
+  writeSync(2, `[fault] ${what}\n`);
+  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+/** Blocks this thread for ever when fault `kind@at` is armed. */
+export function blockIfArmed(kind: string, at: number): void {
+  if (faultArmed(kind, at)) blockForever(`${kind}@${at}`);
+}
+
+/** Never resolves when fault `kind@at` is armed (the event loop keeps running: signals are handled). */
+export async function hangIfArmed(kind: string, at: number): Promise<void> {
+  if (!faultArmed(kind, at)) return;
+  writeSync(2, `[fault] ${kind}@${at}\n`);
+  await new Promise<never>(() => setInterval(() => undefined, 60_000));
 }
 
 /** SIGKILL this whole process (from any thread) when the fault is armed. */

@@ -73,9 +73,8 @@ describe('kill and resume (end to end)', () => {
     const refByStep = new Map<number, number[]>();
     for (const t of refTrace) refByStep.set(t.step, [...(refByStep.get(t.step) ?? []), t.sum]);
     expect([...seen.entries()].sort((a, b) => a[0] - b[0])).toEqual([...refByStep.entries()].sort((a, b) => a[0] - b[0]));
-    const steps = loggedSteps(out);
-    expect(steps).toEqual([...steps].sort((a, b) => a - b)); // no step logged twice out of order
-    expect(new Set(steps.map((s, i) => `${s}:${i}`)).size).toBe(steps.length);
+    // trainer_log.jsonl has exactly the lines of the uninterrupted run: no step logged twice, none lost.
+    expect(loggedSteps(out)).toEqual(loggedSteps(reference));
     // no half-written checkpoint left behind that resume could trust
     for (const d of readdirSync(out).filter((n) => n.startsWith('checkpoint-'))) {
       expect(existsSync(path.join(out, d, 'trainer_state.json'))).toBe(true);

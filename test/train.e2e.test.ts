@@ -46,6 +46,11 @@ describe('ptflow train (end to end)', () => {
     const trainLogs = state.log_history.filter((e: Record<string, number>) => 'loss' in e);
     expect(trainLogs.map((e: Record<string, number>) => e.step)).toEqual([2, 4, 6, 8, 10, 12]);
     for (const e of trainLogs) expect(Object.keys(e).sort()).toEqual(['epoch', 'grad_norm', 'learning_rate', 'loss', 'step']);
+    // HF's epoch after a step (gradient_accumulation_steps 1): epochs done + micro-batches done in this epoch / per epoch.
+    const perEpoch = JSON.parse(readFileSync(path.join(out, 'checkpoint-12', 'ptflow_state.json'), 'utf8')).data_settings.micro_per_epoch;
+    expect(perEpoch).toBeGreaterThan(1);
+    const hfEpoch = (step: number): number => Math.floor((step - 1) / perEpoch) + (((step - 1) % perEpoch) + 1) / perEpoch;
+    for (const e of state.log_history.filter((x: Record<string, number>) => 'loss' in x || 'eval_loss' in x)) expect(e.epoch).toBe(hfEpoch(e.step));
     expect(trainLogs[trainLogs.length - 1].loss).toBeLessThan(trainLogs[0].loss - 0.5);
     const evals = state.log_history.filter((e: Record<string, number>) => 'eval_loss' in e);
     // eval at 6 and 12 by schedule; the final evaluation after training is not in the saved state (as LLaMA-Factory)

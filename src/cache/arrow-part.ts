@@ -7,12 +7,13 @@
  *   readPart(file, expected) → AsyncGenerator<Int32Array[]>   one array of documents per record batch
  *
  * A part that is missing, shorter than the index says, or not an Arrow file is a PtflowError naming
- * the file and what is wrong.
+ * the file and what is wrong; so is a record batch whose content does not match its checksum.
  */
 import * as fs from 'node:fs';
 import { Field, Int32, List, RecordBatch, RecordBatchFileWriter, RecordBatchReader, Schema, Struct, makeData } from 'apache-arrow';
 import { PtflowError } from '../errors';
 import { TOKEN_CACHE_VERSION } from '../../schemas/token-cache';
+import { batchChecksum, verifyBatch, verifyBatchCount } from './part-checksum';
 
 export const PART_SCHEMA_KEY = 'ptflow.schema';
 export const PART_SCHEMA_NAME = 'TokenCache';
@@ -33,6 +34,8 @@ export interface PartStats {
   documents: number;
   tokens: number;
   bytes: number;
+  /** sha256 of each record batch's content, in order (src/cache/part-checksum.ts). */
+  contentSha256: string[];
 }
 
 export class PartWriter {
@@ -44,6 +47,7 @@ export class PartWriter {
   private documents = 0;
   private tokens = 0;
   private bytes = 0;
+  private readonly checksums: string[] = [];
   private failed: Error | null = null;
 
   constructor(readonly file: string) {
@@ -87,7 +91,7 @@ export class PartWriter {
     this.check();
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
-    return { documents: this.documents, tokens: this.tokens, bytes: this.bytes };
+    return { documents: this.documents, tokens: this.tokens, bytes: this.bytes, contentSha256: [...this.checksums] };
   }
 
   /** Close without finishing (after an error); the caller removes the file. */
@@ -117,6 +121,7 @@ export class PartWriter {
       valueOffsets: offsets,
       child: makeData({ type: new Int32(), length: values.length, nullCount: 0, data: values }),
     });
+    this.checksums.push(batchChecksum(offsets, values));
     const struct = makeData({ type: new Struct([idsField]), length: n, nullCount: 0, children: [list] });
     this.writer.write(new RecordBatch(schema, struct));
     this.documents += n;
@@ -130,6 +135,8 @@ export interface PartExpectation {
   /** Size in bytes the index records. */
   bytes: number;
   documents: number;
+  /** Per record batch content checksums (absent in caches written before they existed). */
+  content_sha256?: readonly string[];
 }
 
 /** Check a part's size and Arrow file magic without reading it. */
@@ -165,6 +172,7 @@ export async function* readPart(file: string, expected: PartExpectation): AsyncG
   checkPartFile(file, expected);
   const fh = await fs.promises.open(file, 'r');
   let seen = 0;
+  let batches = 0;
   try {
     let reader;
     try {
@@ -198,6 +206,7 @@ export async function* readPart(file: string, expected: PartExpectation): AsyncG
       const n = batch.numRows;
       const offsets = data.valueOffsets as Int32Array;
       const values = data.children[0].values as Int32Array;
+      verifyBatch(file, expected.content_sha256, batches++, seen, offsets.subarray(0, n + 1), values);
       const docs: Int32Array[] = new Array(n);
       for (let i = 0; i < n; i++) docs[i] = values.subarray(offsets[i], offsets[i + 1]);
       seen += n;
@@ -206,6 +215,7 @@ export async function* readPart(file: string, expected: PartExpectation): AsyncG
   } finally {
     await fh.close();
   }
+  verifyBatchCount(file, expected.content_sha256, batches);
   if (seen !== expected.documents) {
     throw new PtflowError(`tokenized cache file ${file} holds ${seen} documents, the index says ${expected.documents}`);
   }

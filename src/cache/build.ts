@@ -103,7 +103,9 @@ function openPart(dir: string, split: CacheSplit, rank: number, worldSize: numbe
 async function commitPart(part: OpenPart): Promise<void> {
   const st = await part.writer.close();
   fs.renameSync(part.tmp, part.target);
-  part.result = { file: part.rel, rank: part.rank, first: part.first, documents: st.documents, tokens: st.tokens, bytes: st.bytes };
+  part.result = { file: part.rel, rank: part.rank, first: part.first, documents: st.documents, tokens: st.tokens, bytes: st.bytes,
+    content_sha256: st.contentSha256,
+  };
 }
 
 export async function buildPart(inp: BuildInput): Promise<PartManifest> {

@@ -101,9 +101,9 @@ export const FOREIGN_KEYS: Readonly<Record<string, ForeignKey>> = {
   compute_accuracy: unsupported('token accuracy at evaluation (eval_loss and eval_perplexity only)'),
   early_stopping_steps: unsupported('early stopping'),
   include_effective_tokens_per_second: ignored('ptflow always reports tokens per second'),
-  use_swanlab: ignored('ptflow reports to its telemetry tap (tap_port)'),
-  swanlab_project: ignored('ptflow reports to its telemetry tap (tap_port)'),
-  swanlab_run_name: ignored('ptflow reports to its telemetry tap (tap_port)'),
+  use_swanlab: ignored('ptflow reports to trainer_log.jsonl and trainer_state.json in output_dir'),
+  swanlab_project: ignored('ptflow reports to trainer_log.jsonl and trainer_state.json in output_dir'),
+  swanlab_run_name: ignored('ptflow reports to trainer_log.jsonl and trainer_state.json in output_dir'),
 
   // --- TrainingArguments (Hugging Face) ---
   bf16: notHonoured(`${FP32}; bf16 mixed precision would give different results`),

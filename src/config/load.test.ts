@@ -94,6 +94,7 @@ describe('defaults', () => {
       data_seed: null,
       resume_from_checkpoint: null,
       include_num_input_tokens_seen: false,
+      ignore_data_skip: false, // HF TrainingArguments default
       report_to: [],
       run_name: null,
       logging_dir: null,

@@ -35,11 +35,16 @@ export function applyRules(raw: RawTrainConfig, sources: SourceMap, file: string
     throw usageError(message + (keys.length > 0 ? at(...keys) : ''));
   };
 
+  // A key set to nothing (`output_dir=` on the command line, `output_dir:` in the file) is blamed where it was set.
+  const missing = (key: string, what: string): string =>
+    sources.has(key)
+      ? `'${key}' is empty (${describeSource(sources.get(key) as ValueSource)}): ${what}`
+      : `missing key '${key}' in ${file}: ${what}`;
   if (raw.model_name_or_path === null) {
-    fail(`missing key 'model_name_or_path' in ${file}: the local Hugging Face model directory to train (Please provide \`model_name_or_path\`.)`);
+    fail(missing('model_name_or_path', 'the local Hugging Face model directory to train (Please provide `model_name_or_path`.)'));
   }
   if (raw.output_dir === null) {
-    fail(`missing key 'output_dir' in ${file}: the directory for checkpoints, the final model and the results`);
+    fail(missing('output_dir', 'the directory for checkpoints, the final model and the results'));
   }
 
   // --- data (LLaMA-Factory DataArguments.__post_init__ and get_train_args) ---

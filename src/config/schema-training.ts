@@ -105,6 +105,11 @@ export const trainingFields = {
   seed: int(42, 'Random seed (weights of train_from_scratch, LoRA init, shuffling, dropout).'),
   data_seed: optInt('Seed of the data order only; null = seed.'),
   resume_from_checkpoint: resumeFromCheckpoint,
+  ignore_data_skip: bool(
+    false,
+    'On resume, start the training data again from its beginning instead of where the checkpoint stopped (weights, optimizer ' +
+      'and step are restored). Needed to resume after changing a setting the data order depends on (cutoff_len, batch size, datasets, seed...).',
+  ),
   include_num_input_tokens_seen: bool(false, 'Record num_input_tokens_seen in the logs and trainer_state.json.'),
   report_to: optList(
     'Experiment trackers. ptflow writes TensorBoard event files for `tensorboard` (or `all`); other trackers are ignored with a warning.',

@@ -26,16 +26,60 @@ export function describeSource(source: ValueSource): string {
 
 /** Reads `path` (as the user wrote it; messages name it that way). */
 export function readConfigFile(path: string): ConfigEntry[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw usageError(`config file '${path}' not found`);
     if (code === 'EISDIR') throw usageError(`config file '${path}' is a directory, expected a YAML file`);
     throw usageError(`cannot read config file '${path}': ${(e as Error).message}`);
   }
-  return parseConfigText(text, path);
+  return parseConfigText(decodeConfigBytes(bytes, path), path);
+}
+
+/**
+ * The text of a config file: UTF-8 (a byte-order mark is dropped), or UTF-16 with its byte-order
+ * mark (what some Windows editors and shells write). Bytes that are not valid UTF-8 are an error
+ * naming the line, never replaced by U+FFFD (a path with them would name another file).
+ */
+export function decodeConfigBytes(bytes: Buffer, file: string): string {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  else if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    const le = bytes[0] === 0xff;
+    try {
+      return new TextDecoder(le ? 'utf-16le' : 'utf-16be', { fatal: true }).decode(bytes.subarray(2));
+    } catch {
+      throw usageError(`${file}: starts with a UTF-16 ${le ? 'little' : 'big'}-endian byte-order mark but is not valid UTF-16; save it as UTF-8`);
+    }
+  } else if (bytes.length >= 2 && (bytes[0] === 0 || bytes[1] === 0)) {
+    throw usageError(`${file}: looks like UTF-16 without a byte-order mark (NUL bytes); save it as UTF-8`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // Find the first invalid sequence to name its line.
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < bytes.length; ) {
+      const b = bytes[i];
+      const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+      let ok = len > 0 && i + len <= bytes.length;
+      for (let k = 1; ok && k < len; k++) ok = (bytes[i + k] & 0xc0) === 0x80;
+      if (ok && len > 1) ok = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(i, i + len)) !== '\ufffd';
+      if (!ok) {
+        throw usageError(
+          `${file}:${line}: invalid UTF-8 (byte 0x${b.toString(16).padStart(2, '0')} at column ${i - lineStart + 1}); save the file as UTF-8`,
+        );
+      }
+      if (b === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+      i += len;
+    }
+    throw usageError(`${file}: invalid UTF-8; save the file as UTF-8`);
+  }
 }
 
 /** Parses YAML `text`; `file` names it in messages. */

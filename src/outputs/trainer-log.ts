@@ -5,8 +5,8 @@
  * percentage, elapsed_time, remaining_time ("H:MM:SS", Python's `str(timedelta)`), and, when
  * input tokens are counted, throughput and total_tokens.
  *
- * Unlike LLaMA-Factory, a resumed run first calls `truncateAfterStep(file, checkpointStep)` so
- * the steps it replays are not logged twice, and its time estimate counts only the steps done
+ * Unlike LLaMA-Factory, every run first calls `truncateAfterStep(file, startStep)` so the steps it
+ * replays (after its checkpoint, or all of them when no checkpoint was reached) are not logged twice, and its time estimate counts only the steps done
  * since it started (`startStep`), not the steps restored from the checkpoint.
  */
 import { promises as fsp } from 'node:fs';
@@ -151,12 +151,16 @@ export class TrainerLog {
     this.file = path.join(outputDir, TRAINER_LOG_NAME);
   }
 
-  /** Start timing. When resuming, drops the lines after `startStep` first. */
+  /**
+   * Start timing. Drops the lines after `startStep` first: a resumed run replays the steps after its
+   * checkpoint, and a fresh run (startStep 0) replaces the lines of a run that stopped before its
+   * first checkpoint.
+   */
   async begin(maxSteps: number, startStep = 0): Promise<void> {
     this.startTime = this.now();
     this.maxSteps = maxSteps;
     this.startStep = startStep;
-    if (startStep > 0) await truncateAfterStep(this.file, startStep);
+    await truncateAfterStep(this.file, startStep);
   }
 
   /** Write the line for the newest entry of `state.log_history`; resolves once it is on disk. */

@@ -7,7 +7,8 @@
  *   optimizer.safetensors   AdamW moments + step counts      (omitted with save_only_model)
  *   scheduler.json          {"last_epoch": N}                (HF LambdaLR's position)
  *   rng_state.json          seeds the run derives its randomness from
- *   ptflow_state.json       running loss since the last log, tokens seen, data cursor, timings
+ *   ptflow_state.json       running loss since the last log, tokens seen, data cursor, the step, and
+ *                           the settings the data order depends on (data_settings)
  *   trainer_state.json      HF TrainerState (written last)
  *
  * The directory is written under a temporary name and renamed into place, so a crash at any moment
@@ -28,6 +29,8 @@ import { adamwStateFromTensors, adamwStateToTensors } from '../engine/optim/adam
 import type { AdamW } from '../engine/optim/adamw';
 import { saveTrainerState, loadTrainerState, type TrainerState } from '../outputs/trainer-state';
 import type { JsonValue } from '../../schemas/ports';
+import type { DataSettings } from './data-settings';
+import { readPtflowState } from './resume-check';
 
 export interface RunProgressState {
   /** Sum of per-step losses since the last log and how many steps that is (HF tr_loss). */
@@ -51,6 +54,8 @@ export interface CheckpointContents {
   tokenizerDir: string;
   baseModelNameOrPath: string | null;
   saveOnlyModel: boolean;
+  /** What the data order depends on (checked on resume: src/train/resume-check.ts). */
+  dataSettings: DataSettings | null;
 }
 
 /** Weights of the model as plain arrays (HF names), checked finite. */
@@ -107,7 +112,9 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
       await writeJsonAtomic(path.join(tmp, 'rng_state.json'), { seed: c.seed, step: c.step });
     }
     killIfArmed('kill-in-checkpoint', c.step);
-    await writeJsonAtomic(path.join(tmp, 'ptflow_state.json'), { ...c.progress, save_only_model: c.saveOnlyModel });
+    await writeJsonAtomic(path.join(tmp, 'ptflow_state.json'), {
+      ...c.progress, save_only_model: c.saveOnlyModel, step: c.step, ...(c.dataSettings ? { data_settings: c.dataSettings } : {}),
+    });
     await saveTrainerState(path.join(tmp, 'trainer_state.json'), c.trainerState);
     await commitDirAtomic(tmp, finalDir);
   } catch (e) {
@@ -124,24 +131,24 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
 export interface LoadedCheckpoint {
   trainerState: TrainerState;
   progress: RunProgressState;
+  dataSettings: DataSettings | null;
   restoreOptimizer(optimizer: AdamW): Promise<void>;
 }
 
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const trainerState = await loadTrainerState(path.join(dir, 'trainer_state.json'));
-  const progressFile = path.join(dir, 'ptflow_state.json');
-  let progress: RunProgressState & { save_only_model?: boolean };
-  try {
-    progress = JSON.parse(await fsp.readFile(progressFile, 'utf8')) as RunProgressState & { save_only_model?: boolean };
-  } catch (e) {
-    throw new PtflowError(`${progressFile}: cannot read the checkpoint's run state (${(e as Error).message})`);
-  }
-  if (progress.save_only_model) {
+  const state = readPtflowState(dir);
+  if (state.save_only_model) {
     throw new PtflowError(`${dir} was saved with save_only_model: true and holds no optimizer state; it cannot be resumed`);
   }
+  const progress: RunProgressState = {
+    lossSinceLog: state.lossSinceLog, stepsSinceLog: state.stepsSinceLog, lossTotal: state.lossTotal, tokensSeen: state.tokensSeen,
+    cursor: (state.cursor ?? null) as JsonValue, skippedSteps: state.skippedSteps,
+  };
   return {
     trainerState,
     progress,
+    dataSettings: state.data_settings ?? null,
     async restoreOptimizer(optimizer) {
       const file = path.join(dir, 'optimizer.safetensors');
       const { tensors, metadata } = await readSafetensorsF32(file);

@@ -68,17 +68,20 @@ export async function setupModel(p: ModelSetupParams, resumeDir: string | null):
   let model: LlamaModel;
   const lora = p.finetuning_type === 'lora';
   if (resumeDir && !lora) {
-    const { weights } = await loadHfModelDir(resumeDir);
+    const { weights, weightsFile } = await loadHfModelDir(resumeDir);
+    refuseNonFinite(weights, weightsFile);
     model = LlamaModel.fromWeights(cfg, mutableShapes(weights), resumeDir);
   } else if (p.train_from_scratch) {
     model = LlamaModel.init(cfg, p.seed);
   } else {
     const { weights, weightsFile } = await loadHfModelDir(p.model_name_or_path);
+    refuseNonFinite(weights, weightsFile);
     model = LlamaModel.fromWeights(cfg, mutableShapes(weights), weightsFile);
   }
   model.setFinetuning(finetuningArgs(p));
   if (resumeDir && lora) {
     const { weights } = await loadPeftAdapter(resumeDir);
+    refuseNonFinite(weights, path.join(resumeDir, 'adapter_model.safetensors'));
     const trainable = model.trainableParams();
     for (const [name, t] of weights) {
       const v = trainable.get(name);
@@ -87,6 +90,21 @@ export async function setupModel(p: ModelSetupParams, resumeDir: string | null):
     }
   }
   return model;
+}
+
+/**
+ * Weights with a NaN or an infinity would train into NaN losses at step 1 and be blamed on the
+ * training; they are refused when loaded, naming the file and the tensor.
+ */
+export function refuseNonFinite(weights: ReadonlyMap<string, { data: Float32Array }>, file: string): void {
+  for (const [name, t] of weights) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) {
+        throw new PtflowError(`${file}: tensor ${name} has non-finite values (element ${i} is ${d[i]}); the weights are damaged`, 2);
+      }
+    }
+  }
 }
 
 function tensorLike(shape: number[], data: Float32Array, name: string, where: string): tf.Tensor {

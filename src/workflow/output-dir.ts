@@ -4,7 +4,7 @@
  * `checkpoint-N` with the largest N unless `overwrite_output_dir`; final weights but no checkpoint is an
  * error. `resume_from_checkpoint` may name a checkpoint or be `true` (= the last one).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
 
@@ -73,4 +73,26 @@ export function decideResume(opts: {
     );
   }
   return { resumeFrom: null };
+}
+
+/**
+ * Temporary names of src/engine/io/atomic.ts (`.<name>.tmp-<pid>-<hex>`, and `….old` for a directory
+ * being replaced): a checkpoint or file a killed run left half written.
+ */
+const TEMP_RE = /^\..+\.tmp-\d+-[0-9a-f]{8}(\.old)?$/;
+
+/**
+ * Removes what a killed run left half written in `outputDir` (checkpoint directories and files under
+ * their temporary names). Call only while holding the run lock: then no other run is writing there.
+ * Returns the names removed.
+ */
+export function removeStaleTemps(outputDir: string): string[] {
+  if (!existsSync(outputDir)) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(outputDir)) {
+    if (!TEMP_RE.test(name)) continue;
+    rmSync(path.join(outputDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
 import { PtflowError, usageError } from '../errors';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
+import { refuseOutputOverInputs, trainInputs } from './input-guard';
 import { BadRecordLog } from '../data/bad-record-log';
 import { describeBadRecord } from '../data/readers/record-error';
 import type { Tokenizer } from '../data/tokenizer';
@@ -208,6 +209,7 @@ async function prepareWith(c: TrainConfig, configPath: string, flags: PrepareFla
   const out = opts.out;
   const dir = tokenizedPath(c, configPath);
   const { trainSets, evalSets } = configuredDatasets(c);
+  refuseOutputOverInputs(dir, trainInputs({ ...c, tokenized_path: null, logging_dir: null }, [...trainSets, ...evalSets]), 'tokenized_path');
   if (trainSets.length === 0 && evalSets.length === 0) throw usageError(`${configPath}: no datasets to prepare (set dataset with do_train, or eval_dataset)`);
   // One tokenizer in this thread when it tokenizes inline (the same instance); a pool loads its own.
   const tokFingerprint = workersOf(c) <= 1 ? tokenizerFor(c.model_name_or_path).fingerprint : tokenizerFingerprint(c.model_name_or_path);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { acquireRunLock } from './run-lock';
@@ -25,5 +25,17 @@ describe('run lock', () => {
     const lock = acquireRunLock(d);
     expect(readFileSync(path.join(d, '.ptflow.lock'), 'utf8').split(' ')[0]).toBe(String(process.pid));
     lock.release();
+  });
+
+  it('release never throws: a lock it cannot remove is returned as a message (the run’s own error stays the one reported)', () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'ptflow-lock-'));
+    const lock = acquireRunLock(d);
+    // Something rmSync(force) cannot remove where the lock file was (as root, a read-only directory cannot be simulated).
+    rmSync(path.join(d, '.ptflow.lock'));
+    mkdirSync(path.join(d, '.ptflow.lock', 'inside'), { recursive: true });
+    let problem: string | null = null;
+    expect(() => (problem = lock.release())).not.toThrow();
+    expect(problem).toMatch(/could not remove the run lock \S+\.ptflow\.lock: /);
+    expect(lock.release()).toBeNull(); // once only
   });
 });

@@ -8,7 +8,11 @@ import path from 'node:path';
 import { PtflowError } from '../errors';
 
 export interface RunLock {
-  release(): void;
+  /**
+   * Removes the lock file. Never throws: a run that failed because output_dir stopped being writable
+   * must report that failure, not the lock's cleanup; the cleanup's own failure is returned instead.
+   */
+  release(): string | null;
 }
 
 /** State letter and start time (clock ticks since boot) from /proc/<pid>/stat, where Linux has it. */
@@ -44,9 +48,14 @@ export function acquireRunLock(outputDir: string): RunLock {
       let released = false;
       return {
         release() {
-          if (released) return;
+          if (released) return null;
           released = true;
-          rmSync(file, { force: true });
+          try {
+            rmSync(file, { force: true });
+            return null;
+          } catch (e) {
+            return `could not remove the run lock ${file}: ${(e as Error).message}`;
+          }
         },
       };
     } catch (e) {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
 import { PtflowError } from '../errors';
+import { hangIfArmed } from '../faults';
 import { resolveDatasets, type DatasetSpec } from '../data/registry';
 import { describeBadRecord } from '../data/readers/record-error';
 import { loadTokenizer } from '../data/tokenizer';
@@ -22,8 +23,10 @@ import { attachProgress } from '../cli/progress';
 import { StatsCollector } from '../pipeline/stats';
 import { startPipeline } from '../pipeline/supervisor';
 import { defaultGraph } from './default-graph';
-import { decideResume } from './output-dir';
+import { decideResume, removeStaleTemps } from './output-dir';
 import { acquireRunLock } from './run-lock';
+import { exitCodeOf, RunSignals, type StopSignal } from './signals';
+import { refuseOutputOverInputs, trainInputs } from './input-guard';
 import { runCardActor } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
@@ -32,6 +35,8 @@ import { cacheForTrain } from './prepare';
 import { tensorboardDir } from '../outputs/tensorboard/log-dir';
 import { EventFileWriter } from '../outputs/tensorboard/event-writer';
 import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
+import { dataSettingsOf, type DataSettings } from '../train/data-settings';
+import { checkResume } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 
 export interface TrainRunOptions {
@@ -56,6 +61,8 @@ export async function runTrainCommand(configPath: string, overrides: string[]): 
 
 export async function runTrain(configPath: string, overrides: string[], opts: TrainRunOptions = {}): Promise<TrainRunResult> {
   const terminal = opts.out ?? process.stderr;
+  // From the first line: a signal during startup stops the run at once (src/workflow/signals.ts).
+  const signals = opts.handleSignals ? new RunSignals(terminal) : null;
   let bus = opts.bus ?? null;
   try {
     const { config: c, warnings } = loadTrainConfig(configPath, overrides);
@@ -67,7 +74,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     const run = new RunDescription('train', c as unknown as Record<string, unknown>);
     const tap = await startTapFromConfig(c, bus, run, out);
     try {
-      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus });
+      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus, signals });
     } catch (e) {
       // The CLI prints it; a telemetry client sees it as the run's last `log` event (before the tap closes).
       bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
@@ -79,6 +86,8 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     // A config error: no tap listens yet, but an in-process subscriber (opts.bus) does.
     if (bus && !(e as Record<symbol, unknown>)[LOGGED]) bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
     throw e;
+  } finally {
+    signals?.dispose();
   }
 }
 
@@ -90,10 +99,11 @@ interface RunChannels {
   out: NodeJS.WritableStream;
   terminal: NodeJS.WritableStream;
   bus: TelemetryBus;
+  signals: RunSignals | null;
 }
 
 async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, ch: RunChannels): Promise<TrainRunResult> {
-  const { run, out, terminal, bus } = ch;
+  const { run, out, terminal, bus, signals } = ch;
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
   const evalSets: DatasetSpec[] = c.eval_dataset && c.eval_dataset.length > 0 ? resolveDatasets(c.dataset_dir, c.eval_dataset) : [];
@@ -109,21 +119,37 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
       2,
     );
   }
+  refuseOutputOverInputs(c.output_dir, trainInputs(c, [...trainSets, ...evalSets]));
+  // The cache a run builds at tokenized_path must not land on its model or data either.
+  if (c.tokenized_path) {
+    refuseOutputOverInputs(c.tokenized_path, trainInputs({ ...c, tokenized_path: null, logging_dir: null }, [...trainSets, ...evalSets]), 'tokenized_path');
+  }
   const resume = decideResume({
     outputDir: c.output_dir,
     doTrain: c.do_train,
     overwriteOutputDir: c.overwrite_output_dir,
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
+  await hangIfArmed('hang-startup', 1);
+  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint);
+  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip) : null;
   makeOutputDir(c.output_dir);
   const lock = acquireRunLock(c.output_dir);
+  signals?.onCleanup(() => lock.release());
   try {
+    removeStaleTemps(c.output_dir);
     if (resume.note) out.write(resume.note + '\n');
+    for (const n of resumePlan?.notes ?? []) out.write(n + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, terminal, bus, opts, cache, run });
+    return await runPipeline(c, {
+      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
+      vocabSize: modelConfig.vocabSize,
+      signals,
+    });
   } finally {
-    lock.release();
+    const problem = lock.release();
+    if (problem) out.write(`warning: ${problem} (remove it by hand once no ptflow run uses ${c.output_dir})\n`);
   }
 }
 
@@ -132,7 +158,13 @@ interface RunInputs {
   evalSets: DatasetSpec[];
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
+  /** The checked data cursor to resume from (null: from the beginning). */
+  resumeCursor: JsonValue;
+  dataSettings: DataSettings;
+  /** config.json's vocab_size: token ids read from a cache must be below it. */
+  vocabSize: number;
   cache: TokenCacheIndex | null;
+  signals: RunSignals | null;
   /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
   out: NodeJS.WritableStream;
   terminal: NodeJS.WritableStream;
@@ -148,7 +180,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   const startedAt = Date.now();
   bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir, pid: process.pid, resumed_from: inp.resumeFrom });
 
-  const resumeCursor = inp.resumeFrom ? await readResumeCursor(inp.resumeFrom) : null;
+  const resumeCursor = inp.resumeCursor;
   const graph = defaultGraph({
     shard: {
       train: inp.trainSets, eval: inp.evalSets, max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy,
@@ -162,9 +194,9 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
     } as unknown as JsonValue,
-    trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
+    trainer: c.do_train ? ({ ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    cache: inp.cache ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
+    cache: inp.cache ? ({ ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
@@ -172,21 +204,35 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
 
-  let signalled: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
+  // Until the first optimizer step there is nothing to save: a signal stops at once. After it, the
+  // first signal finishes the step and saves a checkpoint; a second one stops at once.
+  let trainingStarted = false;
+  const unsubscribe = bus.subscribe((e) => {
+    if (e.type === 'train.step') trainingStarted = true;
+  });
+  let signalled: StopSignal | null = null;
+  let stoppingNow = false;
+  const stopNow = (sig: StopSignal): void => {
+    stoppingNow = true;
+    void inp.signals?.stopNow(sig, () => pipeline.kill());
+  };
+  const onSignal = (sig: StopSignal): void => {
+    if (!trainingStarted || !c.do_train) {
+      if (!signalled) out.write(`\n${sig} before the first training step: stopping now (nothing to save yet).\n`);
+      signalled = sig;
+      stopNow(sig);
+      return;
+    }
     if (signalled) {
       out.write(`\n${sig} again: stopping now.\n`);
-      void pipeline.kill().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+      stopNow(sig);
       return;
     }
     signalled = sig;
     out.write(`\n${sig}: finishing the current step and saving a checkpoint (press Ctrl-C again to stop at once)…\n`);
     pipeline.control(finisher, 'stop');
   };
-  if (opts.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  inp.signals?.setHandler(onSignal);
 
   try {
     const results = await pipeline.done;
@@ -221,14 +267,17 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
     return { status: 'completed', outputDir: c.output_dir, exitCode: 0 };
   } catch (e) {
+    if (stoppingNow && signalled) {
+      // Killed on purpose (a signal): not a failure; RunSignals exits with the signal's code.
+      bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
+      return { status: 'interrupted', outputDir: c.output_dir, exitCode: exitCodeOf(signalled) };
+    }
     bus.emit('run.stop', { status: 'failed', reason: (e as Error).message, elapsed_s: (Date.now() - startedAt) / 1000 });
     await stats.write(c.output_dir, null).catch(() => undefined);
     throw e;
   } finally {
-    if (opts.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    inp.signals?.setHandler(null);
+    unsubscribe();
     detachProgress();
     stats.close();
   }
@@ -264,12 +313,6 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     include_num_input_tokens_seen: c.include_num_input_tokens_seen, tokenizer_dir: c.model_name_or_path, resume_from: resumeFrom,
     tensorboard_dir: tensorboardDir(c),
   };
-}
-
-async function readResumeCursor(dir: string): Promise<JsonValue> {
-  const { loadCheckpoint } = await import('../train/checkpoint');
-  const ck = await loadCheckpoint(dir);
-  return ck.progress.cursor;
 }
 
 /**

@@ -49,6 +49,23 @@ describe('LlamaModel forward matches the float64 reference', () => {
     model.dispose();
   });
 
+  test("config.json's rope_theta reaches the model (Llama 3 uses 500000; every other case uses 10000)", () => {
+    // theta 100 turns the second frequency pair of a 4-wide head 10× faster than theta 10000 does.
+    const cfg = tinyConfig({ rope_theta: 100 });
+    expect(cfg.ropeTheta).toBe(100);
+    const w = randomWeights(cfg, 7);
+    const model = LlamaModel.fromWeights(cfg, w);
+    const b = paddedBatch();
+    const got = model.forward(b).dataSync();
+    const ref = referenceLogits(cfg, toFloat64(w), b);
+    const scale = Math.max(1, Math.max(...ref.map(Math.abs)));
+    expect(maxAbsDiff(got, ref)).toBeLessThan(2e-5 * scale);
+    // The same weights under theta 10000 give other logits: the case can tell the two apart.
+    const at10k = referenceLogits(tinyConfig(), toFloat64(w), b);
+    expect(maxAbsDiff(ref, at10k)).toBeGreaterThan(1e-3 * scale);
+    model.dispose();
+  });
+
   test('left padding: rows with a visible key match', () => {
     const cfg = tinyConfig();
     const w = randomWeights(cfg, 3);

@@ -43,17 +43,18 @@ test('mm: plain product and both gradients (hand-computed)', () => {
   close(arr(db), [2, 4]);
 });
 
-test('rmsNorm: x·rsqrt(mean(x²)+eps)·w and its gradient', () => {
+test('rmsNorm: x·rsqrt(mean(x²)+eps)·w and its gradient, with an eps that matters', () => {
   const x = tf.tensor2d([[3, 4]]);
   const w = tf.tensor1d([1, 2]);
-  const r = 1 / Math.sqrt(12.5);
-  close(arr(rmsNorm(x, w, 0)), [3 * r, 8 * r]);
-  // d/dx of Σ y: g = w; dx_j = r·w_j − x_j·r³·mean(w·x) = r·w_j − x_j r³ (3 + 8)/2
-  const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(rmsNorm(a as tf.Tensor2D, b as tf.Tensor1D, 0)))([x, w]);
+  const eps = 0.5; // mean(x²) = 12.5: eps moves r from 1/√12.5 to 1/√13 (an eps of 0 would hide a dropped eps)
+  const r = 1 / Math.sqrt(12.5 + eps);
+  close(arr(rmsNorm(x, w, eps)), [3 * r, 8 * r]);
+  // d/dx of Σ y: dx_j = r·w_j − x_j·r³·mean(w·x) (eps only enters through r)
+  const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(rmsNorm(a as tf.Tensor2D, b as tf.Tensor1D, eps)))([x, w]);
   const m = (3 + 8) / 2;
   close(arr(dx), [r * 1 - 3 * r ** 3 * m, r * 2 - 4 * r ** 3 * m]);
   close(arr(dw), [3 * r, 4 * r]);
-  const dxFrozen = tf.grad((a: tf.Tensor) => tf.sum(rmsNorm(a as tf.Tensor2D, w, 0, false)))(x);
+  const dxFrozen = tf.grad((a: tf.Tensor) => tf.sum(rmsNorm(a as tf.Tensor2D, w, eps, false)))(x);
   close(arr(dxFrozen), arr(dx));
 });
 
@@ -79,18 +80,21 @@ test('attention masks: causal, padding and segments', () => {
 });
 
 test('attention: softmax(q·kᵀ/√d + mask)·v by hand; GQA shares the kv head', () => {
-  const shape = { batchSize: 1, seqLen: 2, heads: 2, kvHeads: 1, headDim: 1 };
-  // head 0 queries [1, 2], head 1 queries [0, -1]; one kv head: k = [1, 0], v = [10, 20]
-  const q = tf.tensor2d([1, 0, 2, -1], [2, 2]);
-  const k = tf.tensor2d([1, 0], [2, 1]);
-  const v = tf.tensor2d([10, 20], [2, 1]);
+  // headDim 2, so that 1/√d (0.707) differs from 1/d (0.5) and from 1; rows are [h0d0, h0d1, h1d0, h1d1].
+  const shape = { batchSize: 1, seqLen: 2, heads: 2, kvHeads: 1, headDim: 2 };
+  const q = tf.tensor2d([1, 0, 0, 1, 2, 3, -1, 1], [2, 4]);
+  const k = tf.tensor2d([1, 0, 0, 2], [2, 2]); // one kv head: k0 = [1, 0], k1 = [0, 2]
+  const v = tf.tensor2d([10, 1, 20, 3], [2, 2]); // v0 = [10, 1], v1 = [20, 3]
   const causal = [tf.tensor2d(additiveMaskRow({ batchSize: 1, seqLen: 2, attentionMask: [1, 1] }, 0), [2, 2])];
-  const out = arr(attention(q, k, v, causal, shape)); // [T, H]
-  const p0 = Math.exp(2) / (Math.exp(2) + 1); // head 0, row 1: scores [2, 0]
-  const p1 = Math.exp(-1) / (Math.exp(-1) + 1); // head 1, row 1: scores [-1, 0]
-  close(out, [10, 10, 10 * p0 + 20 * (1 - p0), 10 * p1 + 20 * (1 - p1)], 1e-4);
+  const out = arr(attention(q, k, v, causal, shape)); // [T, H·d]
+  const s = 1 / Math.sqrt(2);
+  const w1 = (a: number, b: number): number => Math.exp(b * s) / (Math.exp(a * s) + Math.exp(b * s)); // weight of k1
+  const p0 = w1(2, 6); // head 0, row 1: q·k = [2, 6]
+  const p1 = w1(-1, 2); // head 1, row 1: q·k = [-1, 2]
+  const mix = (p: number): number[] => [10 * (1 - p) + 20 * p, 1 * (1 - p) + 3 * p];
+  close(out, [10, 1, 10, 1, ...mix(p0), ...mix(p1)], 1e-4);
   const seg = [tf.tensor2d(additiveMaskRow({ batchSize: 1, seqLen: 2, attentionMask: [1, 1], segmentIds: [0, 1] }, 0), [2, 2])];
-  close(arr(attention(q, k, v, seg, shape)), [10, 10, 20, 20], 1e-4);
+  close(arr(attention(q, k, v, seg, shape)), [10, 1, 10, 1, 20, 3, 20, 3], 1e-4);
 });
 
 test('siluMul: value and gradients by hand', () => {

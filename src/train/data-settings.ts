@@ -1,0 +1,71 @@
+/**
+ * What the order of the training data and the meaning of a checkpoint's data cursor depend on. A
+ * checkpoint records it (`ptflow_state.json` → `data_settings`); a resume compares it with the
+ * current configuration (src/train/resume-check.ts) and refuses a change that would make the cursor
+ * point somewhere else than where the run stopped.
+ *
+ * Not part of it (safe to change on resume): logging / eval / save schedules, learning rate and
+ * optimizer settings, max_steps / num_train_epochs, eval batch size, backend and threads.
+ */
+import { z } from 'zod';
+import type { TrainConfig } from '../config';
+import type { DatasetSpec } from '../data/registry';
+import { describePreprocessing, diffPreprocessing } from '../cache/fingerprint';
+import { preprocessingSchema } from '../../schemas/token-cache';
+
+export const dataSettingsSchema = z.object({
+  version: z.literal(1),
+  /** Datasets (files with size and mtime), tokenizer, max_samples, mixing, val_size, seed, on_bad_record. */
+  preprocessing: preprocessingSchema,
+  cutoff_len: z.number().int(),
+  packing: z.boolean(),
+  neat_packing: z.boolean(),
+  per_device_train_batch_size: z.number().int(),
+  gradient_accumulation_steps: z.number().int(),
+  streaming: z.boolean(),
+  /** Shuffle buffer (streaming only; null otherwise). */
+  buffer_size: z.number().int().nullable(),
+  data_seed: z.number().int().nullable(),
+  disable_shuffling: z.boolean(),
+  /** Processes training on one data order (ptflow trains in one process). */
+  world_size: z.number().int(),
+  /** Micro-batches per epoch the run saw (null when streaming); filled in by the trainer. */
+  micro_per_epoch: z.number().int().nullable(),
+});
+export type DataSettings = z.infer<typeof dataSettingsSchema>;
+
+export function dataSettingsOf(c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string): DataSettings {
+  return {
+    version: 1,
+    preprocessing: describePreprocessing({
+      datasetDir: c.dataset_dir, train: trainSets, eval: evalSets, maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy,
+      interleaveProbs: c.interleave_probs ?? null, valSize: c.val_size, seed: c.seed, onBadRecord: c.on_bad_record, tokenizerFingerprint,
+    }),
+    cutoff_len: c.cutoff_len,
+    packing: c.packing,
+    neat_packing: c.neat_packing,
+    per_device_train_batch_size: c.per_device_train_batch_size,
+    gradient_accumulation_steps: c.gradient_accumulation_steps,
+    streaming: c.streaming,
+    buffer_size: c.streaming ? c.buffer_size : null,
+    data_seed: c.data_seed ?? null,
+    disable_shuffling: c.disable_shuffling,
+    world_size: 1,
+    micro_per_epoch: null,
+  };
+}
+
+const SCALARS = [
+  'cutoff_len', 'packing', 'neat_packing', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'streaming', 'buffer_size',
+  'data_seed', 'disable_shuffling', 'world_size',
+] as const;
+
+/** Each difference as "key old → new" (datasets and their files as the cache names them). */
+export function diffDataSettings(saved: DataSettings, now: DataSettings): string[] {
+  const show = (v: unknown): string => (v === null ? 'null' : String(v));
+  const out: string[] = [];
+  for (const k of SCALARS) if (saved[k] !== now[k]) out.push(`${k} ${show(saved[k])} → ${show(now[k])}`);
+  // The cache's format version says nothing about the data order.
+  out.push(...diffPreprocessing({ ...saved.preprocessing, format_version: now.preprocessing.format_version }, now.preprocessing));
+  return out;
+}

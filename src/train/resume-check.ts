@@ -1,0 +1,193 @@
+/**
+ * Everything a resume checks before a thread starts, so that a resumed run either continues exactly
+ * where the checkpoint stopped or refuses with what is wrong:
+ *
+ *  1. The checkpoint's files agree with each other: the directory name checkpoint-N, trainer_state.json
+ *     `global_step`, scheduler.json `last_epoch` / `_step_count`, rng_state.json `step` and
+ *     ptflow_state.json `step` all say N; ptflow_state.json is well formed (its cursor included) and its
+ *     data cursor is where N optimizer steps leave the data.
+ *  2. The settings the data order depends on (src/train/data-settings.ts) are those the checkpoint
+ *     was written with. A change is refused, naming each key old → new, unless `ignore_data_skip: true`
+ *     (then the data starts again from its beginning; weights, optimizer and step are restored).
+ *
+ * Returns the data cursor to resume from (null with ignore_data_skip). A damaged or inconsistent
+ * checkpoint is a runtime failure (exit 1, as any other broken checkpoint file); a changed setting is a
+ * usage error (exit 2).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { PtflowError } from '../errors';
+import { parseTrainerState } from '../outputs/trainer-state';
+import { pyLoads } from '../outputs/pyjson';
+import { parseStreamCursor } from '../../schemas/stream-cursor';
+import type { DataCursor, MapCursor } from '../../schemas/train-batch-meta';
+import type { JsonValue } from '../../schemas/ports';
+import { dataSettingsSchema, diffDataSettings, type DataSettings } from './data-settings';
+
+const nat = z.number().int().min(0);
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat }).strict();
+
+/** ptflow_state.json as written by saveCheckpoint (`step` and `data_settings` are absent in older checkpoints). */
+export const ptflowStateSchema = z.object({
+  lossSinceLog: finite,
+  stepsSinceLog: nat,
+  lossTotal: finite,
+  tokensSeen: nat,
+  cursor: z.unknown(),
+  skippedSteps: nat,
+  save_only_model: z.boolean().optional(),
+  step: nat.optional(),
+  data_settings: dataSettingsSchema.optional(),
+});
+export type PtflowStateFile = z.infer<typeof ptflowStateSchema>;
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PtflowError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the checkpoint is incomplete`);
+  }
+  return pyLoads(text, file);
+}
+
+function issueAt(file: string, err: z.ZodError): PtflowError {
+  const issue = err.issues[0];
+  const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+  return new PtflowError(`${file}: field ${key}: ${issue.message}`);
+}
+
+/** Reads and validates ptflow_state.json (shape only). */
+export function readPtflowState(dir: string): PtflowStateFile {
+  const file = path.join(dir, 'ptflow_state.json');
+  const r = ptflowStateSchema.safeParse(readJson(file));
+  if (!r.success) throw issueAt(file, r.error);
+  return r.data;
+}
+
+/** The cursor after `steps` optimizer steps of `gradAccum` micro-batches (the last window of an epoch may be shorter). */
+export function mapCursorAfter(steps: number, microPerEpoch: number, gradAccum: number): MapCursor {
+  const stepsPerEpoch = Math.ceil(microPerEpoch / gradAccum);
+  const epoch = Math.floor(steps / stepsPerEpoch);
+  return { epoch, micro: (steps % stepsPerEpoch) * gradAccum };
+}
+
+function mismatch(file: string, field: string, value: unknown, step: number, reference: string): PtflowError {
+  return new PtflowError(
+    `${file}: ${field} is ${JSON.stringify(value)} but ${reference} says step ${step}: the checkpoint's files disagree ` +
+      '(edited or mixed from different checkpoints); resume from another checkpoint or start afresh',
+  );
+}
+
+/** Step 1: the files of checkpoint `dir` agree with each other. Returns its step and run state. */
+export function checkCheckpointFiles(dir: string): { step: number; state: PtflowStateFile } {
+  const tsFile = path.join(dir, 'trainer_state.json');
+  let tsText: string;
+  try {
+    tsText = readFileSync(tsFile, 'utf8');
+  } catch (e) {
+    throw new PtflowError(`${tsFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const step = parseTrainerState(tsText, tsFile).global_step;
+  const ref = `${tsFile} (global_step)`;
+  const named = /^checkpoint-(\d+)$/.exec(path.basename(path.resolve(dir)));
+  if (named && Number(named[1]) !== step) {
+    throw new PtflowError(
+      `${tsFile}: field global_step is ${step} but the directory is ${path.basename(path.resolve(dir))}: ` +
+        'the checkpoint was edited or copied under another name; resume from another checkpoint or start afresh',
+    );
+  }
+  const state = readPtflowState(dir);
+  const psFile = path.join(dir, 'ptflow_state.json');
+  if (state.save_only_model) {
+    throw new PtflowError(`${dir} was saved with save_only_model: true and holds no optimizer state; it cannot be resumed`);
+  }
+  if (state.step !== undefined && state.step !== step) throw mismatch(psFile, 'field step', state.step, step, ref);
+  const schedFile = path.join(dir, 'scheduler.json');
+  const sched = z.object({ last_epoch: nat, _step_count: nat }).safeParse(readJson(schedFile));
+  if (!sched.success) throw issueAt(schedFile, sched.error);
+  if (sched.data.last_epoch !== step) throw mismatch(schedFile, 'field last_epoch', sched.data.last_epoch, step, ref);
+  if (sched.data._step_count !== step + 1) throw mismatch(schedFile, 'field _step_count', sched.data._step_count, step + 1, ref);
+  const rngFile = path.join(dir, 'rng_state.json');
+  const rng = z.object({ seed: z.number().int(), step: nat }).safeParse(readJson(rngFile));
+  if (!rng.success) throw issueAt(rngFile, rng.error);
+  if (rng.data.step !== step) throw mismatch(rngFile, 'field step', rng.data.step, step, ref);
+  return { step, state };
+}
+
+/** The cursor of `state` validated for its kind, and checked against `step` where the checkpoint says enough. */
+function checkCursor(file: string, state: PtflowStateFile, step: number): DataCursor | null {
+  const c = state.cursor;
+  const s = state.data_settings;
+  if (c === null || c === undefined) {
+    if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
+    return null;
+  }
+  if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
+    const cursor = parseStreamCursor(c, `${file}: field cursor`);
+    if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
+      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+    }
+    return cursor;
+  }
+  const r = mapCursorSchema.safeParse(c);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new PtflowError(`${file}: field cursor${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message} (got ${JSON.stringify(c)})`);
+  }
+  const cursor = r.data;
+  if (s && s.micro_per_epoch !== null) {
+    if (cursor.micro >= s.micro_per_epoch) {
+      throw new PtflowError(
+        `${file}: field cursor.micro is ${cursor.micro}, past the end of an epoch of ${s.micro_per_epoch} micro-batches`,
+      );
+    }
+    const want = mapCursorAfter(step, s.micro_per_epoch, s.gradient_accumulation_steps);
+    if (want.epoch !== cursor.epoch || want.micro !== cursor.micro) {
+      throw new PtflowError(
+        `${file}: field cursor is ${JSON.stringify({ epoch: cursor.epoch, micro: cursor.micro })} but ${step} steps leave the data at ` +
+          `${JSON.stringify(want)} (global_step in trainer_state.json): the checkpoint's files disagree; resume from another checkpoint or start afresh`,
+      );
+    }
+  }
+  return cursor;
+}
+
+export interface ResumePlan {
+  cursor: JsonValue;
+  /** Said before training (e.g. what ignore_data_skip accepted). */
+  notes: string[];
+}
+
+/** Steps 1 and 2 (see the file comment). `now` = the current run's data settings. */
+export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: boolean): ResumePlan {
+  const { step, state } = checkCheckpointFiles(dir);
+  const file = path.join(dir, 'ptflow_state.json');
+  const cursor = checkCursor(file, state, step);
+  const notes: string[] = [];
+  const saved = state.data_settings;
+  if (!saved) {
+    notes.push(`note: ${dir} does not record its data settings (written by an older ptflow): the data order cannot be checked`);
+    return { cursor: ignoreDataSkip ? null : (cursor as JsonValue), notes };
+  }
+  const changes = diffDataSettings(saved, { ...now, micro_per_epoch: saved.micro_per_epoch });
+  if (ignoreDataSkip) {
+    notes.push(
+      `ignore_data_skip: resuming the weights, optimizer and step ${step} of ${dir}; the training data starts again from its beginning` +
+        (changes.length > 0 ? ` (changed since the checkpoint: ${changes.join('; ')})` : ''),
+    );
+    return { cursor: null, notes };
+  }
+  if (changes.length > 0) {
+    throw new PtflowError(
+      `cannot resume ${dir} exactly: the data order depends on settings that changed since it was written: ${changes.join('; ')}. ` +
+        'Restore them, or start afresh (overwrite_output_dir: true, or another output_dir), or set ignore_data_skip: true to keep ' +
+        'the weights, optimizer and step and start the data again from its beginning',
+      2,
+    );
+  }
+  return { cursor: cursor as JsonValue, notes };
+}
