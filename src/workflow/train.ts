@@ -23,7 +23,7 @@ import { decideResume } from './output-dir';
 import { acquireRunLock } from './run-lock';
 import { runCardActor } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
-import type { CacheShardParams } from '../../actors/CacheShardActor';
+import type { CacheBlockParams } from '../../actors/CacheBlockActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
 import type { JsonValue } from '../../schemas/ports';
@@ -119,7 +119,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     } as unknown as JsonValue,
     trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    cache: inp.cache ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
+    blocks: inp.cache ? (cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
@@ -180,11 +180,16 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   }
 }
 
-function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer']): CacheShardParams {
+/** Train from the cache's blocks read by offset (CacheBlockActor): the collator's settings plus the cache's parts. */
+function cacheBlockParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer'], resumeCursor: JsonValue): CacheBlockParams {
   return {
-    dir: c.tokenized_path as string, train: index.splits.train?.parts ?? [], validation: index.splits.validation?.parts ?? [],
-    do_train: c.do_train, packing: c.packing, cutoff_len: c.cutoff_len,
-    bos_id: tokenizer.addBosToken && tokenizer.bosId !== undefined ? tokenizer.bosId : null,
+    dir: c.tokenized_path as string, fingerprint: index.fingerprint,
+    train_parts: index.splits.train?.parts ?? [], validation_parts: index.splits.validation?.parts ?? [],
+    cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
+    bos_id: tokenizer.bosId ?? null, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
+    eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
+    train: c.do_train, resume_cursor: resumeCursor as unknown as CacheBlockParams['resume_cursor'],
+    rank: 0, world_size: 1, streaming: c.streaming, buffer_size: c.buffer_size,
   };
 }
 
