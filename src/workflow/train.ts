@@ -24,6 +24,7 @@ import { acquireRunLock } from './run-lock';
 import { runCardActor } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheBlockParams } from '../../actors/CacheBlockActor';
+import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
 import type { JsonValue } from '../../schemas/ports';
@@ -119,7 +120,8 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     } as unknown as JsonValue,
     trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    blocks: inp.cache ? (cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) as unknown as JsonValue) : null,
+    blocks: inp.cache && !cacheInMemory(c) ? (cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) as unknown as JsonValue) : null,
+    cache: inp.cache && cacheInMemory(c) ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
@@ -178,6 +180,24 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     detachProgress();
     stats.close();
   }
+}
+
+/**
+ * PTFLOW_CACHE_READ=memory: load the whole cache into the collator (CacheShardActor → CollatorActor),
+ * the in-memory path the offset reader is checked and benchmarked against. Map mode only.
+ */
+function cacheInMemory(c: TrainConfig): boolean {
+  if (process.env.PTFLOW_CACHE_READ !== 'memory') return false;
+  if (c.streaming) throw new PtflowError('PTFLOW_CACHE_READ=memory loads the cache for map mode: it does not go with streaming: true', 2);
+  return true;
+}
+
+function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer']): CacheShardParams {
+  return {
+    dir: c.tokenized_path as string, train: index.splits.train?.parts ?? [], validation: index.splits.validation?.parts ?? [],
+    do_train: c.do_train, packing: c.packing, cutoff_len: c.cutoff_len,
+    bos_id: tokenizer.addBosToken && tokenizer.bosId !== undefined ? tokenizer.bosId : null,
+  };
 }
 
 /** Train from the cache's blocks read by offset (CacheBlockActor): the collator's settings plus the cache's parts. */
