@@ -7,14 +7,15 @@
  *   first step    large / small (offset reader)        target ≤ 1.20   (spawn → first "[step 1]" line)
  *   steps/s       offset / in-memory, small cache      target ≥ 0.95   (steps 2..N, one log line per step)
  *
- *   node dist/bench/cache-train.js [--small-gb 0.5] [--large-gb 4] [--cutoff 1024] [--steps 20]
+ *   node dist/bench/cache-train.js [--small-gb 0.5] [--large-gb 4] [--cutoff 1024] [--steps 20] [--batch 4] [--reps 1]
  *                                  [--dir /tmp/ptflow-bench-cache] [--skip-memory] [--json]
  *
  * The caches are synthetic: random token ids (< 32000) in documents of 16..2047 tokens, written with
  * the cache's own writer (PartWriter, parts of at most 512 MB) and indexed as the current config's
  * cache (its fingerprint covers a one-line stub dataset), so `ptflow train` reads them as prepared
  * ones. They are generated into --dir once and reused. It also times the per-epoch permutation of the
- * large cache's block indices (4 bytes per block).
+ * large cache's block indices (4 bytes per block). With --reps R the three runs are repeated in turn
+ * R times and each figure is the median (a shared machine's load drifts between runs).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,8 @@ interface Args {
   largeGb: number;
   cutoff: number;
   steps: number;
+  batch: number;
+  reps: number;
   dir: string;
   skipMemory: boolean;
   json: boolean;
@@ -49,7 +52,7 @@ function args(): Args {
   const { values } = parseArgs({
     options: {
       'small-gb': { type: 'string', default: '0.5' }, 'large-gb': { type: 'string', default: '4' }, cutoff: { type: 'string', default: '1024' },
-      steps: { type: 'string', default: '20' }, dir: { type: 'string', default: '/tmp/ptflow-bench-cache' },
+      steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '4' }, reps: { type: 'string', default: '1' }, dir: { type: 'string', default: '/tmp/ptflow-bench-cache' },
       'skip-memory': { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -61,7 +64,7 @@ function args(): Args {
   };
   return {
     smallGb: num('small-gb', values['small-gb'], false), largeGb: num('large-gb', values['large-gb'], false), cutoff: num('cutoff', values.cutoff, true),
-    steps: num('steps', values.steps, true), dir: values.dir!, skipMemory: values['skip-memory'] ?? false, json: values.json ?? false,
+    steps: num('steps', values.steps, true), batch: num('batch', values.batch, true), reps: num('reps', values.reps, true), dir: values.dir!, skipMemory: values['skip-memory'] ?? false, json: values.json ?? false,
   };
 }
 
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
   const cfg = (name: string, cache: string): string =>
     writeConfig(a.dir, name, {
       model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full', dataset: 'stub',
-      dataset_dir: data, cutoff_len: a.cutoff, val_size: 0, per_device_train_batch_size: 4, max_steps: a.steps, logging_steps: 1,
+      dataset_dir: data, cutoff_len: a.cutoff, val_size: 0, per_device_train_batch_size: a.batch, max_steps: a.steps, logging_steps: 1,
       save_steps: 100000, save_strategy: 'no', learning_rate: 0.001, seed: 42, output_dir: path.join(a.dir, 'out'), tokenizer_workers: 1,
       tokenized_path: cache, backend: 'cpu',
     });
@@ -195,16 +198,25 @@ async function main(): Promise<void> {
   const perm = epochOrder(blocks, 0, 42, false);
   const permMs = performance.now() - t;
 
-  const offSmall = await run(smallCfg, path.join(a.dir, 'out-small'), {}, a.steps);
-  const offLarge = await run(largeCfg, path.join(a.dir, 'out-large'), {}, a.steps);
-  const mem = a.skipMemory ? null : await run(smallCfg, path.join(a.dir, 'out-memory'), { PTFLOW_CACHE_READ: 'memory' }, a.steps);
-  t = performance.now();
+  const runs: { small: RunResult[]; large: RunResult[]; memory: RunResult[] } = { small: [], large: [], memory: [] };
+  for (let r = 0; r < a.reps; r++) {
+    runs.small.push(await run(smallCfg, path.join(a.dir, 'out-small'), {}, a.steps));
+    runs.large.push(await run(largeCfg, path.join(a.dir, 'out-large'), {}, a.steps));
+    if (!a.skipMemory) runs.memory.push(await run(smallCfg, path.join(a.dir, 'out-memory'), { PTFLOW_CACHE_READ: 'memory' }, a.steps));
+  }
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const summary = (rs: RunResult[]): RunResult => ({
+    firstStepMs: median(rs.map((r) => r.firstStepMs)), stepsPerSec: median(rs.map((r) => r.stepsPerSec)), peakRssMb: median(rs.map((r) => r.peakRssMb)),
+  });
+  const offSmall = summary(runs.small);
+  const offLarge = summary(runs.large);
+  const mem = a.skipMemory ? null : summary(runs.memory);
 
   const result = {
-    cutoff_len: a.cutoff, steps: a.steps,
+    cutoff_len: a.cutoff, steps: a.steps, batch: a.batch, reps: a.reps,
     small_cache: { gb: small.bytes / 1e9, tokens: small.tokens }, large_cache: { gb: large.bytes / 1e9, tokens: large.tokens },
     permutation: { blocks, ms: Math.round(permMs), bytes: perm.byteLength },
-    offset_small: offSmall, offset_large: offLarge, memory_small: mem,
+    offset_small: offSmall, offset_large: offLarge, memory_small: mem, runs,
     ratios: {
       peak_rss_large_over_small: offLarge.peakRssMb / offSmall.peakRssMb,
       first_step_large_over_small: offLarge.firstStepMs / offSmall.firstStepMs,
@@ -216,7 +228,7 @@ async function main(): Promise<void> {
     return;
   }
   const f = (r: RunResult) => `first step ${r.firstStepMs} ms, ${r.stepsPerSec.toFixed(2)} steps/s, peak RSS ${r.peakRssMb} MB`;
-  console.log(`caches: ${result.small_cache.gb.toFixed(2)} GB (${small.tokens} tokens), ${result.large_cache.gb.toFixed(2)} GB (${large.tokens} tokens); cutoff_len ${a.cutoff}, ${a.steps} steps`);
+  console.log(`caches: ${result.small_cache.gb.toFixed(2)} GB (${small.tokens} tokens), ${result.large_cache.gb.toFixed(2)} GB (${large.tokens} tokens); cutoff_len ${a.cutoff}, ${a.steps} steps of ${a.batch} blocks, median of ${a.reps}`);
   console.log(`permutation of ${blocks} block indices: ${result.permutation.ms} ms, ${(perm.byteLength / 2 ** 20).toFixed(1)} MiB`);
   console.log(`offset reader, small cache: ${f(offSmall)}`);
   console.log(`offset reader, large cache: ${f(offLarge)}`);

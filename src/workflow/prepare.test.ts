@@ -218,6 +218,13 @@ describe('ptflow prepare', () => {
     expect(readIndex(path.join(root, 'cache-lazy'))).toEqual(index);
     // its offsets indexes are written beside the parts on first use
     for (const p of index.splits.train.parts) expect(existsSync(path.join(root, 'cache-lazy', p.file.replace(/\.arrow$/, '.offsets.json')))).toBe(true);
+    // an edited offsets index is refused before training starts
+    const offsets = path.join(root, 'cache-lazy', index.splits.train.parts[0].file.replace(/\.arrow$/, '.offsets.json'));
+    const edited = JSON.parse(readFileSync(offsets, 'utf8'));
+    edited.batches[0][0] += 1; // a consistent edit (the counts still add up): only the digest tells
+    edited.documents += 1;
+    writeFileSync(offsets, JSON.stringify(edited));
+    await expect(cacheForTrain(c, trainSets, evalSets, loadTokenizer(model), sink(), file)).rejects.toThrow(/offsets\.json was edited/);
   });
 
   it('needs tokenized_path', async () => {
