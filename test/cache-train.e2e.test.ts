@@ -15,15 +15,12 @@ function history(out: string): Record<string, number>[] {
   return s.log_history.map((e: Record<string, number>) => Object.fromEntries(Object.entries(e).filter(([k]) => !TIMING.has(k))));
 }
 
-/** step → checksums of its micro-batches; a step redone after resuming replaces the first try. */
-function consumed(file: string): [number, number[]][] {
-  const byStep = new Map<number, number[]>();
-  let last = -1;
+/** step → checksum of its micro-batch (one per step here); a step redone after resuming replaces the first try. */
+function consumed(file: string): [number, number][] {
+  const byStep = new Map<number, number>();
   for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
     const e = JSON.parse(line) as { step: number; sum: number };
-    if (e.step !== last) byStep.set(e.step, []);
-    byStep.get(e.step)!.push(e.sum);
-    last = e.step;
+    byStep.set(e.step, e.sum);
   }
   return [...byStep.entries()].sort((a, b) => a[0] - b[0]);
 }
