@@ -10,6 +10,7 @@
 import type { JsonValue } from '../schemas/ports';
 import type { DataCursor, MapCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
 import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
+import { isCacheStreamCursor } from '../schemas/cache-cursor';
 import { newStreamCollatorMemory, runStreamCollator, type StreamCollatorMemory } from '../src/data/stream/collator-stream';
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
@@ -17,7 +18,7 @@ import { collate, type Row } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
 import { Packer, type PackerState } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
-import { Rng } from '../src/data/rng';
+import { epochOrder } from '../src/data/epoch-order';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
 
@@ -83,11 +84,7 @@ let memory: CollatorMemory | null = null;
 /** The same for a streamed run. */
 let streamMemory: StreamCollatorMemory | null = null;
 
-/** Training order of epoch `epoch`: a seeded permutation (or file order). */
-export function epochOrder(n: number, epoch: number, seed: number, keepOrder: boolean): Int32Array | Uint32Array | number[] {
-  if (keepOrder) return Array.from({ length: n }, (_, i) => i);
-  return new Rng(seed, epoch).permutation(n);
-}
+export { epochOrder };
 
 export const stage = defineStage<CollatorParams>(async (ctx) => {
   const p = ctx.params;
@@ -149,10 +146,10 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   const out = ctx.output('train');
   const n = train.rows.length;
   const microPerEpoch = Math.ceil(n / p.train_batch_size);
-  if (p.resume_cursor !== null && isStreamCursor(p.resume_cursor)) {
+  if (p.resume_cursor !== null && (isStreamCursor(p.resume_cursor) || isCacheStreamCursor(p.resume_cursor))) {
     throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
   }
-  let cursor: MapCursor = mem.nextToSend ?? p.resume_cursor ?? { epoch: 0, micro: 0 };
+  let cursor: MapCursor = mem.nextToSend ?? (p.resume_cursor as MapCursor | null) ?? { epoch: 0, micro: 0 };
   for (;;) {
     const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {

@@ -2,10 +2,12 @@
  * The JSON meta that travels with every TrainBatch message (CollatorActor → TrainerActor): where the
  * micro-batch sits in the run, and the data cursor to resume from right after it.
  *
- * Two kinds of cursor: a map-style run (the whole dataset packed in memory) resumes by (epoch, index
- * of the next micro-batch); a streamed run resumes from a `StreamCursor` (schemas/stream-cursor.ts).
+ * Three kinds of cursor: a map-style run (the whole dataset packed in memory) resumes by (epoch, index
+ * of the next micro-batch); a streamed run resumes from a `StreamCursor` (schemas/stream-cursor.ts), a streamed run over a
+ * tokenized cache from a `CacheStreamCursor` (schemas/cache-cursor.ts).
  * Map cursors written before `kind` existed have no `kind` and are read as map cursors.
  */
+import type { CacheStreamCursor } from './cache-cursor';
 import type { StreamCursor } from './stream-cursor';
 
 export interface MapCursor {
@@ -16,7 +18,7 @@ export interface MapCursor {
   micro: number;
 }
 
-export type DataCursor = MapCursor | StreamCursor;
+export type DataCursor = MapCursor | StreamCursor | CacheStreamCursor;
 
 export interface TrainBatchMeta {
   /** Epoch of this micro-batch (0-based) and its index in the epoch (streaming: in the run). */

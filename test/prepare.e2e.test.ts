@@ -53,7 +53,7 @@ describe('ptflow prepare → ptflow train (end to end)', () => {
     expect(losses(path.join(dir, 'out-cached'))).toEqual(la);
     expect(b.stderr).not.toMatch(/tokenizing the datasets/);
     const stats = readFileSync(path.join(dir, 'out-cached', 'pipeline_stats.json'), 'utf8');
-    expect(stats).toMatch(/CacheShardActor/);
+    expect(stats).toMatch(/CacheBlockActor/);
     expect(stats).not.toMatch(/TokenizerActor/);
   }, 300_000);
 

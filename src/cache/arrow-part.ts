@@ -50,7 +50,11 @@ export class PartWriter {
   private readonly checksums: string[] = [];
   private failed: Error | null = null;
 
-  constructor(readonly file: string) {
+  /** `limits` (tests): flush a record batch at this many documents / tokens instead of the defaults. */
+  constructor(
+    readonly file: string,
+    private readonly limits: { docs: number; tokens: number } = { docs: BATCH_DOCS, tokens: BATCH_TOKENS },
+  ) {
     const fd = fs.openSync(file, 'w');
     this.fd = fd;
     this.pump = (async () => {
@@ -75,7 +79,7 @@ export class PartWriter {
   add(ids: Int32Array): void {
     this.docs.push(ids);
     this.pendingTokens += ids.length;
-    if (this.docs.length >= BATCH_DOCS || this.pendingTokens >= BATCH_TOKENS) this.flushBatch();
+    if (this.docs.length >= this.limits.docs || this.pendingTokens >= this.limits.tokens) this.flushBatch();
   }
 
   /** Let the writer hand its bytes to the file (call now and then between `add`s). */

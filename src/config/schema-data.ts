@@ -27,7 +27,7 @@ export const dataFields = {
     rule((v) => v < 1 || (v > 1 && Number.isInteger(v)), 'must be a fraction in [0, 1) or a whole number of documents > 1'),
   ),
   streaming: bool(false, 'Read the datasets as a stream (shuffle buffer) instead of loading them first; needs max_steps.'),
-  buffer_size: int(16384, 'Shuffle buffer size in documents when streaming.', atLeast(1)),
+  buffer_size: int(16384, 'Shuffle buffer size when streaming: documents, or blocks when streaming a tokenized cache.', atLeast(1)),
   mix_strategy: oneOf(
     ['concat', 'interleave_under', 'interleave_over'] as const,
     'concat',

@@ -8,6 +8,11 @@
  *
  *   CacheShardActor ─tokens→ CollatorActor ─…
  *
+ * or, reading the cache's blocks by offset instead of loading them (`blocks`, actors/CacheBlockActor.ts):
+ *
+ *   CacheBlockActor ─train→ TrainerActor
+ *                   └─eval→ ┘
+ *
  * Edge windows and byte budgets come from the config (`prefetch_batches`, `prefetch_bytes`).
  */
 import type { JsonValue } from '../../schemas/ports';
@@ -21,6 +26,8 @@ export interface DefaultGraphParams {
   evaluator: JsonValue | null;
   /** CacheShardActor params: read a tokenized cache instead of reading + tokenizing the datasets. */
   cache?: JsonValue | null;
+  /** CacheBlockActor params: train from the cache's blocks read by offset (replaces the cache shard and the collator). */
+  blocks?: JsonValue | null;
   prefetchBatches: number;
   prefetchBytes: number;
 }
@@ -42,14 +49,20 @@ export function defaultGraph(p: DefaultGraphParams): PipelineGraph {
         { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: DATA_ACTOR_RESTARTS },
         { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: DATA_ACTOR_RESTARTS },
       ];
-  const actors: ActorNode[] = [
-    ...sources,
-    {
-      name: 'CollatorActor', module: 'actors/CollatorActor', params: p.collator, inputs: ['tokens'],
-      outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: DATA_ACTOR_RESTARTS,
-    },
-  ];
-  const edges: Edge[] = cached
+  const byOffset = p.blocks !== undefined && p.blocks !== null;
+  const batcher = byOffset ? 'CacheBlockActor' : 'CollatorActor';
+  const actors: ActorNode[] = byOffset
+    ? [{ name: batcher, module: 'actors/CacheBlockActor', params: p.blocks as JsonValue, inputs: [], outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: DATA_ACTOR_RESTARTS }]
+    : [
+        ...sources,
+        {
+          name: 'CollatorActor', module: 'actors/CollatorActor', params: p.collator, inputs: ['tokens'],
+          outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: DATA_ACTOR_RESTARTS,
+        },
+      ];
+  const edges: Edge[] = byOffset
+    ? []
+    : cached
     ? [edge('CacheShardActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes)]
     : [
         edge('DatasetShardActor', 'docs', 'TokenizerActor', 'docs', 'RawDocs', DOC_WINDOW, p.prefetchBytes),
@@ -57,11 +70,11 @@ export function defaultGraph(p: DefaultGraphParams): PipelineGraph {
       ];
   if (training) {
     actors.push({ name: 'TrainerActor', module: 'actors/TrainerActor', params: p.trainer, inputs: ['train', 'eval'], outputs: [], maxRestarts: 0 });
-    edges.push(edge('CollatorActor', 'train', 'TrainerActor', 'train', 'TrainBatch', p.prefetchBatches, p.prefetchBytes));
-    edges.push(edge('CollatorActor', 'eval', 'TrainerActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
+    edges.push(edge(batcher, 'train', 'TrainerActor', 'train', 'TrainBatch', p.prefetchBatches, p.prefetchBytes));
+    edges.push(edge(batcher, 'eval', 'TrainerActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
   } else {
     actors.push({ name: 'EvaluatorActor', module: 'actors/EvaluatorActor', params: p.evaluator, inputs: ['eval'], outputs: [], maxRestarts: 0 });
-    edges.push(edge('CollatorActor', 'eval', 'EvaluatorActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
+    edges.push(edge(batcher, 'eval', 'EvaluatorActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
   }
   return { actors, edges };
 }

@@ -4,7 +4,7 @@
  * pool changes nothing, and stale / incomplete / damaged caches are refused with clear messages.
  * (Worker pools load compiled files: run `npm run build` first.)
  */
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadTrainConfig } from '../config';
@@ -216,9 +216,15 @@ describe('ptflow prepare', () => {
     expect(out.text).toMatch(/cache-lazy holds no tokenized cache yet: tokenizing the datasets into .*cache-lazy first/);
     expect(index.splits.train.documents).toBe(21);
     expect(readIndex(path.join(root, 'cache-lazy'))).toEqual(index);
-    // streamed runs do not read it
-    const s = loadTrainConfig(file, ['streaming=true', 'max_steps=5', 'val_size=0']).config;
-    await expect(cacheForTrain(s, trainSets, [], loadTokenizer(model), sink(), file)).rejects.toThrow(/not read by streamed runs yet/);
+    // its offsets indexes are written beside the parts on first use
+    for (const p of index.splits.train.parts) expect(existsSync(path.join(root, 'cache-lazy', p.file.replace(/\.arrow$/, '.offsets.json')))).toBe(true);
+    // an edited offsets index is refused before training starts
+    const offsets = path.join(root, 'cache-lazy', index.splits.train.parts[0].file.replace(/\.arrow$/, '.offsets.json'));
+    const edited = JSON.parse(readFileSync(offsets, 'utf8'));
+    edited.batches[0][0] += 1; // a consistent edit (the counts still add up): only the digest tells
+    edited.documents += 1;
+    writeFileSync(offsets, JSON.stringify(edited));
+    await expect(cacheForTrain(c, trainSets, evalSets, loadTokenizer(model), sink(), file)).rejects.toThrow(/offsets\.json was edited/);
   });
 
   it('needs tokenized_path', async () => {

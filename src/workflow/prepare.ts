@@ -29,6 +29,7 @@ import type { Tokenizer } from '../data/tokenizer';
 import { tokenizerFor } from '../data/tokenize-batch';
 import { buildPart } from '../cache/build';
 import { checkPartFile } from '../cache/arrow-part';
+import { ensureCacheOffsets } from '../cache/part-offsets';
 import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFingerprint } from '../cache/fingerprint';
 import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/index-file';
 import { INDEX_FILE, manifestFile } from '../cache/layout';
@@ -130,6 +131,7 @@ async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Rec
   if (current && current.fingerprint === fingerprint && !c.overwrite_cache) {
     try {
       checkIndexFiles(dir, current);
+      await ensureCacheOffsets(dir, current);
       out.write(`Tokenized cache ${dir} is up to date (${summary(current)}); nothing to do. Set overwrite_cache: true to rebuild it.\n`);
       return { status: 'up-to-date', dir, index: current, manifest: null };
     } catch (e) {
@@ -173,6 +175,7 @@ async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Rec
     return { status: 'part-done', dir, index: null, manifest };
   }
   const index = await mergeParts(dir, fingerprint, worldSize);
+  await ensureCacheOffsets(dir, index);
   out.write(`Tokenized cache ${dir} complete: ${summary(index)}.\n`);
   return { status: 'complete', dir, index, manifest };
 }
@@ -218,11 +221,12 @@ async function prepareWith(c: TrainConfig, configPath: string, flags: PrepareFla
     if (flags.rank !== undefined) throw usageError('--merge joins all ranks\' parts: it takes no --rank');
     const world = flags.worldSize === undefined ? undefined : resolvePartition({ rank: 0, worldSize: flags.worldSize }, {}).worldSize;
     const index = await mergeParts(dir, fingerprint, world);
+    await ensureCacheOffsets(dir, index);
     out.write(`Tokenized cache ${dir} complete: ${summary(index)}.\n`);
     return { status: 'merged', dir, index, manifest: null };
   }
   if (c.streaming) {
-    out.write('note: the cache holds the map-style document order and split (as streaming: false); streamed runs do not read it.\n');
+    out.write('note: the cache holds the map-style document order and split (as streaming: false); a streamed run over it reads its blocks in that order through the shuffle buffer.\n');
   }
   const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, out, progressIntervalMs: opts.progressIntervalMs };
   return build(ctx, flags, opts.env ?? process.env);
@@ -254,18 +258,12 @@ export async function cacheForTrain(
     const r = await build(ctx, { rank: 0, worldSize: 1 }, {});
     return r.index!;
   };
-  if (c.streaming) {
-    throw usageError(
-      `tokenized_path (${dir}) is not read by streamed runs yet: a streamed run shuffles raw documents through its buffer and ` +
-        'takes validation from the stream, the cache holds the map-style order and split. Train from the cache with ' +
-        'streaming: false (it is read one record batch at a time), or drop tokenized_path.',
-    );
-  }
   if (c.overwrite_cache) return rebuild('overwrite_cache is set');
   const index = readIndex(dir);
   if (index) {
     if (index.fingerprint !== fingerprint) throw staleError(dir, index.preprocessing, preprocessing, configPath);
     checkIndexFiles(dir, index);
+    await ensureCacheOffsets(dir, index);
     return index;
   }
   const manifests = readManifests(dir);
@@ -273,6 +271,7 @@ export async function cacheForTrain(
     if (!manifests.some((m) => m.fingerprint === fingerprint)) throw staleError(dir, manifests[0].preprocessing, preprocessing, configPath);
     const merged = await mergeParts(dir, fingerprint);
     checkIndexFiles(dir, merged);
+    await ensureCacheOffsets(dir, merged);
     return merged;
   }
   return rebuild(`tokenized_path ${dir} holds no tokenized cache yet`);

@@ -29,6 +29,7 @@ import { exitCodeOf, RunSignals, type StopSignal } from './signals';
 import { refuseOutputOverInputs, trainInputs } from './input-guard';
 import { runCardActor } from '../../actors/CardActor';
 import type { TrainerResult } from '../../actors/TrainerActor';
+import type { CacheBlockParams } from '../../actors/CacheBlockActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
@@ -196,7 +197,8 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     } as unknown as JsonValue,
     trainer: c.do_train ? ({ ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } as unknown as JsonValue) : null,
     evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    cache: inp.cache ? ({ ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } as unknown as JsonValue) : null,
+    blocks: inp.cache && !cacheInMemory(c) ? (cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) as unknown as JsonValue) : null,
+    cache: inp.cache && cacheInMemory(c) ? ({ ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } as unknown as JsonValue) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   });
@@ -283,11 +285,34 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   }
 }
 
+/**
+ * PTFLOW_CACHE_READ=memory: load the whole cache into the collator (CacheShardActor → CollatorActor),
+ * the in-memory path the offset reader is checked and benchmarked against. Map mode only.
+ */
+function cacheInMemory(c: TrainConfig): boolean {
+  if (process.env.PTFLOW_CACHE_READ !== 'memory') return false;
+  if (c.streaming) throw new PtflowError('PTFLOW_CACHE_READ=memory loads the cache for map mode: it does not go with streaming: true', 2);
+  return true;
+}
+
 function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer']): CacheShardParams {
   return {
     dir: c.tokenized_path as string, train: index.splits.train?.parts ?? [], validation: index.splits.validation?.parts ?? [],
     do_train: c.do_train, packing: c.packing, cutoff_len: c.cutoff_len,
     bos_id: tokenizer.addBosToken && tokenizer.bosId !== undefined ? tokenizer.bosId : null,
+  };
+}
+
+/** Train from the cache's blocks read by offset (CacheBlockActor): the collator's settings plus the cache's parts. */
+function cacheBlockParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer'], resumeCursor: JsonValue): CacheBlockParams {
+  return {
+    dir: c.tokenized_path as string, fingerprint: index.fingerprint,
+    train_parts: index.splits.train?.parts ?? [], validation_parts: index.splits.validation?.parts ?? [],
+    cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
+    bos_id: tokenizer.bosId ?? null, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
+    eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
+    train: c.do_train, resume_cursor: resumeCursor as unknown as CacheBlockParams['resume_cursor'],
+    rank: 0, world_size: 1, streaming: c.streaming, buffer_size: c.buffer_size,
   };
 }
 

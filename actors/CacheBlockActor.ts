@@ -1,0 +1,135 @@
+/**
+ * CacheBlockActor: trains from a tokenized cache (`tokenized_path`) without loading it. It replaces
+ * CacheShardActor + CollatorActor when the run reads a cache: each micro-batch's rows are read from the
+ * Arrow parts by offset (src/cache/split-tokens.ts, block-source.ts) — the same rows, in the same
+ * order, as the in-memory collator builds — so memory stays flat whatever the cache size and the first
+ * micro-batch is ready as soon as the offsets indexes are read.
+ *
+ *   eval    the validation split's rows in order, in batches of eval_batch_size
+ *   train   map mode: each epoch a seeded permutation of the block indices (this rank's share of it
+ *           with world_size > 1); `streaming: true`: blocks read in order through a shuffle buffer of
+ *           buffer_size blocks (src/cache/block-order.ts). Every micro-batch carries the cursor of the
+ *           next one: (epoch, micro), or the buffer's block indices when streaming.
+ */
+import path from 'node:path';
+import type { JsonValue } from '../schemas/ports';
+import type { PartFile } from '../schemas/token-cache';
+import type { DataCursor, MapCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
+import { isCacheStreamCursor, parseCacheStreamCursor, type CacheStreamCursor } from '../schemas/cache-cursor';
+import { isStreamCursor } from '../schemas/stream-cursor';
+import { encodeTrainBatch } from '../schemas/train-batch';
+import { BlockSource, type BlockRules } from '../src/cache/block-source';
+import { mapMicroBatches, streamMicroBatches, streamStart, type MicroBatchRows } from '../src/cache/block-order';
+import { ensurePartOffsets } from '../src/cache/part-offsets';
+import { SplitTokens } from '../src/cache/split-tokens';
+import { collate } from '../src/data/collate';
+import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
+import type { PackedBlock } from '../src/data/packer';
+import { throwIfArmed } from '../src/faults';
+import { PtflowError } from '../src/errors';
+import { defineStage } from '../src/pipeline/stage';
+
+export interface CacheBlockParams extends CollatorPackingParams {
+  /** The cache directory and its fingerprint (index.json). */
+  dir: string;
+  fingerprint: string;
+  /** Parts of each split, in order (from index.json). */
+  train_parts: PartFile[];
+  validation_parts: PartFile[];
+  seed: number;
+  disable_shuffling: boolean;
+  resume_cursor: DataCursor | null;
+  /** This trainer's share of each epoch (map mode). */
+  rank: number;
+  world_size: number;
+  /** Read blocks in order through a shuffle buffer of buffer_size blocks. */
+  streaming: boolean;
+  buffer_size: number;
+}
+
+/** What survives a restart of this actor inside its worker: the cursor after the last batch sent. */
+let nextToSend: DataCursor | null = null;
+
+async function openSplit(p: CacheBlockParams, parts: PartFile[], rules: BlockRules): Promise<BlockSource> {
+  const offsets = [];
+  for (const part of parts) offsets.push(await ensurePartOffsets(p.dir, part, p.fingerprint));
+  return new BlockSource(SplitTokens.open(p.dir, parts, offsets), rules);
+}
+
+export const stage = defineStage<CacheBlockParams>(async (ctx) => {
+  const p = ctx.params;
+  if (ctx.attempt === 0) nextToSend = null;
+  const bos = blockBosId(p);
+  const rules: BlockRules = { cutoffLen: p.cutoff_len, packing: p.packing, neatPacking: p.neat_packing, blockBosId: bos, docBosId: bos };
+  const evalSrc = await openSplit(p, p.validation_parts, rules);
+  const trainSrc = p.train ? await openSplit(p, p.train_parts, rules) : null;
+  try {
+    if (trainSrc && trainSrc.count === 0) {
+      throw new PtflowError(
+        `Cannot find sufficient samples, consider increasing dataset size. (${trainSrc.tokens.documents} documents, ${trainSrc.tokens.tokens} tokens: ` +
+          `fewer than one block of cutoff_len ${p.cutoff_len})`,
+      );
+    }
+    if (ctx.attempt === 0) {
+      ctx.emit('data.ready', {
+        train_blocks: trainSrc?.count ?? 0, eval_blocks: evalSrc.count, train_tokens: trainSrc?.tokens.tokens ?? 0,
+        documents: (trainSrc?.tokens.documents ?? 0) + evalSrc.tokens.documents,
+      });
+    }
+
+    // Evaluation batches, in order (after a restart: those not sent yet).
+    const evalOut = ctx.output('eval');
+    for (let i = evalOut.stats.messages * p.eval_batch_size; i < evalSrc.count; i += p.eval_batch_size) {
+      const rows: PackedBlock[] = [];
+      for (let j = i; j < Math.min(evalSrc.count, i + p.eval_batch_size); j++) rows.push(evalSrc.row(j));
+      await evalOut.send(encodeTrainBatch(collate(rows, p.pad_id)), null);
+    }
+    evalOut.end();
+    if (!trainSrc) return { eval_blocks: evalSrc.count };
+
+    const out = ctx.output('train');
+    const sent = out.stats.messages;
+    const resident = new Map<number, PackedBlock>();
+    const batches = trainBatches(p, trainSrc, resident);
+    for (let k = 1; ; k++) {
+      const mb = batches.next().value as MicroBatchRows<DataCursor>;
+      throwIfArmed(ctx.actor, sent + k);
+      const rows = mb.rows.map((i) => {
+        const r = resident.get(i);
+        if (r === undefined) return trainSrc.row(i);
+        resident.delete(i);
+        return r;
+      });
+      const batch = collate(rows, p.pad_id);
+      let tokens = 0;
+      for (const v of batch.attentionMask) tokens += v;
+      const meta: TrainBatchMeta = {
+        epoch: mb.epoch, micro: mb.micro, microPerEpoch: mb.microPerEpoch, lastInEpoch: mb.last, blocks: trainSrc.count, tokens, cursor: mb.next,
+      };
+      await out.send(encodeTrainBatch(batch), meta as unknown as JsonValue);
+      nextToSend = mb.next;
+    }
+  } finally {
+    evalSrc.tokens.close();
+    trainSrc?.tokens.close();
+  }
+});
+
+/** The micro-batches from the resume point (a restart's, else the checkpoint's, else the start). */
+function trainBatches(p: CacheBlockParams, src: BlockSource, resident: Map<number, PackedBlock>): Generator<MicroBatchRows<DataCursor>> {
+  const from = nextToSend ?? p.resume_cursor;
+  if (p.streaming) {
+    if (from !== null && !isCacheStreamCursor(from)) {
+      throw new PtflowError('the checkpoint was written by a run that did not stream the tokenized cache: resume it with the same streaming and tokenized_path', 2);
+    }
+    const o = { blocks: src.count, batchSize: p.train_batch_size, bufferSize: p.buffer_size, seed: p.seed };
+    const start: CacheStreamCursor = from === null ? streamStart(o) : parseCacheStreamCursor(from, 'checkpoint ptflow_state.json cursor');
+    // A block is read when it enters the buffer (in order) and held until it is batched.
+    return streamMicroBatches(o, start, (i) => void resident.set(i, src.row(i)));
+  }
+  if (from !== null && (isStreamCursor(from) || isCacheStreamCursor(from))) {
+    throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
+  }
+  const o = { blocks: src.count, batchSize: p.train_batch_size, seed: p.seed, keepOrder: p.disable_shuffling, rank: p.rank, worldSize: p.world_size };
+  return mapMicroBatches(o, (from as MapCursor | null) ?? { epoch: 0, micro: 0 });
+}

@@ -1,0 +1,146 @@
+/**
+ * Which training rows (block indices) make up each micro-batch, epoch after epoch, and the cursor to
+ * resume right after each one — for the two ways a cache is trained from (actors/CacheBlockActor.ts):
+ *
+ *   mapMicroBatches(o, from)      map mode: each epoch a seeded permutation of all block indices
+ *                                 (epochOrder: the in-memory collator's order, 4 bytes per block),
+ *                                 cut into micro-batches; with rank/world_size only this rank's
+ *                                 share of it (rankShare). Resuming at (epoch, micro) costs one
+ *                                 permutation, never a pass over the data.
+ *   streamMicroBatches(o, from, load)  streaming: blocks read in order, through a seeded shuffle
+ *                                 buffer of `bufferSize` blocks (the streamed run's algorithm);
+ *                                 `load(i)` is called as block i enters the buffer, in read order
+ *                                 (and for the resident blocks first when resuming).
+ *
+ * Both are endless generators: the trainer stops the run.
+ */
+import type { MapCursor } from '../../schemas/train-batch-meta';
+import type { CacheStreamCursor } from '../../schemas/cache-cursor';
+import { epochOrder, rankShare } from '../data/epoch-order';
+import { Rng } from '../data/rng';
+import { ShuffleBuffer } from '../data/stream/shuffle-buffer';
+import { PtflowError } from '../errors';
+
+export interface MicroBatchRows<C> {
+  epoch: number;
+  micro: number;
+  microPerEpoch: number;
+  last: boolean;
+  /** Block indices, in batch order. */
+  rows: number[];
+  /** Where to resume right after this micro-batch. */
+  next: C;
+}
+
+export interface MapOrderOptions {
+  blocks: number;
+  batchSize: number;
+  seed: number;
+  keepOrder: boolean;
+  rank?: number;
+  worldSize?: number;
+}
+
+export function* mapMicroBatches(o: MapOrderOptions, from: MapCursor): Generator<MicroBatchRows<MapCursor>, never, undefined> {
+  const share = rankShare(o.blocks, o.rank ?? 0, o.worldSize ?? 1);
+  const microPerEpoch = Math.ceil(share.length / o.batchSize);
+  if (microPerEpoch === 0) throw new Error('internal: no training blocks');
+  if (from.micro > microPerEpoch) throw new PtflowError(`data cursor micro-batch ${from.micro} is past the ${microPerEpoch} of an epoch: the checkpoint was written for other data`, 2);
+  let cursor = { epoch: from.epoch, micro: from.micro };
+  for (;;) {
+    const order = epochOrder(o.blocks, cursor.epoch, o.seed, o.keepOrder);
+    for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
+      const rows: number[] = [];
+      for (let k = micro * o.batchSize; k < Math.min(share.length, (micro + 1) * o.batchSize); k++) rows.push(order[share.position(k)]);
+      const last = micro === microPerEpoch - 1;
+      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      yield { epoch: cursor.epoch, micro, microPerEpoch, last, rows, next };
+    }
+    cursor = { epoch: cursor.epoch + 1, micro: 0 };
+  }
+}
+
+export interface StreamOrderOptions {
+  blocks: number;
+  batchSize: number;
+  bufferSize: number;
+  seed: number;
+}
+
+/** The cursor a streamed run over a cache starts from. */
+export function streamStart(o: StreamOrderOptions): CacheStreamCursor {
+  return {
+    kind: 'cache-stream', epoch: 0, read: 0, micro: 0,
+    buffer: { rng: new Rng(o.seed, 0).state(), phase: 'fill', slots: [] },
+    check: { blocks: o.blocks, buffer_size: o.bufferSize, seed: o.seed },
+  };
+}
+
+export function* streamMicroBatches(
+  o: StreamOrderOptions,
+  from: CacheStreamCursor,
+  load: (block: number) => void,
+): Generator<MicroBatchRows<CacheStreamCursor>, never, undefined> {
+  const check = { blocks: o.blocks, buffer_size: o.bufferSize, seed: o.seed };
+  if (from.check.blocks !== check.blocks || from.check.buffer_size !== check.buffer_size || from.check.seed !== check.seed) {
+    throw new PtflowError(
+      `the checkpoint's data cursor was made for ${from.check.blocks} blocks, buffer_size ${from.check.buffer_size}, seed ${from.check.seed}; ` +
+        `this run has ${check.blocks}, ${check.buffer_size}, ${check.seed}: resume with the same data and settings`,
+      2,
+    );
+  }
+  if (from.read > o.blocks || from.buffer.slots.some((s) => s >= o.blocks)) throw new PtflowError('the checkpoint\'s data cursor names blocks past the end of the cache', 2);
+  const microPerEpoch = Math.ceil(o.blocks / o.batchSize);
+  let epoch = from.epoch;
+  let read = from.read;
+  let micro = from.micro;
+  let buffer = ShuffleBuffer.restore<number>(o.bufferSize, Rng.fromState(from.buffer.rng), from.buffer.phase, [...from.buffer.slots]);
+  for (const s of from.buffer.slots) load(s);
+  let rows: number[] = [];
+  // Every epoch has exactly microPerEpoch micro-batches (the last one short), and `micro` counts them all.
+  let epochMicro = micro - epoch * microPerEpoch;
+  if (epochMicro < 0 || epochMicro >= microPerEpoch) throw new PtflowError(`the checkpoint's data cursor (micro-batch ${micro} in epoch ${epoch}) does not fit ${microPerEpoch} micro-batches per epoch`, 2);
+  const cursorNow = (): CacheStreamCursor => ({
+    kind: 'cache-stream', epoch, read, micro,
+    buffer: { rng: buffer.rng.state(), phase: buffer.phase, slots: [...buffer.items] },
+    check,
+  });
+  const batch = (last: boolean): MicroBatchRows<CacheStreamCursor> => {
+    const r = rows;
+    rows = [];
+    micro++;
+    const mb = { epoch, micro: epochMicro, microPerEpoch, last, rows: r, next: null as unknown as CacheStreamCursor };
+    epochMicro++;
+    return mb;
+  };
+  for (;;) {
+    while (read < o.blocks) {
+      load(read);
+      const out = buffer.push(read++);
+      if (out === undefined) continue;
+      rows.push(out);
+      if (rows.length === o.batchSize) {
+        const mb = batch(false);
+        mb.next = cursorNow();
+        yield mb;
+      }
+    }
+    buffer.end();
+    for (let x = buffer.pop(); x !== undefined; x = buffer.pop()) {
+      rows.push(x);
+      if (rows.length === o.batchSize && buffer.length > 0) {
+        const mb = batch(false);
+        mb.next = cursorNow();
+        yield mb;
+      }
+    }
+    // the epoch's last micro-batch (possibly short); the next epoch starts with a fresh buffer
+    const mb = batch(true);
+    epoch++;
+    read = 0;
+    epochMicro = 0;
+    buffer = new ShuffleBuffer<number>(o.bufferSize, new Rng(o.seed, epoch));
+    mb.next = cursorNow();
+    yield mb;
+  }
+}
