@@ -25,8 +25,11 @@ export class OutOfMemoryError extends PtflowError {
 }
 
 const MiB = 1024 * 1024;
-export const fmtBytes = (b: number): string =>
-  b >= 1024 * MiB ? `${(b / (1024 * MiB)).toFixed(2)} GiB` : `${(b / MiB).toFixed(1)} MiB`;
+export function fmtBytes(b: number): string {
+  if (b >= 1024 * MiB) return `${(b / (1024 * MiB)).toFixed(2)} GiB`;
+  if (b >= MiB) return `${(b / MiB).toFixed(1)} MiB`;
+  return b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} bytes`;
+}
 
 interface MallocModule {
   _malloc(bytes: number): number;
@@ -41,9 +44,11 @@ export const WASM_HEAP_MAX_BYTES = 4294901760;
 /** Make the wasm module's `_malloc` throw `OutOfMemoryError` instead of returning 0. Idempotent. */
 export function guardWasmAllocations(wasm: MallocModule): void {
   if (wasm.ptflowMallocGuard) return;
-  const malloc = wasm._malloc.bind(wasm);
-  wasm._malloc = (bytes: number): number => {
-    const p = malloc(bytes);
+  // emscripten binds `_malloc` lazily: its first call replaces `Module._malloc` with the raw
+  // export. A setter keeps whatever is assigned later behind the check as well.
+  let malloc = wasm._malloc;
+  const guarded = (bytes: number): number => {
+    const p = malloc.call(wasm, bytes);
     if (p === 0) {
       const held = (wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer).byteLength;
       throw new OutOfMemoryError(
@@ -55,6 +60,14 @@ export function guardWasmAllocations(wasm: MallocModule): void {
     }
     return p;
   };
+  Object.defineProperty(wasm, '_malloc', {
+    configurable: true,
+    enumerable: true,
+    get: () => guarded,
+    set: (f: (bytes: number) => number) => {
+      if (f !== guarded) malloc = f;
+    },
+  });
   wasm.ptflowMallocGuard = true;
 }
 
