@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
 import { splitVWasmConfig } from './split-v-wasm';
 import { keepStockKernel } from './stock';
@@ -35,6 +36,7 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
         unpackWasmConfig,
         splitVWasmConfig,
         transposeWasmConfig,
+        identityWasmConfig,
       ];
     case 'cpu':
       return [unsortedSegmentSumCpuConfig];

@@ -33,6 +33,7 @@ export function fmtBytes(b: number): string {
 
 interface MallocModule {
   _malloc(bytes: number): number;
+  _free?(ptr: number): void;
   HEAPU8: Uint8Array;
   wasmMemory?: { buffer: ArrayBufferLike };
   ptflowMallocGuard?: boolean;
@@ -42,13 +43,49 @@ interface MallocModule {
 export const WASM_HEAP_MAX_BYTES = 4294901760;
 
 /** Make the wasm module's `_malloc` throw `OutOfMemoryError` instead of returning 0. Idempotent. */
+/** Bytes of the wasm heap held by live allocations now, and the most since the last reset. */
+export interface HeapUsage {
+  inUse: number;
+  peak: number;
+}
+
+const usage = { inUse: 0, peak: 0 };
+const sizes = new Map<number, number>();
+
+/** Live and peak bytes allocated through the guarded `malloc` (tensors of the wasm backend). */
+export function wasmHeapUsage(): HeapUsage {
+  return { ...usage };
+}
+
+/** Start a new peak at the bytes in use now. */
+export function resetWasmHeapPeak(): void {
+  usage.peak = usage.inUse;
+}
+
+/** `name` of `wasm` through `wrap`, also when emscripten rebinds it (see below). */
+function intercept<F extends (...a: number[]) => unknown>(wasm: object, name: string, wrap: (inner: () => F) => F): void {
+  let inner = (wasm as Record<string, F>)[name];
+  const wrapped = wrap(() => inner);
+  Object.defineProperty(wasm, name, {
+    configurable: true,
+    enumerable: true,
+    get: () => wrapped,
+    set: (f: F) => {
+      if (f !== wrapped) inner = f;
+    },
+  });
+}
+
+/**
+ * Make the wasm module's `_malloc` throw `OutOfMemoryError` instead of returning 0, and count
+ * the bytes it hands out (`wasmHeapUsage`). Idempotent. emscripten binds `_malloc` lazily (its
+ * first call replaces `Module._malloc` with the raw export): a setter keeps whatever is assigned
+ * later behind the check.
+ */
 export function guardWasmAllocations(wasm: MallocModule): void {
   if (wasm.ptflowMallocGuard) return;
-  // emscripten binds `_malloc` lazily: its first call replaces `Module._malloc` with the raw
-  // export. A setter keeps whatever is assigned later behind the check as well.
-  let malloc = wasm._malloc;
-  const guarded = (bytes: number): number => {
-    const p = malloc.call(wasm, bytes);
+  intercept<(bytes: number) => number>(wasm, '_malloc', (inner) => (bytes: number): number => {
+    const p = inner().call(wasm, bytes);
     if (p === 0) {
       const held = (wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer).byteLength;
       throw new OutOfMemoryError(
@@ -58,16 +95,21 @@ export function guardWasmAllocations(wasm: MallocModule): void {
           `cannot hold another ${fmtBytes(bytes)}`,
       );
     }
+    sizes.set(p, bytes);
+    usage.inUse += bytes;
+    if (usage.inUse > usage.peak) usage.peak = usage.inUse;
     return p;
-  };
-  Object.defineProperty(wasm, '_malloc', {
-    configurable: true,
-    enumerable: true,
-    get: () => guarded,
-    set: (f: (bytes: number) => number) => {
-      if (f !== guarded) malloc = f;
-    },
   });
+  if (typeof wasm._free === 'function') {
+    intercept<(ptr: number) => void>(wasm, '_free', (inner) => (ptr: number): void => {
+      const n = sizes.get(ptr);
+      if (n !== undefined) {
+        usage.inUse -= n;
+        sizes.delete(ptr);
+      }
+      inner().call(wasm, ptr);
+    });
+  }
   wasm.ptflowMallocGuard = true;
 }
 
