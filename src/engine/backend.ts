@@ -4,7 +4,8 @@
  * How the choice is made (`initBackend(requested)`):
  * - `auto`: try `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (optional dependencies,
  *   native TensorFlow; each registers a `tensorflow` backend when it loads); if neither loads or
- *   starts, `wasm` (SIMD, threaded when threads > 1, see wasm/init.ts); if wasm cannot start, `cpu`.
+ *   starts, `wasm` (SIMD, threaded when threads > 1, see wasm/init.ts); if wasm cannot start, or
+ *   the caller says the run cannot fit its 4 GiB heap (`wasmUnfit`), `cpu`.
  *   Every step that was skipped leaves a line in `notes`.
  * - `tensorflow`: the same two packages, in that order; if neither loads, a PtflowError that says
  *   how to install one.
@@ -56,6 +57,8 @@ export interface InitBackendOptions {
   threads?: number;
   /** Loads an optional package by id (default: `require`); tests pass a stand-in. */
   requireModule?: (id: string) => unknown;
+  /** Why the run cannot fit the wasm heap: `auto` then goes from tensorflow straight to cpu. */
+  wasmUnfit?: string;
 }
 
 /** Tried in this order for `tensorflow` (and first for `auto`). */
@@ -182,6 +185,10 @@ async function start(requested: BackendRequest, opts: InitBackendOptions): Promi
     case 'auto': {
       const info = await tryTensorflow(requireModule, notes);
       if (info != null) return info;
+      if (opts.wasmUnfit !== undefined) {
+        notes.push(`wasm: skipped (${opts.wasmUnfit}); using cpu`);
+        return startCpu(notes);
+      }
       try {
         return await startWasm(threads, notes);
       } catch (e) {

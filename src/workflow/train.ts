@@ -208,6 +208,8 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     save_strategy: c.save_strategy, save_total_limit: c.save_total_limit ?? null, save_only_model: c.save_only_model,
     eval_steps: c.eval_steps ?? null, eval_strategy: c.eval_strategy, skip_nonfinite_steps: c.skip_nonfinite_steps,
     include_num_input_tokens_seen: c.include_num_input_tokens_seen, tokenizer_dir: c.model_name_or_path, resume_from: resumeFrom,
+    cutoff_len: c.cutoff_len, gradient_checkpointing: c.gradient_checkpointing ?? null,
+    disable_gradient_checkpointing: c.disable_gradient_checkpointing,
   };
 }
 
