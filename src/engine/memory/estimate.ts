@@ -10,18 +10,19 @@
  *   o_proj, down_proj and two residual sums (6D); q, rotated q, attention output (3Q); k, rotated
  *   k, v (3K); gate, up, σ(gate) and the SwiGLU product (4I); plus the attention probabilities,
  *   batch·heads·seq² per layer.
- * - the head: its input (D per token), the logits and, while the cross-entropy's gradient is
- *   formed, their gradient (2·vocab per token).
+ * - the head: its input (D per token) and, one chunk of rows at a time, logits and their
+ *   gradient (ops/head-cross-entropy.ts), its input's gradient and its weight's.
  * - with gradient checkpointing a layer keeps only its input (D per token); the backward pass
  *   recomputes one layer at a time, so one layer's activations are live at once.
  *
- * The peak is the larger of the top of the backward pass (all activations, logits and their
+ * The peak is the larger of the head's phase (all activations, one chunk of logits and their
  * gradient, the head's weight gradient) and its end or the optimizer update (all gradients, one
  * recomputed layer and its gradients, AdamW's per-tensor temporaries). estimate.test.ts checks it
  * against the wasm heap's measured peak (`wasmHeapUsage`).
  */
 import type { LlamaConfig } from '../model/config';
 import { parameterShapes } from '../model/names';
+import { chunkRows } from '../ops/head-cross-entropy';
 
 export interface StepShape {
   batchSize: number;
@@ -71,15 +72,17 @@ export function estimateStepMemory(cfg: LlamaConfig, s: StepShape): MemoryEstima
   const layer = N * layerFloatsPerToken(cfg) + B * cfg.numAttentionHeads * T * T;
   const saved = s.gradientCheckpointing ? L * N * D : L * layer;
   const head = 2 * N * D; // final norm input, head input
-  const logits = N * V;
+  // The head forms logits and their gradient one chunk of rows at a time (ops/head-cross-entropy.ts).
+  const logits = Math.min(N, chunkRows(V)) * V;
   let largest = 0;
   for (const shape of parameterShapes(cfg).values()) largest = Math.max(largest, shape.reduce((a, b) => a * b, 1));
-  const headGrad = Pt === P ? V * D : 0;
+  // The head's weight gradient is summed over chunks (running sum + one chunk's share).
+  const headGrad = Pt === P ? (N > chunkRows(V) ? 2 : 1) * V * D : 0;
   const accumulated = s.gradientAccumulationSteps > 1 ? Pt : 0;
 
   const weights = P * F32;
   const optimizer = 2 * Pt * F32;
-  // Top of the backward pass: everything saved, logits and their gradient, the head's gradient.
+  // The head: everything the layers saved, one chunk's logits and their gradient, dh and dW.
   const top = saved + head + 2 * logits + headGrad + accumulated;
   // With checkpointing, the bottom layer's recomputation while every other gradient exists; a
   // recomputed layer's backward also holds the gradients of its MLP and of its input and residual.

@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PtflowError } from '../../errors';
-import { causalLmLossSum, type LabelledBatch } from '../loss';
+import { shiftedTargets, type LabelledBatch } from '../loss';
+import { headCrossEntropySum } from '../ops/head-cross-entropy';
 import { attention } from '../ops/attention';
 import { additiveMaskRow } from '../ops/attention-mask';
 import { embed } from '../ops/embedding';
@@ -153,13 +154,25 @@ export class LlamaModel {
     return tf.tidy(() => tf.reshape(this.logits2d(x, opts), [x.batchSize, x.seqLen, this.config.vocabSize]));
   }
 
-  /** Σ of token losses of a labelled micro-batch (call inside `tf.variableGrads` or `tf.tidy`). */
+  /**
+   * Σ of token losses of a labelled micro-batch (call inside `tf.variableGrads` or `tf.tidy`).
+   * The head and the cross-entropy run over row chunks (ops/head-cross-entropy.ts): the [B·T, V]
+   * logits and their gradient never exist at once.
+   */
   lossSum(b: ModelInputs & LabelledBatch, opts: ForwardOptions = {}): tf.Scalar {
-    return causalLmLossSum(this.logits2d(b, opts), b);
+    const h = this.hidden2d(b, opts);
+    const headName = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    return headCrossEntropySum(h, this.p2(headName), shiftedTargets(b, this.config.vocabSize), this.trains(headName));
   }
 
   /** Logits [B·T, V] without a tidy of its own (so gradients can flow). */
   logits2d(x: ModelInputs, opts: ForwardOptions = {}): tf.Tensor2D {
+    const headName = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    return linear(this.hidden2d(x, opts), this.p2(headName), this.trains(headName));
+  }
+
+  /** The final norm's output [B·T, D] (the head's input), without a tidy of its own. */
+  private hidden2d(x: ModelInputs, opts: ForwardOptions): tf.Tensor2D {
     const c = this.config;
     validateInputs(x, c.vocabSize);
     const { batchSize: B, seqLen: T } = x;
@@ -178,9 +191,7 @@ export class LlamaModel {
     for (let i = 0; i < c.numHiddenLayers; i++) {
       h = this.checkpointing ? this.checkpointedLayer(i, h, ctx) : this.decoderLayer(i, h, ctx);
     }
-    h = this.norm(h, 'model.norm.weight', c.rmsNormEps);
-    const headName = c.tieWordEmbeddings ? embedName : 'lm_head.weight';
-    return linear(h, this.p2(headName), this.trains(headName));
+    return this.norm(h, 'model.norm.weight', c.rmsNormEps);
   }
 
   /**
