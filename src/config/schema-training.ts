@@ -89,8 +89,8 @@ export const trainingFields = {
   adam_epsilon: num(1e-8, 'AdamW epsilon.', above(0)),
   max_grad_norm: num(1.0, 'Clip the global gradient norm to this value; 0 = no clipping.', atLeast(0)),
   gradient_checkpointing: optBool(
-    'Recompute each decoder layer\'s activations in the backward pass instead of keeping them (same results, ' +
-      'less memory, a step ~25-35 % slower). null = on when the activations would exceed 1 GiB or the step would ' +
+    'Recompute each decoder layer\'s activations in the backward pass instead of keeping them (bit-identical results, ' +
+      'less memory, one more forward pass of the layers per step). null = on when the activations would exceed 1 GiB or the step would ' +
       'not fit the backend otherwise; disable_gradient_checkpointing: true turns it off.',
   ),
   logging_steps: interval(500, 'Log every N optimizer steps (below 1: a ratio of the total steps).'),

@@ -114,9 +114,10 @@ export class TrainStep {
     const vars = [...params.values()];
 
     let acc = new Map<string, tf.Tensor>();
-    let lossT: tf.Scalar = tf.scalar(0);
+    let lossT: tf.Scalar | null = null;
     let where = 'forward/backward';
     try {
+      lossT = tf.scalar(0);
       micro.forEach((b, i) => {
         where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
         if (countLossTokens(b) === 0) return;
@@ -125,8 +126,8 @@ export class TrainStep {
           () => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar,
           vars,
         );
-        const l = tf.add(lossT, value) as tf.Scalar;
-        lossT.dispose();
+        const l = tf.add(lossT as tf.Scalar, value) as tf.Scalar;
+        lossT?.dispose();
         value.dispose();
         lossT = l;
         for (const [vname, g] of Object.entries(grads)) {
@@ -140,7 +141,7 @@ export class TrainStep {
         }
       });
       where = 'gradient clipping';
-      const loss = lossT.dataSync()[0];
+      const loss = (lossT as tf.Scalar).dataSync()[0];
       const clipped = this.clip(acc, this.maxGradNorm);
       acc = clipped.grads;
       const gradNorm = clipped.norm;
@@ -162,7 +163,7 @@ export class TrainStep {
         `optimizer step ${stepNo}, ${where}: ${oom.message}${hint ? `. ${hint}` : ''}`,
       );
     } finally {
-      lossT.dispose();
+      lossT?.dispose();
       for (const g of acc.values()) g.dispose();
     }
   }

@@ -59,7 +59,7 @@ test('SmolLM-135M at 512 × 4 without checkpointing: the error gives the estimat
 });
 
 test('a step larger than the machine names the machine, not the backend', () => {
-  expect(() => checkStepMemory(smol, run(64, 2048), true, 'cpu', { backendBytes: Infinity, machineBytes: 24 * GiB })).toThrow(
+  expect(() => checkStepMemory(smol, run(1024, 2048), true, 'cpu', { backendBytes: Infinity, machineBytes: 24 * GiB })).toThrow(
     /this machine has 24\.00 GiB of memory/,
   );
 });

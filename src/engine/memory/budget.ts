@@ -5,7 +5,7 @@
  * - `resolveCheckpointing`: `disable_gradient_checkpointing: true` turns it off,
  *   `gradient_checkpointing: true|false` decides; unset (null) it is on when the step's
  *   activations without it would exceed 1 GiB (`CHECKPOINTING_AUTO_BYTES`) or would not fit the
- *   backend. Recomputing costs about one more forward pass of the layers (a step ~25-35 % slower);
+ *   backend. Recomputing costs one more forward pass of the decoder layers per step;
  *   below 1 GiB of activations the memory saved is small next to the machine's.
  * - `checkStepMemory`: the estimate (estimate.ts) against the backend's limit (the wasm heap
  *   addresses at most 4 GiB, and a heap that grows in steps fragments: 10 % is kept free) and
