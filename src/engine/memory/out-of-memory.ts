@@ -95,17 +95,18 @@ export function guardWasmAllocations(wasm: MallocModule): void {
           `cannot hold another ${fmtBytes(bytes)}`,
       );
     }
-    sizes.set(p, bytes);
+    // Offsets above 2 GiB come back negative (int32); tfjs frees them as unsigned (`>>> 0`).
+    sizes.set(p >>> 0, bytes);
     usage.inUse += bytes;
     if (usage.inUse > usage.peak) usage.peak = usage.inUse;
     return p;
   });
   if (typeof wasm._free === 'function') {
     intercept<(ptr: number) => void>(wasm, '_free', (inner) => (ptr: number): void => {
-      const n = sizes.get(ptr);
+      const n = sizes.get(ptr >>> 0);
       if (n !== undefined) {
         usage.inUse -= n;
-        sizes.delete(ptr);
+        sizes.delete(ptr >>> 0);
       }
       inner().call(wasm, ptr);
     });
