@@ -22,7 +22,11 @@ import { defineStage } from '../src/pipeline/stage';
 import { blockIfArmed, killIfArmed } from '../src/faults';
 import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
-import { setupModel, type ModelSetupParams } from '../src/train/model-setup';
+import { finetuningArgs, readModelConfig, setupModel, type ModelSetupParams } from '../src/train/model-setup';
+import { checkStepMemory, defaultLimits, describeEstimate, resolveCheckpointing } from '../src/engine/memory/budget';
+import { estimateStepMemory } from '../src/engine/memory/estimate';
+import { fmtBytes } from '../src/engine/memory/out-of-memory';
+import { trainableParameterCount } from '../src/engine/memory/trainable';
 import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
 import { WindowReader } from '../src/train/window-reader';
 import type { DataSettings } from '../src/train/data-settings';
@@ -51,6 +55,24 @@ function sumSizes(vs: Iterable<{ size: number }>): number {
   let n = 0;
   for (const v of vs) n += v.size;
   return n;
+}
+
+/** Gradient checkpointing and, for `backend: auto`, whether wasm's heap can hold the run. */
+async function planMemory(p: TrainerParams) {
+  const cfg = await readModelConfig(p.model_name_or_path);
+  const run = {
+    batchSize: p.per_device_train_batch_size, cutoffLen: p.cutoff_len,
+    gradientAccumulationSteps: p.gradient_accumulation_steps, trainableParams: trainableParameterCount(cfg, finetuningArgs(p)),
+  };
+  const planned = p.backend === 'auto' || p.backend === 'wasm' ? 'wasm' : p.backend;
+  const checkpointing = resolveCheckpointing(p, cfg, run, defaultLimits(planned));
+  let wasmUnfit: string | undefined;
+  if (p.backend === 'auto') {
+    const need = estimateStepMemory(cfg, { ...run, seqLen: run.cutoffLen, gradientCheckpointing: checkpointing.on }).total;
+    const heap = defaultLimits('wasm').backendBytes;
+    if (need > heap) wasmUnfit = `one step needs an estimated ${fmtBytes(need)}, its heap holds ${fmtBytes(heap)}`;
+  }
+  return { cfg, run, checkpointing, wasmUnfit };
 }
 
 /** A wait for data at least this long is reported as a `train.stall` event (the pipeline fell behind). */
@@ -95,6 +117,10 @@ export interface TrainerParams extends ModelSetupParams {
   data_settings: DataSettings | null;
   /** Resume without the data cursor (the main thread checked everything else). */
   ignore_data_skip: boolean;
+  /** Tokens per sequence at most (the memory check sizes one step with it). */
+  cutoff_len: number;
+  gradient_checkpointing: boolean | null;
+  disable_gradient_checkpointing: boolean;
 }
 
 export interface TrainerResult {
@@ -117,14 +143,22 @@ export interface TrainerResult {
 export const stage = defineStage<TrainerParams>(async (ctx) => {
   const p = ctx.params;
   const stageStart = performance.now();
-  const backend = await initBackend(p.backend, { threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software });
+  // Memory: checkpointing and the backend are decided from the shapes before any tensor exists.
+  const mem = await planMemory(p);
+  const backend = await initBackend(p.backend, {
+    threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software, ...(mem.wasmUnfit ? { wasmUnfit: mem.wasmUnfit } : {}),
+  });
   ctx.log('info', backendStartLine(backend));
+  if (mem.wasmUnfit) ctx.log('warn', `backend auto: wasm skipped (${mem.wasmUnfit})`);
+  const estimate = checkStepMemory(mem.cfg, mem.run, mem.checkpointing.on, backend.name);
+  ctx.log('info', `memory: one step needs an estimated ${describeEstimate(estimate)}; gradient checkpointing ${mem.checkpointing.on ? 'on' : 'off'} (${mem.checkpointing.why})`);
 
   ctx.setMemoryProbe(() => ({ tensorBytes: tf.memory().numBytes, ...(wasmHeapBytes() !== null ? { wasmHeapBytes: wasmHeapBytes()! } : {}) }));
 
   // Model, evaluation set, and the shape of the run.
   blockIfArmed('block-load', 1);
   const model = await setupModel(p, p.resume_from);
+  model.setGradientCheckpointing(mem.checkpointing.on);
   const evalBatches: MicroBatch[] = [];
   for await (const m of ctx.input('eval')) evalBatches.push(decodeTrainBatch(m.payload));
   const reader = new WindowReader(ctx.input('train'), p.gradient_accumulation_steps);
@@ -161,6 +195,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     maxGradNorm: p.max_grad_norm,
     skipNonFinite: p.skip_nonfinite_steps,
     seed: p.seed, // LoRA dropout masks derive from the run's seed
+    memoryHint: () => `Estimated need per step: ${describeEstimate(estimate)}`,
   });
 
   const state = createTrainerState({

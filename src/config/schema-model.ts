@@ -1,6 +1,6 @@
 /**
  * Keys of LLaMA-Factory's `ModelArguments` that ptflow honours: which model to start from and
- * whether to initialise it randomly.
+ * whether to initialise it randomly, and whether gradient checkpointing may be used.
  */
 import { bool, optStr } from './fields';
 
@@ -12,5 +12,9 @@ export const modelFields = {
   train_from_scratch: bool(
     false,
     'Initialise the weights randomly from the model config.json instead of loading its safetensors.',
+  ),
+  disable_gradient_checkpointing: bool(
+    false,
+    'Never recompute activations in the backward pass (LLaMA-Factory\'s key; wins over gradient_checkpointing).',
   ),
 };

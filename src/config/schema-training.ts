@@ -19,6 +19,7 @@ import {
   oneOf,
   optInt,
   optList,
+  optBool,
   optNum,
 
   optStr,
@@ -87,6 +88,11 @@ export const trainingFields = {
   adam_beta2: num(0.999, 'AdamW beta2.', atLeast(0), below(1)),
   adam_epsilon: num(1e-8, 'AdamW epsilon.', above(0)),
   max_grad_norm: num(1.0, 'Clip the global gradient norm to this value; 0 = no clipping.', atLeast(0)),
+  gradient_checkpointing: optBool(
+    'Recompute each decoder layer\'s activations in the backward pass instead of keeping them (bit-identical results, ' +
+      'less memory, one more forward pass of the layers per step). null = on when the activations would exceed 1 GiB or the step would ' +
+      'not fit the backend otherwise; disable_gradient_checkpointing: true turns it off.',
+  ),
   logging_steps: interval(500, 'Log every N optimizer steps (below 1: a ratio of the total steps).'),
   save_strategy: oneOf(['steps', 'epoch', 'no'] as const, 'steps', 'When to save checkpoints.'),
   save_steps: interval(500, 'Save a checkpoint every N steps with save_strategy steps (below 1: a ratio of the total steps).'),

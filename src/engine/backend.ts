@@ -6,7 +6,8 @@
  *   native TensorFlow; each registers a `tensorflow` backend when it loads); if neither loads or
  *   starts, `webgpu` when Dawn finds a real GPU adapter (a software one is never picked here; see
  *   webgpu/init.ts); then `wasm` (SIMD, threaded when threads > 1, see wasm/init.ts); if wasm
- *   cannot start, `cpu`. Every step that was skipped leaves a line in `notes`.
+ *   cannot start, or the caller says the run cannot fit its 4 GiB heap (`wasmUnfit`), `cpu`.
+ *   Every step that was skipped leaves a line in `notes`.
  * - `tensorflow`: the same two packages, in that order; if neither loads, a PtflowError that says
  *   how to install one.
  * - `webgpu`: that backend on the first GPU adapter, or on a software adapter when
@@ -66,6 +67,8 @@ export interface InitBackendOptions {
   requireModule?: (id: string) => unknown;
   /** `webgpu` (requested explicitly) may run on a software adapter (`webgpu_allow_software`). */
   webgpuAllowSoftware?: boolean;
+  /** Why the run cannot fit the wasm heap: `auto` then goes from tensorflow straight to cpu. */
+  wasmUnfit?: string;
 }
 
 /** Tried in this order for `tensorflow` (and first for `auto`). */
@@ -217,6 +220,10 @@ async function start(requested: BackendRequest, opts: InitBackendOptions): Promi
     case 'auto': {
       const info = (await tryTensorflow(requireModule, notes)) ?? (await tryWebgpu('auto', opts, notes));
       if (info != null) return info;
+      if (opts.wasmUnfit !== undefined) {
+        notes.push(`wasm: skipped (${opts.wasmUnfit}); using cpu`);
+        return startCpu(notes);
+      }
       try {
         return await startWasm(threads, notes);
       } catch (e) {

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PtflowError } from '../errors';
 import { countLossTokens, type MicroBatch } from './batch';
+import { asOutOfMemory, OutOfMemoryError } from './memory/out-of-memory';
 import { clipByGlobalNorm } from './optim/clip';
 import { hashSeed } from './model/rng';
 
@@ -37,6 +38,8 @@ export interface TrainStepOptions {
   seed?: number;
   /** Clipping function (default `clipByGlobalNorm` of optim/clip.ts). */
   clip?: ClipFn;
+  /** Appended to an out-of-memory error: what the run needs and which settings would fit. */
+  memoryHint?: () => string;
 }
 
 export interface StepResult {
@@ -74,6 +77,7 @@ export class TrainStep {
   private readonly skipNonFinite: boolean;
   private readonly seed: number;
   private readonly clip: ClipFn;
+  private readonly memoryHint: () => string;
 
   constructor(
     private readonly model: TrainableModel,
@@ -85,6 +89,7 @@ export class TrainStep {
     this.skipNonFinite = opts.skipNonFinite ?? false;
     this.seed = opts.seed ?? 42;
     this.clip = opts.clip ?? clipByGlobalNorm;
+    this.memoryHint = opts.memoryHint ?? (() => '');
   }
 
   /** One optimizer step over the micro-batches of one accumulation window. */
@@ -109,17 +114,20 @@ export class TrainStep {
     const vars = [...params.values()];
 
     let acc = new Map<string, tf.Tensor>();
-    let lossT: tf.Scalar = tf.scalar(0);
+    let lossT: tf.Scalar | null = null;
+    let where = 'forward/backward';
     try {
+      lossT = tf.scalar(0);
       micro.forEach((b, i) => {
+        where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
         if (countLossTokens(b) === 0) return;
         const dropoutSeed = hashSeed(this.seed, `${this.stepsDone}:${i}`);
         const { value, grads } = tf.variableGrads(
           () => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar,
           vars,
         );
-        const l = tf.add(lossT, value) as tf.Scalar;
-        lossT.dispose();
+        const l = tf.add(lossT as tf.Scalar, value) as tf.Scalar;
+        lossT?.dispose();
         value.dispose();
         lossT = l;
         for (const [vname, g] of Object.entries(grads)) {
@@ -132,7 +140,8 @@ export class TrainStep {
           } else acc.set(name, g);
         }
       });
-      const loss = lossT.dataSync()[0];
+      where = 'gradient clipping';
+      const loss = (lossT as tf.Scalar).dataSync()[0];
       const clipped = this.clip(acc, this.maxGradNorm);
       acc = clipped.grads;
       const gradNorm = clipped.norm;
@@ -140,11 +149,21 @@ export class TrainStep {
         const what = !Number.isFinite(loss) ? 'the loss is not finite' : 'the gradient norm is not finite';
         return this.nonFinite(stepNo, loss, gradNorm, what, base);
       }
+      where = 'optimizer update';
       this.optimizer.step(acc, lr);
       this.stepsDone += 1;
       return { ...base, loss, gradNorm, skipped: false };
+    } catch (e) {
+      const oom = asOutOfMemory(e);
+      if (oom === null) throw e;
+      const hint = this.memoryHint();
+      throw new OutOfMemoryError(
+        oom.requestedBytes,
+        oom.heldBytes,
+        `optimizer step ${stepNo}, ${where}: ${oom.message}${hint ? `. ${hint}` : ''}`,
+      );
     } finally {
-      lossT.dispose();
+      lossT?.dispose();
       for (const g of acc.values()) g.dispose();
     }
   }

@@ -337,6 +337,8 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     eval_steps: c.eval_steps ?? null, eval_strategy: c.eval_strategy, skip_nonfinite_steps: c.skip_nonfinite_steps,
     include_num_input_tokens_seen: c.include_num_input_tokens_seen, tokenizer_dir: c.model_name_or_path, resume_from: resumeFrom,
     tensorboard_dir: tensorboardDir(c),
+    cutoff_len: c.cutoff_len, gradient_checkpointing: c.gradient_checkpointing ?? null,
+    disable_gradient_checkpointing: c.disable_gradient_checkpointing,
   };
 }
 

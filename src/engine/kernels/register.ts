@@ -9,14 +9,17 @@
  * | wasm    | Slice              | stock copies the whole input out of the heap per call |
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
+ * | wasm    | Identity           | stock copies: every tensor saved for the backward pass (each linear's weight too) was a copy |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
  * | webgpu  | AddN               | stock binds every input at once: more than 7 fail WebGPU's default limit |
  *
- * Tried and not kept: an Identity that shares memory instead of copying (as cpu's does) raised
- * the reference step's wasm heap high-water mark from 526 to 623 MiB with no measurable speed-up.
+ * The sharing Identity, together with custom gradients running in their own tidy scope
+ * (ops/custom-op.ts), took the reference step's wasm heap from 526 MiB to 306 MiB (peak live
+ * tensors 253 MiB, as memory/estimate.ts predicts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
 import { splitVWasmConfig } from './split-v-wasm';
 import { keepStockKernel } from './stock';
@@ -37,6 +40,7 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
         unpackWasmConfig,
         splitVWasmConfig,
         transposeWasmConfig,
+        identityWasmConfig,
       ];
     case 'cpu':
       return [unsortedSegmentSumCpuConfig];

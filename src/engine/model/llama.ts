@@ -9,19 +9,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PtflowError } from '../../errors';
-import { causalLmLossSum, type LabelledBatch } from '../loss';
+import { shiftedTargets, type LabelledBatch } from '../loss';
+import { headCrossEntropySum } from '../ops/head-cross-entropy';
 import { attention } from '../ops/attention';
 import { additiveMaskRow } from '../ops/attention-mask';
 import { embed } from '../ops/embedding';
 import { linear } from '../ops/linear';
 import { rmsNorm } from '../ops/rmsnorm';
 import { applyRope, ropeTables } from '../ops/rope';
+import { customOp } from '../ops/custom-op';
 import { siluMul } from '../ops/swiglu';
 import type { LlamaConfig } from './config';
 import { freezeTrainableNames, type FreezeOptions } from './freeze';
 import { positionsOf, validateInputs, type ModelInputs } from './inputs';
 import { LoraAdapters, type LoraOptions } from './lora';
 import { linearPath, parameterShapes, type LinearModule } from './names';
+import { recomputeGrads } from './recompute';
 import { hashSeed, normalArray } from './rng';
 
 export type FinetuningArgs =
@@ -32,6 +35,16 @@ export type FinetuningArgs =
 export interface ForwardOptions {
   /** Seed for LoRA dropout; given only in training (no dropout without it). */
   dropoutSeed?: number;
+}
+
+/** What every decoder layer of one forward pass shares. */
+interface LayerContext {
+  N: number;
+  cos: tf.Tensor3D;
+  sin: tf.Tensor3D;
+  masks: tf.Tensor2D[];
+  shape: { batchSize: number; seqLen: number; heads: number; kvHeads: number; headDim: number };
+  opts: ForwardOptions;
 }
 
 export interface WeightTensor {
@@ -46,6 +59,7 @@ export class LlamaModel {
   private trainableBase: Set<string>;
   private adapters: LoraAdapters | null = null;
   private kind: FinetuningArgs['finetuningType'] = 'full';
+  private checkpointing = false;
 
   private constructor(config: LlamaConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -140,42 +154,105 @@ export class LlamaModel {
     return tf.tidy(() => tf.reshape(this.logits2d(x, opts), [x.batchSize, x.seqLen, this.config.vocabSize]));
   }
 
-  /** Σ of token losses of a labelled micro-batch (call inside `tf.variableGrads` or `tf.tidy`). */
+  /**
+   * Σ of token losses of a labelled micro-batch (call inside `tf.variableGrads` or `tf.tidy`).
+   * The head and the cross-entropy run over row chunks (ops/head-cross-entropy.ts): the [B·T, V]
+   * logits and their gradient never exist at once.
+   */
   lossSum(b: ModelInputs & LabelledBatch, opts: ForwardOptions = {}): tf.Scalar {
-    return causalLmLossSum(this.logits2d(b, opts), b);
+    const h = this.hidden2d(b, opts);
+    const headName = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    return headCrossEntropySum(h, this.p2(headName), shiftedTargets(b, this.config.vocabSize), this.trains(headName));
   }
 
   /** Logits [B·T, V] without a tidy of its own (so gradients can flow). */
   logits2d(x: ModelInputs, opts: ForwardOptions = {}): tf.Tensor2D {
+    const headName = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    return linear(this.hidden2d(x, opts), this.p2(headName), this.trains(headName));
+  }
+
+  /** The final norm's output [B·T, D] (the head's input), without a tidy of its own. */
+  private hidden2d(x: ModelInputs, opts: ForwardOptions): tf.Tensor2D {
     const c = this.config;
     validateInputs(x, c.vocabSize);
     const { batchSize: B, seqLen: T } = x;
     const N = B * T;
-    const H = c.numAttentionHeads;
-    const KV = c.numKeyValueHeads;
-    const hd = c.headDim;
-    const eps = c.rmsNormEps;
     const maskInputs = { ...x, attentionMask: x.attentionMask ?? new Int32Array(N).fill(1) };
     const masks: tf.Tensor2D[] = [];
     for (let r = 0; r < B; r++) masks.push(tf.tensor2d(additiveMaskRow(maskInputs, r), [T, T]));
-    const { cos, sin } = ropeTables(positionsOf(x), hd, c.ropeTheta);
-    const shape = { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: hd };
+    const { cos, sin } = ropeTables(positionsOf(x), c.headDim, c.ropeTheta);
+    const ctx: LayerContext = {
+      N, cos, sin, masks, opts,
+      shape: { batchSize: B, seqLen: T, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim },
+    };
 
     const embedName = 'model.embed_tokens.weight';
     let h = embed(this.p2(embedName), tf.tensor1d(x.inputIds, 'int32'), this.trains(embedName));
     for (let i = 0; i < c.numHiddenLayers; i++) {
-      const proj = (inp: tf.Tensor2D, m: LinearModule): tf.Tensor2D => this.project(inp, i, m, opts);
-      let xn = this.norm(h, `model.layers.${i}.input_layernorm.weight`, eps);
-      const q = tf.reshape(applyRope(tf.reshape(proj(xn, 'q_proj'), [N, H, hd]), cos, sin), [N, H * hd]);
-      const k = tf.reshape(applyRope(tf.reshape(proj(xn, 'k_proj'), [N, KV, hd]), cos, sin), [N, KV * hd]);
-      const v = proj(xn, 'v_proj');
-      h = tf.add(h, proj(attention(q as tf.Tensor2D, k as tf.Tensor2D, v, masks, shape), 'o_proj'));
-      xn = this.norm(h, `model.layers.${i}.post_attention_layernorm.weight`, eps);
-      h = tf.add(h, proj(siluMul(proj(xn, 'gate_proj'), proj(xn, 'up_proj')), 'down_proj'));
+      h = this.checkpointing ? this.checkpointedLayer(i, h, ctx) : this.decoderLayer(i, h, ctx);
     }
-    h = this.norm(h, 'model.norm.weight', eps);
-    const headName = c.tieWordEmbeddings ? embedName : 'lm_head.weight';
-    return linear(h, this.p2(headName), this.trains(headName));
+    return this.norm(h, 'model.norm.weight', c.rmsNormEps);
+  }
+
+  /**
+   * Gradient checkpointing (HF `gradient_checkpointing_enable`): each decoder layer keeps only
+   * its input for the backward pass and recomputes its activations there. Gradients are
+   * bit-identical to the run without it (same kernels on the same inputs); the cost is one more
+   * forward pass of the layers.
+   */
+  setGradientCheckpointing(on: boolean): void {
+    this.checkpointing = on;
+  }
+
+  get gradientCheckpointing(): boolean {
+    return this.checkpointing;
+  }
+
+  /** One decoder layer: `h + attn(norm(h))`, then `+ mlp(norm(·))`. */
+  private decoderLayer(i: number, h: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    const { N, cos, sin, masks, shape, opts } = ctx;
+    const { heads: H, kvHeads: KV, headDim: hd } = shape;
+    const eps = this.config.rmsNormEps;
+    const proj = (inp: tf.Tensor2D, m: LinearModule): tf.Tensor2D => this.project(inp, i, m, opts);
+    let xn = this.norm(h, `model.layers.${i}.input_layernorm.weight`, eps);
+    const q = tf.reshape(applyRope(tf.reshape(proj(xn, 'q_proj'), [N, H, hd]), cos, sin), [N, H * hd]);
+    const k = tf.reshape(applyRope(tf.reshape(proj(xn, 'k_proj'), [N, KV, hd]), cos, sin), [N, KV * hd]);
+    const v = proj(xn, 'v_proj');
+    h = tf.add(h, proj(attention(q as tf.Tensor2D, k as tf.Tensor2D, v, masks, shape), 'o_proj'));
+    xn = this.norm(h, `model.layers.${i}.post_attention_layernorm.weight`, eps);
+    return tf.add(h, proj(siluMul(proj(xn, 'gate_proj'), proj(xn, 'up_proj')), 'down_proj'));
+  }
+
+  /**
+   * `decoderLayer` as one op whose only saved tensor is its input: the forward runs inside the
+   * op (no tape, intermediates freed at once); the backward recomputes the layer under a tape of
+   * its own and takes the gradients of its input and of the layer's trainable tensors from it.
+   */
+  private checkpointedLayer(i: number, h: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    const trainable = this.layerTrainables(i);
+    return customOp<tf.Tensor2D>(([hIn], save) => {
+      // The rope tables and masks are freed with the forward pass's scope: keep them for the recompute.
+      save([hIn, ctx.cos, ctx.sin, ...ctx.masks]);
+      return {
+        value: this.decoderLayer(i, hIn as tf.Tensor2D, ctx),
+        gradFunc: (dy, [saved, cos, sin, ...masks]) => {
+          const again: LayerContext = { ...ctx, cos: cos as tf.Tensor3D, sin: sin as tf.Tensor3D, masks: masks as tf.Tensor2D[] };
+          return recomputeGrads(() => this.decoderLayer(i, saved as tf.Tensor2D, again), [saved, ...trainable], dy);
+        },
+      };
+    })(h, ...trainable);
+  }
+
+  /** The tensors of layer `i` that receive gradients (base weights or LoRA adapters). */
+  private layerTrainables(i: number): tf.Variable[] {
+    const prefix = `model.layers.${i}.`;
+    const src = this.adapters ? this.adapters.params : this.params;
+    const out: tf.Variable[] = [];
+    for (const [n, v] of src) {
+      if (!n.includes(prefix)) continue;
+      if (this.adapters || this.trainableBase.has(n)) out.push(v);
+    }
+    return out;
   }
 
   /** Frees every tensor of the model. */

@@ -187,3 +187,45 @@ export function softmaxCrossEntropySum(logits: tf.Tensor2D, targets: ArrayLike<n
 export function stockSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: ArrayLike<number>, ignoreIndex = CE_IGNORE_INDEX): tf.Tensor1D {
   return stockOp(logits, checked(logits, targets, ignoreIndex), ignoreIndex, false) as tf.Tensor1D;
 }
+
+/**
+ * Σ of the row losses of `logits` [N, V] and their gradient for an upstream gradient of 1, both
+ * at once and outside any tape (for ops that form the gradient themselves, e.g. the chunked head
+ * in ops/head-cross-entropy.ts). Native kernels where they run; stock ops otherwise.
+ */
+export function crossEntropySumAndGrad(
+  logits: tf.Tensor2D,
+  targets: ArrayLike<number>,
+  ignoreIndex = CE_IGNORE_INDEX,
+): { loss: tf.Scalar; dLogits: tf.Tensor2D } {
+  const t = checked(logits, targets, ignoreIndex);
+  const [N, V] = logits.shape;
+  return tf.tidy(() => {
+    const tt = tf.tensor1d(t, 'int32');
+    if (nativeCrossEntropyAvailable() && ensureKernels(tf.getBackend())) {
+      const attrs = { ignoreIndex };
+      const [loss, lse] = tf.engine().runKernel(CE_FORWARD_KERNEL, { logits, targets: tt }, attrs) as tf.Tensor[];
+      const out = tf.engine().runKernel(CE_BACKWARD_KERNEL, { logits, targets: tt, lse, dy: tf.ones([N]) }, attrs) as tf.Tensor2D | tf.Tensor2D[];
+      const dLogits = Array.isArray(out) ? out[0] : out;
+      return { loss: tf.sum(loss) as tf.Scalar, dLogits };
+    }
+    const w = new Float32Array(N);
+    const safe = new Int32Array(N);
+    for (let i = 0; i < N; i++) {
+      if (t[i] !== ignoreIndex) {
+        w[i] = 1;
+        safe[i] = t[i];
+      }
+    }
+    const wt = tf.tensor2d(w, [N, 1]);
+    const m = tf.max(logits, 1, true);
+    const e = tf.exp(tf.sub(logits, m));
+    const s = tf.sum(e, 1, true);
+    const lse = tf.add(tf.log(s), m);
+    const pairs = tf.stack([tf.range(0, N, 1, 'int32'), tf.tensor1d(safe, 'int32')], 1);
+    const picked = tf.reshape(tf.gatherND(logits, pairs), [N, 1]);
+    const loss = tf.sum(tf.mul(tf.sub(lse, picked), wt)) as tf.Scalar;
+    const dLogits = tf.mul(tf.sub(tf.div(e, s), tf.scatterND(pairs, tf.ones([N]), [N, V])), wt) as tf.Tensor2D;
+    return { loss, dLogits };
+  });
+}

@@ -29,6 +29,7 @@ export { ROPE_KERNEL, nativeRope } from './rope';
 export type { AdamWHyper } from './adamw';
 export {
   CE_IGNORE_INDEX,
+  crossEntropySumAndGrad,
   nativeCrossEntropyAvailable,
   softmaxCrossEntropy,
   softmaxCrossEntropySum,

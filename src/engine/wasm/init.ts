@@ -7,6 +7,8 @@
  * says so in `notes`. Afterwards:
  * - the `uncaughtException`/`unhandledRejection` listeners the package's emscripten glue adds
  *   (they rethrow, turning any stray error into a crash) are removed again;
+ * - the heap's `malloc` throws `OutOfMemoryError` when the heap cannot grow (it returned 0 and
+ *   tfjs wrote the tensor over the heap's own state, after which the next step spun forever);
  * - the pthread pool is trimmed to the workers the thread pool uses (the glue pre-spawns 8) and
  *   those are `unref`ed, so a process whose work is done exits by itself.
  * `shutdownWasm()` terminates the pthread workers and frees the heap, leaving the backend
@@ -15,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as wasmPackage from '@tensorflow/tfjs-backend-wasm';
 import { PtflowError } from '../../errors';
+import { guardWasmAllocations } from '../memory/out-of-memory';
 import { asWasmBackend } from './internals';
 import { defaultScriptDir } from './pthread-scripts';
 import { installThreadHooks } from './thread-hooks';
@@ -130,6 +133,8 @@ export async function initWasm(opts: WasmInitOptions): Promise<WasmInit> {
     restoreListeners(listeners);
   }
   const backend = asWasmBackend(tf.backend());
+  // A heap that cannot grow must fail the allocation, not hand out offset 0 (see out-of-memory.ts).
+  guardWasmAllocations(backend.wasm);
   const threads = threaded ? backend.wasm.tfjs.getThreadsCount() : 1;
   if (threaded) {
     trimPthreadPool();

@@ -1,0 +1,68 @@
+/**
+ * One process, one shape: ptflow's training step (TrainStep: forward, loss, backward, clip,
+ * AdamW) timed after a warm-up step, printed as one JSON line. `bench/scale.ts` runs it in a
+ * fresh process per shape so each peak RSS is that shape's own.
+ *
+ *   node dist/bench/scale-step.js --shape smollm135m-512x4 [--backend wasm|cpu|auto]
+ *                                 [--checkpointing on|off] [--steps 2] [--threads N]
+ */
+import { initBackend, type BackendRequest } from '../src/engine/backend';
+import { estimateStepMemory, parameterCount } from '../src/engine/memory/estimate';
+import { wasmHeapUsage } from '../src/engine/memory/out-of-memory';
+import { LlamaModel } from '../src/engine/model/llama';
+import { parameterShapes } from '../src/engine/model/names';
+import { AdamW } from '../src/engine/optim/adamw';
+import { TrainStep } from '../src/engine/train-step';
+import { peakRssBytes, wasmHeapBytes } from './util/memory';
+import { flopsPerToken, randomBatch } from './util/reference-model';
+import { findShape, shapeConfig } from './util/scale-shapes';
+import { median } from './util/stats';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+async function main(): Promise<void> {
+  const shape = findShape(arg('shape', 'reference'));
+  const backend = arg('backend', 'auto') as BackendRequest;
+  const checkpointing = arg('checkpointing', 'on') === 'on';
+  const steps = Number(arg('steps', '2'));
+  const threads = process.argv.includes('--threads') ? Number(arg('threads', '2')) : undefined;
+  const info = await initBackend(backend, threads !== undefined ? { threads } : {});
+  const cfg = shapeConfig(shape);
+  const model = LlamaModel.init(cfg, 42);
+  model.setGradientCheckpointing(checkpointing);
+  const opt = new AdamW(model.trainableParams(), { weightDecay: 0.01 });
+  const ts = new TrainStep(model, opt, () => 1e-4, { maxGradNorm: 1 });
+  const batch = randomBatch(cfg.vocabSize, shape.batchSize, shape.seqLen);
+  const t0 = performance.now();
+  const losses = [ts.step([batch]).loss];
+  const firstMs = performance.now() - t0;
+  const walls: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    losses.push(ts.step([batch]).loss);
+    walls.push(performance.now() - t);
+  }
+  const stepMs = median(walls);
+  const tokens = shape.batchSize * shape.seqLen;
+  const fpt = flopsPerToken(parameterShapes(cfg), cfg, shape.seqLen);
+  const est = estimateStepMemory(cfg, {
+    batchSize: shape.batchSize, seqLen: shape.seqLen, gradientAccumulationSteps: 1, gradientCheckpointing: checkpointing,
+    trainableParams: parameterCount(cfg),
+  });
+  console.log(JSON.stringify({
+    impl: 'ptflow', shape: shape.name, backend: info.name, threads: info.threads, native: info.native?.active ?? false,
+    checkpointing, params: parameterCount(cfg), tokens, firstStepMs: firstMs, stepMs, stepsMs: walls,
+    tokensPerS: tokens / (stepMs / 1000), gflops: (fpt * tokens) / (stepMs * 1e6), peakRssBytes: peakRssBytes(),
+    wasmHeapBytes: wasmHeapBytes(), wasmTensorPeakBytes: wasmHeapUsage().peak, estimateBytes: est.total, losses,
+  }));
+  // Threaded wasm keeps worker threads: leave at once.
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+/**
+ * Scale benchmark: ptflow against PyTorch eager on the same CPU, in one run. For each shape of
+ * util/scale-shapes.ts (SmolLM-135M with a 32k vocabulary at 512 × 4 and 2048 × 1, and the
+ * reference model) it runs ptflow's training step (bench/scale-step.ts) and the same step in
+ * PyTorch (bench/torch_step.py, Debian's python3-torch, 1 and 2 threads, the better one kept),
+ * each in a fresh process, and numpy's OpenBLAS sgemm 1024³ once. Prints tokens/s, model GFLOP/s
+ * (6 × non-embedding params incl. the head + 12·L·T·D per token), peak RSS, and the ratios the
+ * targets are about: tokens/s ≥ 1.5× PyTorch, peak RSS ≤ PyTorch's, GFLOP/s ≥ 0.6× sgemm.
+ *
+ *   node dist/bench/scale.js [--shapes a,b] [--steps 2] [--torch-threads 1,2] [--checkpointing on|off|auto]
+ *                            [--backend auto] [--json]
+ *
+ * OpenBLAS runs with its own core detection: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed
+ * from the Python processes' environment only.
+ */
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resolveCheckpointing, defaultLimits } from '../src/engine/memory/budget';
+import { parameterCount } from '../src/engine/memory/estimate';
+import { parameterShapes } from '../src/engine/model/names';
+import { flopsPerToken } from './util/reference-model';
+import { SCALE_SHAPES, findShape, shapeConfig, type ScaleShape } from './util/scale-shapes';
+
+type Row = Record<string, unknown> & { stepMs: number; tokensPerS: number; peakRssBytes: number };
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+const PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = path.resolve(__dirname, '../../bench/torch_step.py');
+
+function pythonEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['OPENBLAS_CORETYPE'];
+  delete env['OPENBLAS_L2_SIZE'];
+  return env;
+}
+
+function runJson(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Row | { error: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: env ?? process.env, maxBuffer: 1 << 24 });
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || line === undefined) {
+    return { error: `${path.basename(args[0] ?? cmd)} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  return JSON.parse(line) as Row;
+}
+
+const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+function checkpointingFor(s: ScaleShape, mode: string): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  const cfg = shapeConfig(s);
+  const run = { batchSize: s.batchSize, cutoffLen: s.seqLen, gradientAccumulationSteps: 1, trainableParams: parameterCount(cfg) };
+  return resolveCheckpointing({ gradient_checkpointing: null, disable_gradient_checkpointing: false }, cfg, run, defaultLimits('wasm')).on;
+}
+
+function main(): void {
+  const shapes = arg('shapes', SCALE_SHAPES.map((s) => s.name).join(',')).split(',').map(findShape);
+  const steps = arg('steps', '2');
+  const torchThreads = arg('torch-threads', '1,2').split(',');
+  const ckMode = arg('checkpointing', 'auto');
+  const backend = arg('backend', 'auto');
+  const json = process.argv.includes('--json');
+  const sgemm = runJson(PYTHON, [TORCH_SCRIPT, '--sgemm', '1024'], pythonEnv());
+  const sgemmGflops = 'error' in sgemm ? NaN : (sgemm['gflops'] as number);
+  const out: Array<Record<string, unknown>> = [];
+  if (!json) {
+    console.log(`machine: ${os.cpus().length} cores, ${gib(os.totalmem())}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`OpenBLAS sgemm 1024³ (numpy): ${'error' in sgemm ? sgemm.error : `${sgemmGflops.toFixed(1)} GFLOP/s`}`);
+  }
+  for (const s of shapes) {
+    const cfg = shapeConfig(s);
+    const tokens = s.batchSize * s.seqLen;
+    const fpt = flopsPerToken(parameterShapes(cfg), cfg, s.seqLen);
+    const ck = checkpointingFor(s, ckMode);
+    const pt = runJson(process.execPath, [
+      path.join(__dirname, 'scale-step.js'), '--shape', s.name, '--steps', steps, '--backend', backend, '--checkpointing', ck ? 'on' : 'off',
+    ]);
+    const torchRuns = torchThreads.map((t) =>
+      runJson(PYTHON, [TORCH_SCRIPT, '--config', JSON.stringify(s.hf), '--batch', String(s.batchSize), '--seq', String(s.seqLen), '--threads', t, '--steps', steps], pythonEnv()),
+    );
+    const okTorch = torchRuns.filter((r): r is Row => !('error' in r));
+    const bestTorch = okTorch.sort((a, b) => a.stepMs - b.stepMs)[0];
+    const gflops = 'error' in pt ? NaN : (fpt * tokens) / (pt.stepMs * 1e6);
+    const row = {
+      shape: s.name, tokens, mflopPerToken: fpt / 1e6, checkpointing: ck, ptflow: pt, torch: torchRuns, bestTorchThreads: bestTorch?.['threads'],
+      speedup: bestTorch && !('error' in pt) ? pt.tokensPerS / bestTorch.tokensPerS : NaN,
+      rssRatio: bestTorch && !('error' in pt) ? pt.peakRssBytes / bestTorch.peakRssBytes : NaN,
+      gflops, sgemmRatio: gflops / sgemmGflops,
+    };
+    out.push(row);
+    if (json) continue;
+    console.log(`\n${s.name}: batch ${s.batchSize} × seq ${s.seqLen}, ${(parameterCount(cfg) / 1e6).toFixed(1)}M params, ${(fpt / 1e6).toFixed(0)} MFLOP/token`);
+    if ('error' in pt) console.log(`  ptflow: ${pt.error}`);
+    else {
+      console.log(
+        `  ptflow (${pt['backend']}, ${pt['threads']} threads, checkpointing ${ck ? 'on' : 'off'}): ${pt.stepMs.toFixed(0)} ms/step, ` +
+          `${pt.tokensPerS.toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOP/s, peak RSS ${gib(pt.peakRssBytes)} ` +
+          `(estimate ${gib(pt['estimateBytes'] as number)}, wasm tensors peak ${gib(pt['wasmTensorPeakBytes'] as number)})`,
+      );
+    }
+    for (const r of torchRuns) {
+      if ('error' in r) console.log(`  pytorch: ${r.error}`);
+      else console.log(`  pytorch ${r['torch']} (${r['threads']} threads): ${r.stepMs.toFixed(0)} ms/step, ${r.tokensPerS.toFixed(0)} tokens/s, peak RSS ${gib(r.peakRssBytes)}`);
+    }
+    console.log(
+      `  ratios: tokens/s ${row.speedup.toFixed(2)}× PyTorch (target ≥ 1.5); peak RSS ${row.rssRatio.toFixed(2)}× PyTorch's (target ≤ 1); ` +
+        `GFLOP/s ${row.sgemmRatio.toFixed(2)}× sgemm (target ≥ 0.6)`,
+    );
+  }
+  if (json) console.log(JSON.stringify({ sgemmGflops, loadavg: os.loadavg(), rows: out }));
+  else console.log(`\nload average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+main();

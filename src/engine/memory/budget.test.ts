@@ -1,0 +1,115 @@
+// The memory check before training: when a step does not fit, a usage error with the estimate
+// and settings that do fit (each re-checked here against the estimate); checkpointing's default;
+// `backend: auto` going to cpu when the wasm heap cannot hold the run, and training there.
+import * as tf from '@tensorflow/tfjs-core';
+import { PtflowError } from '../../errors';
+import { initBackend, shutdownBackend } from '../backend';
+import { randomWeights, tinyConfig } from '../gradcheck/fixtures';
+import { parseLlamaConfig } from '../model/config';
+import { LlamaModel } from '../model/llama';
+import { AdamW } from '../optim/adamw';
+import { TrainStep } from '../train-step';
+import { CHECKPOINTING_AUTO_BYTES, checkStepMemory, resolveCheckpointing, type MemoryLimits } from './budget';
+import { estimateStepMemory, parameterCount } from './estimate';
+import { trainableParameterCount } from './trainable';
+
+const GiB = 1024 ** 3;
+const smol = parseLlamaConfig(
+  {
+    vocab_size: 32000, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9,
+    num_key_value_heads: 3, tie_word_embeddings: true, max_position_embeddings: 2048,
+  },
+  'smollm',
+);
+const run = (batchSize: number, cutoffLen: number) => ({
+  batchSize, cutoffLen, gradientAccumulationSteps: 1, trainableParams: parameterCount(smol),
+});
+const wasmLimits: MemoryLimits = { backendBytes: 0.9 * 4 * GiB, machineBytes: 24 * GiB };
+
+afterAll(async () => {
+  await shutdownBackend();
+});
+
+test('SmolLM-135M at 512 × 4 without checkpointing: the error gives the estimate and settings that fit', () => {
+  let err: unknown;
+  try {
+    checkStepMemory(smol, run(4, 512), false, 'wasm', wasmLimits);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(PtflowError);
+  const msg = (err as PtflowError).message;
+  expect((err as PtflowError).exitCode).toBe(2);
+  const total = estimateStepMemory(smol, { batchSize: 4, seqLen: 512, gradientAccumulationSteps: 1, gradientCheckpointing: false, trainableParams: parameterCount(smol) }).total;
+  expect(total).toBeGreaterThan(wasmLimits.backendBytes);
+  expect(msg).toContain(`needs an estimated ${(total / GiB).toFixed(2)} GiB`);
+  expect(msg).toContain('the wasm backend can hold 3.60 GiB of tensors');
+  expect(msg).toMatch(/gradient_checkpointing: true \(/);
+  expect(msg).toMatch(/per_device_train_batch_size: (\d) with gradient_accumulation_steps: (\d)/);
+  expect(msg).toMatch(/cutoff_len: \d+/);
+  expect(msg).toContain('backend: cpu');
+  // Each suggestion fits by the same estimate, and the batch one is the largest that does.
+  const [, b, accum] = /per_device_train_batch_size: (\d) with gradient_accumulation_steps: (\d)/.exec(msg) as RegExpExecArray;
+  expect(() => checkStepMemory(smol, run(Number(b), 512), false, 'wasm', wasmLimits)).not.toThrow();
+  expect(() => checkStepMemory(smol, run(Number(b) + 1, 512), false, 'wasm', wasmLimits)).toThrow(PtflowError);
+  expect(Number(b) * Number(accum)).toBeGreaterThanOrEqual(4);
+  const t = Number((/cutoff_len: (\d+)/.exec(msg) as RegExpExecArray)[1]);
+  expect(() => checkStepMemory(smol, run(4, t), false, 'wasm', wasmLimits)).not.toThrow();
+  expect(() => checkStepMemory(smol, run(4, 512), true, 'wasm', wasmLimits)).not.toThrow();
+});
+
+test('a step larger than the machine names the machine, not the backend', () => {
+  expect(() => checkStepMemory(smol, run(1024, 2048), true, 'cpu', { backendBytes: Infinity, machineBytes: 24 * GiB })).toThrow(
+    /this machine has 24\.00 GiB of memory/,
+  );
+});
+
+test('gradient checkpointing: the keys decide; unset, on above 1 GiB of activations', () => {
+  const keys = (gc: boolean | null, disable = false) => ({ gradient_checkpointing: gc, disable_gradient_checkpointing: disable });
+  expect(resolveCheckpointing(keys(true, true), smol, run(4, 512), wasmLimits).on).toBe(false);
+  expect(resolveCheckpointing(keys(false), smol, run(4, 512), wasmLimits).on).toBe(false);
+  expect(resolveCheckpointing(keys(true), tinyConfig(), run(1, 8), wasmLimits).on).toBe(true);
+  const big = resolveCheckpointing(keys(null), smol, run(4, 512), wasmLimits);
+  expect(big.on).toBe(true);
+  const small = resolveCheckpointing(keys(null), smol, run(1, 128), wasmLimits);
+  expect(small.on).toBe(false);
+  const act = (B: number, T: number) =>
+    estimateStepMemory(smol, { batchSize: B, seqLen: T, gradientAccumulationSteps: 1, gradientCheckpointing: false, trainableParams: parameterCount(smol) }).activations;
+  expect(act(4, 512)).toBeGreaterThan(CHECKPOINTING_AUTO_BYTES);
+  expect(act(1, 128)).toBeLessThan(CHECKPOINTING_AUTO_BYTES);
+});
+
+test('backend auto with a run the wasm heap cannot hold: cpu, and the step trains there', async () => {
+  await shutdownBackend();
+  const info = await initBackend('auto', { wasmUnfit: 'one step needs an estimated 5.00 GiB, its heap holds 3.60 GiB' });
+  expect(info.name).toBe('cpu');
+  expect(info.notes.join('\n')).toContain('wasm: skipped (one step needs an estimated 5.00 GiB');
+  const cfg = tinyConfig();
+  const model = LlamaModel.fromWeights(cfg, randomWeights(cfg, 2));
+  model.setGradientCheckpointing(true);
+  const opt = new AdamW(model.trainableParams(), {});
+  const ts = new TrainStep(model, opt, () => 0.01);
+  const ids = Int32Array.from([3, 7, 1, 9, 4, 2, 10, 5]);
+  const b = { batchSize: 1, seqLen: 8, inputIds: ids, labels: ids.slice(), attentionMask: new Int32Array(8).fill(1) };
+  const l0 = ts.step([b]).loss;
+  const l1 = ts.step([b]).loss;
+  expect(l1).toBeLessThan(l0);
+  expect(tf.getBackend()).toBe('cpu');
+  model.dispose();
+  opt.dispose();
+});
+
+test('trainable parameters from the config: full, freeze, LoRA (the cpu backend of the test above)', () => {
+  const cfg = tinyConfig();
+  expect(trainableParameterCount(cfg, { finetuningType: 'full' })).toBe(parameterCount(cfg));
+  const m = LlamaModel.fromWeights(cfg, randomWeights(cfg, 1));
+  for (const ft of [
+    { finetuningType: 'freeze' as const, trainableLayers: 1 },
+    { finetuningType: 'lora' as const, rank: 3, target: 'q_proj,v_proj' },
+  ]) {
+    m.setFinetuning(ft);
+    const real = [...m.trainableParams().values()].reduce((a, v) => a + v.size, 0);
+    expect(trainableParameterCount(cfg, ft)).toBe(real);
+  }
+  m.dispose();
+});

@@ -1,0 +1,152 @@
+/**
+ * Before training: does one step of this run fit what the backend can address and what the
+ * machine has? And is gradient checkpointing on?
+ *
+ * - `resolveCheckpointing`: `disable_gradient_checkpointing: true` turns it off,
+ *   `gradient_checkpointing: true|false` decides; unset (null) it is on when the step's
+ *   activations without it would exceed 1 GiB (`CHECKPOINTING_AUTO_BYTES`) or would not fit the
+ *   backend. Recomputing costs one more forward pass of the decoder layers per step;
+ *   below 1 GiB of activations the memory saved is small next to the machine's.
+ * - `checkStepMemory`: the estimate (estimate.ts) against the backend's limit (the wasm heap
+ *   addresses at most 4 GiB, and a heap that grows in steps fragments: 10 % is kept free) and
+ *   the machine's memory. When it does not fit, a PtflowError gives the estimate and the settings
+ *   that would fit: gradient checkpointing, a smaller batch (with more accumulation, the same
+ *   effective batch), a shorter cutoff_len, another backend.
+ */
+import * as os from 'node:os';
+import { PtflowError } from '../../errors';
+import type { LlamaConfig } from '../model/config';
+import { estimateStepMemory, type MemoryEstimate, type StepShape } from './estimate';
+import { fmtBytes, WASM_HEAP_MAX_BYTES } from './out-of-memory';
+
+export const CHECKPOINTING_AUTO_BYTES = 1024 ** 3;
+/** Share of the wasm heap a step may plan to use (the rest absorbs fragmentation). */
+export const WASM_USABLE_SHARE = 0.9;
+/** Bytes the process needs beyond its tensors (Node, tfjs, the data pipeline's buffers). */
+export const PROCESS_OVERHEAD_BYTES = 512 * 1024 ** 2;
+
+/** webgpu: the GPU's memory is not known to ptflow, so only the machine's memory is checked. */
+export type MemoryBackend = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
+
+export interface MemoryLimits {
+  /** Bytes of tensors the backend can address (wasm: its heap), or Infinity. */
+  backendBytes: number;
+  /** Physical memory of the machine. */
+  machineBytes: number;
+}
+
+export function defaultLimits(backend: MemoryBackend): MemoryLimits {
+  return {
+    backendBytes: backend === 'wasm' ? Math.floor(WASM_HEAP_MAX_BYTES * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
+    machineBytes: os.totalmem(),
+  };
+}
+
+export interface RunShape {
+  batchSize: number;
+  cutoffLen: number;
+  gradientAccumulationSteps: number;
+  trainableParams: number;
+}
+
+export interface CheckpointingKeys {
+  gradient_checkpointing: boolean | null;
+  disable_gradient_checkpointing: boolean;
+}
+
+const shapeOf = (r: RunShape, ck: boolean): StepShape => ({
+  batchSize: r.batchSize, seqLen: r.cutoffLen, gradientAccumulationSteps: r.gradientAccumulationSteps,
+  gradientCheckpointing: ck, trainableParams: r.trainableParams,
+});
+
+function fits(e: MemoryEstimate, l: MemoryLimits): boolean {
+  return e.total <= l.backendBytes && e.total + PROCESS_OVERHEAD_BYTES <= l.machineBytes;
+}
+
+export function resolveCheckpointing(
+  keys: CheckpointingKeys,
+  cfg: LlamaConfig,
+  run: RunShape,
+  limits: MemoryLimits,
+): { on: boolean; why: string } {
+  if (keys.disable_gradient_checkpointing) return { on: false, why: 'disable_gradient_checkpointing: true' };
+  if (keys.gradient_checkpointing !== null) return { on: keys.gradient_checkpointing, why: `gradient_checkpointing: ${keys.gradient_checkpointing}` };
+  const without = estimateStepMemory(cfg, shapeOf(run, false));
+  if (without.activations > CHECKPOINTING_AUTO_BYTES) {
+    return { on: true, why: `activations would take ${fmtBytes(without.activations)} without it (> ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
+  }
+  if (!fits(without, limits)) return { on: true, why: `the step needs ${fmtBytes(without.total)} without it` };
+  return { on: false, why: `activations take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
+}
+
+export function describeEstimate(e: MemoryEstimate): string {
+  return (
+    `${fmtBytes(e.total)} (weights ${fmtBytes(e.weights)}, AdamW state ${fmtBytes(e.optimizer)}, gradients ${fmtBytes(e.gradients)}, ` +
+    `activations ${fmtBytes(e.activations)}, logits and workspace ${fmtBytes(e.workspace)})`
+  );
+}
+
+/** Settings that would fit, best first (each one change away from `run`). */
+export function fittingChoices(
+  cfg: LlamaConfig,
+  run: RunShape,
+  checkpointing: boolean,
+  backend: MemoryBackend,
+  limits: MemoryLimits,
+  otherBackend?: { name: MemoryBackend; limits: MemoryLimits },
+): string[] {
+  const out: string[] = [];
+  const est = (r: RunShape, ck: boolean): MemoryEstimate => estimateStepMemory(cfg, shapeOf(r, ck));
+  if (!checkpointing && fits(est(run, true), limits)) {
+    out.push(`gradient_checkpointing: true (${fmtBytes(est(run, true).total)})`);
+  }
+  for (const ck of checkpointing ? [true] : [false, true]) {
+    for (let b = run.batchSize - 1; b >= 1; b--) {
+      const r = { ...run, batchSize: b };
+      if (!fits(est(r, ck), limits)) continue;
+      const accum = Math.ceil((run.batchSize * run.gradientAccumulationSteps) / b);
+      out.push(
+        `per_device_train_batch_size: ${b} with gradient_accumulation_steps: ${accum}${ck && !checkpointing ? ' and gradient_checkpointing: true' : ''} ` +
+          `(${fmtBytes(est({ ...r, gradientAccumulationSteps: accum }, ck).total)})`,
+      );
+      break;
+    }
+  }
+  for (let t = run.cutoffLen >> 1; t >= 16; t >>= 1) {
+    const r = { ...run, cutoffLen: t };
+    const ck = checkpointing || !fits(est(r, false), limits);
+    if (fits(est(r, ck), limits)) {
+      out.push(`cutoff_len: ${t}${ck && !checkpointing ? ' with gradient_checkpointing: true' : ''} (${fmtBytes(est(r, ck).total)})`);
+      break;
+    }
+  }
+  if (otherBackend && fits(est(run, checkpointing), otherBackend.limits)) {
+    out.push(`backend: ${otherBackend.name} (no ${fmtBytes(limits.backendBytes)} limit; slower element-wise kernels)`);
+  }
+  void backend;
+  return out;
+}
+
+/** Throws a PtflowError when one step of `run` does not fit; returns the estimate otherwise. */
+export function checkStepMemory(
+  cfg: LlamaConfig,
+  run: RunShape,
+  checkpointing: boolean,
+  backend: MemoryBackend,
+  limits: MemoryLimits = defaultLimits(backend),
+): MemoryEstimate {
+  const e = estimateStepMemory(cfg, shapeOf(run, checkpointing));
+  if (fits(e, limits)) return e;
+  const where =
+    e.total > limits.backendBytes
+      ? `the ${backend} backend can hold ${fmtBytes(limits.backendBytes)} of tensors`
+      : `this machine has ${fmtBytes(limits.machineBytes)} of memory (${fmtBytes(PROCESS_OVERHEAD_BYTES)} kept for the process itself)`;
+  const other = backend === 'wasm' ? { name: 'cpu' as const, limits: defaultLimits('cpu') } : undefined;
+  const choices = fittingChoices(cfg, run, checkpointing, backend, limits, other);
+  throw new PtflowError(
+    `memory: one training step (batch ${run.batchSize} × cutoff_len ${run.cutoffLen}, gradient checkpointing ${checkpointing ? 'on' : 'off'}) ` +
+      `needs an estimated ${describeEstimate(e)}, but ${where}. ` +
+      (choices.length > 0 ? `Settings that fit: ${choices.join('; ')}.` : 'No smaller setting of batch size or cutoff_len fits.'),
+    2,
+  );
+}

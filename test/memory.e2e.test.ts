@@ -1,0 +1,43 @@
+/**
+ * Memory through the real `ptflow train` CLI: a run whose step cannot fit stops before training
+ * with one clear error (the estimate and settings that fit) and writes no checkpoint; the
+ * gradient-checkpointing keys reach the trainer and give the same losses as without.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expectOneClearError } from './bad-input-helpers';
+import { runCli, tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
+
+const root = tmpDir('ptflow-memory-');
+const model = tinyModelDir(root);
+const data = tinyDataset(root, 6);
+
+function config(name: string, extra: Record<string, unknown>): string {
+  return writeYaml(path.join(root, `${name}.yaml`), {
+    model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
+    dataset: 'kjv', dataset_dir: data, cutoff_len: 16, output_dir: path.join(root, name),
+    per_device_train_batch_size: 2, learning_rate: 0.01, max_steps: 3, logging_steps: 1, save_steps: 2, seed: 3, ...extra,
+  });
+}
+
+const losses = (dir: string): number[] =>
+  readFileSync(path.join(dir, 'trainer_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss?: number })
+    .filter((e) => e.loss !== undefined).map((e) => e.loss as number);
+
+test('a step larger than the machine: exit 2 with the estimate and what fits, no checkpoint', async () => {
+  const r = await runCli(['train', config('huge', { per_device_train_batch_size: 1000000 })]);
+  expectOneClearError(r, 2, /memory: one training step \(batch 1000000 × cutoff_len 16, gradient checkpointing on\) needs an estimated [\d.]+ GiB .* but this machine has .* Settings that fit: per_device_train_batch_size: \d+ with gradient_accumulation_steps: \d+/);
+  expect(existsSync(path.join(root, 'huge', 'checkpoint-2'))).toBe(false);
+}, 120_000);
+
+test('gradient_checkpointing on and off: the same losses; disable_gradient_checkpointing wins', async () => {
+  const on = await runCli(['train', config('on', { gradient_checkpointing: true })]);
+  expect(on.code).toBe(0);
+  expect(on.stdout + on.stderr).toContain('gradient checkpointing on (gradient_checkpointing: true)');
+  const off = await runCli(['train', config('off', { gradient_checkpointing: true, disable_gradient_checkpointing: true })]);
+  expect(off.code).toBe(0);
+  expect(off.stdout + off.stderr).toContain('gradient checkpointing off (disable_gradient_checkpointing: true)');
+  const a = losses(path.join(root, 'on'));
+  expect(a.length).toBe(3);
+  expect(a).toEqual(losses(path.join(root, 'off')));
+}, 240_000);
