@@ -3,6 +3,7 @@
  * records and non-finite steps are handled, and the telemetry tap.
  */
 import { atLeast, atMost, bool, bytes, int, oneOf, optInt, optStr, str } from './fields';
+import { pipelineField } from './schema-pipeline';
 
 export const ptflowFields = {
   backend: oneOf(
@@ -36,4 +37,5 @@ export const ptflowFields = {
   tap_port: optInt('Port of the telemetry WebSocket tap; null = no tap; 0 = any free port.', atLeast(0), atMost(65535)),
   tap_host: str('127.0.0.1', 'Address the telemetry tap binds to.'),
   tap_token: optStr('Token a tap client must present; null = none (keep the tap on localhost then).'),
+  pipeline: pipelineField,
 };

@@ -152,7 +152,7 @@ async function runSupervised(
   inputs: Map<string, InPort>,
   setAttempt: (n: number) => void,
   emitRaw: (type: TelemetryPost['type'], data: unknown, step: number | null) => void,
-): Promise<JsonValue> {
+): Promise<unknown> {
   for (let attempt = wd.attempt; ; attempt++) {
     setAttempt(attempt);
     try {

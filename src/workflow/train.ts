@@ -26,7 +26,9 @@ import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
-import type { JsonValue } from '../../schemas/ports';
+import type { DataCursor } from '../../schemas/train-batch-meta';
+import { parallelizable, resolvePipeline, type ResolvedStep } from '../actors/resolve';
+import { insertSteps } from '../pipeline/insert-steps';
 
 export interface TrainRunOptions {
   /** Where progress goes (default stderr); tests pass a buffer. */
@@ -50,8 +52,9 @@ export async function runTrainCommand(configPath: string, overrides: string[]): 
 
 export async function runTrain(configPath: string, overrides: string[], opts: TrainRunOptions = {}): Promise<TrainRunResult> {
   const out = opts.out ?? process.stderr;
-  const { config: c, warnings } = loadTrainConfig(configPath, overrides);
+  const { config: c, warnings, where } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
+  const steps = resolvePipeline(c.pipeline, configPath, where);
 
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
@@ -79,7 +82,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     if (resume.note) out.write(resume.note + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
-    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache });
+    return await runPipeline(c, { trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, out, opts, cache, steps });
   } finally {
     lock.release();
   }
@@ -91,6 +94,8 @@ interface RunInputs {
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
   cache: TokenCacheIndex | null;
+  /** `pipeline:` steps (with a cache, its docs steps already ran when it was built). */
+  steps: ResolvedStep[];
   out: NodeJS.WritableStream;
   opts: TrainRunOptions;
 }
@@ -104,25 +109,26 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir });
 
   const resumeCursor = inp.resumeFrom ? await readResumeCursor(inp.resumeFrom) : null;
-  const graph = defaultGraph({
+  const graph = insertSteps(defaultGraph({
     shard: {
       train: inp.trainSets, eval: inp.evalSets, max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy,
       interleave_probs: c.interleave_probs ?? null, val_size: c.val_size, seed: c.seed, do_train: c.do_train,
       on_bad_record: c.on_bad_record, streaming: c.streaming, buffer_size: c.buffer_size, resume_cursor: resumeCursor,
-    } as unknown as JsonValue,
-    tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null, packing: c.packing, cutoff_len: c.cutoff_len } as JsonValue,
+    },
+    tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null, packing: c.packing, cutoff_len: c.cutoff_len },
     collator: {
       cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
-      bos_id: tokenizer.bosId, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
+      bos_id: tokenizer.bosId ?? null, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
-    } as unknown as JsonValue,
-    trainer: c.do_train ? (trainerParams(c, inp.resumeFrom) as unknown as JsonValue) : null,
-    evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    cache: inp.cache ? (cacheShardParams(c, inp.cache, tokenizer) as unknown as JsonValue) : null,
+    },
+    trainer: c.do_train ? trainerParams(c, inp.resumeFrom) : null,
+    evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, num_threads: c.num_threads ?? null },
+    cache: inp.cache ? cacheShardParams(c, inp.cache, tokenizer) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
-  });
+  }), inp.cache ? inp.steps.filter((s) => s.def.input !== 'docs') : inp.steps);
+  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, out);
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
 
@@ -144,7 +150,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
 
   try {
     const results = await pipeline.done;
-    const result = results.get(finisher) as unknown as TrainerResult | { eval_metrics: Record<string, number> };
+    const result = results.get(finisher) as TrainerResult | { eval_metrics: Record<string, number> };
     const trainer = c.do_train ? (result as TrainerResult) : null;
     const written = await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, trainMs: trainer.train_ms } : null);
     const bad = written.bad_records;
@@ -211,10 +217,25 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
   };
 }
 
-async function readResumeCursor(dir: string): Promise<JsonValue> {
+async function readResumeCursor(dir: string): Promise<DataCursor | null> {
   const { loadCheckpoint } = await import('../train/checkpoint');
   const ck = await loadCheckpoint(dir);
-  return ck.progress.cursor;
+  return ck.progress.cursor as DataCursor | null;
+}
+
+/**
+ * A map-style run re-reads every document on resume, so a deterministic step is in the same state at
+ * the cursor. A streamed run seeks past documents: a step that keeps state across batches starts
+ * empty there (snapshot/restore of step state is not stored in checkpoints yet). Said once.
+ */
+function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, out: NodeJS.WritableStream): void {
+  if (!streaming) return;
+  const stateful = steps.filter((s) => !parallelizable(s.def));
+  if (stateful.length === 0) return;
+  out.write(
+    `warning: resuming a streamed run with stateful pipeline step${stateful.length > 1 ? 's' : ''} ${stateful.map((s) => `'${s.name}'`).join(', ')}: ` +
+      'they restart empty at the checkpoint, so the token stream is not guaranteed to match an uninterrupted run.\n',
+  );
 }
 
 /**
