@@ -39,7 +39,7 @@ function loader(): Jiti {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createJiti } = require('jiti') as { createJiti(from: string, o: object): { (id: string): unknown } };
   const entry = require.resolve('../index');
-  const j = createJiti(__filename, { alias: { ptflow: entry }, moduleCache: true, fsCache: false, interopDefault: false });
+  const j = createJiti(__filename, { alias: { ptflow: entry }, moduleCache: true, fsCache: false, interopDefault: true });
   return (jiti = (id) => j(id));
 }
 
