@@ -20,7 +20,17 @@ export {
 } from './actors/api';
 export { contractViolation, docsBatch, readDocs, readTokens, tokensBatch, type Doc, type TokenDoc } from './actors/edges';
 export { BUILTIN_ACTORS } from './actors/builtin';
-export { runTrain, type TrainRunOptions, type TrainRunResult } from './workflow/train';
-export { runPrepare, type PrepareResult } from './workflow/prepare';
+export type { TrainRunOptions, TrainRunResult } from './workflow/train';
+export type { PrepareResult } from './workflow/prepare';
 export { z } from 'zod';
 export type { RecordBatch } from 'apache-arrow';
+
+/** `ptflow train` as a function (loaded on first use: an actor module importing this entry stays light). */
+export async function runTrain(...args: Parameters<typeof import('./workflow/train').runTrain>): ReturnType<typeof import('./workflow/train').runTrain> {
+  return (await import('./workflow/train')).runTrain(...args);
+}
+
+/** `ptflow prepare` as a function (loaded on first use). */
+export async function runPrepare(...args: Parameters<typeof import('./workflow/prepare').runPrepare>): ReturnType<typeof import('./workflow/prepare').runPrepare> {
+  return (await import('./workflow/prepare')).runPrepare(...args);
+}

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
+import { packageRoot } from '../pipeline/compiled';
 import { isActorDefinition, type ActorDefinition } from './api';
 import { BUILTIN_ACTORS } from './builtin';
 
@@ -38,7 +39,9 @@ function loader(): Jiti {
   if (jiti) return jiti;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createJiti } = require('jiti') as { createJiti(from: string, o: object): { (id: string): unknown } };
-  const entry = require.resolve('../index');
+  // The package entry as built (a test runner may run these sources, but user modules get the build).
+  const built = path.join(packageRoot(), 'dist', 'src', 'index.js');
+  const entry = existsSync(built) ? built : require.resolve('../index');
   const j = createJiti(__filename, { alias: { ptflow: entry }, moduleCache: true, fsCache: false, interopDefault: true });
   return (jiti = (id) => j(id));
 }
@@ -51,7 +54,8 @@ export function loadActor(ref: ActorRef, where: string): ActorDefinition {
   } catch (e) {
     throw new PtflowError(`${where}: cannot load actor module ${ref.file}: ${(e as Error).message.split('\n')[0]}`, 2);
   }
-  const def = (mod as { default?: unknown } | null)?.default;
+  // `in`, not a read: the loader's interop answers any `.default` read on a module without one.
+  const def = mod !== null && typeof mod === 'object' && 'default' in mod ? (mod as { default: unknown }).default : undefined;
   if (!isActorDefinition(def)) {
     const got = def === undefined ? 'no default export' : `a default export that is ${typeof def === 'object' ? 'an object' : typeof def} made without defineActor/defineFilter`;
     throw new PtflowError(`${where}: module ${ref.file} has ${got}; its default export must be the actor (export default defineActor({...}) or defineFilter({...}))`, 2);

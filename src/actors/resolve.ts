@@ -51,7 +51,7 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
       throw new PtflowError(`${label}: another step is also named '${name}' (${prev}); give one a name: key`, 2);
     }
     names.set(name, at());
-    const parsedOptions = parseStepOptions(def, s.options, `pipeline step '${name}' (${at('options')})`);
+    const parsedOptions = parseStepOptions(def, s.options, (p) => `pipeline step '${name}' (${where('pipeline', [i, 'options', ...p])})`);
     if (s.workers > 1 && !parallelizable(def)) {
       throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches, run it with workers: 1`, 2);
     }

@@ -106,6 +106,7 @@ describe('defaults', () => {
       tap_port: null,
       tap_host: '127.0.0.1',
       tap_token: null,
+      pipeline: [],
     });
     expect(warnings).toEqual([]);
   });

@@ -99,9 +99,12 @@ export function resolveConfig(fileEntries: readonly ConfigEntry[], overrideEntri
     const issue = [...parsed.error.issues].sort((a, b) => order.indexOf(String(a.path[0])) - order.indexOf(String(b.path[0])))[0];
     const key = String(issue.path[0]);
     const slot = slots.get(key);
-    const where = slot !== undefined ? describeNested(slot, issue.path.slice(1) as (string | number)[]) : file;
-    const item = issue.path.length > 1 ? ` (item ${issue.path.slice(1).join('.')})` : '';
-    throw usageError(`${where}: '${key}'${item} ${issue.message}, got ${showGot(slot?.value)}`);
+    const inner = issue.path.slice(1) as (string | number)[];
+    // An unknown key inside a list item or mapping: point at that key's line.
+    const located = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...inner, issue.keys[0]] : inner;
+    const where = slot !== undefined ? describeNested(slot, located) : file;
+    const item = inner.length > 0 ? ` (item ${inner.join('.')})` : '';
+    throw usageError(`${where}: '${key}'${item} ${issue.message}, got ${showGot(valueAt(slot?.value, inner))}`);
   }
 
   const settled = applyRules(parsed.data, sources, file);
@@ -110,6 +113,16 @@ export function resolveConfig(fileEntries: readonly ConfigEntry[], overrideEntri
     return slot === undefined ? file : describeNested(slot, path);
   };
   return { config: settled.config, warnings: [...warnings, ...settled.warnings], where };
+}
+
+/** The value at `path` inside `value` (the whole value where the path does not lead anywhere). */
+function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || !(k in (v as object))) return value;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
 }
 
 /** A rejected value for the message: text quoted, everything else as JSON. */
