@@ -65,15 +65,14 @@ export function countOf(s: string, sub: string): number {
 // ---- simplify_text ---------------------------------------------------------------------------
 
 const NUMBERS = /\p{Nd}+([.,،٫⎖⎗⎘]\p{Nd}+)?/gu;
-const PUNCT_CHARS = new Set(PUNCTUATION);
+/** Every PUNCTUATION character, as one character class (str.translate to spaces). */
+const PUNCT_CLASS = new RegExp(`[${[...PUNCTUATION].map((c) => `\\u{${c.codePointAt(0)!.toString(16)}}`).join('')}]`, 'gu');
 const MARK = /\p{Mn}/gu;
 
 /** datatrove `simplify_text`: lowercase, numbers → 0, punctuation → space, one space, no diacritics. */
 export function simplifyText(text: string): string {
-  let t = text.toLowerCase().replace(NUMBERS, '0');
-  let out = '';
-  for (const ch of t) out += PUNCT_CHARS.has(ch) ? ' ' : ch;
-  t = pyStrip(out).replace(WS_RUN, ' ');
+  let t = text.toLowerCase().replace(NUMBERS, '0').replace(PUNCT_CLASS, ' ');
+  t = pyStrip(t).replace(WS_RUN, ' ');
   t = t.normalize('NFD').replace(MARK, '');
   return pyStrip(t);
 }
@@ -84,27 +83,41 @@ const W = '[\\p{L}\\p{N}_]';
 /** `\b` before a word character / after one, as Python's Unicode-aware \b. */
 const B_BEFORE = `(?<!${W})`;
 const B_AFTER = `(?!${W})`;
-/** Python's `$` without MULTILINE: the end, or just before a final newline. */
-const END = '(?=\\n?$)';
+/**
+ * All sentences of a text are tokenized in one pass, joined by SEP (a private-use character between
+ * spaces): the rules NLTK anchors at a sentence's start (^) or end ($) are anchored at SEP here, so
+ * each sentence is treated as NLTK treats it alone, without 20 regex passes per sentence.
+ */
+const SEP = '\uE000';
+/** NLTK's `$` (end of the sentence, or before a final newline) → before the separator or the end. */
+const END = `(?=\\n?(?: ${SEP}|$))`;
+/** NLTK's `^` → the start, or just after a separator. */
+const START = `(?<=^|${SEP} )`;
 const re = (src: string, flags = ''): RegExp => new RegExp(src, `gu${flags}`);
 
-type Rule = [RegExp, string];
+/** A rule, and text that must occur (lowercased) for it to match at all: the rule is skipped without it. */
+type Rule = [RegExp, string, string?];
+
+function apply(t: string, rules: readonly Rule[], lower: string): string {
+  for (const [r, s, needle] of rules) if (needle === undefined || lower.includes(needle)) t = t.replace(r, s);
+  return t;
+}
 
 const STARTING_QUOTES: Rule[] = [
   [re('([«“‘„]|[`]+)'), ' $1 '],
-  [re('^"'), '``'],
+  [re(`${START}"`), '``'],
   [re('(``)'), ' $1 '],
   [re('([ (\\[{<])("|\'{2})'), '$1 `` '],
-  [re(`(')(?!re|ve|ll|m|t|s|d|n)(${W})${B_AFTER}`, 'i'), '$1 $2'],
+  [re(`(')(?!re|ve|ll|m|t|s|d|n)(${W})${B_AFTER}`, 'i'), '$1 $2', "'"],
 ];
 
 const PUNCTUATION_RULES: Rule[] = [
-  [re(`([^.])(\\.)([\\])}>"'»”’ ]*)[${PY_WS}]*${END}`), '$1 $2 $3 '],
+  [re(`([^.${SEP}])(\\.)([\\])}>"'»”’ ]*)[${PY_WS}]*${END}`), '$1 $2 $3 '],
   [re('([:,])([^\\p{Nd}])'), ' $1 $2'],
   [re(`([:,])${END}`), ' $1 '],
   [re('\\.{2,}'), ' $& '],
   [re('[;@#$%&]'), ' $& '],
-  [re(`([^.])(\\.)([\\])}>"']*)[${PY_WS}]*${END}`), '$1 $2$3 '],
+  [re(`([^.${SEP}])(\\.)([\\])}>"']*)[${PY_WS}]*${END}`), '$1 $2$3 '],
   [re('[?!]'), ' $& '],
   [re("([^'])' "), "$1 ' "],
   [re('[*]'), ' $& '],
@@ -121,32 +134,34 @@ const ENDING_QUOTES: Rule[] = [
   [re("([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) "), '$1 $2 '],
 ];
 
-const CONTRACTIONS: Rule[] = [
-  ...[
-    `${B_BEFORE}(can)(not)${B_AFTER}`,
-    `${B_BEFORE}(d)('ye)${B_AFTER}`,
-    `${B_BEFORE}(gim)(me)${B_AFTER}`,
-    `${B_BEFORE}(gon)(na)${B_AFTER}`,
-    `${B_BEFORE}(got)(ta)${B_AFTER}`,
-    `${B_BEFORE}(lem)(me)${B_AFTER}`,
-    `${B_BEFORE}(more)('n)${B_AFTER}`,
-    `${B_BEFORE}(wan)(na)(?=\\s)`,
-    ` ('t)(is)${B_AFTER}`,
-    ` ('t)(was)${B_AFTER}`,
-  ].map((s): Rule => [re(s, 'i'), ' $1 $2 ']),
-];
+const CONTRACTIONS: Rule[] = (
+  [
+    [`${B_BEFORE}(can)(not)${B_AFTER}`, 'cannot'],
+    [`${B_BEFORE}(d)('ye)${B_AFTER}`, "d'ye"],
+    [`${B_BEFORE}(gim)(me)${B_AFTER}`, 'gimme'],
+    [`${B_BEFORE}(gon)(na)${B_AFTER}`, 'gonna'],
+    [`${B_BEFORE}(got)(ta)${B_AFTER}`, 'gotta'],
+    [`${B_BEFORE}(lem)(me)${B_AFTER}`, 'lemme'],
+    [`${B_BEFORE}(more)('n)${B_AFTER}`, "more'n"],
+    [`${B_BEFORE}(wan)(na)(?=\\s)`, 'wanna'],
+    [` ('t)(is)${B_AFTER}`, "'tis"],
+    [` ('t)(was)${B_AFTER}`, "'twas"],
+  ] as const
+).map(([s, needle]): Rule => [re(s, 'i'), ' $1 $2 ', needle]);
 
-/** NLTKWordTokenizer.tokenize (convert_parentheses=False) of one sentence. */
-export function treebankTokenize(sentence: string): string[] {
-  let t = sentence;
-  for (const [r, s] of STARTING_QUOTES) t = t.replace(r, s);
-  for (const [r, s] of PUNCTUATION_RULES) t = t.replace(r, s);
+/** NLTKWordTokenizer.tokenize (convert_parentheses=False) of each of `sentences`, concatenated. */
+export function treebankTokenize(...sentences: string[]): string[] {
+  let t = sentences.join(` ${SEP} `);
+  // The rules never add letters, so the lowercased input tells which literal-led rules can match.
+  const lower = t.toLowerCase();
+  t = apply(t, STARTING_QUOTES, lower);
+  t = apply(t, PUNCTUATION_RULES, lower);
   t = t.replace(PARENS_BRACKETS[0], PARENS_BRACKETS[1]);
   t = t.replace(DOUBLE_DASHES[0], DOUBLE_DASHES[1]);
   t = ` ${t} `;
-  for (const [r, s] of ENDING_QUOTES) t = t.replace(r, s);
-  for (const [r, s] of CONTRACTIONS) t = t.replace(r, s);
-  return pySplit(t);
+  t = apply(t, ENDING_QUOTES, lower);
+  t = apply(t, CONTRACTIONS, lower);
+  return pySplit(t).filter((w) => w !== SEP);
 }
 
 /** A sentence ends at . ? ! (and closing quotes / brackets) followed by white space. */
@@ -158,7 +173,5 @@ export function splitSentences(text: string): string[] {
 
 /** datatrove `split_into_words(text, "en")`: word_tokenize, then strip and drop empty tokens. */
 export function splitIntoWords(text: string): string[] {
-  const words: string[] = [];
-  for (const s of splitSentences(text)) for (const w of treebankTokenize(s)) words.push(w);
-  return words;
+  return treebankTokenize(...splitSentences(text.replaceAll(SEP, ' ')));
 }
