@@ -64,6 +64,20 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
   return out;
 }
 
+/**
+ * Steps on the documents edge need the documents: a tokenized cache (`tokenized_path`) has none.
+ * `ptflow prepare` does not run pipeline steps yet, so the combination is refused, naming the step.
+ */
+export function refuseDocStepsWithCache(steps: readonly ResolvedStep[], tokenizedPath: string | null | undefined): void {
+  const docs = steps.find((s) => s.def.input === 'docs');
+  if (!tokenizedPath || docs === undefined) return;
+  throw new PtflowError(
+    `${docs.where}: runs on documents, but tokenized_path (${tokenizedPath}) reads documents already tokenized, and ` +
+      '`ptflow prepare` does not run pipeline steps yet. Drop tokenized_path, or use steps on tokens / batches only.',
+    2,
+  );
+}
+
 /** Several instances may share the work: the actor keeps no state across batches. */
 export function parallelizable(def: ActorDefinition): boolean {
   return def.parallel ?? (def.snapshot === undefined && def.flush === undefined);

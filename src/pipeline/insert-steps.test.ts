@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolvePipeline } from '../actors/resolve';
+import { refuseDocStepsWithCache, resolvePipeline } from '../actors/resolve';
 import { loadTrainConfig } from '../config/load';
 import { PtflowError } from '../errors';
 import { defaultGraph, type DefaultGraphParams } from '../workflow/default-graph';
@@ -91,6 +91,15 @@ describe('pipeline: steps inserted at named edges', () => {
       /cfg\d+\.yaml:6\): module .*plain\.mjs has a default export that is an object made without defineActor\/defineFilter/,
     );
     expect(errorOf(() => build('  - actor: ./none.ts\n    after: DatasetShardActor\n'))).toMatch(/none\.ts has no default export/);
+  });
+
+  it('docs steps with a tokenized cache are refused (prepare does not run steps yet), naming the step', () => {
+    const file = join(dir, `cfg${n++}.yaml`);
+    writeFileSync(file, BASE + 'tokenized_path: cache\npipeline:\n  - actor: exact_dedup\n    after: DatasetShardActor\n');
+    const { config, where } = loadTrainConfig(file);
+    const steps = resolvePipeline(config.pipeline, file, where);
+    expect(errorOf(() => refuseDocStepsWithCache(steps, config.tokenized_path))).toMatch(/pipeline step 'exact_dedup' \(.*:7\): runs on documents, but tokenized_path \(cache\)/);
+    expect(() => refuseDocStepsWithCache(steps, null)).not.toThrow();
   });
 
   it('validateGraph finds cycles', () => {

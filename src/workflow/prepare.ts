@@ -28,6 +28,7 @@ import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFinge
 import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/index-file';
 import { INDEX_FILE, manifestFile } from '../cache/layout';
 import { resolvePartition, type PartitionFlags } from '../cache/partition';
+import { refuseDocStepsWithCache, resolvePipeline } from '../actors/resolve';
 import type { PartManifest, Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
 
 export interface PrepareFlags extends PartitionFlags {
@@ -176,9 +177,10 @@ function summary(index: TokenCacheIndex): string {
 
 export async function runPrepare(configPath: string, overrides: string[], flags: PrepareFlags = {}, opts: PrepareOptions = {}): Promise<PrepareResult> {
   const out = opts.out ?? process.stderr;
-  const { config: c, warnings } = loadTrainConfig(configPath, overrides);
+  const { config: c, warnings, where } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
   const dir = tokenizedPath(c, configPath);
+  refuseDocStepsWithCache(resolvePipeline(c.pipeline, configPath, where), dir);
   const { trainSets, evalSets } = configuredDatasets(c);
   if (trainSets.length === 0 && evalSets.length === 0) throw usageError(`${configPath}: no datasets to prepare (set dataset with do_train, or eval_dataset)`);
   // One tokenizer in this thread when it tokenizes inline (the same instance); a pool loads its own.

@@ -27,7 +27,7 @@ import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
 import { cacheForTrain } from './prepare';
 import type { DataCursor } from '../../schemas/train-batch-meta';
-import { parallelizable, resolvePipeline, type ResolvedStep } from '../actors/resolve';
+import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
 
 export interface TrainRunOptions {
@@ -55,6 +55,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
   const { config: c, warnings, where } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
   const steps = resolvePipeline(c.pipeline, configPath, where);
+  refuseDocStepsWithCache(steps, c.tokenized_path);
 
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
@@ -94,7 +95,7 @@ interface RunInputs {
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
   cache: TokenCacheIndex | null;
-  /** `pipeline:` steps (with a cache, its docs steps already ran when it was built). */
+  /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
   steps: ResolvedStep[];
   out: NodeJS.WritableStream;
   opts: TrainRunOptions;
@@ -127,7 +128,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     cache: inp.cache ? cacheShardParams(c, inp.cache, tokenizer) : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
-  }), inp.cache ? inp.steps.filter((s) => s.def.input !== 'docs') : inp.steps);
+  }), inp.steps);
   if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, out);
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
