@@ -55,6 +55,9 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
     if (s.workers > 1 && !parallelizable(def)) {
       throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches, run it with workers: 1`, 2);
     }
+    if (s.workers > 1) {
+      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): parallel instances of a step are not implemented yet; use workers: 1`, 2);
+    }
     out.push({
       name, def, ref, options: s.options ?? {}, parsedOptions,
       anchor: s.after !== undefined ? { after: s.after } : { before: s.before! },
