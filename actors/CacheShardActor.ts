@@ -13,7 +13,7 @@ import type { PartFile } from '../schemas/token-cache';
 import { readPart } from '../src/cache/arrow-part';
 import { truncateIds } from '../src/data/packer';
 import { defineStage } from '../src/pipeline/stage';
-import type { RawDocsMeta } from './DatasetShardActor';
+import type { DocsMeta } from '../schemas/docs-meta';
 
 export interface CacheShardParams {
   dir: string;
@@ -35,14 +35,14 @@ export const stage = defineStage<CacheShardParams>(async (ctx) => {
   const perBatch = p.docs_per_batch ?? 256;
   const counts = { train: 0, eval: 0 };
 
-  const send = async (split: RawDocsMeta['split'], parts: PartFile[]): Promise<void> => {
+  const send = async (split: DocsMeta['split'], parts: PartFile[]): Promise<void> => {
     let first = 0;
     for (const part of parts) {
       for await (const docs of readPart(path.join(p.dir, part.file), part)) {
         for (let i = 0; i < docs.length; i += perBatch) {
           let chunk = docs.slice(i, i + perBatch);
           if (!p.packing) chunk = chunk.map((ids) => truncateIds(ids, p.cutoff_len, p.bos_id ?? undefined));
-          const meta: RawDocsMeta = { split, first, count: chunk.length };
+          const meta: DocsMeta = { split, first, count: chunk.length };
           await out.send(encodeTokenizedDocs(chunk.map((_, k) => first + k), chunk), meta as unknown as JsonValue);
           first += chunk.length;
         }

@@ -20,7 +20,7 @@ import { defineStage } from '../src/pipeline/stage';
 
 const COUNTS_INTERVAL_MS = 1000;
 
-/** What survives a restart inside this worker. */
+/** What survives a restart inside this worker (ctx.restartState). */
 interface StepMemory {
   runner: StepRunner;
   snapshot: Json | undefined;
@@ -28,13 +28,13 @@ interface StepMemory {
   handled: number;
   exclusions: ExclusionWriter | null;
 }
-let memory: StepMemory | null = null;
 
 export const stage = defineStage<StepParams>(async (ctx) => {
   const p = ctx.params;
   const input = ctx.input('in');
   const out = ctx.output('out');
-  if (ctx.attempt === 0 || memory === null) {
+  let memory = ctx.restartState<StepMemory | null>('step', () => null);
+  if (memory === null) {
     const def = loadActor(p.ref, p.where);
     const options = parseStepOptions(def, p.options, p.where);
     const exclusions = p.exclusion_dir ? await createExclusionWriter(p.exclusion_dir, p.exclusion_file) : null;
@@ -45,6 +45,8 @@ export const stage = defineStage<StepParams>(async (ctx) => {
     });
     await runner.start();
     memory = { runner, snapshot: runner.snapshot(), counts: { ...runner.counts }, handled: 0, exclusions };
+    const made = memory;
+    ctx.restartState('step', () => made);
   } else {
     // Restarted: back to where the last finished batch left the step.
     const mem = memory;

@@ -18,6 +18,11 @@ export interface StageContext<P = unknown> {
    * outputs' `stats.messages` say how many).
    */
   readonly attempt: number;
+  /**
+   * State that survives this actor's restarts in its worker (the supervisor re-runs the stage): made
+   * by `create` on the first start, the same object after a restart. Keyed, for stages with several.
+   */
+  restartState<T>(key: string, create: () => T): T;
   input(name: string): InPort;
   output(name: string): OutPort;
   emit<K extends TelemetryType>(type: K, data: TelemetryPayloads[K], step?: number | null): void;

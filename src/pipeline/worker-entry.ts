@@ -78,7 +78,12 @@ async function main(): Promise<void> {
   timer.unref();
 
   let attemptNow = wd.attempt;
+  const kept = new Map<string, unknown>();
   const ctx: StageContext = {
+    restartState<T>(key: string, create: () => T): T {
+      if (attemptNow === 0 || !kept.has(key)) kept.set(key, create());
+      return kept.get(key) as T;
+    },
     actor: wd.actor,
     params: wd.params,
     get attempt() {
