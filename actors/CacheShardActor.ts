@@ -14,7 +14,7 @@ import { readPart } from '../src/cache/arrow-part';
 import { checkTokenRange } from '../src/cache/part-checksum';
 import { truncateIds } from '../src/data/packer';
 import { defineStage } from '../src/pipeline/stage';
-import type { RawDocsMeta } from './DatasetShardActor';
+import type { DocsMeta } from '../schemas/docs-meta';
 
 export interface CacheShardParams {
   dir: string;
@@ -38,7 +38,7 @@ export const stage = defineStage<CacheShardParams>(async (ctx) => {
   const perBatch = p.docs_per_batch ?? 256;
   const counts = { train: 0, eval: 0 };
 
-  const send = async (split: RawDocsMeta['split'], parts: PartFile[]): Promise<void> => {
+  const send = async (split: DocsMeta['split'], parts: PartFile[]): Promise<void> => {
     let first = 0;
     for (const part of parts) {
       let row = 0;
@@ -48,7 +48,7 @@ export const stage = defineStage<CacheShardParams>(async (ctx) => {
         for (let i = 0; i < docs.length; i += perBatch) {
           let chunk = docs.slice(i, i + perBatch);
           if (!p.packing) chunk = chunk.map((ids) => truncateIds(ids, p.cutoff_len, p.bos_id ?? undefined));
-          const meta: RawDocsMeta = { split, first, count: chunk.length };
+          const meta: DocsMeta = { split, first, count: chunk.length };
           await out.send(encodeTokenizedDocs(chunk.map((_, k) => first + k), chunk), meta as unknown as JsonValue);
           first += chunk.length;
         }

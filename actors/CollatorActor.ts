@@ -80,9 +80,6 @@ interface CollatorMemory {
   handled: number;
   nextToSend: MapCursor | null;
 }
-let memory: CollatorMemory | null = null;
-/** The same for a streamed run. */
-let streamMemory: StreamCollatorMemory | null = null;
 
 export { epochOrder };
 
@@ -93,13 +90,12 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
     const rc = p.resume_cursor;
     if (rc !== null && !isStreamCursor(rc)) throw new PtflowError('the checkpoint was written by a run without streaming: resume it with streaming: false', 2);
     const sp = { ...p, resume: rc === null ? null : parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor') };
-    if (ctx.attempt === 0 || streamMemory === null) streamMemory = newStreamCollatorMemory(sp);
+    const streamMemory: StreamCollatorMemory = ctx.restartState('stream', () => newStreamCollatorMemory(sp));
     return runStreamCollator(input, ctx.output('eval'), p.train ? ctx.output('train') : null, sp, streamMemory, (n) => throwIfArmed(ctx.actor, n));
   }
-  if (ctx.attempt === 0 || memory === null) {
-    memory = { train: new SplitRows(p), evalRows: new SplitRows(p), before: null, inputDone: false, handled: 0, nextToSend: null };
-  }
-  const mem = memory;
+  const mem: CollatorMemory = ctx.restartState('map', () => ({
+    train: new SplitRows(p), evalRows: new SplitRows(p), before: null, inputDone: false, handled: 0, nextToSend: null,
+  }));
   const { train, evalRows } = mem;
   if (mem.before) {
     // Restarted mid-message: undo its partial effect; the message itself is re-delivered.

@@ -21,6 +21,7 @@ import { throwIfArmed } from '../src/faults';
 import { newShardMemory, runStreamShard, type ShardMemory } from '../src/data/stream/shard-stream';
 import { isStreamCursor, parseStreamCursor } from '../schemas/stream-cursor';
 import type { DataCursor } from '../schemas/train-batch-meta';
+import type { DocsMeta } from '../schemas/docs-meta';
 
 export interface ShardParams {
   train: DatasetSpec[];
@@ -42,13 +43,6 @@ export interface ShardParams {
   on_bad_record?: 'error' | 'skip';
 }
 
-/** Meta of a RawDocs message. */
-export interface RawDocsMeta {
-  split: 'train' | 'eval';
-  /** Ordinal (within its split) of the first document in the batch. */
-  first: number;
-  count: number;
-}
 
 async function loadMerged(specs: DatasetSpec[], p: ShardParams, onBadRecord: BadRecordHandler | undefined): Promise<Doc[]> {
   const lists: Doc[][] = [];
@@ -120,7 +114,7 @@ async function run(ctx: StageContext<ShardParams>, p: ShardParams, onBadRecord: 
   // After a restart, the batches already sent were delivered: continue after them (same order: the
   // reading, mixing and splitting above are deterministic).
   let alreadySent = out.stats.messages;
-  const send = async (split: RawDocsMeta['split'], docs: Doc[]): Promise<void> => {
+  const send = async (split: DocsMeta['split'], docs: Doc[]): Promise<void> => {
     for (let first = 0; first < docs.length; first += perBatch) {
       if (alreadySent > 0) {
         alreadySent--;
@@ -128,7 +122,7 @@ async function run(ctx: StageContext<ShardParams>, p: ShardParams, onBadRecord: 
       }
       throwIfArmed(ctx.actor, out.stats.messages + 1);
       const chunk = docs.slice(first, first + perBatch);
-      const meta: RawDocsMeta = { split, first, count: chunk.length };
+      const meta: DocsMeta = { split, first, count: chunk.length };
       await out.send(encodeRawDocs(chunk.map((d, i) => ({ docId: first + i, source: d.loc.file, text: d.text }))), meta as unknown as JsonValue);
     }
   };

@@ -25,8 +25,11 @@
  *     "train_ms": 91000,                      // time inside optimizer steps
  *     "data_wait_fraction": 0.0014            // data_wait / (data_wait + train)
  *   },
- *   "bad_records": { "count": 0, "first": [] } // skipped records (on_bad_record: skip), first 20:
+ *   "bad_records": { "count": 0, "first": [] }, // skipped records (on_bad_record: skip), first 20:
  *                                             // {file, line?, row?, byte?, reason} each
+ *   "steps": {                                // only with `pipeline:` steps: per step, its counts
+ *     "gopher_quality": { "seen": 1189, "kept": 1020, "dropped_gopher_short_doc": 169 }
+ *   }
  * }
  *
  * Version 2: `wallMs` and `trainer.setup_ms` added; `busyMs` stops when the actor finishes and no
@@ -65,6 +68,8 @@ export const pipelineStatsSchema = z.object({
       z.object({ file: z.string(), line: z.number().optional(), row: z.number().optional(), byte: z.number().optional(), reason: z.string() }),
     ),
   }),
+  /** Per `pipeline:` step: documents (rows) seen, kept, dropped_<reason>, and the step's own counters. */
+  steps: z.record(z.string(), z.record(z.string(), z.number())).optional(),
 });
 
 export interface PipelineStats {
@@ -73,4 +78,5 @@ export interface PipelineStats {
   actors: Record<string, ActorCounters>;
   trainer: { data_wait_ms: number; startup_wait_ms: number; setup_ms: number; train_ms: number; data_wait_fraction: number } | null;
   bad_records: { count: number; first: { file: string; line?: number; row?: number; byte?: number; reason: string }[] };
+  steps?: Record<string, Record<string, number>>;
 }

@@ -148,6 +148,8 @@ export type TelemetryPayloads = {
   /** Sampled on a timer while the actor runs; `finished`: the last sample, frozen at its end. */
   'actor.counters': { actor: string; counters: ActorCounters; finished: boolean; ports: PortSample[] };
   'pipeline.graph': GraphPayload;
+  /** A pipeline step's document counts: seen, kept, dropped_<reason>, and any the step counts itself. */
+  'step.counts': { actor: string; counts: Record<string, number> };
   'data.ready': { train_blocks: number; eval_blocks: number; train_tokens: number; documents: number };
   /** A record skipped (on_bad_record: skip): `byte` is the record's offset, or where a compressed stream broke. */
   'data.bad_record': { file: string; line?: number; row?: number; byte?: number; reason: string };

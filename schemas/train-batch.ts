@@ -28,6 +28,9 @@ import type { JsonValue } from './ports';
 
 export type { DataCursor, TrainBatchMeta } from './train-batch-meta';
 
+/** The `labels` value of a position that takes no part in the loss (HF's ignore index). */
+export const IGNORE_INDEX = -100;
+
 export interface TrainBatchMessage extends MicroBatch {
   cursor: JsonValue | undefined;
 }

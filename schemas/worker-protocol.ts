@@ -8,7 +8,7 @@ import type { TelemetryPost } from './telemetry';
 /** Worker → main. */
 export type WorkerToHost =
   | TelemetryPost
-  | { t: 'done'; result: JsonValue }
+  | { t: 'done'; result: unknown }
   | { t: 'failed'; message: string; stack?: string; exitCode?: number; usage?: boolean }
   | { t: 'request'; id: number; kind: string; payload: JsonValue };
 
@@ -22,7 +22,8 @@ export interface StageWorkerData {
   actor: string;
   /** Absolute path of the compiled stage module (exports `stage`). */
   module: string;
-  params: JsonValue;
+  /** The actor's parameters (structured-cloned; typed where the graph node is declared). */
+  params: unknown;
   inputs: { name: string; window: number }[];
   outputs: { name: string; byteBudget: number }[];
   /** One MessagePort per input then per output, in the order above. */

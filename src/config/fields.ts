@@ -219,6 +219,11 @@ export function kwargs(help: string) {
   return finish(s.default(() => ({})), { type: 'mapping', default: {} }, help);
 }
 
+/** A key whose schema is built elsewhere (e.g. the `pipeline:` list, schema-pipeline.ts). */
+export function described<S extends z.ZodType>(schema: S, meta: FieldMeta, help: string): S {
+  return finish(schema, meta, help);
+}
+
 // ---- common checks -------------------------------------------------------------------------
 
 export const atLeast = (min: number): Check<number> => ({ ok: (v) => v >= min, rule: `must be >= ${min}` });

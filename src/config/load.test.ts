@@ -112,6 +112,7 @@ describe('defaults', () => {
       tap_token: null,
       tap_max_clients: 32,
       tap_history: 2000,
+      pipeline: [],
     });
     expect(warnings).toEqual([]);
   });

@@ -10,12 +10,14 @@ import { parseOverrides, type OverrideEntry } from './overrides';
 import { applyRules } from './rules';
 import { CONFIG_KEYS, rawConfigSchema, type TrainConfig } from './schema';
 import { closest } from './suggest';
-import { describeSource, readConfigFile, type ConfigEntry, type ValueSource } from './yaml-source';
+import { describeNested, describeSource, readConfigFile, type ConfigEntry, type ValueSource } from './yaml-source';
 
 export interface LoadedConfig {
   config: TrainConfig;
   /** One line per accepted-but-ignored key, alias, or setting without effect. */
   warnings: string[];
+  /** Where `key` (and, inside its value, `path`) was set: "cfg.yaml:12" or the command-line argument. */
+  where(key: string, path?: readonly (string | number)[]): string;
 }
 
 const KNOWN = new Set(CONFIG_KEYS);
@@ -31,6 +33,7 @@ export function loadTrainConfig(yamlPath: string, overrides: readonly string[] =
 interface Slot {
   value: unknown;
   source: ValueSource;
+  lines?: Record<string, number>;
 }
 
 /** Validates already-read entries; `file` names the config file in messages. */
@@ -61,7 +64,7 @@ export function resolveConfig(fileEntries: readonly ConfigEntry[], overrideEntri
       slots.set(key, { value: merged, source: entry.source });
       return;
     }
-    slots.set(key, { value: entry.value, source: entry.source });
+    slots.set(key, { value: entry.value, source: entry.source, lines: entry.lines });
   };
   for (const [old, current] of Object.entries(KEY_ALIASES)) {
     const a = fileEntries.find((e) => e.key === old);
@@ -96,13 +99,30 @@ export function resolveConfig(fileEntries: readonly ConfigEntry[], overrideEntri
     const issue = [...parsed.error.issues].sort((a, b) => order.indexOf(String(a.path[0])) - order.indexOf(String(b.path[0])))[0];
     const key = String(issue.path[0]);
     const slot = slots.get(key);
-    const where = slot !== undefined ? describeSource(slot.source) : file;
-    const item = issue.path.length > 1 ? ` (item ${issue.path.slice(1).join('.')})` : '';
-    throw usageError(`${where}: '${key}'${item} ${issue.message}, got ${showGot(slot?.value)}`);
+    const inner = issue.path.slice(1) as (string | number)[];
+    // An unknown key inside a list item or mapping: point at that key's line.
+    const located = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...inner, issue.keys[0]] : inner;
+    const where = slot !== undefined ? describeNested(slot, located) : file;
+    const item = inner.length > 0 ? ` (item ${inner.join('.')})` : '';
+    throw usageError(`${where}: '${key}'${item} ${issue.message}, got ${showGot(valueAt(slot?.value, inner))}`);
   }
 
   const settled = applyRules(parsed.data, sources, file);
-  return { config: settled.config, warnings: [...warnings, ...settled.warnings] };
+  const where = (key: string, path: readonly (string | number)[] = []): string => {
+    const slot = slots.get(key);
+    return slot === undefined ? file : describeNested(slot, path);
+  };
+  return { config: settled.config, warnings: [...warnings, ...settled.warnings], where };
+}
+
+/** The value at `path` inside `value` (the whole value where the path does not lead anywhere). */
+function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || !(k in (v as object))) return value;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
 }
 
 /** A rejected value for the message: text quoted, everything else as JSON. */

@@ -3,6 +3,7 @@
  * records and non-finite steps are handled, and the telemetry tap.
  */
 import { atLeast, atMost, bool, bytes, int, oneOf, optInt, optStr, str } from './fields';
+import { pipelineField } from './schema-pipeline';
 
 export const ptflowFields = {
   backend: oneOf(
@@ -51,4 +52,5 @@ export const ptflowFields = {
       'per-actor counters, memory) this many points covering the whole run, older ones thinned.',
     atLeast(4),
   ),
+  pipeline: pipelineField,
 };

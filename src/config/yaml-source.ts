@@ -4,7 +4,7 @@
  * file:line:col), duplicate keys and a top level that is not a mapping are usage errors here.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { usageError } from '../errors';
 
 /** Where a value came from: a file line or a command-line argument. */
@@ -17,6 +17,18 @@ export interface ConfigEntry {
   key: string;
   value: unknown;
   source: ValueSource;
+  /** Lines of the value's nested items and keys, by dotted path ("0", "0.options.min_doc_words"). */
+  lines?: Record<string, number>;
+}
+
+/** "file:line" of the deepest part of `path` under `entry` whose line is known. */
+export function describeNested(entry: { source: ValueSource; lines?: Record<string, number> }, path: readonly (string | number)[]): string {
+  if (entry.source.kind !== 'file') return describeSource(entry.source);
+  for (let n = path.length; n > 0; n--) {
+    const line = entry.lines?.[path.slice(0, n).join('.')];
+    if (line !== undefined) return `${entry.source.file}:${line}`;
+  }
+  return describeSource(entry.source);
 }
 
 /** "cfg.yaml:3" or "command line 'max_steps=abc'". */
@@ -110,7 +122,34 @@ export function parseConfigText(text: string, file: string): ConfigEntry[] {
     const valueNode = pair.value;
     const value: unknown =
       valueNode === null ? null : typeof valueNode === 'object' && 'toJS' in valueNode ? (valueNode as { toJS(d: unknown): unknown }).toJS(doc) : valueNode;
-    entries.push({ key, value, source: { kind: 'file', file, line } });
+    const nested: Record<string, number> = {};
+    collectLines(valueNode, '', (offset) => lines.linePos(offset).line, nested);
+    entries.push({ key, value, source: { kind: 'file', file, line }, ...(Object.keys(nested).length > 0 ? { lines: nested } : {}) });
   }
   return entries;
+}
+
+/** Records the line of every item of a sequence and every key of a mapping below `node`. */
+function collectLines(node: unknown, prefix: string, lineOf: (offset: number) => number, out: Record<string, number>): void {
+  const at = (n: unknown): number | undefined => {
+    const r = (n as { range?: [number, number, number] } | null)?.range;
+    return r ? lineOf(r[0]) : undefined;
+  };
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      const path = prefix === '' ? String(i) : `${prefix}.${i}`;
+      const line = at(item);
+      if (line !== undefined) out[path] = line;
+      collectLines(item, path, lineOf, out);
+    });
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : null;
+      if (k === null) continue;
+      const path = prefix === '' ? k : `${prefix}.${k}`;
+      const line = at(pair.key);
+      if (line !== undefined) out[path] = line;
+      collectLines(pair.value, path, lineOf, out);
+    }
+  }
 }

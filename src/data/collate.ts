@@ -14,7 +14,8 @@ import { PtflowError } from '../errors';
 import type { MicroBatch } from '../engine/batch';
 import type { PackedBlock } from './packer';
 
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX } from '../../schemas/train-batch';
+import { IGNORE_INDEX } from '../../schemas/train-batch';
 
 /** A row to batch: a packed block, or a document's token ids. */
 export type Row = Int32Array | PackedBlock;

@@ -3,6 +3,7 @@
  * `batchSize × seqLen` (the layout of the `TrainBatch` Arrow columns, so they can be
  * viewed without copying).
  */
+import { IGNORE_INDEX } from '../../schemas/train-batch';
 export interface MicroBatch {
   batchSize: number;
   seqLen: number;
@@ -22,7 +23,7 @@ export function countLossTokens(b: MicroBatch): number {
   let n = 0;
   for (let r = 0; r < b.batchSize; r++) {
     const base = r * b.seqLen;
-    for (let t = 1; t < b.seqLen; t++) if (b.labels[base + t] !== -100) n++;
+    for (let t = 1; t < b.seqLen; t++) if (b.labels[base + t] !== IGNORE_INDEX) n++;
   }
   return n;
 }

@@ -22,6 +22,8 @@ export class StatsCollector {
   /** Restarts seen as events (a never-finishing actor may not report counters after its restart). */
   private readonly restarts = new Map<string, number>();
   private readonly badRecords: TelemetryEvent<'data.bad_record'>['data'][] = [];
+  /** Latest counts of each `pipeline:` step (step.counts events). */
+  private readonly steps = new Map<string, Record<string, number>>();
   private badRecordCount = 0;
   private readonly unsubscribe: () => void;
   private readonly started = Date.now();
@@ -34,6 +36,9 @@ export class StatsCollector {
       } else if (e.type === 'actor.restart') {
         const d = e.data as TelemetryEvent<'actor.restart'>['data'];
         this.restarts.set(d.actor, Math.max(this.restarts.get(d.actor) ?? 0, d.attempt));
+      } else if (e.type === 'step.counts') {
+        const d = e.data as TelemetryEvent<'step.counts'>['data'];
+        this.steps.set(d.actor, d.counts);
       } else if (e.type === 'data.bad_record') {
         this.badRecordCount++;
         if (this.badRecords.length < 20) this.badRecords.push(e.data as TelemetryEvent<'data.bad_record'>['data']);
@@ -58,6 +63,7 @@ export class StatsCollector {
           }
         : null,
       bad_records: { count: this.badRecordCount, first: this.badRecords },
+      ...(this.steps.size > 0 ? { steps: Object.fromEntries(this.steps) } : {}),
     };
   }
 

@@ -37,7 +37,7 @@ export interface PipelineOptions {
 
 export interface RunningPipeline {
   /** Resolves with each actor's result when the finishers are done; rejects on a failure. */
-  done: Promise<Map<string, JsonValue>>;
+  done: Promise<Map<string, unknown>>;
   /** Send a control message to one actor (e.g. 'stop' to the trainer for a graceful stop). */
   control(actor: string, kind: string, payload?: JsonValue): void;
   /** Terminate every worker now. */
@@ -50,7 +50,7 @@ type HostMsg =
   | { t: 'kill'; resolve: () => void };
 
 type SupervisorMsg =
-  | { t: 'child-done'; actor: string; result: JsonValue }
+  | { t: 'child-done'; actor: string; result: unknown }
   | { t: 'child-failed'; actor: string; error: PtflowError };
 
 export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): RunningPipeline {
@@ -80,11 +80,11 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
   mainSampler.unref();
 
   const system = start();
-  const results = new Map<string, JsonValue>();
+  const results = new Map<string, unknown>();
   let settled = false;
-  let resolveDone!: (r: Map<string, JsonValue>) => void;
+  let resolveDone!: (r: Map<string, unknown>) => void;
   let rejectDone!: (e: Error) => void;
-  const done = new Promise<Map<string, JsonValue>>((res, rej) => {
+  const done = new Promise<Map<string, unknown>>((res, rej) => {
     resolveDone = res;
     rejectDone = rej;
   });

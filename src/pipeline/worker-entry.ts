@@ -91,7 +91,12 @@ async function main(): Promise<void> {
   timer.unref();
 
   let attemptNow = wd.attempt;
+  const kept = new Map<string, unknown>();
   const ctx: StageContext = {
+    restartState<T>(key: string, create: () => T): T {
+      if (attemptNow === 0 || !kept.has(key)) kept.set(key, create());
+      return kept.get(key) as T;
+    },
     actor: wd.actor,
     params: wd.params,
     get attempt() {
@@ -167,7 +172,7 @@ async function runSupervised(
   inputs: Map<string, InPort>,
   setAttempt: (n: number) => void,
   emitRaw: (type: TelemetryPost['type'], data: unknown, step: number | null) => void,
-): Promise<JsonValue> {
+): Promise<unknown> {
   for (let attempt = wd.attempt; ; attempt++) {
     setAttempt(attempt);
     try {

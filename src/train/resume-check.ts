@@ -21,6 +21,7 @@ import { PtflowError } from '../errors';
 import { parseTrainerState } from '../outputs/trainer-state';
 import { pyLoads } from '../outputs/pyjson';
 import { parseStreamCursor } from '../../schemas/stream-cursor';
+import { parseCacheStreamCursor } from '../../schemas/cache-cursor';
 import type { DataCursor, MapCursor } from '../../schemas/train-batch-meta';
 import type { JsonValue } from '../../schemas/ports';
 import { dataSettingsSchema, diffDataSettings, type DataSettings } from './data-settings';
@@ -126,6 +127,13 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
     if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
     return null;
   }
+  if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
+    const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
+    if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
+      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+    }
+    return cursor;
+  }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
     const cursor = parseStreamCursor(c, `${file}: field cursor`);
     if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
@@ -157,7 +165,7 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
 }
 
 export interface ResumePlan {
-  cursor: JsonValue;
+  cursor: DataCursor | null;
   /** Said before training (e.g. what ignore_data_skip accepted). */
   notes: string[];
 }
@@ -171,7 +179,7 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
   const saved = state.data_settings;
   if (!saved) {
     notes.push(`note: ${dir} does not record its data settings (written by an older ptflow): the data order cannot be checked`);
-    return { cursor: ignoreDataSkip ? null : (cursor as JsonValue), notes };
+    return { cursor: ignoreDataSkip ? null : cursor, notes };
   }
   const changes = diffDataSettings(saved, { ...now, micro_per_epoch: saved.micro_per_epoch });
   if (ignoreDataSkip) {
@@ -189,5 +197,5 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
       2,
     );
   }
-  return { cursor: cursor as JsonValue, notes };
+  return { cursor, notes };
 }

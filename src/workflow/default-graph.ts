@@ -1,5 +1,6 @@
 /**
- * The default pipeline graph of `ptflow train`:
+ * The default pipeline graph of `ptflow train`, declared actor by actor (src/pipeline/declare.ts: each
+ * actor's module, the kind of each port and its parameter type):
  *
  *   DatasetShardActor ─docs→ TokenizerActor ─tokens→ CollatorActor ─train→ TrainerActor
  *                                                              └────eval→ ┘ (or EvaluatorActor, eval-only)
@@ -13,68 +14,90 @@
  *   CacheBlockActor ─train→ TrainerActor
  *                   └─eval→ ┘
  *
+ * The YAML `pipeline:` steps are inserted into this graph afterwards (src/pipeline/insert-steps.ts).
  * Edge windows and byte budgets come from the config (`prefetch_batches`, `prefetch_bytes`).
  */
-import type { JsonValue } from '../../schemas/ports';
-import type { ActorNode, Edge, PipelineGraph } from '../pipeline/graph';
+import type { CacheBlockParams } from '../../actors/CacheBlockActor';
+import type { CacheShardParams } from '../../actors/CacheShardActor';
+import type { CollatorParams } from '../../actors/CollatorActor';
+import type { ShardParams } from '../../actors/DatasetShardActor';
+import type { EvalOnlyParams } from '../../actors/EvaluatorActor';
+import type { TokenizerParams } from '../../actors/TokenizerActor';
+import type { TrainerParams } from '../../actors/TrainerActor';
+import { actorNode, connect, declareActor } from '../pipeline/declare';
+import type { Edge, PipelineGraph } from '../pipeline/graph';
+
+/** Restarts allowed to a data actor that throws before the run stops with its error. */
+export const DATA_ACTOR_RESTARTS = 3;
+
+export const DatasetShardActor = declareActor<ShardParams>({
+  name: 'DatasetShardActor', module: 'actors/DatasetShardActor', inputs: {}, outputs: { docs: 'docs' }, maxRestarts: DATA_ACTOR_RESTARTS,
+});
+export const TokenizerActor = declareActor<TokenizerParams>({
+  name: 'TokenizerActor', module: 'actors/TokenizerActor', inputs: { docs: 'docs' }, outputs: { tokens: 'tokens' }, maxRestarts: DATA_ACTOR_RESTARTS,
+});
+export const CacheShardActor = declareActor<CacheShardParams>({
+  name: 'CacheShardActor', module: 'actors/CacheShardActor', inputs: {}, outputs: { tokens: 'tokens' }, maxRestarts: 0,
+});
+export const CacheBlockActor = declareActor<CacheBlockParams>({
+  name: 'CacheBlockActor', module: 'actors/CacheBlockActor', inputs: {}, outputs: { train: 'batches', eval: 'batches' }, maxRestarts: DATA_ACTOR_RESTARTS,
+});
+export const CollatorActor = declareActor<CollatorParams>({
+  name: 'CollatorActor', module: 'actors/CollatorActor', inputs: { tokens: 'tokens' }, outputs: { train: 'batches', eval: 'batches' }, maxRestarts: DATA_ACTOR_RESTARTS,
+});
+export const TrainerActor = declareActor<TrainerParams>({
+  name: 'TrainerActor', module: 'actors/TrainerActor', inputs: { train: 'batches', eval: 'batches' }, outputs: {}, maxRestarts: 0,
+});
+export const EvaluatorActor = declareActor<EvalOnlyParams>({
+  name: 'EvaluatorActor', module: 'actors/EvaluatorActor', inputs: { eval: 'batches' }, outputs: {}, maxRestarts: 0,
+});
 
 export interface DefaultGraphParams {
-  shard: JsonValue;
-  tokenizer: JsonValue;
-  collator: JsonValue;
-  trainer: JsonValue | null;
-  evaluator: JsonValue | null;
+  shard: ShardParams;
+  tokenizer: TokenizerParams;
+  collator: CollatorParams;
+  /** Training run: the trainer's parameters; eval-only: null (EvaluatorActor runs instead). */
+  trainer: TrainerParams | null;
+  evaluator: EvalOnlyParams | null;
   /** CacheShardActor params: read a tokenized cache instead of reading + tokenizing the datasets. */
-  cache?: JsonValue | null;
+  cache?: CacheShardParams | null;
   /** CacheBlockActor params: train from the cache's blocks read by offset (replaces the cache shard and the collator). */
-  blocks?: JsonValue | null;
+  blocks?: CacheBlockParams | null;
   prefetchBatches: number;
   prefetchBytes: number;
 }
 
 const DOC_WINDOW = 4;
-/** Restarts allowed to a data actor that throws before the run stops with its error. */
-export const DATA_ACTOR_RESTARTS = 3;
-
-function edge(from: string, fromPort: string, to: string, toPort: string, schema: string, window: number, byteBudget: number): Edge {
-  return { from: { actor: from, port: fromPort }, to: { actor: to, port: toPort }, schema, window, byteBudget };
-}
+const EVAL_WINDOW = 16;
 
 export function defaultGraph(p: DefaultGraphParams): PipelineGraph {
-  const training = p.trainer !== null;
-  const cached = p.cache !== undefined && p.cache !== null;
-  const sources: ActorNode[] = cached
-    ? [{ name: 'CacheShardActor', module: 'actors/CacheShardActor', params: p.cache as JsonValue, inputs: [], outputs: ['tokens'], maxRestarts: 0 }]
-    : [
-        { name: 'DatasetShardActor', module: 'actors/DatasetShardActor', params: p.shard, inputs: [], outputs: ['docs'], maxRestarts: DATA_ACTOR_RESTARTS },
-        { name: 'TokenizerActor', module: 'actors/TokenizerActor', params: p.tokenizer, inputs: ['docs'], outputs: ['tokens'], maxRestarts: DATA_ACTOR_RESTARTS },
-      ];
-  const byOffset = p.blocks !== undefined && p.blocks !== null;
-  const batcher = byOffset ? 'CacheBlockActor' : 'CollatorActor';
-  const actors: ActorNode[] = byOffset
-    ? [{ name: batcher, module: 'actors/CacheBlockActor', params: p.blocks as JsonValue, inputs: [], outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: DATA_ACTOR_RESTARTS }]
-    : [
-        ...sources,
-        {
-          name: 'CollatorActor', module: 'actors/CollatorActor', params: p.collator, inputs: ['tokens'],
-          outputs: training ? ['train', 'eval'] : ['eval'], maxRestarts: DATA_ACTOR_RESTARTS,
-        },
-      ];
-  const edges: Edge[] = byOffset
-    ? []
-    : cached
-    ? [edge('CacheShardActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes)]
-    : [
-        edge('DatasetShardActor', 'docs', 'TokenizerActor', 'docs', 'RawDocs', DOC_WINDOW, p.prefetchBytes),
-        edge('TokenizerActor', 'tokens', 'CollatorActor', 'tokens', 'TokenizedDocs', DOC_WINDOW, p.prefetchBytes),
-      ];
-  if (training) {
-    actors.push({ name: 'TrainerActor', module: 'actors/TrainerActor', params: p.trainer, inputs: ['train', 'eval'], outputs: [], maxRestarts: 0 });
-    edges.push(edge(batcher, 'train', 'TrainerActor', 'train', 'TrainBatch', p.prefetchBatches, p.prefetchBytes));
-    edges.push(edge(batcher, 'eval', 'TrainerActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
+  const bytes = p.prefetchBytes;
+  // The node that makes TrainBatch messages: the collator, or the cache's block reader.
+  const collator = p.blocks ? actorNode(CacheBlockActor, p.blocks) : actorNode(CollatorActor, p.collator);
+  if (p.trainer === null) collator.outputs = ['eval']; // eval-only: no training batches
+  const actors = [collator];
+  const edges: Edge[] = [];
+  if (p.blocks) {
+    // nothing upstream: CacheBlockActor reads the cache itself
+  } else if (p.cache) {
+    const cache = actorNode(CacheShardActor, p.cache);
+    actors.unshift(cache);
+    edges.push(connect(cache, 'tokens', collator, 'tokens', DOC_WINDOW, bytes));
   } else {
-    actors.push({ name: 'EvaluatorActor', module: 'actors/EvaluatorActor', params: p.evaluator, inputs: ['eval'], outputs: [], maxRestarts: 0 });
-    edges.push(edge(batcher, 'eval', 'EvaluatorActor', 'eval', 'TrainBatch', 16, p.prefetchBytes));
+    const shard = actorNode(DatasetShardActor, p.shard);
+    const tokenizer = actorNode(TokenizerActor, p.tokenizer);
+    actors.unshift(shard, tokenizer);
+    edges.push(connect(shard, 'docs', tokenizer, 'docs', DOC_WINDOW, bytes), connect(tokenizer, 'tokens', collator, 'tokens', DOC_WINDOW, bytes));
+  }
+  if (p.trainer !== null) {
+    const trainer = actorNode(TrainerActor, p.trainer);
+    actors.push(trainer);
+    edges.push(connect(collator, 'train', trainer, 'train', p.prefetchBatches, bytes), connect(collator, 'eval', trainer, 'eval', EVAL_WINDOW, bytes));
+  } else {
+    if (p.evaluator === null) throw new Error('default graph: an eval-only run needs the evaluator parameters');
+    const evaluator = actorNode(EvaluatorActor, p.evaluator);
+    actors.push(evaluator);
+    edges.push(connect(collator, 'eval', evaluator, 'eval', EVAL_WINDOW, bytes));
   }
   return { actors, edges };
 }

@@ -34,6 +34,7 @@ import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFinge
 import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/index-file';
 import { INDEX_FILE, manifestFile } from '../cache/layout';
 import { resolvePartition, type PartitionFlags } from '../cache/partition';
+import { refuseDocStepsWithCache, resolvePipeline } from '../actors/resolve';
 import type { PartManifest, Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
 import { TelemetryBus } from '../telemetry/bus';
 import { startTapFromConfig } from '../telemetry/tap/from-config';
@@ -188,8 +189,9 @@ function summary(index: TokenCacheIndex): string {
 
 export async function runPrepare(configPath: string, overrides: string[], flags: PrepareFlags = {}, opts: PrepareOptions = {}): Promise<PrepareResult> {
   const out = opts.out ?? process.stderr;
-  const { config: c, warnings } = loadTrainConfig(configPath, overrides);
+  const { config: c, warnings, where } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
+  refuseDocStepsWithCache(resolvePipeline(c.pipeline, configPath, where), tokenizedPath(c, configPath));
   if (c.tap_port === null) return prepareWith(c, configPath, flags, { ...opts, out });
   // With a tap: started before any work; clients get prepare's progress lines and how it ended.
   const bus = new TelemetryBus(randomUUID(), c.tap_history);

@@ -39,6 +39,9 @@ import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tag
 import { dataSettingsOf, type DataSettings } from '../train/data-settings';
 import { checkResume } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
+import type { DataCursor } from '../../schemas/train-batch-meta';
+import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
+import { insertSteps } from '../pipeline/insert-steps';
 
 export interface TrainRunOptions {
   /** Where progress goes (default stderr); tests pass a buffer. */
@@ -66,16 +69,18 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
   const signals = opts.handleSignals ? new RunSignals(terminal) : null;
   let bus = opts.bus ?? null;
   try {
-    const { config: c, warnings } = loadTrainConfig(configPath, overrides);
+    const { config: c, warnings, where } = loadTrainConfig(configPath, overrides);
     bus ??= new TelemetryBus(randomUUID(), c.tap_history);
     // Every line printed from here on is also a `log` event (warnings included).
     const out = loggedOutput(terminal, bus);
     for (const w of warnings) out.write(`warning: ${w}\n`);
+    const steps = resolvePipeline(c.pipeline, configPath, where);
+    refuseDocStepsWithCache(steps, c.tokenized_path);
     // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
     const run = new RunDescription('train', c as unknown as Record<string, unknown>);
     const tap = await startTapFromConfig(c, bus, run, out);
     try {
-      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus, signals });
+      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus, signals, steps });
     } catch (e) {
       // The CLI prints it; a telemetry client sees it as the run's last `log` event (before the tap closes).
       bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
@@ -101,10 +106,11 @@ interface RunChannels {
   terminal: NodeJS.WritableStream;
   bus: TelemetryBus;
   signals: RunSignals | null;
+  steps: ResolvedStep[];
 }
 
 async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, ch: RunChannels): Promise<TrainRunResult> {
-  const { run, out, terminal, bus, signals } = ch;
+  const { run, out, terminal, bus, signals, steps } = ch;
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
   const evalSets: DatasetSpec[] = c.eval_dataset && c.eval_dataset.length > 0 ? resolveDatasets(c.dataset_dir, c.eval_dataset) : [];
@@ -147,6 +153,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
       trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
+      steps,
     });
   } finally {
     const problem = lock.release();
@@ -160,12 +167,14 @@ interface RunInputs {
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
   /** The checked data cursor to resume from (null: from the beginning). */
-  resumeCursor: JsonValue;
+  resumeCursor: DataCursor | null;
   dataSettings: DataSettings;
   /** config.json's vocab_size: token ids read from a cache must be below it. */
   vocabSize: number;
   cache: TokenCacheIndex | null;
   signals: RunSignals | null;
+  /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
+  steps: ResolvedStep[];
   /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
   out: NodeJS.WritableStream;
   terminal: NodeJS.WritableStream;
@@ -182,26 +191,27 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir, pid: process.pid, resumed_from: inp.resumeFrom });
 
   const resumeCursor = inp.resumeCursor;
-  const graph = defaultGraph({
+  const graph = insertSteps(defaultGraph({
     shard: {
       train: inp.trainSets, eval: inp.evalSets, max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy,
       interleave_probs: c.interleave_probs ?? null, val_size: c.val_size, seed: c.seed, do_train: c.do_train,
       on_bad_record: c.on_bad_record, streaming: c.streaming, buffer_size: c.buffer_size, resume_cursor: resumeCursor,
-    } as unknown as JsonValue,
-    tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null, packing: c.packing, cutoff_len: c.cutoff_len } as JsonValue,
+    },
+    tokenizer: { tokenizer_dir: c.model_name_or_path, workers: c.tokenizer_workers ?? null, packing: c.packing, cutoff_len: c.cutoff_len },
     collator: {
       cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
-      bos_id: tokenizer.bosId, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
+      bos_id: tokenizer.bosId ?? null, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
-    } as unknown as JsonValue,
-    trainer: c.do_train ? ({ ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } as unknown as JsonValue) : null,
-    evaluator: c.do_train ? null : ({ ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null } as unknown as JsonValue),
-    blocks: inp.cache && !cacheInMemory(c) ? (cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) as unknown as JsonValue) : null,
-    cache: inp.cache && cacheInMemory(c) ? ({ ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } as unknown as JsonValue) : null,
+    },
+    trainer: c.do_train ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } : null,
+    evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
+    blocks: inp.cache && !cacheInMemory(c) ? cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) : null,
+    cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
-  });
+  }), inp.steps);
+  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, out);
   inp.run.set({ graph: tapGraph(graph) });
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
@@ -238,7 +248,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
 
   try {
     const results = await pipeline.done;
-    const result = results.get(finisher) as unknown as TrainerResult | { eval_metrics: Record<string, number> };
+    const result = results.get(finisher) as TrainerResult | { eval_metrics: Record<string, number> };
     const trainer = c.do_train ? (result as TrainerResult) : null;
     const written = await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, setupMs: trainer.setup_ms, trainMs: trainer.train_ms } : null);
     const bad = written.bad_records;
@@ -304,7 +314,7 @@ function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: Run
 }
 
 /** Train from the cache's blocks read by offset (CacheBlockActor): the collator's settings plus the cache's parts. */
-function cacheBlockParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer'], resumeCursor: JsonValue): CacheBlockParams {
+function cacheBlockParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer'], resumeCursor: DataCursor | null): CacheBlockParams {
   return {
     dir: c.tokenized_path as string, fingerprint: index.fingerprint,
     train_parts: index.splits.train?.parts ?? [], validation_parts: index.splits.validation?.parts ?? [],
@@ -340,6 +350,21 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     cutoff_len: c.cutoff_len, gradient_checkpointing: c.gradient_checkpointing ?? null,
     disable_gradient_checkpointing: c.disable_gradient_checkpointing,
   };
+}
+
+/**
+ * A map-style run re-reads every document on resume, so a deterministic step is in the same state at
+ * the cursor. A streamed run seeks past documents: a step that keeps state across batches starts
+ * empty there (snapshot/restore of step state is not stored in checkpoints yet). Said once.
+ */
+function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, out: NodeJS.WritableStream): void {
+  if (!streaming) return;
+  const stateful = steps.filter((s) => !parallelizable(s.def));
+  if (stateful.length === 0) return;
+  out.write(
+    `warning: resuming a streamed run with stateful pipeline step${stateful.length > 1 ? 's' : ''} ${stateful.map((s) => `'${s.name}'`).join(', ')}: ` +
+      'they restart empty at the checkpoint, so the token stream is not guaranteed to match an uninterrupted run.\n',
+  );
 }
 
 /**

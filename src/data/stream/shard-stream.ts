@@ -45,7 +45,7 @@ export interface StreamShardParams {
   onBadRecord?: BadRecordHandler;
 }
 
-/** Meta of a streamed RawDocs message (the fields of RawDocsMeta plus the stream state). */
+/** Meta of a streamed RawDocs message (the fields of DocsMeta, schemas/docs-meta.ts, plus the stream state). */
 export interface StreamDocsMeta {
   split: 'train' | 'eval';
   first: number;

@@ -16,7 +16,9 @@ import { cpuAdapter } from './backend-cpu';
 import { wasmAdapter } from './backend-wasm';
 import type { BackendAdapter } from './kernels';
 
-export const CE_IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../../../schemas/train-batch';
+
+export const CE_IGNORE_INDEX = IGNORE_INDEX;
 export const CE_FORWARD_KERNEL = 'PtflowCrossEntropy';
 export const CE_BACKWARD_KERNEL = 'PtflowCrossEntropyGrad';
 

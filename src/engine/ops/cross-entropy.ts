@@ -8,8 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeOpsActive, softmaxCrossEntropySum } from '../native';
 import { customOp } from './custom-op';
 
-/** Ignored target. */
-export const IGNORE_INDEX = -100;
+/** Ignored target (the TrainBatch contract's value). */
+export { IGNORE_INDEX } from '../../../schemas/train-batch';
+import { IGNORE_INDEX } from '../../../schemas/train-batch';
 
 /**
  * Sum of token losses of `logits` [N, V] against `targets` (length N, −100 = ignored).

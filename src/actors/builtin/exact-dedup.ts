@@ -1,0 +1,72 @@
+/**
+ * exact_dedup: drops a document whose normalised text (datatrove `simplify_text`: lowercase, numbers →
+ * 0, no punctuation, one space, no diacritics) was seen before in this run; the first one is kept.
+ * A document is known by the first 8 bytes of the SHA-1 of that text (datatrove's sha1_hash64).
+ *
+ * Memory is bounded: the hashes live in one table of at most 16 bytes × `max_documents` (128 MiB at
+ * the default 8 388 608); a run with more distinct documents stops with an error saying so (raise
+ * `max_documents`). Set `normalize: false` to compare the raw text instead.
+ *
+ * Restarts: a batch half-done when the step failed is rolled back before it is seen again.
+ */
+import { createHash } from 'node:crypto';
+import type { RecordBatch } from 'apache-arrow';
+import { z } from 'zod';
+import { PtflowError } from '../../errors';
+import { defineActor, type ActorContext } from '../api';
+import { docsBatch, readDocs } from '../edges';
+import { HashSet64 } from './hash-table';
+import { simplifyText } from './text';
+
+export const exactDedupOptions = z
+  .object({
+    max_documents: z.number().int().min(1).default(8_388_608).describe('distinct documents remembered at most (16 bytes each)'),
+    normalize: z.boolean().default(true).describe('compare simplify_text(text) (true) or the raw text'),
+  })
+  .strict();
+export type ExactDedupOptions = z.output<typeof exactDedupOptions>;
+
+interface State {
+  o: ExactDedupOptions;
+  seen: HashSet64;
+  /** True while a batch is in work (a restart finds it true and rolls the batch back). */
+  open: boolean;
+}
+
+/** sha1(text)[:8] as (low, high) 32-bit words, little-endian (datatrove sha1_hash64). */
+export function sha1Hash64(text: string): [number, number] {
+  const d = createHash('sha1').update(text, 'utf8').digest();
+  return [d.readUInt32LE(0), d.readUInt32LE(4)];
+}
+
+export default defineActor({
+  name: 'exact_dedup',
+  description: 'drops documents whose normalised text was seen before (bounded memory)',
+  input: 'docs',
+  output: 'docs',
+  parallel: false,
+  options: exactDedupOptions,
+  init: (o: ExactDedupOptions): State => ({ o, seen: new HashSet64(o.max_documents), open: false }),
+  process(batch: RecordBatch, st: State, ctx: ActorContext) {
+    if (st.open) st.seen.undo();
+    st.open = true;
+    st.seen.mark();
+    st.seen.reserve(batch.numRows);
+    const docs = readDocs(batch);
+    const kept = [];
+    for (const d of docs) {
+      const [lo, hi] = sha1Hash64(st.o.normalize ? simplifyText(d.text) : d.text);
+      if (st.seen.full && !st.seen.has(lo, hi)) {
+        throw new PtflowError(
+          `exact_dedup: more than max_documents (${st.o.max_documents}) distinct documents; raise it in the step's options ` +
+            '(memory: 16 bytes per document)',
+          2,
+        );
+      }
+      if (st.seen.add(lo, hi)) kept.push(d);
+      else ctx.drop('duplicate', d);
+    }
+    st.open = false;
+    return kept.length === docs.length ? batch : docsBatch(kept);
+  },
+});

@@ -1,0 +1,22 @@
+/**
+ * What the main thread hands a step's worker (StepActor): plain data, so it crosses the thread
+ * boundary as it is. The options are the YAML's, parsed again by the actor's schema in the worker
+ * (a schema may transform values into things a thread cannot be sent).
+ */
+import type { EdgeKind } from './api';
+import type { ActorRef } from './load';
+
+export interface StepParams {
+  ref: ActorRef;
+  /** `options:` as written in the YAML. */
+  options: unknown;
+  input: EdgeKind;
+  output: EdgeKind;
+  /** "pipeline step 'gopher_quality' (cfg.yaml:14)": how errors name the step. */
+  where: string;
+  exclusion_dir: string | null;
+  /** File name inside exclusion_dir (one per step instance). */
+  exclusion_file: string;
+  worker: number;
+  workers: number;
+}
