@@ -1,6 +1,7 @@
 /**
- * CacheShardActor: the source of a run that reuses a tokenized cache (`tokenized_path`, written by
- * `ptflow prepare`). Reads the cache's Arrow parts in index order, one record batch at a time, and
+ * CacheShardActor: loads a tokenized cache (`tokenized_path`, written by `ptflow prepare`) into the
+ * collator — the in-memory path, used with PTFLOW_CACHE_READ=memory (runs read the cache by offset
+ * otherwise: CacheBlockActor). Reads the cache's Arrow parts in index order, one record batch at a time, and
  * emits TokenizedDocs batches straight to CollatorActor (no reading or tokenizing of the datasets):
  * validation documents first, then training documents, each batch tagged with its split like
  * TokenizerActor's output. With `packing: false` each document becomes `bos + text + eos` truncated to
