@@ -44,7 +44,7 @@ const allBad = dataDir('all-bad', BAD.map(([, b]) => b));
 function config(name: string, dataset: string, extra: Record<string, unknown>): string {
   return writeYaml(path.join(root, `${name}.yaml`), {
     model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
-    dataset: 'kjv', dataset_dir: dataset, cutoff_len: 16, output_dir: path.join(root, name),
+    dataset: 'kjv', dataset_dir: dataset, cutoff_len: 16, output_dir: path.join(root, 'runs', name), // never a data directory (refused)
     per_device_train_batch_size: 2, learning_rate: 0.01, max_steps: 2, logging_steps: 1, save_steps: 100, seed: 3,
     tokenizer_workers: 1, ...extra,
   });
@@ -52,7 +52,7 @@ function config(name: string, dataset: string, extra: Record<string, unknown>): 
 
 const runs: Record<string, CliResult> = {};
 const stats = (name: string): PipelineStats =>
-  pipelineStatsSchema.parse(JSON.parse(readFileSync(path.join(root, name, 'pipeline_stats.json'), 'utf8'))) as PipelineStats;
+  pipelineStatsSchema.parse(JSON.parse(readFileSync(path.join(root, 'runs', name, 'pipeline_stats.json'), 'utf8'))) as PipelineStats;
 
 beforeAll(async () => {
   const cases: [string, string, Record<string, unknown>][] = [

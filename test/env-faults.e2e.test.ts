@@ -144,7 +144,7 @@ describe('environment faults through ptflow train', () => {
   it('a second run on the same output_dir refuses (exit 2) and leaves the first run and its lock alone', async () => {
     const dir = path.join(root, 'lock');
     mkdirSync(dir);
-    const cfg = config(dir, { max_steps: 100000, save_steps: 100000, logging_steps: 1000 });
+    const cfg = config(dir, { max_steps: 100000, save_steps: 100000, logging_steps: 1 });
     const out = path.join(dir, 'out');
     const first = spawn(process.execPath, [CLI, 'train', cfg], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let firstErr = '';
@@ -153,9 +153,10 @@ describe('environment faults through ptflow train', () => {
       first.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr: firstErr })),
     );
     try {
-      // Wait until the first run holds the lock and is training.
+      // Wait until the first run holds the lock and is training (a signal before the first step would
+      // stop it at once, with nothing to save).
       const t0 = Date.now();
-      while (!(existsSync(path.join(out, '.ptflow.lock')) && /backend: /.test(firstErr))) {
+      while (!(existsSync(path.join(out, '.ptflow.lock')) && /\[step 1\]/.test(firstErr))) {
         if (Date.now() - t0 > 60_000 || first.exitCode !== null) throw new Error(`the first run did not start:\n${firstErr}`);
         await new Promise((res) => setTimeout(res, 100));
       }
