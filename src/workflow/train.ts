@@ -16,6 +16,7 @@ import { loadTokenizer } from '../data/tokenizer';
 import { readModelConfig } from '../train/model-setup';
 import { checkBaseWeights } from '../train/weights-preflight';
 import { TelemetryBus } from '../telemetry/bus';
+import type { TelemetryPayloads } from '../../schemas/telemetry';
 import { loggedOutput, MAIN_SOURCE } from '../telemetry/logged-output';
 import { startTapFromConfig } from '../telemetry/tap/from-config';
 import { llamaParameterCount, RunDescription, tapGraph } from '../telemetry/tap/hello';
@@ -213,6 +214,10 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   }), inp.steps);
   if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, out);
   inp.run.set({ graph: tapGraph(graph) });
+  // The hello names the backend the trainer actually started (auto resolves in its thread).
+  bus.subscribe((e) => {
+    if (e.type === 'train.start') inp.run.set({ backend: (e.data as TelemetryPayloads['train.start']).backend });
+  });
   const finisher = c.do_train ? 'TrainerActor' : 'EvaluatorActor';
   const pipeline = startPipeline(graph, { bus, finishers: [finisher] });
 
