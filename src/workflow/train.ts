@@ -84,7 +84,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
       return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus, signals, steps });
     } catch (e) {
       // The CLI prints it; a telemetry client sees it as the run's last `log` event (before the tap closes).
-      bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
+      if (!(e as Record<symbol, unknown>)[LOGGED]) bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
       throw Object.assign(e as Error, { [LOGGED]: true });
     } finally {
       await tap?.close();
@@ -280,8 +280,9 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       await w.close();
     }
     await runCardActor({ config: c, trainer, evalMetrics });
-    bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
+    // run.stop is the run's last event: a tap client may leave as soon as it sees it.
+    bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
     return { status: 'completed', outputDir: c.output_dir, exitCode: 0 };
   } catch (e) {
     if (stoppingNow && signalled) {
@@ -289,9 +290,10 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
       return { status: 'interrupted', outputDir: c.output_dir, exitCode: exitCodeOf(signalled) };
     }
-    bus.emit('run.stop', { status: 'failed', reason: (e as Error).message, elapsed_s: (Date.now() - startedAt) / 1000 });
     await stats.write(c.output_dir, null).catch(() => undefined);
-    throw e;
+    bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
+    bus.emit('run.stop', { status: 'failed', reason: (e as Error).message, elapsed_s: (Date.now() - startedAt) / 1000 });
+    throw Object.assign(e as Error, { [LOGGED]: true });
   } finally {
     inp.signals?.setHandler(null);
     unsubscribe();
