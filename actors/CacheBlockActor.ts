@@ -3,7 +3,9 @@
  * CacheShardActor + CollatorActor when the run reads a cache: each micro-batch's rows are read from the
  * Arrow parts by offset (src/cache/split-tokens.ts, block-source.ts) — the same rows, in the same
  * order, as the in-memory collator builds — so memory stays flat whatever the cache size and the first
- * micro-batch is ready as soon as the offsets indexes are read.
+ * micro-batch is ready as soon as the offsets indexes are read. Each record batch's content checksum
+ * (and with vocab_size, its token id range) is verified the first time a block touches it, before any
+ * of its tokens is sent (split-tokens.ts).
  *
  *   eval    the validation split's rows in order, in batches of eval_batch_size
  *   train   map mode: each epoch a seeded permutation of the block indices (this rank's share of it
@@ -45,6 +47,8 @@ export interface CacheBlockParams extends CollatorPackingParams {
   /** Read blocks in order through a shuffle buffer of buffer_size blocks. */
   streaming: boolean;
   buffer_size: number;
+  /** The model's vocab_size: an id outside it is refused naming the part and row (null: not checked). */
+  vocab_size?: number | null;
 }
 
 /** What survives a restart of this actor inside its worker: the cursor after the last batch sent. */
@@ -53,7 +57,7 @@ let nextToSend: DataCursor | null = null;
 async function openSplit(p: CacheBlockParams, parts: PartFile[], rules: BlockRules): Promise<BlockSource> {
   const offsets = [];
   for (const part of parts) offsets.push(await ensurePartOffsets(p.dir, part, p.fingerprint));
-  return new BlockSource(SplitTokens.open(p.dir, parts, offsets), rules);
+  return new BlockSource(SplitTokens.open(p.dir, parts, offsets, { vocabSize: p.vocab_size }), rules);
 }
 
 export const stage = defineStage<CacheBlockParams>(async (ctx) => {

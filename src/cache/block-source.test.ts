@@ -105,10 +105,18 @@ describe('a damaged part is refused, never trained on', () => {
     b.writeInt32LE(1_000_000);
     fs.writeSync(fd, b, 0, 4, offAt + 8); // third document's start of the third batch
     fs.closeSync(fd);
-    const src = new BlockSource(SplitTokens.open(dir, parts, [o, await ensurePartOffsets(dir, parts[1], FP)]), { cutoffLen: 4, packing: false, neatPacking: false });
-    expect(() => {
+    const offsets = [o, await ensurePartOffsets(dir, parts[1], FP)];
+    const rules = { cutoffLen: 4, packing: false, neatPacking: false };
+    const allRows = (src: BlockSource) => () => {
       for (let i = 0; i < src.count; i++) src.row(i);
-    }).toThrow(/part-00000-of-00002\.arrow: the list offsets of a record batch do not match its offsets index/);
+    };
+    // The batch's content checksum refuses it first; without checksums (a cache written before them)
+    // the offsets' own checks do.
+    const checked = new BlockSource(SplitTokens.open(dir, parts, offsets), rules);
+    expect(allRows(checked)).toThrow(/part-00000-of-00002\.arrow: record batch 2 \(rows 8–11\) does not match its checksum/);
+    checked.tokens.close();
+    const src = new BlockSource(SplitTokens.open(dir, parts, offsets, { checksums: false }), rules);
+    expect(allRows(src)).toThrow(/part-00000-of-00002\.arrow: the list offsets of a record batch do not match its offsets index/);
     src.tokens.close();
   });
 

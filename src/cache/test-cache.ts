@@ -26,7 +26,7 @@ export async function writeSplit(dir: string, split: 'train' | 'validation', doc
     const w = new PartWriter(path.join(dir, rel), { docs: batchDocs, tokens: 1 << 20 });
     for (let d = first; d < end; d++) w.add(docs[d]);
     const st = await w.close();
-    out.push({ file: rel, rank: r, first, documents: st.documents, tokens: st.tokens, bytes: st.bytes });
+    out.push({ file: rel, rank: r, first, documents: st.documents, tokens: st.tokens, bytes: st.bytes, content_sha256: st.contentSha256 });
   }
   return out;
 }

@@ -207,7 +207,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     },
     trainer: c.do_train ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } : null,
     evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
-    blocks: inp.cache && !cacheInMemory(c) ? cacheBlockParams(c, inp.cache, tokenizer, resumeCursor) : null,
+    blocks: inp.cache && !cacheInMemory(c) ? { ...cacheBlockParams(c, inp.cache, tokenizer, resumeCursor), vocab_size: inp.vocabSize } : null,
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
