@@ -56,7 +56,7 @@ describe('training from the token cache by offset (end to end)', () => {
   it('neat_packing over two epochs: the losses and micro-batches of the in-memory path', async () => {
     const a = await train(plain, 'mem');
     ok(a);
-    const b = await train(cached, 'cache');
+    const b = await train(cached, 'from-cache');
     ok(b);
     const trace = readFileSync(a.trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l).meta);
     expect(new Set(trace.map((m: { epoch: number }) => m.epoch))).toEqual(new Set([0, 1])); // the run crosses an epoch
@@ -71,8 +71,8 @@ describe('training from the token cache by offset (end to end)', () => {
     const second = await train(cached, 'cache-killed');
     ok(second);
     expect(second.stderr).toMatch(/Resuming training from .*checkpoint-3/);
-    expect(history(second.out)).toEqual(history(path.join(dir, 'cache')));
-    expect(consumed(second.trace)).toEqual(consumed(path.join(dir, 'cache.trace')));
+    expect(history(second.out)).toEqual(history(path.join(dir, 'from-cache')));
+    expect(consumed(second.trace)).toEqual(consumed(path.join(dir, 'from-cache.trace')));
   }, 900_000);
 
   it('streaming: true over the cache: killed, then resumed, equals the uninterrupted run', async () => {
@@ -85,6 +85,6 @@ describe('training from the token cache by offset (end to end)', () => {
     expect(history(second.out)).toEqual(history(ref.out));
     expect(consumed(second.trace)).toEqual(consumed(ref.trace));
     // the buffer changes the order: not the map-mode micro-batches
-    expect(consumed(ref.trace)).not.toEqual(consumed(path.join(dir, 'cache.trace')));
+    expect(consumed(ref.trace)).not.toEqual(consumed(path.join(dir, 'from-cache.trace')));
   }, 900_000);
 });
