@@ -29,7 +29,7 @@ describe('training from the token cache by offset (end to end)', () => {
   const dir = tmpDir('ptflow-cache-train-');
   const model = tinyModelDir(dir);
   const data = tinyDataset(dir, 10);
-  const cache = path.join(dir, 'cache');
+  const cache = path.join(dir, 'tokens'); // not 'cache': that name is a run's output_dir below
   const base = {
     model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full', dataset: 'kjv',
     dataset_dir: data, cutoff_len: 64, neat_packing: true, val_size: 2, per_device_train_batch_size: 2, per_device_eval_batch_size: 4,
