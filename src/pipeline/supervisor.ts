@@ -156,6 +156,9 @@ export function startPipeline(graph: PipelineGraph, opts: PipelineOptions): Runn
       workerData: wd,
       transferList: ports,
       execArgv: opts.execArgv,
+      // The caller's view of the environment (Node's default reads the process's own, which an
+      // in-process caller such as a test runner may have shadowed): PTFLOW_FAULTS, PTFLOW_NATIVE, …
+      env: process.env,
     });
     workers.set(node.name, worker);
     bus.emit('actor.start', { actor: node.name, thread: `worker:${worker.threadId}` }, { source: 'supervisor' });
