@@ -111,6 +111,27 @@ describe('TrainStep', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test("LoRA dropout masks follow the step's seed (the run's seed), not a fixed one", () => {
+    const run = (seed: number): number[] => {
+      const cfg = tinyConfig();
+      const model = LlamaModel.init(cfg, 123);
+      model.setFinetuning({ finetuningType: 'lora', rank: 2, dropout: 0.3, seed: 3 });
+      const opt = new AdamW(model.trainableParams(), { weightDecay: 0.01 });
+      const ts = new TrainStep(model, opt, () => 1e-2, { maxGradNorm: 1, seed });
+      const losses: number[] = [];
+      for (let s = 0; s < 3; s++) losses.push(ts.step(window()).loss);
+      opt.dispose();
+      model.dispose();
+      return losses;
+    };
+    const a = run(5);
+    expect(run(5)).toEqual(a);
+    // B starts at 0, so step 1 sees no adapter output; from step 2 the masks show in the loss.
+    const b = run(6);
+    expect(b[0]).toBe(a[0]);
+    expect(b.slice(1)).not.toEqual(a.slice(1));
+  });
+
   test('freeze trains only the chosen layers and modules', () => {
     const cfg = tinyConfig({ num_hidden_layers: 3 });
     const model = LlamaModel.fromWeights(cfg, randomWeights(cfg, 8));
