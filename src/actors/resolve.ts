@@ -56,7 +56,7 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
       throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches, run it with workers: 1`, 2);
     }
     if (s.workers > 1) {
-      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): parallel instances of a step are not implemented yet; use workers: 1`, 2);
+      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): each step runs as one instance; use workers: 1`, 2);
     }
     out.push({
       name, def, ref, options: s.options ?? {}, parsedOptions,
