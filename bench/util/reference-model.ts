@@ -8,21 +8,23 @@ import { parseLlamaConfig, type LlamaConfig } from '../../src/engine/model/confi
 
 export const REFERENCE_SHAPE = { batchSize: 8, seqLen: 128 } as const;
 
+/** The reference model's Hugging Face config.json fields (also handed to bench/torch_step.py). */
+export const REFERENCE_HF = {
+  model_type: 'llama',
+  vocab_size: 8192,
+  hidden_size: 256,
+  intermediate_size: 704,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 4,
+  tie_word_embeddings: false,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  max_position_embeddings: 128,
+};
+
 export function referenceConfig(): LlamaConfig {
-  return parseLlamaConfig(
-    {
-      model_type: 'llama',
-      vocab_size: 8192,
-      hidden_size: 256,
-      intermediate_size: 704,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      num_key_value_heads: 4,
-      tie_word_embeddings: false,
-      max_position_embeddings: 128,
-    },
-    'bench reference config',
-  );
+  return parseLlamaConfig(REFERENCE_HF, 'bench reference config');
 }
 
 /**

@@ -5,7 +5,7 @@
  * The same JSON goes to bench/torch_step.py, which builds the same model in PyTorch.
  */
 import { parseLlamaConfig, type LlamaConfig } from '../../src/engine/model/config';
-import { REFERENCE_SHAPE, referenceConfig } from './reference-model';
+import { REFERENCE_HF, REFERENCE_SHAPE, referenceConfig } from './reference-model';
 
 export interface ScaleShape {
   name: string;
@@ -29,24 +29,10 @@ const SMOLLM_135M = {
   max_position_embeddings: 2048,
 };
 
-const REFERENCE = {
-  model_type: 'llama',
-  vocab_size: 8192,
-  hidden_size: 256,
-  intermediate_size: 704,
-  num_hidden_layers: 4,
-  num_attention_heads: 4,
-  num_key_value_heads: 4,
-  tie_word_embeddings: false,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  max_position_embeddings: 128,
-};
-
 export const SCALE_SHAPES: ScaleShape[] = [
   { name: 'smollm135m-512x4', hf: SMOLLM_135M, batchSize: 4, seqLen: 512 },
   { name: 'smollm135m-2048x1', hf: SMOLLM_135M, batchSize: 1, seqLen: 2048 },
-  { name: 'reference', hf: REFERENCE, batchSize: REFERENCE_SHAPE.batchSize, seqLen: REFERENCE_SHAPE.seqLen },
+  { name: 'reference', hf: REFERENCE_HF, batchSize: REFERENCE_SHAPE.batchSize, seqLen: REFERENCE_SHAPE.seqLen },
 ];
 
 export function shapeConfig(s: ScaleShape): LlamaConfig {
