@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { runCli, type CliResult } from './helpers';
+import { runCli, writeYaml, type CliResult } from './helpers';
 
 export interface BadInputRow {
   /** What is broken, as a test title. */
@@ -99,4 +99,21 @@ export function expectOneClearError(r: CliResult, code: number, re: RegExp): voi
   if (problems.length > 0) {
     throw new Error(`${problems.join('; ')}\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`);
   }
+}
+
+/**
+ * Writes `dir/<file>`: a small valid from-scratch run over `model` and `data`, with a table's
+ * `defaults` and a row's `extra` keys on top (an undefined value removes the key).
+ */
+export function smallRunConfig(model: string, data: string, defaults: Record<string, unknown> = {}) {
+  return (dir: string, extra: Record<string, unknown> = {}, file = 'cfg.yaml'): string => {
+    const merged: Record<string, unknown> = {
+      model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
+      dataset: 'kjv', dataset_dir: data, cutoff_len: 16, output_dir: path.join(dir, 'out'),
+      per_device_train_batch_size: 2, learning_rate: 0.01, max_steps: 2, logging_steps: 1, save_steps: 1, seed: 3,
+      ...defaults, ...extra,
+    };
+    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+    return writeYaml(path.join(dir, file), merged);
+  };
 }

@@ -8,7 +8,7 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, truncateSync, wr
 import path from 'node:path';
 import { readSafetensorsF32, writeSafetensors, type FloatTensor } from '../src/engine/io/safetensors';
 import { runCli, tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
-import { expectOneClearError, runRows, type BadInputRow, type RowOutcome } from './bad-input-helpers';
+import { expectOneClearError, runRows, smallRunConfig, type BadInputRow, type RowOutcome } from './bad-input-helpers';
 
 const root = tmpDir('ptflow-bad-model-');
 const scratchModel = tinyModelDir(root);
@@ -16,16 +16,7 @@ const data = tinyDataset(root, 6);
 const good = path.join(root, 'good'); // a finished run: final model + checkpoint-1, checkpoint-2
 const onlyModel = path.join(root, 'only-model'); // checkpoint-1 saved with save_only_model
 
-function config(dir: string, extra: Record<string, unknown> = {}, file = 'cfg.yaml'): string {
-  const base: Record<string, unknown> = {
-    model_name_or_path: scratchModel, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
-    dataset: 'kjv', dataset_dir: data, cutoff_len: 16, output_dir: path.join(dir, 'out'),
-    per_device_train_batch_size: 2, learning_rate: 0.01, max_steps: 2, logging_steps: 1, save_steps: 1, seed: 3,
-  };
-  const merged = { ...base, ...extra };
-  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  return writeYaml(path.join(dir, file), merged);
-}
+const config = smallRunConfig(scratchModel, data);
 
 /** A from-scratch model directory in `dir/model` with config.json overrides. */
 function scratch(dir: string, overrides: Record<string, unknown> = {}): string {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readSafetensorsF32, writeSafetensors, type FloatTensor } from '../src/engine/io/safetensors';
 import { PartWriter, readPart } from '../src/cache/arrow-part';
 import { runCli, tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
-import { expectOneClearError, runRows, type BadInputRow, type RowOutcome } from './bad-input-helpers';
+import { expectOneClearError, runRows, smallRunConfig, type BadInputRow, type RowOutcome } from './bad-input-helpers';
 
 const root = tmpDir('ptflow-bad-safety-');
 const model = tinyModelDir(root);
@@ -18,16 +18,7 @@ const data = tinyDataset(root, 6);
 const good = path.join(root, 'good'); // a finished run: final model + checkpoint-1, checkpoint-2
 const cache = path.join(root, 'cache'); // a tokenized cache of `data` (ptflow prepare)
 
-function config(dir: string, extra: Record<string, unknown> = {}, file = 'cfg.yaml'): string {
-  const base: Record<string, unknown> = {
-    model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
-    dataset: 'kjv', dataset_dir: data, cutoff_len: 16, output_dir: path.join(dir, 'out'),
-    per_device_train_batch_size: 2, learning_rate: 0.01, max_steps: 2, logging_steps: 1, save_steps: 1, seed: 3,
-  };
-  const merged = { ...base, ...extra };
-  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  return writeYaml(path.join(dir, file), merged);
-}
+const config = smallRunConfig(model, data);
 
 /** A copy of the good run's output directory in `dir/out`. */
 function goodOutput(dir: string): string {

@@ -7,23 +7,13 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
-import { expectOneClearError, runRows, type BadInputRow, type RowOutcome } from './bad-input-helpers';
+import { expectOneClearError, runRows, smallRunConfig, type BadInputRow, type RowOutcome } from './bad-input-helpers';
 
 const root = tmpDir('ptflow-bad-input-');
 const model = tinyModelDir(root);
 const goodData = tinyDataset(root, 6);
 
-/** `dir/cfg.yaml`: a small valid from-scratch run, with `extra` keys added (undefined removes a key). */
-function config(dir: string, extra: Record<string, unknown> = {}): string {
-  const base: Record<string, unknown> = {
-    model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
-    dataset: 'kjv', dataset_dir: goodData, cutoff_len: 16, output_dir: path.join(dir, 'out'),
-    per_device_train_batch_size: 2, learning_rate: 0.01, max_steps: 2, logging_steps: 1, save_steps: 100, seed: 3,
-  };
-  const merged = { ...base, ...extra };
-  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  return writeYaml(path.join(dir, 'cfg.yaml'), merged);
-}
+const config = smallRunConfig(model, goodData, { save_steps: 100 });
 
 /** A dataset directory in `dir/data` holding `files` and an info entry `kjv` for `fileName`. */
 function dataset(dir: string, files: Record<string, string | Buffer>, fileName: string, extraEntry: Record<string, unknown> = {}): string {
