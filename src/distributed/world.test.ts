@@ -1,6 +1,6 @@
 import { PtflowError } from '../errors';
 import { singleProcess } from './collective';
-import { closeWorld, failRank, openWorld } from './world';
+import { closeWorld, failRank, openWorld, requireTransport } from './world';
 
 const MISSING = '/nonexistent/ptflow_mpi.node';
 
@@ -25,6 +25,13 @@ describe('openWorld', () => {
     expect(msg).toContain(`${MISSING} is missing`);
     expect(msg).toContain('`apt-get install mpich libmpich-dev`');
     expect(msg).toContain('`npm rebuild ptflow` (or `node native/build.js`');
+  });
+
+  test('requireTransport: the same error before any work, and nothing to require for one process', () => {
+    expect(requireTransport({}, { addonPath: MISSING })).toMatchObject({ launcher: 'none', rank: 0, size: 1 });
+    expect(() => requireTransport({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '4' }, { addonPath: MISSING })).toThrow(
+      /rank 0 of 4: this job was launched as 4 ranks \(OMPI_COMM_WORLD_RANK\/OMPI_COMM_WORLD_SIZE\).*`apt-get install mpich libmpich-dev`/,
+    );
   });
 
   test('failRank in one process says why and exits with the code', () => {

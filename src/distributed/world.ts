@@ -51,6 +51,20 @@ export function noMpiMessage(launch: Launch, reason: string): string {
   );
 }
 
+/**
+ * Fails fast, before any work, when the launcher started several ranks and the MPI addon cannot
+ * be loaded (the same usage error openWorld would raise later); MPI itself is not started.
+ * Returns the launch (as launchFromEnv).
+ */
+export function requireTransport(env: Env = process.env, options: OpenWorldOptions = {}): Launch {
+  const launch = launchFromEnv(env);
+  if (launch.size > 1) {
+    const load = loadMpiBinding(options.addonPath);
+    if (!load.ok) throw usageError(noMpiMessage(launch, load.reason));
+  }
+  return launch;
+}
+
 /** The world of this process: `singleProcess`, or MPI when the launcher started more than one rank. */
 export function openWorld(env: Env = process.env, options: OpenWorldOptions = {}): Collective {
   const launch = launchFromEnv(env);
