@@ -260,8 +260,9 @@ size_t chunkBytes() { return chunk.load(); }
 
 bool finalize(std::string* error) {
   std::unique_lock<std::mutex> lock(mu);
-  if (state == State::None || state == State::Failed || state == State::Done) return true;
   cv.wait(lock, [] { return state != State::Starting; });
+  // Never initialised, failed to (the thread has returned), or already finalized: nothing to do.
+  if (state != State::Up) return true;
   finalizeRequested = true;
   cv.notify_all();
   cv.wait(lock, [] { return state == State::Done; });
