@@ -1,0 +1,242 @@
+// See mpi_comm.h. Every MPI call except MPI_Abort runs on the communication thread below.
+#include "mpi_comm.h"
+
+#include <dlfcn.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace ptflow_mpi {
+namespace {
+
+enum class State { None, Starting, Up, Failed, Done };
+
+// Never destroyed: at process exit the communication thread still waits on cv, and glibc's
+// pthread_cond_destroy (run by a static destructor) would wait for it for ever.
+std::mutex& mu = *new std::mutex;
+std::condition_variable& cv = *new std::condition_variable;
+std::deque<Op>& queue = *new std::deque<Op>;  // guarded by mu
+State state = State::None;      // guarded by mu
+bool finalizeRequested = false; // guarded by mu
+WorldInfo world;                // written once before state becomes Up
+std::string initError;          // written once before state becomes Failed
+std::string finalizeError;      // written once before state becomes Done
+std::atomic<size_t> chunk{16u << 20};
+
+std::string mpiError(int code, const std::string& what) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) len = 0;
+  return what + " failed: " + (len > 0 ? std::string(text, static_cast<size_t>(len)) : "MPI error " + std::to_string(code));
+}
+
+// Node loads addons RTLD_LOCAL. Some MPI libraries load plugins that look MPI's own symbols up
+// in the global namespace (Open MPI's components); reopening the library RTLD_GLOBAL keeps them
+// working. Harmless for MPICH.
+void promoteMpiLibraryToGlobal() {
+  Dl_info dl;
+  if (dladdr(reinterpret_cast<void*>(&MPI_Init_thread), &dl) != 0 && dl.dli_fname != nullptr)
+    dlopen(dl.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+}
+
+// Every rank must enter the same collective with the same length (and root): otherwise MPI
+// truncates, or the chunked loops below run a different number of calls and the job hangs. One
+// small MAX-allreduce of (x, -x) pairs finds any disagreement, and every rank then fails the op
+// with the same message instead of hanging.
+std::string checkAgreement(const Op& op) {
+  long long v[6] = {static_cast<long long>(op.kind), -static_cast<long long>(op.kind),
+                    static_cast<long long>(op.count), -static_cast<long long>(op.count),
+                    static_cast<long long>(op.root * 4 + static_cast<int>(op.elem)),
+                    -static_cast<long long>(op.root * 4 + static_cast<int>(op.elem))};
+  int rc = MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Allreduce (agreement check)");
+  if (v[0] != -v[1]) return "ranks called different collectives at the same point (allreduce, broadcast and barrier must be called in the same order on every rank)";
+  if (v[2] != -v[3])
+    return "ranks passed buffers of different lengths (" + std::to_string(-v[3]) + " to " + std::to_string(v[2]) +
+           " elements; this rank: " + std::to_string(op.count) + ")";
+  if (v[4] != -v[5]) return "ranks passed different element types or roots to the same collective";
+  return "";
+}
+
+size_t chunkElements(size_t elemBytes) {
+  size_t n = chunk.load() / elemBytes;
+  return std::max<size_t>(1, std::min<size_t>(n, static_cast<size_t>(INT_MAX)));
+}
+
+std::string execute(const Op& op) {
+  std::string err = checkAgreement(op);
+  if (!err.empty()) return err;
+  switch (op.kind) {
+    case OpKind::Barrier: {
+      int rc = MPI_Barrier(MPI_COMM_WORLD);
+      return rc == MPI_SUCCESS ? "" : mpiError(rc, "MPI_Barrier");
+    }
+    case OpKind::Broadcast: {
+      const size_t step = chunkElements(1);
+      auto* p = static_cast<unsigned char*>(op.data);
+      for (size_t at = 0; at < op.count; at += step) {
+        int n = static_cast<int>(std::min(step, op.count - at));
+        int rc = MPI_Bcast(p + at, n, MPI_BYTE, op.root, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Bcast");
+      }
+      return "";
+    }
+    case OpKind::Allreduce: {
+      const bool f32 = op.elem == Elem::F32;
+      const size_t elemBytes = f32 ? 4 : 8;
+      const size_t step = chunkElements(elemBytes);
+      auto* p = static_cast<unsigned char*>(op.data);
+      for (size_t at = 0; at < op.count; at += step) {
+        int n = static_cast<int>(std::min(step, op.count - at));
+        int rc = MPI_Allreduce(MPI_IN_PLACE, p + at * elemBytes, n, f32 ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Allreduce");
+      }
+      if (op.mean && world.size > 1) {
+        // Divide (not multiply by 1/size): the same rounding as sum / size computed anywhere else.
+        if (f32) {
+          float* x = static_cast<float*>(op.data);
+          const float d = static_cast<float>(world.size);
+          for (size_t i = 0; i < op.count; i++) x[i] /= d;
+        } else {
+          double* x = static_cast<double*>(op.data);
+          const double d = static_cast<double>(world.size);
+          for (size_t i = 0; i < op.count; i++) x[i] /= d;
+        }
+      }
+      return "";
+    }
+  }
+  return "unknown collective";
+}
+
+void run() {
+  int provided = 0;
+  int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (rc != MPI_SUCCESS) {
+      initError = mpiError(rc, "MPI_Init_thread");
+      state = State::Failed;
+      cv.notify_all();
+      return;
+    }
+    // Errors come back as return codes (then JS errors) instead of aborting the job from inside MPI.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &world.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world.size);
+    world.threadLevel = provided;
+    world.threadMultiple = provided >= MPI_THREAD_MULTIPLE;
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    if (MPI_Get_library_version(version, &len) == MPI_SUCCESS) {
+      std::string v(version, static_cast<size_t>(std::max(0, len)));
+      world.library = v.substr(0, v.find('\n'));
+    }
+    state = State::Up;
+    cv.notify_all();
+  }
+  for (;;) {
+    Op op;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [] { return !queue.empty() || finalizeRequested; });
+      if (queue.empty()) break;  // finalize requested and nothing left to run
+      op = std::move(queue.front());
+      queue.pop_front();
+    }
+    std::string err = execute(op);
+    op.done(err);
+  }
+  rc = MPI_Finalize();
+  std::lock_guard<std::mutex> lock(mu);
+  if (rc != MPI_SUCCESS) finalizeError = mpiError(rc, "MPI_Finalize");
+  state = State::Done;
+  cv.notify_all();
+}
+
+}  // namespace
+
+bool init(WorldInfo* out, std::string* error) {
+  std::unique_lock<std::mutex> lock(mu);
+  if (state == State::None) {
+    state = State::Starting;
+    promoteMpiLibraryToGlobal();
+    // Detached: it lives as long as the process; exiting without finalize() must not
+    // run a joinable std::thread's destructor (that would call std::terminate).
+    std::thread(run).detach();
+  }
+  cv.wait(lock, [] { return state != State::Starting; });
+  if (state == State::Failed) {
+    *error = initError;
+    return false;
+  }
+  if (state == State::Done) {
+    *error = "MPI was already finalized in this process";
+    return false;
+  }
+  *out = world;
+  return true;
+}
+
+bool initialized() {
+  std::lock_guard<std::mutex> lock(mu);
+  return state == State::Up;
+}
+
+bool finalized() {
+  std::lock_guard<std::mutex> lock(mu);
+  return state == State::Done;
+}
+
+bool submit(Op op, std::string* error) {
+  if (op.kind == OpKind::Allreduce && op.elem == Elem::Byte) {
+    *error = "allreduce needs a Float32Array or Float64Array";
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  if (state != State::Up || finalizeRequested) {
+    *error = state == State::Done || finalizeRequested ? "MPI is finalized" : "MPI is not initialized (call init() first)";
+    return false;
+  }
+  if (op.kind == OpKind::Broadcast && (op.root < 0 || op.root >= world.size)) {
+    *error = "broadcast root " + std::to_string(op.root) + " is not a rank of this world of " + std::to_string(world.size);
+    return false;
+  }
+  queue.push_back(std::move(op));
+  cv.notify_all();
+  return true;
+}
+
+void setChunkBytes(size_t bytes) { chunk.store(std::max<size_t>(8, bytes)); }
+size_t chunkBytes() { return chunk.load(); }
+
+bool finalize(std::string* error) {
+  std::unique_lock<std::mutex> lock(mu);
+  if (state == State::None || state == State::Failed || state == State::Done) return true;
+  cv.wait(lock, [] { return state != State::Starting; });
+  finalizeRequested = true;
+  cv.notify_all();
+  cv.wait(lock, [] { return state == State::Done; });
+  if (!finalizeError.empty()) {
+    *error = finalizeError;
+    return false;
+  }
+  return true;
+}
+
+bool abort(int code) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (state != State::Up && state != State::Starting) return false;
+  }
+  MPI_Abort(MPI_COMM_WORLD, code);
+  return false;  // not reached when MPI_Abort ends the process
+}
+
+}  // namespace ptflow_mpi

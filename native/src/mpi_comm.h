@@ -1,0 +1,63 @@
+// The MPI side of ptflow_mpi.node, without N-API: one process-wide communication thread that
+// initialises MPI and then runs every collective in the order it was submitted.
+//
+// Why one thread: a collective must be entered in the same order on every rank. Submissions
+// from the JS threads of one process (the main thread, a trainer worker) are serialised into a
+// FIFO here, so the order on the wire is the order of submission. MPI is still initialised with
+// MPI_THREAD_MULTIPLE so that abort() may be called from any thread while this one is blocked
+// inside a collective (that is how a failing rank ends a job whose other ranks wait on it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace ptflow_mpi {
+
+enum class OpKind { Allreduce, Broadcast, Barrier };
+enum class Elem { F32, F64, Byte };
+
+struct Op {
+  OpKind kind = OpKind::Barrier;
+  Elem elem = Elem::Byte;
+  void* data = nullptr;
+  size_t count = 0;  // elements of `elem`
+  bool mean = false; // allreduce: divide the sum by the world size
+  int root = 0;      // broadcast
+  // Called on the communication thread when the op is done; `error` is empty on success.
+  std::function<void(const std::string& error)> done;
+};
+
+struct WorldInfo {
+  int rank = 0;
+  int size = 1;
+  int threadLevel = 0;         // what MPI_Init_thread provided
+  bool threadMultiple = false; // threadLevel is MPI_THREAD_MULTIPLE (abort from any thread is safe)
+  std::string library;  // first line of MPI_Get_library_version
+};
+
+// Initialises MPI on the communication thread (started on first call) and waits for it.
+// Idempotent and thread-safe: later calls return the first result. Returns false with `error`
+// set when MPI could not be initialised (the error is sticky).
+bool init(WorldInfo* out, std::string* error);
+bool initialized();
+bool finalized();
+
+// Queues an op; `done` runs later on the communication thread. Fails at once (returns false,
+// `error` set) before init, after finalize, or when the op is invalid.
+bool submit(Op op, std::string* error);
+
+// Elements per MPI call for allreduce and broadcast (MPI counts are int; smaller chunks also
+// let a test cover the chunked path). Bytes, rounded down to whole elements, at least 8.
+void setChunkBytes(size_t bytes);
+size_t chunkBytes();
+
+// Runs every queued op, then MPI_Finalize on the communication thread; waits for it.
+bool finalize(std::string* error);
+
+// MPI_Abort(MPI_COMM_WORLD, code) from the calling thread. Does not return when MPI is up;
+// without MPI it returns false and the caller exits by itself.
+bool abort(int code);
+
+}  // namespace ptflow_mpi

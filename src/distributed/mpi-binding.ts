@@ -1,0 +1,93 @@
+/**
+ * Loads the optional MPI transport addon, `native/mpi/build/Release/ptflow_mpi.node` (built by
+ * `node native/build.js` when MPI is installed; see native/README.md), and types its surface.
+ * Loading does not initialise MPI; `init()` does.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ReduceOp } from './collective';
+
+export interface MpiWorldInfo {
+  rank: number;
+  size: number;
+  /** What MPI_Init_thread provided (MPI_THREAD_MULTIPLE is 3 in MPICH). */
+  threadLevel: number;
+  threadMultiple: boolean;
+  /** First line of MPI_Get_library_version, e.g. 'MPICH Version: 4.0.2'. */
+  library: string;
+}
+
+export interface MpiBinding {
+  /** MPI_Init_thread(MPI_THREAD_MULTIPLE) on the addon's communication thread; idempotent, blocks until wired up. */
+  init(): MpiWorldInfo;
+  /** In place; settles when this rank's buffer holds the result. Rejects (code 'PTFLOW_MPI') on MPI errors or length mismatch across ranks. */
+  allreduce(buf: Float32Array | Float64Array, op: ReduceOp): Promise<void>;
+  broadcast(buf: ArrayBufferView, root: number): Promise<void>;
+  barrier(): Promise<void>;
+  /** MPI_Abort(MPI_COMM_WORLD, code): does not return when MPI is up; false otherwise. */
+  abort(code: number): boolean;
+  /** Runs the queued collectives, then MPI_Finalize; blocks. */
+  finalize(): void;
+  initialized(): boolean;
+  finalized(): boolean;
+  /** Bytes per MPI call of a chunked allreduce / broadcast (default 16 MiB). */
+  setChunkBytes(bytes: number): void;
+  chunkBytes(): number;
+}
+
+export type MpiLoad = { ok: true; binding: MpiBinding; file: string } | { ok: false; reason: string };
+
+const RELATIVE = path.join('native', 'mpi', 'build', 'Release', 'ptflow_mpi.node');
+
+function packageRoot(): string | undefined {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'native', 'mpi', 'binding.gyp'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Where the addon is looked for (the build output inside the package). */
+export function defaultMpiAddonPath(): string | undefined {
+  const root = packageRoot();
+  return root === undefined ? undefined : path.join(root, RELATIVE);
+}
+
+function isBinding(x: unknown): x is MpiBinding {
+  const o = x as Partial<MpiBinding> | null;
+  return (
+    o != null &&
+    typeof o.init === 'function' &&
+    typeof o.allreduce === 'function' &&
+    typeof o.broadcast === 'function' &&
+    typeof o.barrier === 'function' &&
+    typeof o.abort === 'function' &&
+    typeof o.finalize === 'function'
+  );
+}
+
+const loaded = new Map<string, MpiLoad>();
+
+/** The addon at `file` (default: the package's build output), loaded once per thread. */
+export function loadMpiBinding(file: string | undefined = defaultMpiAddonPath()): MpiLoad {
+  const key = file ?? '';
+  const hit = loaded.get(key);
+  if (hit) return hit;
+  let result: MpiLoad;
+  if (file === undefined || !fs.existsSync(file)) {
+    result = { ok: false, reason: `${file ?? RELATIVE} is missing (the MPI transport was not built)` };
+  } else {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod: unknown = require(file);
+      result = isBinding(mod) ? { ok: true, binding: mod, file } : { ok: false, reason: `${file} is not the ptflow MPI addon` };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      result = { ok: false, reason: `${file} does not load: ${msg}` };
+    }
+  }
+  loaded.set(key, result);
+  return result;
+}
