@@ -164,7 +164,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software, ...(mem.wasmUnfit ? { wasmUnfit: mem.wasmUnfit } : {}),
   });
   ctx.log('info', backendStartLine(backend));
-  const collective = await openTrainerCollective(world);
+  const collective = openTrainerCollective(world);
   if (mem.wasmUnfit) ctx.log('warn', `backend auto: wasm skipped (${mem.wasmUnfit})`);
   const estimate = checkStepMemory(mem.cfg, mem.run, mem.checkpointing.on, backend.name);
   ctx.log('info', `memory: one step needs an estimated ${describeEstimate(estimate)}; gradient checkpointing ${mem.checkpointing.on ? 'on' : 'off'} (${mem.checkpointing.why})`);

@@ -1,38 +1,22 @@
 /**
- * The collective the trainer uses: the one-process world for a run of one, else the MPI transport
- * (src/distributed/world.ts), opened in the trainer's own thread. It checks that MPI sees the same
- * job as the launcher's environment did on the main thread (launch-env.ts), since the data shares
- * were cut from that.
+ * The collective the trainer uses: the one-process world for a run of one, else the MPI world
+ * (src/distributed/world.ts openWorld), opened in the trainer's own thread. It checks that MPI sees
+ * the job the main thread saw in the launcher's environment, since the data shares were cut from it.
  */
 import { PtflowError } from '../errors';
 import { singleProcess, type Collective } from './collective';
+import { openWorld } from './world';
 
 export interface TrainerWorld {
   rank: number;
   world_size: number;
 }
 
-/** The MPI transport module, loaded only for a world of several processes. */
-type Transport = { openWorld(env: NodeJS.ProcessEnv): Collective | Promise<Collective> };
-
-function loadTransport(): Transport {
-  const modulePath = './world';
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(modulePath) as Transport;
-  } catch (e) {
-    throw new PtflowError(
-      `the launcher started several processes but ptflow has no MPI transport to join them (${(e as Error).message})`,
-      2,
-    );
-  }
-}
-
-export async function openTrainerCollective(w: TrainerWorld): Promise<Collective> {
+export function openTrainerCollective(w: TrainerWorld): Collective {
   if (w.world_size === 1) return singleProcess;
-  const c = await loadTransport().openWorld(process.env);
+  const c = openWorld(process.env);
   if (c.rank !== w.rank || c.size !== w.world_size) {
-    throw new PtflowError(`MPI says rank ${c.rank} of ${c.size}, the launcher's environment said rank ${w.rank} of ${w.world_size}`, 2);
+    throw new PtflowError(`MPI says rank ${c.rank} of ${c.size}, the main thread was told rank ${w.rank} of ${w.world_size}`, 2);
   }
   return c;
 }

@@ -4,7 +4,7 @@
  * mistake costs a second, not a tokenization pass. Then the default graph runs, and CardActor writes
  * the results, plots and model card from what the trainer reports.
  *
- * Launched as several processes (mpiexec, srun: src/distributed/launch-env.ts), each process runs
+ * Launched as several processes (mpiexec, srun: src/distributed/launch.ts), each process runs
  * its own pipeline on its share of the data; rank 0 alone takes the run lock, serves the tap and
  * writes the outputs (the trainer writes nothing on the other ranks either).
  */
@@ -47,7 +47,7 @@ import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
 import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
-import { launchWorld, type LaunchWorld } from '../distributed/launch-env';
+import { launchFromEnv, type Launch } from '../distributed/launch';
 import { refuseUnsupportedInWorld } from './world-checks';
 
 export interface TrainRunOptions {
@@ -84,7 +84,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     const steps = resolvePipeline(c.pipeline, configPath, where);
     refuseDocStepsWithCache(steps, c.tokenized_path);
     // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
-    const world = launchWorld();
+    const world = launchFromEnv();
     refuseUnsupportedInWorld(c, world);
     const run = new RunDescription('train', c as unknown as Record<string, unknown>);
     const tap = world.rank === 0 ? await startTapFromConfig(c, bus, run, out) : null;
@@ -116,7 +116,7 @@ interface RunChannels {
   bus: TelemetryBus;
   signals: RunSignals | null;
   steps: ResolvedStep[];
-  world: LaunchWorld;
+  world: Launch;
 }
 
 async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, ch: RunChannels): Promise<TrainRunResult> {
@@ -188,7 +188,7 @@ interface RunInputs {
   signals: RunSignals | null;
   /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
   steps: ResolvedStep[];
-  world: LaunchWorld;
+  world: Launch;
   /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
   out: NodeJS.WritableStream;
   terminal: NodeJS.WritableStream;

@@ -1,14 +1,14 @@
 /**
- * What a data-parallel run (several processes, src/distributed/launch-env.ts) refuses before any
+ * What a data-parallel run (several processes, src/distributed/launch.ts) refuses before any
  * thread starts, each with what to do instead.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainConfig } from '../config';
 import { PtflowError } from '../errors';
-import type { LaunchWorld } from '../distributed/launch-env';
+import type { Launch } from '../distributed/launch';
 
-export function refuseUnsupportedInWorld(c: TrainConfig, world: LaunchWorld): void {
+export function refuseUnsupportedInWorld(c: TrainConfig, world: Launch): void {
   if (world.size === 1) return;
   const who = `${world.size} processes (${world.source})`;
   if (c.streaming) {
