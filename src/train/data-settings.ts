@@ -78,7 +78,8 @@ export function diffDataSettings(saved: DataSettings, now: DataSettings): string
   for (const k of SCALARS) if (saved[k] !== now[k]) out.push(`${k} ${show(saved[k])} → ${show(now[k])}`);
   if (globalMicroBatch(saved) !== globalMicroBatch(now)) {
     const b = (x: DataSettings): string => `${x.per_device_train_batch_size} × ${x.world_size} = ${globalMicroBatch(x)}`;
-    out.push(`per_device_train_batch_size × world_size ${b(saved)} → ${b(now)} (the world size may change when the product stays)`);
+    if (saved.world_size === now.world_size) out.push(`per_device_train_batch_size ${saved.per_device_train_batch_size} → ${now.per_device_train_batch_size}`);
+    else out.push(`per_device_train_batch_size × world_size ${b(saved)} → ${b(now)} (the world size may change when the product stays)`);
   }
   // The cache's format version says nothing about the data order.
   out.push(...diffPreprocessing({ ...saved.preprocessing, format_version: now.preprocessing.format_version }, now.preprocessing));
