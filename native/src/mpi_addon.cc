@@ -6,12 +6,14 @@
 //   broadcast(TypedArray, root) -> Promise<void>                              in place
 //   barrier() -> Promise<void>
 //   abort(code) -> false when MPI is not up (otherwise the process is gone)
-//   finalize(), initialized(), finalized(), setChunkBytes(n), chunkBytes()
+//   finalize(), initialized(), finalized(), setChunkBytes(n), chunkBytes(),
+//   setWaitMode('spin' | 'polite'), waitMode()
 //
 // A pending op keeps its TypedArray alive (a reference) and the event loop alive (a
 // thread-safe function, released when the op completes); the JS thread never blocks on MPI.
 #include <node_api.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "mpi_comm.h"
@@ -214,6 +216,25 @@ napi_value SetChunkBytes(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value SetWaitMode(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char mode[16] = {0};
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], mode, sizeof mode, &len) != napi_ok ||
+      (std::string(mode) != "spin" && std::string(mode) != "polite"))
+    return throwError(env, "setWaitMode: expected 'spin' or 'polite'");
+  ptflow_mpi::setSpinWait(std::string(mode) == "spin");
+  return nullptr;
+}
+
+napi_value WaitMode(napi_env env, napi_callback_info /*info*/) {
+  napi_value v;
+  CHECK_NAPI(env, napi_create_string_utf8(env, ptflow_mpi::spinWaitEnabled() ? "spin" : "polite", NAPI_AUTO_LENGTH, &v));
+  return v;
+}
+
 napi_value ChunkBytes(napi_env env, napi_callback_info /*info*/) {
   napi_value v;
   CHECK_NAPI(env, napi_create_double(env, static_cast<double>(ptflow_mpi::chunkBytes()), &v));
@@ -223,6 +244,12 @@ napi_value ChunkBytes(napi_env env, napi_callback_info /*info*/) {
 }  // namespace
 
 NAPI_MODULE_INIT() {
+  static const bool envSpin = [] {
+    const char* w = std::getenv("PTFLOW_MPI_WAIT");
+    if (w != nullptr && std::string(w) == "spin") ptflow_mpi::setSpinWait(true);
+    return true;
+  }();
+  (void)envSpin;
   napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"allreduce", nullptr, Allreduce, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -234,6 +261,8 @@ NAPI_MODULE_INIT() {
       {"finalized", nullptr, Finalized, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setChunkBytes", nullptr, SetChunkBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"chunkBytes", nullptr, ChunkBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWaitMode", nullptr, SetWaitMode, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"waitMode", nullptr, WaitMode, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
   return exports;

@@ -12,6 +12,9 @@
 #include <mutex>
 #include <thread>
 
+#include <sched.h>
+#include <time.h>
+
 namespace ptflow_mpi {
 namespace {
 
@@ -28,6 +31,7 @@ WorldInfo world;                // written once before state becomes Up
 std::string initError;          // written once before state becomes Failed
 std::string finalizeError;      // written once before state becomes Done
 std::atomic<size_t> chunk{16u << 20};
+std::atomic<bool> spinWait{false};
 
 std::string mpiError(int code, const std::string& what) {
   char text[MPI_MAX_ERROR_STRING];
@@ -45,6 +49,33 @@ void promoteMpiLibraryToGlobal() {
     dlopen(dl.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
 }
 
+// Waits for a nonblocking collective. MPI's own blocking calls busy-poll, which on a machine
+// whose cores also run the ranks' compute threads (backward overlapping the allreduce of the
+// previous bucket) takes a core away from them. The polite wait polls hot for 20 µs, then yields
+// the core between polls, and after 1 ms naps 50 µs between polls (MPI progresses inside
+// MPI_Test). PTFLOW_MPI_WAIT=spin (or setWaitMode('spin')) polls hot throughout.
+int politeWait(MPI_Request* req) {
+  int done = 0;
+  const bool spin = spinWait.load(std::memory_order_relaxed);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (unsigned i = 0;; i++) {
+    int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || done) return rc;
+    if (spin || (i & 15) != 15) continue;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const long long us = (now.tv_sec - t0.tv_sec) * 1000000LL + (now.tv_nsec - t0.tv_nsec) / 1000;
+    if (us < 20) continue;
+    if (us < 1000) {
+      sched_yield();
+      continue;
+    }
+    struct timespec nap = {0, 50 * 1000};
+    nanosleep(&nap, nullptr);
+  }
+}
+
 // Every rank must enter the same collective with the same length (and root): otherwise MPI
 // truncates, or the chunked loops below run a different number of calls and the job hangs. One
 // small MAX-allreduce of (x, -x) pairs finds any disagreement, and every rank then fails the op
@@ -54,8 +85,10 @@ std::string checkAgreement(const Op& op) {
                     static_cast<long long>(op.count), -static_cast<long long>(op.count),
                     static_cast<long long>(op.root * 4 + static_cast<int>(op.elem)),
                     -static_cast<long long>(op.root * 4 + static_cast<int>(op.elem))};
-  int rc = MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
-  if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Allreduce (agreement check)");
+  MPI_Request req;
+  int rc = MPI_Iallreduce(MPI_IN_PLACE, v, 6, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD, &req);
+  if (rc == MPI_SUCCESS) rc = politeWait(&req);
+  if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Iallreduce (agreement check)");
   if (v[0] != -v[1]) return "ranks called different collectives at the same point (allreduce, broadcast and barrier must be called in the same order on every rank)";
   if (v[2] != -v[3])
     return "ranks passed buffers of different lengths (" + std::to_string(-v[3]) + " to " + std::to_string(v[2]) +
@@ -74,16 +107,20 @@ std::string execute(const Op& op) {
   if (!err.empty()) return err;
   switch (op.kind) {
     case OpKind::Barrier: {
-      int rc = MPI_Barrier(MPI_COMM_WORLD);
-      return rc == MPI_SUCCESS ? "" : mpiError(rc, "MPI_Barrier");
+      MPI_Request req;
+      int rc = MPI_Ibarrier(MPI_COMM_WORLD, &req);
+      if (rc == MPI_SUCCESS) rc = politeWait(&req);
+      return rc == MPI_SUCCESS ? "" : mpiError(rc, "MPI_Ibarrier");
     }
     case OpKind::Broadcast: {
       const size_t step = chunkElements(1);
       auto* p = static_cast<unsigned char*>(op.data);
       for (size_t at = 0; at < op.count; at += step) {
         int n = static_cast<int>(std::min(step, op.count - at));
-        int rc = MPI_Bcast(p + at, n, MPI_BYTE, op.root, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Bcast");
+        MPI_Request req;
+        int rc = MPI_Ibcast(p + at, n, MPI_BYTE, op.root, MPI_COMM_WORLD, &req);
+        if (rc == MPI_SUCCESS) rc = politeWait(&req);
+        if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Ibcast");
       }
       return "";
     }
@@ -94,8 +131,10 @@ std::string execute(const Op& op) {
       auto* p = static_cast<unsigned char*>(op.data);
       for (size_t at = 0; at < op.count; at += step) {
         int n = static_cast<int>(std::min(step, op.count - at));
-        int rc = MPI_Allreduce(MPI_IN_PLACE, p + at * elemBytes, n, f32 ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Allreduce");
+        MPI_Request req;
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, p + at * elemBytes, n, f32 ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req);
+        if (rc == MPI_SUCCESS) rc = politeWait(&req);
+        if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Iallreduce");
       }
       if (op.mean && world.size > 1) {
         // Divide (not multiply by 1/size): the same rounding as sum / size computed anywhere else.
@@ -213,13 +252,17 @@ bool submit(Op op, std::string* error) {
   return true;
 }
 
+void setSpinWait(bool spin) { spinWait.store(spin); }
+bool spinWaitEnabled() { return spinWait.load(); }
+
 void setChunkBytes(size_t bytes) { chunk.store(std::max<size_t>(8, bytes)); }
 size_t chunkBytes() { return chunk.load(); }
 
 bool finalize(std::string* error) {
   std::unique_lock<std::mutex> lock(mu);
-  if (state == State::None || state == State::Failed || state == State::Done) return true;
   cv.wait(lock, [] { return state != State::Starting; });
+  // Never initialised, failed to (the thread has returned), or already finalized: nothing to do.
+  if (state != State::Up) return true;
   finalizeRequested = true;
   cv.notify_all();
   cv.wait(lock, [] { return state == State::Done; });

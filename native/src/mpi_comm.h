@@ -53,6 +53,11 @@ bool submit(Op op, std::string* error);
 void setChunkBytes(size_t bytes);
 size_t chunkBytes();
 
+// How the communication thread waits for a collective: false (default) polls, then yields the
+// core, then naps; true polls hot (lowest latency when every rank has a core to itself).
+void setSpinWait(bool spin);
+bool spinWaitEnabled();
+
 // Runs every queued op, then MPI_Finalize on the communication thread; waits for it.
 bool finalize(std::string* error);
 

@@ -33,6 +33,13 @@ export interface MpiBinding {
   /** Bytes per MPI call of a chunked allreduce / broadcast (default 16 MiB). */
   setChunkBytes(bytes: number): void;
   chunkBytes(): number;
+  /**
+   * How the addon's thread waits inside a collective: 'polite' (default) polls 20 µs, then yields
+   * the core, then naps, leaving the cores to compute threads; 'spin' polls hot (MPI's own
+   * behaviour; lowest latency when each rank has idle cores). PTFLOW_MPI_WAIT=spin sets it at load.
+   */
+  setWaitMode(mode: 'spin' | 'polite'): void;
+  waitMode(): 'spin' | 'polite';
 }
 
 export type MpiLoad = { ok: true; binding: MpiBinding; file: string } | { ok: false; reason: string };

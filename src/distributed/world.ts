@@ -11,10 +11,12 @@
  * job when one rank cannot go on.
  */
 import { writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { PtflowError, usageError } from '../errors';
 import { singleProcess, type Collective } from './collective';
 import { launchFromEnv, type Env, type Launch } from './launch';
-import { loadMpiBinding } from './mpi-binding';
+import { loadMpiBinding, type MpiBinding } from './mpi-binding';
 import { MpiCollective } from './mpi-collective';
 
 export { launchFromEnv, isRankZero, type Launch, type Launcher } from './launch';
@@ -23,6 +25,20 @@ export { MpiCollective } from './mpi-collective';
 export interface OpenWorldOptions {
   /** Another ptflow_mpi.node (tests point this at a missing file). */
   addonPath?: string;
+  /**
+   * Where the one line naming this rank goes (default stderr; null: nowhere). A launcher that
+   * reports a dead process by pid and host (MPICH's "BAD TERMINATION ... PID 1234 RUNNING AT
+   * node7") is read against these lines to find the rank.
+   */
+  announce?: ((line: string) => void) | null;
+}
+
+function stderrLine(line: string): void {
+  try {
+    writeSync(2, `${line}\n`);
+  } catch {
+    // stderr closed: the line is informational
+  }
 }
 
 /** What to do when a multi-rank launch finds no MPI transport. */
@@ -35,12 +51,27 @@ export function noMpiMessage(launch: Launch, reason: string): string {
   );
 }
 
+/**
+ * Fails fast, before any work, when the launcher started several ranks and the MPI addon cannot
+ * be loaded (the same usage error openWorld would raise later); MPI itself is not started.
+ * Returns the launch (as launchFromEnv).
+ */
+export function requireTransport(env: Env = process.env, options: OpenWorldOptions = {}): Launch {
+  const launch = launchFromEnv(env);
+  if (launch.size > 1) {
+    const load = loadMpiBinding(options.addonPath);
+    if (!load.ok) throw usageError(noMpiMessage(launch, load.reason));
+  }
+  return launch;
+}
+
 /** The world of this process: `singleProcess`, or MPI when the launcher started more than one rank. */
 export function openWorld(env: Env = process.env, options: OpenWorldOptions = {}): Collective {
   const launch = launchFromEnv(env);
   if (launch.size === 1) return singleProcess;
   const load = loadMpiBinding(options.addonPath);
   if (!load.ok) throw usageError(noMpiMessage(launch, load.reason));
+  const first = !load.binding.initialized();
   let info;
   try {
     info = load.binding.init();
@@ -55,7 +86,32 @@ export function openWorld(env: Env = process.env, options: OpenWorldOptions = {}
         `must be the launcher's: use MPICH's mpiexec (not Open MPI's mpirun), or \`srun --mpi=pmi2\` under Slurm`,
     );
   }
-  return new MpiCollective(load.binding, info, launch.launcher);
+  const world = new MpiCollective(load.binding, info, launch.launcher);
+  const announce = options.announce === undefined ? stderrLine : options.announce;
+  const library = info.library.replace(/\s+/g, ' ');
+  if (isMainThread && !exitHooked) {
+    exitHooked = true;
+    endJobOnEarlyExit(world, load.binding);
+  }
+  // Once per process (the first thread to open the world).
+  if (first) announce?.(`ptflow: rank ${info.rank} of ${info.size}: pid ${process.pid} on ${hostname()} (${launch.launcher}, ${library})`);
+  return world;
+}
+
+/**
+ * A rank whose process ends before closeWorld() (an uncaught exception, process.exit, a signal
+ * handler that exits) ends every rank: MPICH's mpiexec would kill the others anyway, but only on a
+ * non-zero exit and without naming the rank, and other launchers may leave them waiting.
+ */
+let exitHooked = false;
+
+function endJobOnEarlyExit(world: MpiCollective, binding: MpiBinding): void {
+  process.on('exit', (code) => {
+    if (binding.finalized()) return;
+    const why = code === 0 ? 'exited before closeWorld() while the other ranks may still wait on it' : `is exiting with code ${code}`;
+    stderrLine(`ptflow: rank ${world.rank} of ${world.size} ${why}; ending all ranks`);
+    binding.abort(code === 0 ? 1 : code);
+  });
 }
 
 /** Ends the world in order: every rank waits for the others, then MPI is finalized. No-op for one process. */
@@ -70,10 +126,6 @@ export async function closeWorld(world: Collective): Promise<void> {
 export function failRank(world: Collective, err: unknown, code = 1): never {
   const msg = err instanceof Error ? err.message : String(err);
   const who = world.size > 1 ? `rank ${world.rank} of ${world.size} failed` : 'failed';
-  try {
-    writeSync(2, `ptflow: ${who}: ${msg}${world.size > 1 ? '; ending all ranks' : ''}\n`);
-  } catch {
-    // stderr closed: end the job anyway
-  }
+  stderrLine(`ptflow: ${who}: ${msg}${world.size > 1 ? '; ending all ranks' : ''}`);
   return world.abort(code);
 }

@@ -1,0 +1,144 @@
+/**
+ * The MPI transport under a real launcher: `mpiexec -n 2 node test/fixtures/mpi-ranks.js
+ * <scenario>` against the compiled dist/ (the fixture computes the expected values from both
+ * ranks' inputs and prints one JSON line per check). Skipped, with the reason, where MPICH's
+ * mpiexec or the MPI addon is missing; PTFLOW_REQUIRE_MPI=1 (set by .ci/run) turns the skip
+ * into a failure.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { defaultMpiAddonPath } from './mpi-binding';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'mpi-ranks.js');
+
+/** MPICH's launcher: mpiexec.mpich when Debian's alternatives may point mpiexec elsewhere. */
+function findMpiexec(): string | undefined {
+  for (const cmd of ['mpiexec.mpich', 'mpiexec.hydra', 'mpiexec']) {
+    const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0 && /HYDRA|MPICH/i.test(r.stdout)) return cmd;
+  }
+  return undefined;
+}
+
+const mpiexec = findMpiexec();
+const addon = defaultMpiAddonPath();
+const skipReason =
+  mpiexec === undefined
+    ? 'MPICH mpiexec not found (apt-get install mpich libmpich-dev)'
+    : addon === undefined || !fs.existsSync(addon)
+      ? `MPI addon not built (${addon}; run node native/build.js after installing libmpich-dev)`
+      : !fs.existsSync(path.join(ROOT, 'dist', 'src', 'distributed', 'world.js'))
+        ? 'dist/ not built (npm run build)'
+        : undefined;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Both ranks of a scenario; killed after `limitMs` (a hang fails the test rather than the suite). */
+function ranks(scenario: string, limitMs = 60_000): Promise<Run> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-mpi-'));
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(mpiexec as string, ['-n', '2', process.execPath, FIXTURE, scenario, dir], {
+      cwd: ROOT,
+      env: { ...process.env, PTFLOW_FAULTS: '' },
+      detached: true,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), limitMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+interface Check {
+  rank: number;
+  case?: string;
+  ok?: boolean;
+  why?: string;
+  waiting?: boolean;
+}
+
+function checks(stdout: string): Check[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Check);
+}
+
+/** The pid each rank announced ("ptflow: rank 1 of 2: pid 1234 on host ..."). */
+function pidOf(stderr: string, rank: number): string | undefined {
+  return new RegExp(`ptflow: rank ${rank} of 2: pid (\\d+) on `).exec(stderr)?.[1];
+}
+
+if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
+  test('MPI transport is available (PTFLOW_REQUIRE_MPI=1)', () => {
+    throw new Error(`MPI tests cannot run: ${skipReason}`);
+  });
+}
+
+(skipReason === undefined ? describe : describe.skip)(`MPI transport under mpiexec -n 2${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  test('allreduce, broadcast and barrier give the hand-computed values on both ranks', async () => {
+    const run = await ranks('collectives');
+    const all = checks(run.stdout);
+    const failed = all.filter((c) => c.ok !== true);
+    expect(failed).toEqual([]);
+    expect(run.code).toBe(0);
+    const names = (rank: number): string[] => all.filter((c) => c.rank === rank).map((c) => c.case as string);
+    // 16 chunked allreduces, 1 large, 4 broadcasts, mismatch, recovery, bad root on each rank;
+    // the event-loop and barrier checks on rank 0.
+    expect(names(1)).toHaveLength(24);
+    expect(names(0)).toEqual([...names(1).slice(0, 17), 'event loop runs during allreduce', ...names(1).slice(17, 21), 'barrier waits for every rank', ...names(1).slice(21)]);
+    expect(names(0)).toContain('allreduce Float64Array mean n=10007 chunk=4096');
+  });
+
+  test('a worker thread opens the world and allreduces; the main thread goes on with it', async () => {
+    const run = await ranks('worker');
+    const all = checks(run.stdout);
+    expect(all.filter((c) => c.ok !== true)).toEqual([]);
+    expect(all).toHaveLength(4);
+    expect(run.code).toBe(0);
+    // One line per process, however many threads opened the world.
+    expect(run.stderr.match(/ptflow: rank \d of 2: pid/g)).toHaveLength(2);
+  });
+
+  // Rank 0 waits in an allreduce that rank 1 never joins: the job must end, not hang, and say
+  // which rank failed. The 30 s bound only separates "ended" from "hung" (it ends in ~2 s).
+  const faults: [string, (r: Run) => void][] = [
+    ['fail', (r) => expect(r.stderr).toContain('ptflow: rank 1 of 2 failed: loss is NaN at step 3; ending all ranks')],
+    ['uncaught', (r) => {
+      expect(r.stderr).toContain('uncaught on purpose');
+      expect(r.stderr).toContain('ptflow: rank 1 of 2 is exiting with code 1; ending all ranks');
+    }],
+    ['exit0', (r) => expect(r.stderr).toContain('ptflow: rank 1 of 2 exited before closeWorld()')],
+    // Killed by a signal the rank cannot handle: the launcher reports its pid, which rank 1 announced.
+    ['kill', (r) => expect(r.stdout + r.stderr).toContain(`PID ${pidOf(r.stderr, 1)} RUNNING AT`)],
+    ['term', (r) => expect(r.stdout + r.stderr).toMatch(new RegExp(`PID ${pidOf(r.stderr, 1)} RUNNING AT[\\s\\S]*EXIT CODE: 15`))],
+  ];
+  test.each(faults)('rank 1 %s while rank 0 waits in an allreduce: both end within seconds, naming rank 1', async (scenario, names) => {
+    const run = await ranks(scenario, 30_000);
+    expect(run.signal).toBeNull(); // not our hang guard
+    expect(run.code).not.toBe(0);
+    expect(run.ms).toBeLessThan(30_000);
+    const all = checks(run.stdout);
+    expect(all).toContainEqual({ rank: 0, waiting: true });
+    expect(all.filter((c) => c.case === 'allreduce returned without rank 1')).toEqual([]);
+    expect(pidOf(run.stderr, 1)).toBeDefined();
+    names(run);
+  });
+});
