@@ -403,6 +403,12 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   }
 
   const step = state.global_step;
+  if (collective.size > 1 && reduceTotals.steps > 0) {
+    const r = reduceTotals;
+    const hidden = r.reduce_ms > 0 ? 1 - r.wait_ms / r.reduce_ms : 0;
+    ctx.log('info', `gradient allreduce: ${r.steps} steps, ${fmtBytes(r.bytes / r.steps)} a step, ${(r.reduce_ms / r.steps).toFixed(1)} ms a step ` +
+      `(${(r.wait_ms / r.steps).toFixed(1)} ms of it waited for after the last bucket was handed over: ${(100 * hidden).toFixed(0)} % hidden)`);
+  }
   if (stopRequested) {
     if (lastSavedStep !== step && step > 0) await checkpoint(step);
     await tensorboard?.close();

@@ -47,7 +47,8 @@ import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
 import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
-import { launchFromEnv, type Launch } from '../distributed/launch';
+import type { Launch } from '../distributed/launch';
+import { requireTransport } from '../distributed/world';
 import { refuseUnsupportedInWorld } from './world-checks';
 
 export interface TrainRunOptions {
@@ -84,7 +85,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     const steps = resolvePipeline(c.pipeline, configPath, where);
     refuseDocStepsWithCache(steps, c.tokenized_path);
     // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
-    const world = launchFromEnv();
+    const world = requireTransport(); // several ranks without the MPI addon: the install hint, before any work
     refuseUnsupportedInWorld(c, world);
     const run = new RunDescription('train', c as unknown as Record<string, unknown>);
     const tap = world.rank === 0 ? await startTapFromConfig(c, bus, run, out) : null;
