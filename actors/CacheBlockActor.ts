@@ -24,7 +24,7 @@ import { BlockSource, type BlockRules } from '../src/cache/block-source';
 import { mapMicroBatches, streamMicroBatches, streamStart, type MicroBatchRows } from '../src/cache/block-order';
 import { ensurePartOffsets } from '../src/cache/part-offsets';
 import { SplitTokens } from '../src/cache/split-tokens';
-import { collate } from '../src/data/collate';
+import { collate, emptyShareBatch } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
 import type { PackedBlock } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
@@ -41,7 +41,7 @@ export interface CacheBlockParams extends CollatorPackingParams {
   seed: number;
   disable_shuffling: boolean;
   resume_cursor: DataCursor | null;
-  /** This trainer's share of each epoch (map mode). */
+  /** This trainer's slice of each global micro-batch (map mode; src/data/epoch-order.ts rankShare). */
   rank: number;
   world_size: number;
   /** Read blocks in order through a shuffle buffer of buffer_size blocks. */
@@ -104,7 +104,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
         resident.delete(i);
         return r;
       });
-      const batch = collate(rows, p.pad_id);
+      const batch = rows.length > 0 ? collate(rows, p.pad_id) : emptyShareBatch(p.pad_id); // this rank's slice of a short last micro-batch
       let tokens = 0;
       for (const v of batch.attentionMask) tokens += v;
       const meta: TrainBatchMeta = {

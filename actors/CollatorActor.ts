@@ -14,11 +14,11 @@ import { isCacheStreamCursor } from '../schemas/cache-cursor';
 import { newStreamCollatorMemory, runStreamCollator, type StreamCollatorMemory } from '../src/data/stream/collator-stream';
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
-import { collate, type Row } from '../src/data/collate';
+import { collate, emptyShareBatch, type Row } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
 import { Packer, type PackerState } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
-import { epochOrder } from '../src/data/epoch-order';
+import { epochOrder, rankShare } from '../src/data/epoch-order';
 import { PtflowError } from '../src/errors';
 import { defineStage } from '../src/pipeline/stage';
 
@@ -28,6 +28,9 @@ export interface CollatorParams extends CollatorPackingParams {
   resume_cursor: DataCursor | null;
   /** Pack and batch as documents arrive (`streaming: true`). */
   streaming?: boolean;
+  /** Data-parallel training: this trainer's slice of each global micro-batch (src/data/epoch-order.ts rankShare). */
+  rank?: number;
+  world_size?: number;
 }
 
 /** Collects the rows of one split (packed blocks or truncated documents). */
@@ -141,7 +144,8 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   // Training micro-batches, epoch after epoch, until the trainer has enough (it stops the run).
   const out = ctx.output('train');
   const n = train.rows.length;
-  const microPerEpoch = Math.ceil(n / p.train_batch_size);
+  const share = rankShare(n, p.train_batch_size, p.rank ?? 0, p.world_size ?? 1);
+  const microPerEpoch = share.microPerEpoch;
   if (p.resume_cursor !== null && (isStreamCursor(p.resume_cursor) || isCacheStreamCursor(p.resume_cursor))) {
     throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
   }
@@ -150,8 +154,10 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
     const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
       const rows: Row[] = [];
-      for (let j = micro * p.train_batch_size; j < Math.min(n, (micro + 1) * p.train_batch_size); j++) rows.push(train.rows[order[j]]);
-      const batch = collate(rows, p.pad_id);
+      const { start, end } = share.slice(micro);
+      for (let j = start; j < end; j++) rows.push(train.rows[order[j]]);
+      // A rank's slice of the short last micro-batch may be empty: it still sends one, to stay in step.
+      const batch = rows.length > 0 ? collate(rows, p.pad_id) : emptyShareBatch(p.pad_id);
       const last = micro === microPerEpoch - 1;
       const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
       let tokens = 0;

@@ -39,6 +39,17 @@ export function batchMeanLoss(model: LlamaModel, b: MicroBatch): number {
 
 export function evaluate(model: LlamaModel, batches: MicroBatch[]): EvalMetrics {
   const t0 = performance.now();
+  const s = evalSums(model, batches);
+  return evalMetricsOf(s, (performance.now() - t0) / 1000, batches.length);
+}
+
+/** Σ over batches of (batch mean loss × rows), and the rows counted (batches without a label skipped). */
+export interface EvalSums {
+  weighted: number;
+  samples: number;
+}
+
+export function evalSums(model: LlamaModel, batches: MicroBatch[]): EvalSums {
   let weighted = 0;
   let samples = 0;
   for (const b of batches) {
@@ -47,13 +58,17 @@ export function evaluate(model: LlamaModel, batches: MicroBatch[]): EvalMetrics 
     weighted += mean * b.batchSize;
     samples += b.batchSize;
   }
-  const runtime = (performance.now() - t0) / 1000;
-  const evalLoss = samples > 0 ? weighted / samples : NaN;
+  return { weighted, samples };
+}
+
+/** The metrics of sums over all evaluation batches (of one process, or added up over ranks). */
+export function evalMetricsOf(s: EvalSums, runtime: number, steps: number): EvalMetrics {
+  const evalLoss = s.samples > 0 ? s.weighted / s.samples : NaN;
   const perplexity = Math.exp(evalLoss); // Infinity on overflow, as Python's math.exp guarded by HF
   return {
     eval_loss: evalLoss,
     eval_perplexity: perplexity,
-    ...speedMetrics('eval', runtime, { numSamples: samples, numSteps: batches.length }),
+    ...speedMetrics('eval', runtime, { numSamples: s.samples, numSteps: steps }),
   } as EvalMetrics;
 }
 

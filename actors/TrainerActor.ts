@@ -3,6 +3,11 @@
  * blocks its thread; here it blocks nobody else). Reads gradient-accumulation windows from the
  * collator, takes optimizer steps, logs / evaluates / checkpoints on HF's schedule, and saves the final
  * model. The whole loop reads top to bottom in `run` below.
+ *
+ * Data-parallel (world_size > 1, one trainer per process): every rank starts from rank 0's weights,
+ * trains on its slice of each global micro-batch, and steps with the gradients and loss summed over
+ * all ranks (TrainStep.stepAcross), so every number it logs is the global one; evaluation is split
+ * over the ranks batch by batch and its sums added up. Rank 0 alone writes anything to output_dir.
  */
 import path from 'node:path';
 import type { JsonValue } from '../schemas/ports';
@@ -32,7 +37,11 @@ import { WindowReader } from '../src/train/window-reader';
 import type { DataSettings } from '../src/train/data-settings';
 import { PtflowError } from '../src/errors';
 import { decodeTrainBatch } from '../schemas/train-batch';
-import { evaluate, type EvalMetrics } from './EvaluatorActor';
+import { evalMetricsOf, evalSums, type EvalMetrics } from './EvaluatorActor';
+import { openTrainerCollective, type TrainerWorld } from '../src/distributed/trainer-world';
+import { broadcastParameters } from '../src/distributed/sync-params';
+import { allreduceGradients, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
+import { isEmptyShare } from '../src/data/collate';
 import type { LlamaModel } from '../src/engine/model/llama';
 import type { LogEntry } from '../src/outputs/trainer-state';
 import * as tf from '@tensorflow/tfjs-core';
@@ -121,6 +130,8 @@ export interface TrainerParams extends ModelSetupParams {
   cutoff_len: number;
   gradient_checkpointing: boolean | null;
   disable_gradient_checkpointing: boolean;
+  /** This trainer's rank among world_size data-parallel processes (absent: rank 0 of 1). */
+  world?: TrainerWorld;
 }
 
 export interface TrainerResult {
@@ -138,17 +149,22 @@ export interface TrainerResult {
   train_ms: number;
   backend: string;
   resumed_from: string | null;
+  /** Gradient allreduce over the run (zeros in a run of one process). */
+  allreduce: { steps: number; bytes: number; reduce_ms: number; wait_ms: number };
 }
 
 export const stage = defineStage<TrainerParams>(async (ctx) => {
   const p = ctx.params;
   const stageStart = performance.now();
+  const world = p.world ?? { rank: 0, world_size: 1 };
+  const writer = world.rank === 0; // rank 0 alone writes to output_dir
   // Memory: checkpointing and the backend are decided from the shapes before any tensor exists.
   const mem = await planMemory(p);
   const backend = await initBackend(p.backend, {
     threads: p.num_threads ?? undefined, webgpuAllowSoftware: p.webgpu_allow_software, ...(mem.wasmUnfit ? { wasmUnfit: mem.wasmUnfit } : {}),
   });
   ctx.log('info', backendStartLine(backend));
+  const collective = openTrainerCollective(world);
   if (mem.wasmUnfit) ctx.log('warn', `backend auto: wasm skipped (${mem.wasmUnfit})`);
   const estimate = checkStepMemory(mem.cfg, mem.run, mem.checkpointing.on, backend.name);
   ctx.log('info', `memory: one step needs an estimated ${describeEstimate(estimate)}; gradient checkpointing ${mem.checkpointing.on ? 'on' : 'off'} (${mem.checkpointing.why})`);
@@ -159,8 +175,17 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   blockIfArmed('block-load', 1);
   const model = await setupModel(p, p.resume_from);
   model.setGradientCheckpointing(mem.checkpointing.on);
+  // Every rank reads all evaluation batches (its own data actors send them) and evaluates every
+  // world_size-th one, starting at its rank.
   const evalBatches: MicroBatch[] = [];
-  for await (const m of ctx.input('eval')) evalBatches.push(decodeTrainBatch(m.payload));
+  let evalSeen = 0;
+  let evalSamplesAll = 0;
+  for await (const m of ctx.input('eval')) {
+    const b = decodeTrainBatch(m.payload);
+    evalSamplesAll += b.batchSize;
+    if (evalSeen++ % world.world_size === world.rank) evalBatches.push(b);
+  }
+  const evalBatchesAll = evalSeen;
   const reader = new WindowReader(ctx.input('train'), p.gradient_accumulation_steps);
   const first = await reader.peekMeta();
   // Before its first step the trainer waits for the evaluation batches and the first micro-batch: in
@@ -168,7 +193,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const startupWaitMs = ctx.input('eval').stats.waitMs + reader.startupWaitMs;
   const plan = makePlan({
     blocks: first ? first.blocks : 0, // null when streaming: the plan then runs on max_steps
-    batchSize: p.per_device_train_batch_size,
+    batchSize: p.per_device_train_batch_size * world.world_size, // a global micro-batch
     gradAccum: p.gradient_accumulation_steps,
     numTrainEpochs: p.num_train_epochs,
     maxSteps: p.max_steps,
@@ -226,13 +251,27 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     trainStep.stepsDone = state.global_step;
     ctx.log('info', `resumed from ${p.resume_from} at step ${state.global_step}`);
   }
+  // Every rank starts from rank 0's weights (a resumed run's ranks all read the same checkpoint).
+  await broadcastParameters([...model.params, ...(model.lora?.params ?? [])], collective);
+  const layout = gradLayout(model.trainableParams());
+  const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0 };
+  const reduceGrads = async (g: Map<string, tf.Tensor>): Promise<Map<string, tf.Tensor>> => {
+    const r: { stats: ReduceStats; grads: Map<string, tf.Tensor> } = await allreduceGradients(g, layout, collective);
+    reduceTotals.steps += 1;
+    reduceTotals.bytes += r.stats.bytes;
+    reduceTotals.reduce_ms += r.stats.reduceMs;
+    reduceTotals.wait_ms += r.stats.waitMs;
+    return r.grads;
+  };
 
-  const dataSettings: DataSettings | null = p.data_settings ? { ...p.data_settings, micro_per_epoch: first?.microPerEpoch ?? null } : null;
+  const dataSettings: DataSettings | null = p.data_settings
+    ? { ...p.data_settings, world_size: world.world_size, micro_per_epoch: first?.microPerEpoch ?? null }
+    : null;
   const nonEmbedding = nonEmbeddingParameters(model);
-  const trainerLog = new TrainerLog(p.output_dir);
-  await trainerLog.begin(plan.totalSteps, state.global_step);
+  const trainerLog = writer ? new TrainerLog(p.output_dir) : null;
+  await trainerLog?.begin(plan.totalSteps, state.global_step);
   // Every log_history entry also goes to TensorBoard, as HF's TensorBoardCallback.on_log does.
-  const tensorboard = p.tensorboard_dir ? await EventFileWriter.open(p.tensorboard_dir) : null;
+  const tensorboard = writer && p.tensorboard_dir ? await EventFileWriter.open(p.tensorboard_dir) : null;
   const logEntry = async (entry: LogEntry): Promise<void> => {
     state.log_history.push(entry);
     await tensorboard?.addScalars(entry.step, tensorboardScalars(entry));
@@ -257,16 +296,34 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   let evalMetrics: EvalMetrics | null = null;
   let plotHistory: Record<string, number>[] | null = null;
   const doEvaluate = async (step: number, epoch: number): Promise<void> => {
-    const m = evaluate(model, evalBatches);
+    const te = performance.now();
+    const sums = evalSums(model, evalBatches);
+    let runtime = (performance.now() - te) / 1000;
+    if (collective.size > 1) {
+      // Σ over ranks of each share's sums; the slowest rank's time is the evaluation's.
+      const buf = Float64Array.of(sums.weighted, sums.samples);
+      await collective.allreduce(buf, 'sum');
+      sums.weighted = buf[0];
+      sums.samples = buf[1];
+      const times = new Float64Array(collective.size);
+      times[collective.rank] = runtime;
+      await collective.allreduce(times, 'sum');
+      runtime = Math.max(...times);
+    }
+    const m = evalMetricsOf(sums, runtime, evalBatchesAll);
     evalMetrics = { ...m, epoch };
     const { eval_perplexity: _ppl, ...logged } = m;
     await logEntry(withStep(withEpoch(logged, epoch), step));
     ctx.emit('eval.result', {
       eval_loss: evalMetrics.eval_loss, eval_perplexity: evalMetrics.eval_perplexity,
-      eval_runtime: evalMetrics.eval_runtime, eval_samples: evalBatches.reduce((a, b) => a + b.batchSize, 0), epoch,
+      eval_runtime: evalMetrics.eval_runtime, eval_samples: evalSamplesAll, epoch,
     }, step);
   };
   const checkpoint = async (step: number): Promise<void> => {
+    if (!writer) {
+      lastSavedStep = step;
+      return;
+    }
     const tc = performance.now();
     markCheckpointSave(state, step === plan.totalSteps);
     const saved = await saveCheckpoint(p.output_dir, {
@@ -279,12 +336,20 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     ctx.emit('checkpoint.saved', { path: saved.dir, step, bytes: saved.bytes, elapsed_ms: Math.round(performance.now() - tc) }, step);
   };
 
-  while (state.global_step < plan.totalSteps && !stopRequested) {
+  // A stop (a signal reaches every rank, at slightly different times) is agreed on before each step,
+  // so all ranks stop after the same one.
+  const agreeStop = async (): Promise<boolean> => {
+    if (collective.size === 1) return stopRequested;
+    const flag = Float64Array.of(stopRequested ? 1 : 0);
+    await collective.allreduce(flag, 'sum');
+    return flag[0] > 0;
+  };
+  while (state.global_step < plan.totalSteps && !(stopRequested = await agreeStop())) {
     const window = await reader.next();
     if (!window) break;
     const ts = performance.now();
     blockIfArmed('block-step', state.global_step + 1);
-    const r = trainStep.step(window.micro);
+    const r = await trainStep.stepAcross(window.micro, collective, reduceGrads);
     const stepMs = performance.now() - ts;
     trainMs += stepMs;
     state.global_step += 1;
@@ -301,7 +366,12 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       progress.lossTotal += r.loss;
       progress.stepsSinceLog += 1;
     }
-    const inputTokens = window.micro.reduce((a, b) => a + b.batchSize * b.seqLen, 0);
+    let inputTokens = window.micro.reduce((a, b) => a + (isEmptyShare(b) ? 0 : b.batchSize * b.seqLen), 0);
+    if (collective.size > 1) {
+      const t = Float64Array.of(inputTokens);
+      await collective.allreduce(t, 'sum');
+      inputTokens = t[0];
+    }
     progress.tokensSeen += inputTokens;
     state.total_flos += floatingPointOps(inputTokens, nonEmbedding);
     progress.cursor = window.last.cursor as unknown as JsonValue;
@@ -321,18 +391,24 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       await logEntry(entry);
       progress.lossSinceLog = 0;
       progress.stepsSinceLog = 0;
-      await trainerLog.log(state);
+      await trainerLog?.log(state);
       ctx.emit('train.log', entry, step);
     }
-    if (shouldEval(step, plan, p.do_eval ? p.eval_strategy : 'no', window.last.lastInEpoch) && evalBatches.length > 0) {
+    if (shouldEval(step, plan, p.do_eval ? p.eval_strategy : 'no', window.last.lastInEpoch) && evalBatchesAll > 0) {
       await doEvaluate(step, epoch);
-      await trainerLog.log(state);
+      await trainerLog?.log(state);
     }
     if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
     killIfArmed('kill-after-step', step);
   }
 
   const step = state.global_step;
+  if (collective.size > 1 && reduceTotals.steps > 0) {
+    const r = reduceTotals;
+    const hidden = r.reduce_ms > 0 ? 1 - r.wait_ms / r.reduce_ms : 0;
+    ctx.log('info', `gradient allreduce: ${r.steps} steps, ${fmtBytes(r.bytes / r.steps)} a step, ${(r.reduce_ms / r.steps).toFixed(1)} ms a step ` +
+      `(${(r.wait_ms / r.steps).toFixed(1)} ms of it waited for after the last bucket was handed over: ${(100 * hidden).toFixed(0)} % hidden)`);
+  }
   if (stopRequested) {
     if (lastSavedStep !== step && step > 0) await checkpoint(step);
     await tensorboard?.close();
@@ -344,18 +420,20 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const stepsThisRun = Math.max(1, step);
   const trainMetrics = withEpoch({
     ...speedMetrics('train', runtime, {
-      numSamples: stepsThisRun * p.per_device_train_batch_size * p.gradient_accumulation_steps,
+      numSamples: stepsThisRun * p.per_device_train_batch_size * p.gradient_accumulation_steps * world.world_size,
       numSteps: stepsThisRun,
     }),
     total_flos: state.total_flos,
     train_loss: progress.lossTotal / Math.max(1, step - progress.skippedSteps),
   }, state.epoch);
   await logEntry(withStep(trainMetrics, step));
-  await saveModelFiles(p.output_dir, model, p.tokenizer_dir, p.train_from_scratch ? null : p.model_name_or_path);
-  await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
+  if (writer) {
+    await saveModelFiles(p.output_dir, model, p.tokenizer_dir, p.train_from_scratch ? null : p.model_name_or_path);
+    await saveTrainerState(path.join(p.output_dir, 'trainer_state.json'), state);
+  }
   // The plots are drawn from the saved state (LLaMA-Factory plots trainer_state.json before evaluating).
   plotHistory = [...state.log_history];
-  if (p.do_eval && evalBatches.length > 0) {
+  if (p.do_eval && evalBatchesAll > 0) {
     // LLaMA-Factory evaluates once more after training (trainer.evaluate); the entry joins the
     // in-memory log_history (the model card's table) but not the trainer_state.json saved above.
     await doEvaluate(step, state.epoch ?? 0);
@@ -369,7 +447,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       train_metrics: trainMetrics,
       eval_metrics: evalMetrics, data_wait_ms: reader.totalWaitMs, startup_wait_ms: startupWaitMs,
       setup_ms: setupMs, train_ms: trainMs, backend: backend.name,
-      resumed_from: p.resume_from,
+      resumed_from: p.resume_from, allreduce: reduceTotals,
     };
     return r as unknown as JsonValue;
   }

@@ -1,6 +1,7 @@
 /**
  * Micro-batch orders of a cache run: map mode against the in-memory collator's loop (a seeded
- * permutation per epoch, cut into micro-batches) and torch's DistributedSampler split for ranks;
+ * permutation per epoch, cut into micro-batches) and the data-parallel split (each rank a slice of
+ * the micro-batch one process with the whole global batch takes);
  * streaming against a hand-run shuffle buffer; and resuming from any cursor against the uninterrupted run.
  */
 import { epochOrder, rankShare } from '../data/epoch-order';
@@ -49,24 +50,27 @@ describe('mapMicroBatches', () => {
     expect(got[7]).toMatchObject({ epoch: 1, micro: 1, last: false, next: { epoch: 1, micro: 2 } });
   });
 
-  it.each([2, 3, 5])('%i ranks: DistributedSampler shares (padded by wrapping), together every block', (W) => {
-    const total = Math.ceil(n / W) * W;
+  it.each([2, 3, 5])('%i ranks × batch B: slices, in rank order, of the micro-batches one process with batch W·B takes', (W) => {
+    // One process with batch W·B, written out by hand: the epoch permutation cut into slices of W·B.
     for (let e = 0; e < 2; e++) {
       const perm = Array.from(new Rng(9, e).permutation(n));
-      const padded = [...perm, ...perm.slice(0, total - n)];
-      const union: number[] = [];
-      for (let r = 0; r < W; r++) {
-        const share = padded.filter((_, j) => j % W === r);
-        const per = Math.ceil(share.length / B);
-        const g = mapMicroBatches({ blocks: n, batchSize: B, seed: 9, keepOrder: false, rank: r, worldSize: W }, { epoch: e, micro: 0 });
-        const rows = take(g, per).flatMap((m) => m.rows);
-        expect(rows).toEqual(share);
-        union.push(...rows);
-      }
-      expect(new Set(union).size).toBe(n);
-      expect(union.length).toBe(total);
+      const globalMicros: number[][] = [];
+      for (let j = 0; j < n; j += W * B) globalMicros.push(perm.slice(j, Math.min(n, j + W * B)));
+      const perRank = Array.from({ length: W }, (_, r) =>
+        take(mapMicroBatches({ blocks: n, batchSize: B, seed: 9, keepOrder: false, rank: r, worldSize: W }, { epoch: e, micro: 0 }), globalMicros.length));
+      globalMicros.forEach((want, m) => {
+        const got = perRank.map((ms) => ms[m]);
+        expect(got.flatMap((x) => x.rows)).toEqual(want); // disjoint, in rank order, nothing repeated
+        for (const x of got) expect(x.rows.length).toBeLessThanOrEqual(B);
+        for (const x of got) expect(x).toMatchObject({ epoch: e, micro: m, microPerEpoch: globalMicros.length, last: m === globalMicros.length - 1 });
+      });
     }
-    expect(() => rankShare(n, W, W)).toThrow(/rank must be an integer in 0\.\.\d+/);
+    // 23 blocks, 5 ranks × 4: the last global micro-batch holds 3 blocks, so ranks 1..4 get none.
+    if (W === 5) {
+      const last = take(mapMicroBatches({ blocks: n, batchSize: B, seed: 9, keepOrder: false, rank: 4, worldSize: 5 }, { epoch: 0, micro: 1 }), 1)[0];
+      expect(last).toMatchObject({ micro: 1, last: true, rows: [] });
+    }
+    expect(() => rankShare(n, B, W, W)).toThrow(/rank must be an integer in 0\.\.\d+/);
   });
 
   it('resuming at any cursor continues exactly as the uninterrupted run', () => {

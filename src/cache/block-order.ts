@@ -5,7 +5,9 @@
  *   mapMicroBatches(o, from)      map mode: each epoch a seeded permutation of all block indices
  *                                 (epochOrder: the in-memory collator's order, 4 bytes per block),
  *                                 cut into micro-batches; with rank/world_size only this rank's
- *                                 share of it (rankShare). Resuming at (epoch, micro) costs one
+ *                                 slice of each global micro-batch (rankShare: `micro` counts
+ *                                 global micro-batches; a rank's slice of the last one may be
+ *                                 empty, `rows: []`). Resuming at (epoch, micro) costs one
  *                                 permutation, never a pass over the data.
  *   streamMicroBatches(o, from, load)  streaming: blocks read in order, through a seeded shuffle
  *                                 buffer of `bufferSize` blocks (the streamed run's algorithm);
@@ -42,8 +44,8 @@ export interface MapOrderOptions {
 }
 
 export function* mapMicroBatches(o: MapOrderOptions, from: MapCursor): Generator<MicroBatchRows<MapCursor>, never, undefined> {
-  const share = rankShare(o.blocks, o.rank ?? 0, o.worldSize ?? 1);
-  const microPerEpoch = Math.ceil(share.length / o.batchSize);
+  const share = rankShare(o.blocks, o.batchSize, o.rank ?? 0, o.worldSize ?? 1);
+  const microPerEpoch = share.microPerEpoch;
   if (microPerEpoch === 0) throw new Error('internal: no training blocks');
   if (from.micro > microPerEpoch) throw new PtflowError(`data cursor micro-batch ${from.micro} is past the ${microPerEpoch} of an epoch: the checkpoint was written for other data`, 2);
   let cursor = { epoch: from.epoch, micro: from.micro };
@@ -51,7 +53,8 @@ export function* mapMicroBatches(o: MapOrderOptions, from: MapCursor): Generator
     const order = epochOrder(o.blocks, cursor.epoch, o.seed, o.keepOrder);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
       const rows: number[] = [];
-      for (let k = micro * o.batchSize; k < Math.min(share.length, (micro + 1) * o.batchSize); k++) rows.push(order[share.position(k)]);
+      const { start, end } = share.slice(micro);
+      for (let k = start; k < end; k++) rows.push(order[k]);
       const last = micro === microPerEpoch - 1;
       const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
       yield { epoch: cursor.epoch, micro, microPerEpoch, last, rows, next };

@@ -67,3 +67,18 @@ export function collate(rows: readonly Row[], padId: number): MicroBatch {
   if (segmentIds) batch.segmentIds = segmentIds;
   return batch;
 }
+
+/**
+ * What a data-parallel rank trains on when its slice of a global micro-batch is empty (the short last
+ * micro-batch of an epoch, src/data/epoch-order.ts rankShare): one pad with attention mask 0 and no
+ * label. It keeps the rank's micro-batches aligned with the other ranks' (same count per step, same
+ * epoch ends); the trainer takes no forward pass on it (no label) and counts none of its tokens. A
+ * collated batch is never like it: collate refuses empty rows, and a row's tokens have mask 1.
+ */
+export function emptyShareBatch(padId: number): MicroBatch {
+  return { batchSize: 1, seqLen: 1, inputIds: Int32Array.of(padId), attentionMask: Int32Array.of(0), labels: Int32Array.of(IGNORE_INDEX) };
+}
+
+export function isEmptyShare(b: MicroBatch): boolean {
+  return b.batchSize === 1 && b.seqLen === 1 && b.attentionMask[0] === 0;
+}

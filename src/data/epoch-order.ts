@@ -5,10 +5,14 @@
  *   epochOrder(n, epoch, seed, keepOrder) → row index at each position of the epoch: a seeded
  *       Fisher–Yates permutation (`Rng(seed, epoch)`, HF's RandomSampler with a fresh order per epoch),
  *       or 0..n−1 with `disable_shuffling`. 4 bytes per row (Uint32Array).
- *   rankShare(n, rank, worldSize) → the positions of an epoch one of `worldSize` trainers reads:
- *       rank, rank + W, rank + 2W, … over the epoch padded to a multiple of W by wrapping around to
- *       its start (torch's DistributedSampler with drop_last = false): every rank gets ceil(n / W)
- *       rows, the ranks together cover every position.
+ *   rankShare(n, batchSize, rank, worldSize) → which positions of an epoch one of `worldSize`
+ *       trainers reads. The epoch is cut into global micro-batches of batchSize × worldSize positions
+ *       (exactly the micro-batches one process with that batch size would take); rank r reads the
+ *       r-th slice of batchSize positions of each. The last global micro-batch of an epoch may be
+ *       short: its slices are cut in rank order, so a rank may get fewer rows or none (nothing is
+ *       padded or repeated, unlike torch's DistributedSampler: N ranks see exactly the rows one
+ *       process sees). The micro-batch index is the same on every rank and for every world size with
+ *       the same batchSize × worldSize, which is what makes a data cursor world-size independent.
  */
 import { PtflowError } from '../errors';
 import { Rng } from './rng';
@@ -23,16 +27,22 @@ export function epochOrder(n: number, epoch: number, seed: number, keepOrder: bo
 }
 
 export interface RankShare {
-  /** Positions this rank reads per epoch. */
-  length: number;
-  /** The epoch position of this rank's k-th row. */
-  position(k: number): number;
+  /** Global micro-batches per epoch: ceil(n / (batchSize × worldSize)). */
+  microPerEpoch: number;
+  /** The epoch positions [start, end) this rank reads in global micro-batch `micro` (start = end: none). */
+  slice(micro: number): { start: number; end: number };
 }
 
-export function rankShare(n: number, rank: number, worldSize: number): RankShare {
+export function rankShare(n: number, batchSize: number, rank: number, worldSize: number): RankShare {
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new PtflowError(`world_size must be a positive integer, got ${worldSize}`, 2);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new PtflowError(`rank must be an integer in 0..${worldSize - 1}, got ${rank}`, 2);
-  if (n === 0) return { length: 0, position: () => 0 };
-  const length = Math.ceil(n / worldSize);
-  return { length, position: (k) => (rank + k * worldSize) % n };
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new PtflowError(`batch size must be a positive integer, got ${batchSize}`, 2);
+  const global = batchSize * worldSize;
+  return {
+    microPerEpoch: Math.ceil(n / global),
+    slice: (micro) => {
+      const start = Math.min(n, micro * global + rank * batchSize);
+      return { start, end: Math.min(n, start + batchSize) };
+    },
+  };
 }

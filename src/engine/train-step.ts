@@ -13,6 +13,7 @@ import { countLossTokens, type MicroBatch } from './batch';
 import { asOutOfMemory, OutOfMemoryError } from './memory/out-of-memory';
 import { clipByGlobalNorm } from './optim/clip';
 import { hashSeed } from './model/rng';
+import type { Collective } from '../distributed/collective';
 
 /** What the step needs of a model. `LlamaModel` is one. */
 export interface TrainableModel {
@@ -70,6 +71,28 @@ export class NonFiniteError extends PtflowError {
   }
 }
 
+/** Sums gradients over the ranks (src/distributed/grad-buckets.ts); takes ownership of its input. */
+export type GradReducer = (grads: Map<string, tf.Tensor>) => Promise<Map<string, tf.Tensor>>;
+
+interface WindowRun {
+  /** Gradients summed so far (owned: disposed by the caller's finally). */
+  acc: Map<string, tf.Tensor>;
+  lossT: tf.Scalar | null;
+  /** What the step was doing, for an out-of-memory message. */
+  where: string;
+}
+
+/** Labelled tokens (the loss's denominator) and real tokens of a window. */
+function windowCounts(micro: MicroBatch[]): { count: number; tokens: number } {
+  let count = 0;
+  let tokens = 0;
+  for (const b of micro) {
+    count += countLossTokens(b);
+    for (let i = 0; i < b.attentionMask.length; i++) tokens += b.attentionMask[i] !== 0 ? 1 : 0;
+  }
+  return { count, tokens };
+}
+
 export class TrainStep {
   /** Optimizer steps taken (or skipped) so far; the next step uses `lrAt(stepsDone)`. */
   stepsDone = 0;
@@ -96,76 +119,121 @@ export class TrainStep {
   step(micro: MicroBatch[]): StepResult {
     const stepNo = this.stepsDone + 1;
     const lr = this.lrAt(this.stepsDone);
-    let count = 0;
-    let tokens = 0;
-    for (const b of micro) {
-      count += countLossTokens(b);
-      for (let i = 0; i < b.attentionMask.length; i++) tokens += b.attentionMask[i] !== 0 ? 1 : 0;
-    }
+    const { count, tokens } = windowCounts(micro);
     const base = { lr, tokens, lossTokens: count };
     if (count === 0) {
       return this.nonFinite(stepNo, NaN, NaN, 'no token in the window has a label', base);
     }
+    const run: WindowRun = { acc: new Map(), lossT: null, where: 'forward/backward' };
+    try {
+      this.backward(micro, count, run, '');
+      run.where = 'gradient clipping';
+      const loss = (run.lossT as tf.Scalar | null)?.dataSync()[0] ?? 0;
+      return this.update(run, loss, stepNo, base);
+    } catch (e) {
+      throw this.asOutOfMemory(e, stepNo, run.where);
+    } finally {
+      run.lossT?.dispose();
+      for (const g of run.acc.values()) g.dispose();
+    }
+  }
 
+  /**
+   * One optimizer step of data-parallel training: this rank's micro-batches are its slices of the
+   * global window (src/data/epoch-order.ts rankShare). The label count is summed over the ranks first,
+   * so each rank scales its token losses by 1 / (the global window's count), exactly as `step` does
+   * for the whole window in one process; then the gradients and the loss are summed over the ranks
+   * (`reduce`, in fused buckets), and every rank clips and updates with the same sums. With one rank it
+   * is `step`.
+   */
+  async stepAcross(micro: MicroBatch[], collective: Collective, reduce: GradReducer): Promise<StepResult> {
+    if (collective.size === 1) return this.step(micro);
+    const stepNo = this.stepsDone + 1;
+    const lr = this.lrAt(this.stepsDone);
+    const local = windowCounts(micro);
+    const sums = Float64Array.of(local.count, local.tokens);
+    await collective.allreduce(sums, 'sum');
+    const [count, tokens] = sums;
+    const base = { lr, tokens, lossTokens: count };
+    if (count === 0) {
+      return this.nonFinite(stepNo, NaN, NaN, 'no token in the window has a label', base);
+    }
+    const run: WindowRun = { acc: new Map(), lossT: null, where: 'forward/backward' };
+    try {
+      // Ranks draw different dropout masks (one process draws one mask over the whole window).
+      this.backward(micro, count, run, `:rank${collective.rank}`);
+      run.where = 'gradient allreduce';
+      const lossSum = Float64Array.of((run.lossT as tf.Scalar | null)?.dataSync()[0] ?? 0);
+      const acc = run.acc;
+      run.acc = new Map();
+      run.acc = await reduce(acc);
+      await collective.allreduce(lossSum, 'sum');
+      run.where = 'gradient clipping';
+      return this.update(run, Math.fround(lossSum[0]), stepNo, base);
+    } catch (e) {
+      throw this.asOutOfMemory(e, stepNo, run.where);
+    } finally {
+      run.lossT?.dispose();
+      for (const g of run.acc.values()) g.dispose();
+    }
+  }
+
+  /** Forward/backward of each micro-batch, token losses scaled by 1 / count; gradients summed into run.acc. */
+  private backward(micro: MicroBatch[], count: number, run: WindowRun, seedTag: string): void {
     const params = this.model.trainableParams();
-    if (params.size === 0) throw new PtflowError(`optimizer step ${stepNo}: the model has no trainable parameters`);
+    if (params.size === 0) throw new PtflowError(`optimizer step ${this.stepsDone + 1}: the model has no trainable parameters`);
     const nameOf = new Map<string, string>();
     for (const [n, v] of params) nameOf.set(v.name, n);
     const vars = [...params.values()];
-
-    let acc = new Map<string, tf.Tensor>();
-    let lossT: tf.Scalar | null = null;
-    let where = 'forward/backward';
-    try {
-      lossT = tf.scalar(0);
-      micro.forEach((b, i) => {
-        where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
-        if (countLossTokens(b) === 0) return;
-        const dropoutSeed = hashSeed(this.seed, `${this.stepsDone}:${i}`);
-        const { value, grads } = tf.variableGrads(
-          () => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar,
-          vars,
-        );
-        const l = tf.add(lossT as tf.Scalar, value) as tf.Scalar;
-        lossT?.dispose();
-        value.dispose();
-        lossT = l;
-        for (const [vname, g] of Object.entries(grads)) {
-          const name = nameOf.get(vname) ?? vname;
-          const prev = acc.get(name);
-          if (prev) {
-            acc.set(name, tf.add(prev, g));
-            prev.dispose();
-            g.dispose();
-          } else acc.set(name, g);
-        }
-      });
-      where = 'gradient clipping';
-      const loss = (lossT as tf.Scalar).dataSync()[0];
-      const clipped = this.clip(acc, this.maxGradNorm);
-      acc = clipped.grads;
-      const gradNorm = clipped.norm;
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        const what = !Number.isFinite(loss) ? 'the loss is not finite' : 'the gradient norm is not finite';
-        return this.nonFinite(stepNo, loss, gradNorm, what, base);
-      }
-      where = 'optimizer update';
-      this.optimizer.step(acc, lr);
-      this.stepsDone += 1;
-      return { ...base, loss, gradNorm, skipped: false };
-    } catch (e) {
-      const oom = asOutOfMemory(e);
-      if (oom === null) throw e;
-      const hint = this.memoryHint();
-      throw new OutOfMemoryError(
-        oom.requestedBytes,
-        oom.heldBytes,
-        `optimizer step ${stepNo}, ${where}: ${oom.message}${hint ? `. ${hint}` : ''}`,
+    micro.forEach((b, i) => {
+      run.where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
+      if (countLossTokens(b) === 0) return;
+      const dropoutSeed = hashSeed(this.seed, `${this.stepsDone}:${i}${seedTag}`);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar,
+        vars,
       );
-    } finally {
-      lossT?.dispose();
-      for (const g of acc.values()) g.dispose();
+      if (run.lossT === null) run.lossT = tf.scalar(0);
+      const l = tf.add(run.lossT, value) as tf.Scalar;
+      run.lossT.dispose();
+      value.dispose();
+      run.lossT = l;
+      for (const [vname, g] of Object.entries(grads)) {
+        const name = nameOf.get(vname) ?? vname;
+        const prev = run.acc.get(name);
+        if (prev) {
+          run.acc.set(name, tf.add(prev, g));
+          prev.dispose();
+          g.dispose();
+        } else run.acc.set(name, g);
+      }
+    });
+  }
+
+  /** Clip, check, apply: the end of a step, the same for one process and for every rank. */
+  private update(run: WindowRun, loss: number, stepNo: number, base: { lr: number; tokens: number; lossTokens: number }): StepResult {
+    const clipped = this.clip(run.acc, this.maxGradNorm);
+    run.acc = clipped.grads;
+    const gradNorm = clipped.norm;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const what = !Number.isFinite(loss) ? 'the loss is not finite' : 'the gradient norm is not finite';
+      return this.nonFinite(stepNo, loss, gradNorm, what, base);
     }
+    run.where = 'optimizer update';
+    this.optimizer.step(run.acc, base.lr);
+    this.stepsDone += 1;
+    return { ...base, loss, gradNorm, skipped: false };
+  }
+
+  private asOutOfMemory(e: unknown, stepNo: number, where: string): unknown {
+    const oom = asOutOfMemory(e);
+    if (oom === null) return e;
+    const hint = this.memoryHint();
+    return new OutOfMemoryError(
+      oom.requestedBytes,
+      oom.heldBytes,
+      `optimizer step ${stepNo}, ${where}: ${oom.message}${hint ? `. ${hint}` : ''}`,
+    );
   }
 
   /** Σ token losses and their count over micro-batches (no gradients, no dropout). */

@@ -1,8 +1,9 @@
 /**
  * Test/diagnostic hook: with PTFLOW_TRACE_BATCHES=<file>, the trainer appends one JSON line per
- * consumed micro-batch — its step, place in the epoch, and an FNV-1a checksum of its input ids — so
- * tests can prove that an interrupted and resumed run consumed exactly the blocks, in exactly the
- * order, of an uninterrupted one. Off (no cost) when the variable is unset.
+ * consumed micro-batch — its step, place in the epoch, and an FNV-1a checksum of its input ids (and
+ * of each row's) — so tests can prove that an interrupted and resumed run consumed exactly the blocks,
+ * in exactly the order, of an uninterrupted one, and that data-parallel ranks together consume the
+ * rows one process does. Off (no cost) when the variable is unset.
  */
 import { appendFileSync } from 'node:fs';
 import type { MicroBatch } from '../engine/batch';
@@ -24,6 +25,8 @@ export function fnv1a(ids: Int32Array): number {
 
 export function traceBatches(step: number, micro: readonly MicroBatch[], meta: unknown): void {
   if (!file) return;
-  const lines = micro.map((b) => JSON.stringify({ step, sum: fnv1a(b.inputIds), rows: b.batchSize, meta })).join('\n');
+  const rowSums = (b: MicroBatch): number[] =>
+    b.attentionMask.every((v) => v === 0) ? [] : Array.from({ length: b.batchSize }, (_, r) => fnv1a(b.inputIds.subarray(r * b.seqLen, (r + 1) * b.seqLen)));
+  const lines = micro.map((b) => JSON.stringify({ step, sum: fnv1a(b.inputIds), rows: b.batchSize, row_sums: rowSums(b), meta })).join('\n');
   appendFileSync(file, lines + '\n');
 }

@@ -6,6 +6,10 @@
  *
  * Not part of it (safe to change on resume): logging / eval / save schedules, learning rate and
  * optimizer settings, max_steps / num_train_epochs, eval batch size, backend and threads.
+ *
+ * Data-parallel runs: the data cursor counts global micro-batches of per_device_train_batch_size ×
+ * world_size rows (src/data/epoch-order.ts rankShare), so what must stay is that product, not its
+ * factors: a checkpoint of 2 processes × batch 4 resumes on 1 process × batch 8 (or 4 × 2) exactly.
  */
 import { z } from 'zod';
 import type { TrainConfig } from '../config';
@@ -27,14 +31,16 @@ export const dataSettingsSchema = z.object({
   buffer_size: z.number().int().nullable(),
   data_seed: z.number().int().nullable(),
   disable_shuffling: z.boolean(),
-  /** Processes training on one data order (ptflow trains in one process). */
+  /** Data-parallel processes of the run that wrote it (1: one process). */
   world_size: z.number().int(),
   /** Micro-batches per epoch the run saw (null when streaming); filled in by the trainer. */
   micro_per_epoch: z.number().int().nullable(),
 });
 export type DataSettings = z.infer<typeof dataSettingsSchema>;
 
-export function dataSettingsOf(c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string): DataSettings {
+export function dataSettingsOf(
+  c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string, worldSize = 1,
+): DataSettings {
   return {
     version: 1,
     preprocessing: describePreprocessing({
@@ -50,21 +56,31 @@ export function dataSettingsOf(c: TrainConfig, trainSets: readonly DatasetSpec[]
     buffer_size: c.streaming ? c.buffer_size : null,
     data_seed: c.data_seed ?? null,
     disable_shuffling: c.disable_shuffling,
-    world_size: 1,
+    world_size: worldSize,
     micro_per_epoch: null,
   };
 }
 
 const SCALARS = [
-  'cutoff_len', 'packing', 'neat_packing', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'streaming', 'buffer_size',
-  'data_seed', 'disable_shuffling', 'world_size',
+  'cutoff_len', 'packing', 'neat_packing', 'gradient_accumulation_steps', 'streaming', 'buffer_size',
+  'data_seed', 'disable_shuffling',
 ] as const;
+
+/** Rows of one global micro-batch: what the data cursor counts in. */
+export function globalMicroBatch(s: Pick<DataSettings, 'per_device_train_batch_size' | 'world_size'>): number {
+  return s.per_device_train_batch_size * s.world_size;
+}
 
 /** Each difference as "key old → new" (datasets and their files as the cache names them). */
 export function diffDataSettings(saved: DataSettings, now: DataSettings): string[] {
   const show = (v: unknown): string => (v === null ? 'null' : String(v));
   const out: string[] = [];
   for (const k of SCALARS) if (saved[k] !== now[k]) out.push(`${k} ${show(saved[k])} → ${show(now[k])}`);
+  if (globalMicroBatch(saved) !== globalMicroBatch(now)) {
+    const b = (x: DataSettings): string => `${x.per_device_train_batch_size} × ${x.world_size} = ${globalMicroBatch(x)}`;
+    if (saved.world_size === now.world_size) out.push(`per_device_train_batch_size ${saved.per_device_train_batch_size} → ${now.per_device_train_batch_size}`);
+    else out.push(`per_device_train_batch_size × world_size ${b(saved)} → ${b(now)} (the world size may change when the product stays)`);
+  }
   // The cache's format version says nothing about the data order.
   out.push(...diffPreprocessing({ ...saved.preprocessing, format_version: now.preprocessing.format_version }, now.preprocessing));
   return out;

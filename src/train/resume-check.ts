@@ -7,7 +7,7 @@
  *     ptflow_state.json `step` all say N; ptflow_state.json is well formed (its cursor included) and its
  *     data cursor is where N optimizer steps leave the data.
  *  2. The settings the data order depends on (src/train/data-settings.ts) are those the checkpoint
- *     was written with. A change is refused, naming each key old → new, unless `ignore_data_skip: true`
+ *     was written with (the world size may change if per_device_train_batch_size × world_size stays). A change is refused, naming each key old → new, unless `ignore_data_skip: true`
  *     (then the data starts again from its beginning; weights, optimizer and step are restored).
  *
  * Returns the data cursor to resume from (null with ignore_data_skip). A damaged or inconsistent
@@ -195,6 +195,12 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
         'Restore them, or start afresh (overwrite_output_dir: true, or another output_dir), or set ignore_data_skip: true to keep ' +
         'the weights, optimizer and step and start the data again from its beginning',
       2,
+    );
+  }
+  if (saved.world_size !== now.world_size) {
+    notes.push(
+      `resuming ${dir}, written by ${saved.world_size} process${saved.world_size === 1 ? '' : 'es'} × per_device_train_batch_size ` +
+        `${saved.per_device_train_batch_size}, on ${now.world_size} × ${now.per_device_train_batch_size}: the same global batch, the same data order`,
     );
   }
   return { cursor, notes };

@@ -3,6 +3,10 @@
  * threads start is checked here (config, datasets, tokenizer, model config, output directory), so a
  * mistake costs a second, not a tokenization pass. Then the default graph runs, and CardActor writes
  * the results, plots and model card from what the trainer reports.
+ *
+ * Launched as several processes (mpiexec, srun: src/distributed/launch.ts), each process runs
+ * its own pipeline on its share of the data; rank 0 alone takes the run lock, serves the tap and
+ * writes the outputs (the trainer writes nothing on the other ranks either).
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -43,6 +47,9 @@ import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
 import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
+import type { Launch } from '../distributed/launch';
+import { requireTransport } from '../distributed/world';
+import { refuseUnsupportedInWorld } from './world-checks';
 
 export interface TrainRunOptions {
   /** Where progress goes (default stderr); tests pass a buffer. */
@@ -78,10 +85,12 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     const steps = resolvePipeline(c.pipeline, configPath, where);
     refuseDocStepsWithCache(steps, c.tokenized_path);
     // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
+    const world = requireTransport(); // several ranks without the MPI addon: the install hint, before any work
+    refuseUnsupportedInWorld(c, world);
     const run = new RunDescription('train', c as unknown as Record<string, unknown>);
-    const tap = await startTapFromConfig(c, bus, run, out);
+    const tap = world.rank === 0 ? await startTapFromConfig(c, bus, run, out) : null;
     try {
-      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus, signals, steps });
+      return await checkAndTrain(c, configPath, { ...opts, bus }, { run, out, terminal, bus, signals, steps, world });
     } catch (e) {
       // The CLI prints it; a telemetry client sees it as the run's last `log` event (before the tap closes).
       if (!(e as Record<symbol, unknown>)[LOGGED]) bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
@@ -108,10 +117,11 @@ interface RunChannels {
   bus: TelemetryBus;
   signals: RunSignals | null;
   steps: ResolvedStep[];
+  world: Launch;
 }
 
 async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, ch: RunChannels): Promise<TrainRunResult> {
-  const { run, out, terminal, bus, signals, steps } = ch;
+  const { run, out, terminal, bus, signals, steps, world } = ch;
   // Fast checks before any thread starts.
   const trainSets: DatasetSpec[] = c.do_train ? resolveDatasets(c.dataset_dir, c.dataset ?? []) : [];
   const evalSets: DatasetSpec[] = c.eval_dataset && c.eval_dataset.length > 0 ? resolveDatasets(c.dataset_dir, c.eval_dataset) : [];
@@ -139,13 +149,15 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
   await hangIfArmed('hang-startup', 1);
-  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint);
+  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size);
   const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip) : null;
   makeOutputDir(c.output_dir);
-  const lock = acquireRunLock(c.output_dir);
+  // Rank 0 writes output_dir; the other ranks of its job only read from it (a checkpoint to resume).
+  const lock = world.rank === 0 ? acquireRunLock(c.output_dir) : { release: (): string | null => null };
   signals?.onCleanup(() => lock.release());
   try {
-    removeStaleTemps(c.output_dir);
+    if (world.rank === 0) removeStaleTemps(c.output_dir);
+    if (world.size > 1) out.write(`data-parallel training: rank ${world.rank} of ${world.size} (${world.source})\n`);
     if (resume.note) out.write(resume.note + '\n');
     for (const n of resumePlan?.notes ?? []) out.write(n + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
@@ -155,6 +167,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
       vocabSize: modelConfig.vocabSize,
       signals,
       steps,
+      world,
     });
   } finally {
     const problem = lock.release();
@@ -176,6 +189,7 @@ interface RunInputs {
   signals: RunSignals | null;
   /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
   steps: ResolvedStep[];
+  world: Launch;
   /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
   out: NodeJS.WritableStream;
   terminal: NodeJS.WritableStream;
@@ -203,11 +217,15 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
       bos_id: tokenizer.bosId ?? null, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
-      train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
+      train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming, rank: inp.world.rank, world_size: inp.world.size,
     },
-    trainer: c.do_train ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } : null,
+    trainer: c.do_train
+      ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip, world: { rank: inp.world.rank, world_size: inp.world.size } }
+      : null,
     evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
-    blocks: inp.cache && !cacheInMemory(c) ? { ...cacheBlockParams(c, inp.cache, tokenizer, resumeCursor), vocab_size: inp.vocabSize } : null,
+    blocks: inp.cache && !cacheInMemory(c)
+      ? { ...cacheBlockParams(c, inp.cache, tokenizer, resumeCursor), rank: inp.world.rank, world_size: inp.world.size, vocab_size: inp.vocabSize }
+      : null,
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
@@ -255,6 +273,13 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     const results = await pipeline.done;
     const result = results.get(finisher) as TrainerResult | { eval_metrics: Record<string, number> };
     const trainer = c.do_train ? (result as TrainerResult) : null;
+    if (inp.world.rank !== 0) {
+      // Rank 0 writes the stats, results, plots and card; this rank only says it is done.
+      out.write(`rank ${inp.world.rank} of ${inp.world.size}: ${trainer?.status ?? 'completed'} at step ${trainer?.global_step ?? 0}\n`);
+      bus.emit('run.stop', { status: trainer?.status ?? 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
+      const interrupted = trainer?.status === 'interrupted';
+      return { status: interrupted ? 'interrupted' : 'completed', outputDir: c.output_dir, exitCode: interrupted ? (signalled === 'SIGTERM' ? 143 : 130) : 0 };
+    }
     const written = await stats.write(c.output_dir, trainer ? { dataWaitMs: trainer.data_wait_ms, startupWaitMs: trainer.startup_wait_ms, setupMs: trainer.setup_ms, trainMs: trainer.train_ms } : null);
     const bad = written.bad_records;
     if (bad.count > 0 && bad.first.length > 0) {
@@ -290,7 +315,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       bus.emit('run.stop', { status: 'interrupted', elapsed_s: (Date.now() - startedAt) / 1000 });
       return { status: 'interrupted', outputDir: c.output_dir, exitCode: exitCodeOf(signalled) };
     }
-    await stats.write(c.output_dir, null).catch(() => undefined);
+    if (inp.world.rank === 0) await stats.write(c.output_dir, null).catch(() => undefined);
     bus.emit('log', { level: 'error', message: (e as Error).message }, { source: MAIN_SOURCE });
     bus.emit('run.stop', { status: 'failed', reason: (e as Error).message, elapsed_s: (Date.now() - startedAt) / 1000 });
     throw Object.assign(e as Error, { [LOGGED]: true });

@@ -1,0 +1,93 @@
+/**
+ * Data-parallel training throughput: `ptflow train` as 2 ranks × 1 thread (mpiexec -n 2,
+ * per_device_train_batch_size 4) against 1 process × 2 threads (batch 8) in the same run: the same
+ * global batch, the same steps, the same blocks. Prints tokens/s of each, their ratio (target ≥ 0.9),
+ * and from rank 0's log the gradient allreduce per step and the share of it hidden (the time from the
+ * first bucket's allreduce start to the last one's end during which the rank was still handing
+ * buckets over, rather than waiting).
+ *
+ *   node dist/bench/ddp-train.js [--steps 20] [--dir /tmp/ptflow-bench-ddp]
+ *
+ * Model: the reference shape (bench/util/reference-model.ts: hidden 256, 4 layers, seq 128) with the
+ * demo tokenizer's vocabulary (32000 instead of 8192: the demo tokenizer is the one at hand), so the
+ * untied head makes up more of the step than in the reference. Tokens/s = steps × 8 × 128 /
+ * train_runtime (train_results.json; the warm-up steps are included in both runs alike).
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { REFERENCE_HF, REFERENCE_SHAPE } from './util/reference-model';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'bin', 'ptflow.js');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+function setup(dir: string): { model: string; data: string } {
+  const model = path.join(dir, 'model');
+  const data = path.join(dir, 'data');
+  mkdirSync(model, { recursive: true });
+  mkdirSync(data, { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(ROOT, 'examples/tiny-llama', f), path.join(model, f));
+  writeFileSync(path.join(model, 'config.json'), JSON.stringify({
+    architectures: ['LlamaForCausalLM'], ...REFERENCE_HF, vocab_size: 32000, hidden_act: 'silu', bos_token_id: 1, eos_token_id: 2,
+  }));
+  copyFileSync(path.join(ROOT, 'examples/data/kjv_demo.jsonl'), path.join(data, 'kjv.jsonl'));
+  writeFileSync(path.join(data, 'dataset_info.json'), JSON.stringify({ kjv: { file_name: 'kjv.jsonl', columns: { prompt: 'text' } } }));
+  return { model, data };
+}
+
+function config(dir: string, m: { model: string; data: string }, batch: number, threads: number, steps: number): string {
+  const cfg: Record<string, unknown> = {
+    model_name_or_path: m.model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full', dataset: 'kjv',
+    dataset_dir: m.data, cutoff_len: REFERENCE_SHAPE.seqLen, per_device_train_batch_size: batch, gradient_accumulation_steps: 1,
+    learning_rate: 0.0005, max_steps: steps, logging_steps: steps, save_strategy: 'no', seed: 42, num_threads: threads,
+    overwrite_output_dir: true, plot_loss: false, tokenizer_workers: 1,
+  };
+  const file = path.join(dir, `b${batch}-t${threads}.yaml`);
+  writeFileSync(file, Object.entries(cfg).map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`).join('\n') + '\n');
+  return file;
+}
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r.stderr;
+}
+
+function tokensPerSecond(out: string, steps: number): number {
+  const res = JSON.parse(readFileSync(path.join(out, 'train_results.json'), 'utf8')) as { train_runtime: number };
+  return (steps * REFERENCE_SHAPE.batchSize * REFERENCE_SHAPE.seqLen) / res.train_runtime;
+}
+
+function main(): void {
+  const steps = Number(arg('steps', '20'));
+  const dir = arg('dir', '/tmp/ptflow-bench-ddp');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const m = setup(dir);
+  const mpiexec = ['mpiexec.mpich', 'mpiexec'].find((c) => spawnSync(c, ['--version']).status === 0);
+  if (mpiexec === undefined) {
+    process.stderr.write('bench/ddp-train: MPICH mpiexec not found (apt-get install mpich libmpich-dev, then node native/build.js)\n');
+    process.exit(2);
+  }
+  const oneOut = path.join(dir, 'one');
+  const twoOut = path.join(dir, 'two');
+  run(process.execPath, [CLI, 'train', config(dir, m, 8, 2, steps), `output_dir=${oneOut}`]);
+  const log = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${twoOut}`]);
+  const one = tokensPerSecond(oneOut, steps);
+  const two = tokensPerSecond(twoOut, steps);
+  const reduce = /gradient allreduce: .*/.exec(log)?.[0] ?? 'gradient allreduce: (no line from the trainer)';
+  process.stdout.write([
+    `ddp-train: ${steps} steps of 8 × ${REFERENCE_SHAPE.seqLen} tokens, reference shape with vocab 32000`,
+    `  1 process × 2 threads, batch 8   ${one.toFixed(0)} tokens/s`,
+    `  2 ranks × 1 thread, batch 4      ${two.toFixed(0)} tokens/s`,
+    `  ratio (2 ranks / 1 process)      ${(two / one).toFixed(3)}   (target ≥ 0.9)`,
+    `  rank 0: ${reduce}`,
+  ].join('\n') + '\n');
+}
+
+main();
