@@ -26,6 +26,7 @@ import { ensurePartOffsets } from '../src/cache/part-offsets';
 import { SplitTokens } from '../src/cache/split-tokens';
 import { collate, emptyShareBatch } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
+import { sendEvalBatches } from '../src/data/eval-batches';
 import type { PackedBlock } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
 import { PtflowError } from '../src/errors';
@@ -83,11 +84,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
 
     // Evaluation batches, in order (after a restart: those not sent yet).
     const evalOut = ctx.output('eval');
-    for (let i = evalOut.stats.messages * p.eval_batch_size; i < evalSrc.count; i += p.eval_batch_size) {
-      const rows: PackedBlock[] = [];
-      for (let j = i; j < Math.min(evalSrc.count, i + p.eval_batch_size); j++) rows.push(evalSrc.row(j));
-      await evalOut.send(encodeTrainBatch(collate(rows, p.pad_id)), null);
-    }
+    await sendEvalBatches(evalOut, evalSrc, { batchSize: p.eval_batch_size, padId: p.pad_id, alreadySent: evalOut.stats.messages });
     evalOut.end();
     if (!trainSrc) return { eval_blocks: evalSrc.count };
 

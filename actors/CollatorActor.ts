@@ -16,6 +16,7 @@ import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, emptyShareBatch, type Row } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
+import { evalRowsOf, sendEvalBatches } from '../src/data/eval-batches';
 import { Packer, type PackerState } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
 import { epochOrder, rankShare } from '../src/data/epoch-order';
@@ -135,9 +136,7 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
 
   // Evaluation batches, in order (after a restart: those not sent yet).
   const evalOut = ctx.output('eval');
-  for (let i = evalOut.stats.messages * p.eval_batch_size; i < evalRows.rows.length; i += p.eval_batch_size) {
-    await evalOut.send(encodeTrainBatch(collate(evalRows.rows.slice(i, i + p.eval_batch_size), p.pad_id)), null);
-  }
+  await sendEvalBatches(evalOut, evalRowsOf(evalRows.rows), { batchSize: p.eval_batch_size, padId: p.pad_id, alreadySent: evalOut.stats.messages });
   evalOut.end();
   if (!p.train) return { eval_blocks: evalRows.rows.length };
 

@@ -3,7 +3,9 @@
  * flow control) — DatasetShardActor → [steps] → TokenizerActor → sink — with no step, with the
  * built-in `identity`, and with `gopher_quality` + `exact_dedup`, interleaved in one run. Prints each
  * configuration's input documents per second and its ratio to the no-step baseline (targets: identity
- * ≥ 0.95, gopher_quality + exact_dedup ≥ 0.8 on a 2-core machine).
+ * ≥ 0.95, gopher_quality + exact_dedup ≥ 0.8 on a 2-core machine), and the CPU time the whole run took
+ * (every thread of this process: the actors' workers and the tokenizer pool) per document, as a ratio
+ * too: on a machine shared with other work the throughput ratio tends to that CPU ratio.
  *
  * The corpus is the KJV demo repeated `--copies` times, each copy tagged with a different word so
  * that exact_dedup keeps every document (all of them reach the tokenizer in every configuration).
@@ -63,6 +65,8 @@ interface RunResult {
   docsPerSec: number;
   /** Documents that reached the tokenizer's output. */
   docs: number;
+  /** CPU milliseconds of this process (all threads) per 1000 input documents, start-up included. */
+  cpuMsPer1k: number;
 }
 
 async function runOnce(dir: string, dataDir: string, steps: PipelineStepConfig[], docsPerBatch: number, inputDocs: number): Promise<RunResult> {
@@ -78,11 +82,13 @@ async function runOnce(dir: string, dataDir: string, steps: PipelineStepConfig[]
   const budget = 256 * 1024 * 1024;
   const base: PipelineGraph = { actors: [shard, tok, sink], edges: [connect(shard, 'docs', tok, 'docs', 4, budget), connect(tok, 'tokens', sink, 'tokens', 4, budget)] };
   const graph = insertSteps(base, resolved);
+  const cpu0 = process.cpuUsage();
   const results = await startPipeline(graph, { bus: new TelemetryBus('bench'), finishers: ['Sink'] }).done;
   const r = results.get('Sink') as { docs: number; steady_ms: number; steady_docs: number };
   // Input documents behind the steady-state output (a filter's drops count as work done).
   const steadyInput = inputDocs - docsPerBatch;
-  return { docsPerSec: steadyInput / (r.steady_ms / 1000), docs: r.docs };
+  const cpu = process.cpuUsage(cpu0);
+  return { docsPerSec: steadyInput / (r.steady_ms / 1000), docs: r.docs, cpuMsPer1k: (cpu.user + cpu.system) / 1000 / (inputDocs / 1000) };
 }
 
 async function main(): Promise<void> {
@@ -95,6 +101,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ptflow-bench-actors-'));
   const { dataDir, docs } = makeCorpus(dir, copies);
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
+  const cpus: Record<string, number[]> = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
   const kept: Record<string, number> = {};
   await runOnce(dir, dataDir, [], perBatch, docs); // warm-up: file cache, compiled modules
   for (let r = 0; r < reps; r++) {
@@ -105,10 +112,15 @@ async function main(): Promise<void> {
       }
       kept[name] = res.docs;
       rates[name].push(res.docsPerSec);
+      cpus[name].push(res.cpuMsPer1k);
     }
   }
   const base = median(rates.none);
-  const rows = Object.entries(rates).map(([name, rs]) => ({ name, docs_per_s: Math.round(median(rs)), ratio: median(rs) / base, kept: kept[name], runs: rs.map(Math.round) }));
+  const cpuBase = median(cpus.none);
+  const rows = Object.entries(rates).map(([name, rs]) => ({
+    name, docs_per_s: Math.round(median(rs)), ratio: median(rs) / base, kept: kept[name], runs: rs.map(Math.round),
+    cpu_ms_per_1k_docs: Math.round(median(cpus[name])), cpu_ratio: cpuBase / median(cpus[name]),
+  }));
   if (values.json) {
     process.stdout.write(JSON.stringify({ docs, cores: os.availableParallelism(), rows }, null, 2) + '\n');
     return;
@@ -118,7 +130,10 @@ async function main(): Promise<void> {
       `${os.availableParallelism()} cores, steady-state input docs/s, median of ${reps}\n`,
   );
   for (const r of rows) {
-    process.stdout.write(`  ${r.name.padEnd(28)} ${String(r.docs_per_s).padStart(7)} docs/s  ratio ${r.ratio.toFixed(3)}  (kept ${r.kept}; runs ${r.runs.join(', ')})\n`);
+    process.stdout.write(
+      `  ${r.name.padEnd(28)} ${String(r.docs_per_s).padStart(7)} docs/s  ratio ${r.ratio.toFixed(3)}  (kept ${r.kept}; runs ${r.runs.join(', ')})  ` +
+        `CPU ${r.cpu_ms_per_1k_docs} ms/1k docs, ratio ${r.cpu_ratio.toFixed(3)}\n`,
+    );
   }
 }
 

@@ -3,9 +3,9 @@
  * build one RecordBatch from column Data, serialise it to IPC stream bytes (an ArrayBuffer that can be
  * transferred between threads), and decode it again with zero-copy typed-array views on that buffer.
  *
- * Every message's schema metadata carries `ptflow.schema` (the message type), `ptflow.schema_version`
- * and, optionally, `ptflow.cursor`: the JSON data position the message ends at (what a resumed run
- * seeks to). The cursor rides in the metadata so that the IPC bytes alone are a complete message.
+ * Every message's schema metadata carries `ptflow.schema` (the message type) and
+ * `ptflow.schema_version`. Data positions (cursors) are not in the bytes: they travel beside them in
+ * the edge message's JSON `meta` (schemas/ports.ts).
  */
 import {
   Data,
@@ -22,19 +22,12 @@ import {
   type DataType,
 } from 'apache-arrow';
 import { PtflowError } from '../src/errors';
-import type { JsonValue } from './ports';
 
 export const SCHEMA_KEY = 'ptflow.schema';
 export const VERSION_KEY = 'ptflow.schema_version';
-export const CURSOR_KEY = 'ptflow.cursor';
 export const SCHEMA_VERSION = '1';
 
 export type MessageType = 'RawDocs' | 'TokenizedDocs' | 'PackedBlocks' | 'TrainBatch';
-
-export interface EncodeOptions {
-  /** Data position this message ends at (stored as JSON in the schema metadata). */
-  cursor?: JsonValue;
-}
 
 export interface Column {
   name: string;
@@ -42,12 +35,11 @@ export interface Column {
 }
 
 /** One RecordBatch of `columns` → IPC stream bytes in an ArrayBuffer of exactly that length. */
-export function encodeMessage(type: MessageType, length: number, columns: Column[], opts: EncodeOptions = {}): ArrayBuffer {
+export function encodeMessage(type: MessageType, length: number, columns: Column[]): ArrayBuffer {
   const meta = new Map<string, string>([
     [SCHEMA_KEY, type],
     [VERSION_KEY, SCHEMA_VERSION],
   ]);
-  if (opts.cursor !== undefined) meta.set(CURSOR_KEY, JSON.stringify(opts.cursor));
   const fields = columns.map((c) => new Field(c.name, c.data.type, false));
   const schema = new Schema(fields, meta);
   const struct = makeData({ type: new Struct(fields), length, nullCount: 0, children: columns.map((c) => c.data) });
@@ -59,7 +51,6 @@ export function encodeMessage(type: MessageType, length: number, columns: Column
 export interface DecodedMessage {
   table: Table;
   length: number;
-  cursor: JsonValue | undefined;
 }
 
 /** IPC bytes → the table of a message of `type`, checked. No copy of the column buffers. */
@@ -77,16 +68,7 @@ export function decodeMessage(type: MessageType, payload: ArrayBuffer | Uint8Arr
   const version = meta.get(VERSION_KEY);
   if (version !== SCHEMA_VERSION) throw new PtflowError(`${type} message: schema version ${version}, this ptflow reads version ${SCHEMA_VERSION}`);
   if (table.batches.length > 1) throw new PtflowError(`${type} message: ${table.batches.length} record batches, expected one`);
-  let cursor: JsonValue | undefined;
-  const raw = meta.get(CURSOR_KEY);
-  if (raw !== undefined) {
-    try {
-      cursor = JSON.parse(raw) as JsonValue;
-    } catch {
-      throw new PtflowError(`${type} message: "${CURSOR_KEY}" metadata is not valid JSON`);
-    }
-  }
-  return { table, length: table.numRows, cursor };
+  return { table, length: table.numRows };
 }
 
 /** The single Data chunk of a column, with its type checked. */

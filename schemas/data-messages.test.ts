@@ -10,28 +10,27 @@ import { PtflowError } from '../src/errors';
 const I = (xs: number[]) => Int32Array.from(xs);
 
 describe('RawDocs', () => {
-  it('round-trips ids (Int64), sources (dictionary) and unicode text, with a cursor', () => {
+  it('round-trips ids (Int64), sources (dictionary) and unicode text', () => {
     const docs = [
       { docId: 0, source: '/d/a.jsonl', text: 'héllo 🌍' },
       { docId: 2 ** 40, source: '/d/b.txt', text: '' },
       { docId: 7, source: '/d/a.jsonl', text: 'line\nbreak' },
     ];
-    const bytes = encodeRawDocs(docs, { cursor: { file: 1, row: 17 } });
+    const bytes = encodeRawDocs(docs);
     expect(bytes).toBeInstanceOf(ArrayBuffer);
     const d = decodeRawDocs(bytes);
     expect(Array.from(d.docIds, Number)).toEqual([0, 2 ** 40, 7]);
     expect(d.sources).toEqual(['/d/a.jsonl', '/d/b.txt', '/d/a.jsonl']);
     expect(d.texts).toEqual(docs.map((x) => x.text));
-    expect(d.cursor).toEqual({ file: 1, row: 17 });
     expect(d.docIds.buffer).toBe(bytes); // a view, not a copy
     // the dictionary stores each source once
     const t = tableFromIPC(new Uint8Array(bytes));
     expect(t.getChild('source')!.data[0].dictionary!.length).toBe(2);
   });
 
-  it('an empty batch round-trips; no cursor decodes as undefined', () => {
+  it('an empty batch round-trips', () => {
     const d = decodeRawDocs(encodeRawDocs([]));
-    expect(d).toEqual({ docIds: new BigInt64Array(0), sources: [], texts: [], cursor: undefined });
+    expect(d).toEqual({ docIds: new BigInt64Array(0), sources: [], texts: [] });
   });
 });
 
@@ -59,7 +58,7 @@ describe('TokenizedDocs', () => {
 describe('PackedBlocks', () => {
   it('round-trips blocks with segment and position ids as one flat view per column', () => {
     const { blocks } = packDocs([I([1, 2, 3]), I([4, 5]), I([6, 7, 8, 9, 10])], 4, { trackSegments: true });
-    const bytes = encodePackedBlocks(blocks, { cursor: { docs: 3 } });
+    const bytes = encodePackedBlocks(blocks);
     const d = decodePackedBlocks(bytes);
     expect(d.cutoffLen).toBe(4);
     expect(d.numBlocks).toBe(2);
@@ -72,7 +71,6 @@ describe('PackedBlocks', () => {
     ]);
     expect(d.inputIds.buffer).toBe(bytes);
     expect(d.blocks[1].segmentIds!.buffer).toBe(bytes);
-    expect(d.cursor).toEqual({ docs: 3 });
   });
 
   it('without segments there are no segment columns; an empty message keeps cutoffLen', () => {
@@ -87,14 +85,13 @@ describe('PackedBlocks', () => {
 describe('TrainBatch', () => {
   it('round-trips a MicroBatch; decoding gives views on the message buffer (no copy)', () => {
     const batch = collate([I([1, 2, 3]), I([4, 2])], 2);
-    const bytes = encodeTrainBatch(batch, { cursor: { epoch: 0, micro: 1 } });
+    const bytes = encodeTrainBatch(batch);
     const d = decodeTrainBatch(bytes);
     expect([d.batchSize, d.seqLen]).toEqual([2, 3]);
     expect(Array.from(d.inputIds)).toEqual(Array.from(batch.inputIds));
     expect(Array.from(d.attentionMask)).toEqual([1, 1, 1, 1, 1, 0]);
     expect(Array.from(d.labels)).toEqual([1, 2, 3, 4, 2, -100]);
     expect(d.positionIds).toBeUndefined();
-    expect(d.cursor).toEqual({ epoch: 0, micro: 1 });
     for (const a of [d.inputIds, d.attentionMask, d.labels]) expect(a.buffer).toBe(bytes);
     // a view really aliases the bytes: writing through it changes the buffer
     const before = new Int32Array(bytes, d.inputIds.byteOffset, 1)[0];

@@ -5,8 +5,8 @@
  *   segment_ids   FixedSizeList<Int32>[cutoff_len]   optional: document index inside the block (1, 2, …)
  *   position_ids  FixedSizeList<Int32>[cutoff_len]   optional: restarting at every document start
  *
- * encodePackedBlocks(blocks, { cursor? }) → ArrayBuffer
- * decodePackedBlocks(bytes) → { cutoffLen, numBlocks, inputIds (flat view), segmentIds?, positionIds?, blocks, cursor }
+ * encodePackedBlocks(blocks, { cutoffLen? }) → ArrayBuffer
+ * decodePackedBlocks(bytes) → { cutoffLen, numBlocks, inputIds (flat view), segmentIds?, positionIds?, blocks }
  */
 import { PtflowError } from '../src/errors';
 import type { PackedBlock } from '../src/data/packer';
@@ -19,9 +19,7 @@ import {
   isFixedSizeListInt32,
   optionalColumn,
   type Column,
-  type EncodeOptions,
 } from './arrow-ipc';
-import type { JsonValue } from './ports';
 
 export interface PackedBlocksBatch {
   cutoffLen: number;
@@ -32,7 +30,6 @@ export interface PackedBlocksBatch {
   positionIds?: Int32Array;
   /** Per-block views. */
   blocks: PackedBlock[];
-  cursor: JsonValue | undefined;
 }
 
 function flatten(blocks: readonly PackedBlock[], key: keyof PackedBlock, width: number): Int32Array | undefined {
@@ -48,7 +45,7 @@ function flatten(blocks: readonly PackedBlock[], key: keyof PackedBlock, width: 
   return out;
 }
 
-export function encodePackedBlocks(blocks: readonly PackedBlock[], opts: EncodeOptions & { cutoffLen?: number } = {}): ArrayBuffer {
+export function encodePackedBlocks(blocks: readonly PackedBlock[], opts: { cutoffLen?: number } = {}): ArrayBuffer {
   const width = opts.cutoffLen ?? blocks[0]?.inputIds.length;
   if (width === undefined || width < 1) throw new PtflowError('PackedBlocks message: no blocks and no cutoffLen');
   const n = blocks.length;
@@ -57,7 +54,7 @@ export function encodePackedBlocks(blocks: readonly PackedBlock[], opts: EncodeO
   if (seg) columns.push({ name: 'segment_ids', data: fixedSizeListData(seg, n, width) });
   const pos = flatten(blocks, 'positionIds', width);
   if (pos) columns.push({ name: 'position_ids', data: fixedSizeListData(pos, n, width) });
-  return encodeMessage('PackedBlocks', n, columns, opts);
+  return encodeMessage('PackedBlocks', n, columns);
 }
 
 export function decodePackedBlocks(payload: ArrayBuffer | Uint8Array): PackedBlocksBatch {
@@ -82,7 +79,7 @@ export function decodePackedBlocks(payload: ArrayBuffer | Uint8Array): PackedBlo
     if (pos) b.positionIds = pos.values.subarray(s, s + width);
     blocks.push(b);
   }
-  const out: PackedBlocksBatch = { cutoffLen: width, numBlocks: n, inputIds: ids.values, blocks, cursor: msg.cursor };
+  const out: PackedBlocksBatch = { cutoffLen: width, numBlocks: n, inputIds: ids.values, blocks };
   if (seg) out.segmentIds = seg.values;
   if (pos) out.positionIds = pos.values;
   return out;

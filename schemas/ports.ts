@@ -3,8 +3,8 @@
  *
  * The data plane is credit-based: the consumer grants credits; the producer sends a `data` message
  * only while it holds a credit and its in-flight bytes stay under the edge's byte budget. Each
- * consumed message is acknowledged with a fresh credit and the cursor it carried, so a producer
- * always knows the last position its consumer has accepted (what a restart resumes from).
+ * consumed message is acknowledged with a fresh credit and its sequence number, which frees its bytes
+ * from the producer's budget. Data positions (cursors) ride in each message's `meta`.
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
@@ -19,14 +19,11 @@ export interface DataMessage {
   meta: JsonValue;
 }
 
-/** Consumer → producer: `n` more messages may be sent; `ackSeq`/`ackBytes` acknowledge consumption. */
+/** Consumer → producer: `n` more messages may be sent; `ackSeq` acknowledges that message's consumption. */
 export interface CreditMessage {
   t: 'credit';
   n: number;
   ackSeq?: number;
-  ackBytes?: number;
-  /** Cursor of the acknowledged message (echoed back from its meta). */
-  ackCursor?: JsonValue;
 }
 
 /** Producer → consumer: no more data on this edge. */

@@ -5,12 +5,11 @@
  *   source  Dictionary<Int32, Utf8>  the file it came from (repeated values stored once)
  *   text    Utf8
  *
- * encodeRawDocs(docs, { cursor? }) → ArrayBuffer;  decodeRawDocs(bytes) → { docIds (a view), sources, texts, cursor }
+ * encodeRawDocs(docs) → ArrayBuffer;  decodeRawDocs(bytes) → { docIds (a view), sources, texts }
  */
 import { Dictionary, Int32 as Int32Type, Int64, Utf8, makeData, makeVector, type DataType } from 'apache-arrow';
 import { PtflowError } from '../src/errors';
-import { column, decodeMessage, encodeMessage, type EncodeOptions } from './arrow-ipc';
-import type { JsonValue } from './ports';
+import { column, decodeMessage, encodeMessage } from './arrow-ipc';
 
 export interface RawDoc {
   docId: number | bigint;
@@ -22,7 +21,6 @@ export interface RawDocsBatch {
   docIds: BigInt64Array;
   sources: string[];
   texts: string[];
-  cursor: JsonValue | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -41,7 +39,7 @@ export function utf8Data(strings: readonly string[]) {
   return makeData({ type: new Utf8(), length: strings.length, nullCount: 0, valueOffsets: offsets, data: bytes });
 }
 
-export function encodeRawDocs(docs: readonly RawDoc[], opts: EncodeOptions = {}): ArrayBuffer {
+export function encodeRawDocs(docs: readonly RawDoc[]): ArrayBuffer {
   const n = docs.length;
   const ids = new BigInt64Array(n);
   const dictIndex = new Map<string, number>();
@@ -74,7 +72,6 @@ export function encodeRawDocs(docs: readonly RawDoc[], opts: EncodeOptions = {})
       { name: 'source', data: source },
       { name: 'text', data: utf8Data(docs.map((d) => d.text)) },
     ],
-    opts,
   );
 }
 
@@ -89,5 +86,5 @@ export function decodeRawDocs(payload: ArrayBuffer | Uint8Array): RawDocsBatch {
   const docIds = n === 0 ? new BigInt64Array(0) : (idData.values as BigInt64Array).subarray(0, n);
   const sources = n === 0 ? [] : (msg.table.getChild('source')!.toArray() as string[]);
   const texts = n === 0 ? [] : (msg.table.getChild('text')!.toArray() as string[]);
-  return { docIds, sources: Array.from(sources), texts: Array.from(texts), cursor: msg.cursor };
+  return { docIds, sources: Array.from(sources), texts: Array.from(texts) };
 }

@@ -4,14 +4,13 @@
  *   doc_id     Int64
  *   input_ids  List<Int32>   one variable-length list per document
  *
- * encodeTokenizedDocs(docIds, inputIds, { cursor? }) → ArrayBuffer
- * decodeTokenizedDocs(bytes) → { docIds, offsets, values, inputIds: Int32Array[], cursor }: every
+ * encodeTokenizedDocs(docIds, inputIds) → ArrayBuffer
+ * decodeTokenizedDocs(bytes) → { docIds, offsets, values, inputIds: Int32Array[] }: every
  * array is a view on the message buffer (no copy).
  */
 import { Field, Int32, Int64, List, makeData } from 'apache-arrow';
 import { PtflowError } from '../src/errors';
-import { column, decodeMessage, encodeMessage, int32Data, type EncodeOptions } from './arrow-ipc';
-import type { JsonValue } from './ports';
+import { column, decodeMessage, encodeMessage, int32Data } from './arrow-ipc';
 import { isInt64 } from './raw-docs';
 
 export interface TokenizedDocsBatch {
@@ -21,13 +20,11 @@ export interface TokenizedDocsBatch {
   values: Int32Array;
   /** Per document: `values.subarray(offsets[i], offsets[i + 1])`. */
   inputIds: Int32Array[];
-  cursor: JsonValue | undefined;
 }
 
 export function encodeTokenizedDocs(
   docIds: BigInt64Array | readonly (number | bigint)[],
   inputIds: readonly Int32Array[],
-  opts: EncodeOptions = {},
 ): ArrayBuffer {
   const n = inputIds.length;
   if (docIds.length !== n) throw new PtflowError(`TokenizedDocs message: ${docIds.length} doc ids for ${n} documents`);
@@ -50,7 +47,6 @@ export function encodeTokenizedDocs(
       { name: 'doc_id', data: makeData({ type: new Int64(), length: n, nullCount: 0, data: ids }) },
       { name: 'input_ids', data: list },
     ],
-    opts,
   );
 }
 
@@ -65,7 +61,7 @@ export function decodeTokenizedDocs(payload: ArrayBuffer | Uint8Array): Tokenize
     (t) => List.isList(t) && Int32.isInt(t.children[0].type) && (t.children[0].type as Int32).bitWidth === 32,
     'List<Int32>',
   );
-  if (n === 0) return { docIds: new BigInt64Array(0), offsets: new Int32Array(1), values: new Int32Array(0), inputIds: [], cursor: msg.cursor };
+  if (n === 0) return { docIds: new BigInt64Array(0), offsets: new Int32Array(1), values: new Int32Array(0), inputIds: [] };
   const docIds = (idData.values as BigInt64Array).subarray(0, n);
   const rawOffsets = (listData.valueOffsets as Int32Array).subarray(0, n + 1);
   const base = rawOffsets[0];
@@ -75,5 +71,5 @@ export function decodeTokenizedDocs(payload: ArrayBuffer | Uint8Array): Tokenize
   const offsets = base === 0 ? rawOffsets : rawOffsets.map((o) => o - base);
   const inputIds: Int32Array[] = new Array(n);
   for (let i = 0; i < n; i++) inputIds[i] = values.subarray(offsets[i], offsets[i + 1]);
-  return { docIds, offsets, values, inputIds, cursor: msg.cursor };
+  return { docIds, offsets, values, inputIds };
 }

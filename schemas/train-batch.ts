@@ -7,8 +7,8 @@
  *   position_ids    FixedSizeList<Int32>[seq_len]   optional
  *   segment_ids     FixedSizeList<Int32>[seq_len]   optional
  *
- * encodeTrainBatch(batch, { cursor? }) → ArrayBuffer
- * decodeTrainBatch(bytes) → MicroBatch (+ cursor): every array is a view on the message buffer.
+ * encodeTrainBatch(batch) → ArrayBuffer
+ * decodeTrainBatch(bytes) → MicroBatch: every array is a view on the message buffer.
  * The pipeline's per-message JSON meta (`TrainBatchMeta`) travels beside the bytes on the edge.
  */
 import { PtflowError } from '../src/errors';
@@ -22,18 +22,12 @@ import {
   isFixedSizeListInt32,
   optionalColumn,
   type Column,
-  type EncodeOptions,
 } from './arrow-ipc';
-import type { JsonValue } from './ports';
 
 export type { DataCursor, TrainBatchMeta } from './train-batch-meta';
 
 /** The `labels` value of a position that takes no part in the loss (HF's ignore index). */
 export const IGNORE_INDEX = -100;
-
-export interface TrainBatchMessage extends MicroBatch {
-  cursor: JsonValue | undefined;
-}
 
 const COLUMNS = [
   ['input_ids', 'inputIds'],
@@ -44,7 +38,7 @@ const COLUMNS = [
 ] as const;
 const REQUIRED = new Set(['input_ids', 'attention_mask', 'labels']);
 
-export function encodeTrainBatch(batch: MicroBatch, opts: EncodeOptions = {}): ArrayBuffer {
+export function encodeTrainBatch(batch: MicroBatch): ArrayBuffer {
   const { batchSize, seqLen } = batch;
   if (!Number.isInteger(batchSize) || !Number.isInteger(seqLen) || batchSize < 1 || seqLen < 1) {
     throw new PtflowError(`TrainBatch message: invalid shape ${batchSize} × ${seqLen}`);
@@ -58,10 +52,10 @@ export function encodeTrainBatch(batch: MicroBatch, opts: EncodeOptions = {}): A
     }
     columns.push({ name, data: fixedSizeListData(arr, batchSize, seqLen) });
   }
-  return encodeMessage('TrainBatch', batchSize, columns, opts);
+  return encodeMessage('TrainBatch', batchSize, columns);
 }
 
-export function decodeTrainBatch(payload: ArrayBuffer | Uint8Array): TrainBatchMessage {
+export function decodeTrainBatch(payload: ArrayBuffer | Uint8Array): MicroBatch {
   const msg = decodeMessage('TrainBatch', payload);
   const batchSize = msg.length;
   if (batchSize === 0) throw new PtflowError('TrainBatch message: no rows');
@@ -74,13 +68,12 @@ export function decodeTrainBatch(payload: ArrayBuffer | Uint8Array): TrainBatchM
     else if (width !== seqLen) throw new PtflowError(`TrainBatch message: column "${name}" has width ${width}, input_ids ${seqLen}`);
     out[key] = values;
   }
-  const batch: TrainBatchMessage = {
+  const batch: MicroBatch = {
     batchSize,
     seqLen,
     inputIds: out.inputIds!,
     attentionMask: out.attentionMask!,
     labels: out.labels!,
-    cursor: msg.cursor,
   };
   if (out.positionIds) batch.positionIds = out.positionIds;
   if (out.segmentIds) batch.segmentIds = out.segmentIds;

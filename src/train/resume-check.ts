@@ -20,8 +20,8 @@ import { z } from 'zod';
 import { PtflowError } from '../errors';
 import { parseTrainerState } from '../outputs/trainer-state';
 import { pyLoads } from '../outputs/pyjson';
-import { parseStreamCursor } from '../../schemas/stream-cursor';
-import { parseCacheStreamCursor } from '../../schemas/cache-cursor';
+import { isStreamCursor, parseStreamCursor } from '../../schemas/stream-cursor';
+import { isCacheStreamCursor, parseCacheStreamCursor } from '../../schemas/cache-cursor';
 import type { DataCursor, MapCursor } from '../../schemas/train-batch-meta';
 import type { JsonValue } from '../../schemas/ports';
 import { dataSettingsSchema, diffDataSettings, type DataSettings } from './data-settings';
@@ -127,19 +127,13 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
     if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
     return null;
   }
-  if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
-    const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
-    if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
-      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+  // A streamed run (from the corpus or from the token cache) records its micro-batch count.
+  const streamed = isCacheStreamCursor(c) ? parseCacheStreamCursor(c, `${file}: field cursor`) : isStreamCursor(c) ? parseStreamCursor(c, `${file}: field cursor`) : null;
+  if (streamed !== null) {
+    if (s && streamed.micro !== step * s.gradient_accumulation_steps) {
+      throw mismatch(file, 'field cursor.micro', streamed.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
-    return cursor;
-  }
-  if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
-    const cursor = parseStreamCursor(c, `${file}: field cursor`);
-    if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
-      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
-    }
-    return cursor;
+    return streamed;
   }
   const r = mapCursorSchema.safeParse(c);
   if (!r.success) {

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { defineFilter } from '../api';
 import { findDuplicates } from './gopher-repetition';
-import { countOf, pyLen, pyStrip, splitIntoWords } from './text';
+import { countOf, pyLen, pyStrip } from './text';
+import { splitIntoWords } from './word-split';
 import { TERMINAL_PUNCTUATION } from './text-sets';
 
 export const finewebQualityOptions = z

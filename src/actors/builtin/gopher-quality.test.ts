@@ -1,4 +1,8 @@
-import { gopherQuality, gopherQualityOptions } from './gopher-quality';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gopherQuality, gopherQualityOptions, type GopherQualityOptions } from './gopher-quality';
+import { countOf, hasAlpha, pyLen, pyLstrip, pyRstrip, pySplitlines, splitIntoWordsByRules } from './text';
+import { PUNCTUATION_SET } from './text-sets';
 
 // Each rule on hand-built documents just inside and just outside its default threshold. Words are
 // plain ASCII tokens separated by spaces (NLTK keeps each as one word), so counts are easy to derive.
@@ -73,5 +77,48 @@ describe('gopher_quality (datatrove defaults)', () => {
   it('null turns a rule off', () => {
     const off = gopherQualityOptions.parse({ min_doc_words: null });
     expect(gopherQuality(doc(10).join(' '), off, stop)).toBe(true);
+  });
+});
+
+/** The rules written plainly over the Python-string helpers (the filter's first form): a second implementation. */
+function reference(text: string, o: GopherQualityOptions, stopWords: ReadonlySet<string>): true | string {
+  const words = splitIntoWordsByRules(text);
+  const nonSymbol = words.filter((w) => ![...w].every((c) => PUNCTUATION_SET.has(c)));
+  if (o.min_doc_words && nonSymbol.length < o.min_doc_words) return 'gopher_short_doc';
+  if (o.max_doc_words && nonSymbol.length > o.max_doc_words) return 'gopher_long_doc';
+  if (words.length === 0) return 'gopher_short_doc';
+  const avg = nonSymbol.length === 0 ? NaN : nonSymbol.reduce((s, w) => s + pyLen(w), 0) / nonSymbol.length;
+  if (o.min_avg_word_length && avg < o.min_avg_word_length) return 'gopher_below_avg_threshold';
+  if (o.max_avg_word_length && avg > o.max_avg_word_length) return 'gopher_above_avg_threshold';
+  if (o.max_symbol_word_ratio && countOf(text, '#') / words.length > o.max_symbol_word_ratio) return 'gopher_too_many_hashes';
+  if (o.max_symbol_word_ratio && (countOf(text, '...') + countOf(text, '\u2026')) / words.length > o.max_symbol_word_ratio) return 'gopher_too_many_ellipsis';
+  const lines = pySplitlines(text);
+  if (lines.length > 0) {
+    const bullets = lines.filter((l) => pyLstrip(l).startsWith('\u2022') || pyLstrip(l).startsWith('-')).length;
+    const ellipsis = lines.filter((l) => pyRstrip(l).endsWith('...') || pyRstrip(l).endsWith('\u2026')).length;
+    if (o.max_bullet_lines_ratio && bullets / lines.length > o.max_bullet_lines_ratio) return 'gopher_too_many_bullets';
+    if (o.max_ellipsis_lines_ratio && ellipsis / lines.length > o.max_ellipsis_lines_ratio) return 'gopher_too_many_end_ellipsis';
+  }
+  if (o.max_non_alpha_words_ratio && words.filter(hasAlpha).length / words.length < o.max_non_alpha_words_ratio) return 'gopher_below_alpha_threshold';
+  if (o.min_stop_words && [...new Set(words)].filter((w) => stopWords.has(w)).length < o.min_stop_words) return 'gopher_enough_stop_words';
+  return true;
+}
+
+describe('gopher_quality = its plain form', () => {
+  const kjv = readFileSync(path.join(__dirname, '../../../examples/data/kjv_demo.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  // Loose thresholds too, so that the later rules decide some documents.
+  const loose = gopherQualityOptions.parse({ min_doc_words: 3, max_bullet_lines_ratio: 0.3, max_ellipsis_lines_ratio: 0.2, max_symbol_word_ratio: 0.05 });
+  const LINES = ['the and of it', '  - a bullet line', '\u2022 bullet', 'ends with...  ', 'ends\u2026', '\u{1D400}\u{1D401} wide letters', 'caf\u00e9 \u00df', '## 1234 5678', '', '   ', '... ...'];
+  const BREAKS = ['\n', '\r\n', '\r', '\u2028', '\x85', '\n\n'];
+  let seed = 99;
+  const next = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const random = Array.from({ length: 400 }, () => Array.from({ length: 1 + next(12) }, () => LINES[next(LINES.length)] + BREAKS[next(BREAKS.length)]).join(''));
+
+  it.each([['defaults', o], ['loose thresholds', loose]])('on the demo corpus and random line mixes (%s)', (_name, opts) => {
+    const stopWords = new Set(opts.stop_words);
+    for (const t of [...kjv, ...random]) expect([t, gopherQuality(t, opts, stopWords)]).toEqual([t, reference(t, opts, stopWords)]);
   });
 });

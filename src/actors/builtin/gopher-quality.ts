@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 import { defineFilter } from '../api';
-import { countOf, hasAlpha, pyLen, pyLstrip, pyRstrip, pySplitlines, splitIntoWords } from './text';
+import { countOf, hasAlpha, isLineBreak, isPyWs, pyLen } from './text';
+import { splitIntoWords } from './word-split';
 import { PUNCTUATION_SET } from './text-sets';
 
 const STOP_WORDS = ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'];
@@ -32,43 +33,98 @@ export const gopherQualityOptions = z
 
 export type GopherQualityOptions = z.output<typeof gopherQualityOptions>;
 
+/** A word made only of punctuation (datatrove: all characters in PUNCTUATION_SET). */
 const isSymbolWord = (w: string): boolean => {
+  const c = w.charCodeAt(0);
+  // ASCII letters and digits are never punctuation: most words stop here.
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return false;
   for (const ch of w) if (!PUNCTUATION_SET.has(ch)) return false;
   return true;
 };
+
+/** Python `any(c.isalpha() for c in w)`: ASCII by code, the rest by Unicode property. */
+function hasLetter(w: string): boolean {
+  for (let i = 0; i < w.length; i++) {
+    const c = w.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) return true;
+    if (c >= 0x80) return hasAlpha(w);
+  }
+  return false;
+}
+
+function hasSurrogates(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return true;
+  }
+  return false;
+}
+
+/** Lines (Python splitlines), and those starting with a bullet / ending with an ellipsis once stripped. */
+function lineCounts(text: string): { lines: number; bullets: number; ellipsis: number } {
+  let lines = 0;
+  let bullets = 0;
+  let ellipsis = 0;
+  const n = text.length;
+  let a = 0;
+  while (a < n) {
+    let b = a;
+    while (b < n && !isLineBreak(text.charCodeAt(b))) b++;
+    lines++;
+    let first = a;
+    while (first < b && isPyWs(text.charCodeAt(first))) first++;
+    let last = b - 1;
+    while (last >= first && isPyWs(text.charCodeAt(last))) last--;
+    if (first <= last) {
+      const c = text.charCodeAt(first);
+      if (c === 0x2022 || c === 0x2d) bullets++;
+      const e = text.charCodeAt(last);
+      if (e === 0x2026 || (e === 0x2e && last - 2 >= first && text.charCodeAt(last - 1) === 0x2e && text.charCodeAt(last - 2) === 0x2e)) ellipsis++;
+    }
+    // \r\n is one break.
+    a = b + (text.charCodeAt(b) === 0x0d && text.charCodeAt(b + 1) === 0x0a ? 2 : 1);
+  }
+  return { lines, bullets, ellipsis };
+}
 
 /** true, or the reason (datatrove's) the document is dropped. */
 export function gopherQuality(text: string, o: GopherQualityOptions, stop: ReadonlySet<string>): true | string {
   const words = splitIntoWords(text);
   const nWords = words.length;
-  const nonSymbol = words.filter((w) => !isSymbolWord(w));
-  if (o.min_doc_words && nonSymbol.length < o.min_doc_words) return 'gopher_short_doc';
-  if (o.max_doc_words && nonSymbol.length > o.max_doc_words) return 'gopher_long_doc';
+  // Without surrogate pairs in the text, a word's length in code points is its .length.
+  const pairs = hasSurrogates(text);
+  let nonSymbol = 0;
+  let nonSymbolChars = 0;
+  for (const w of words) {
+    if (isSymbolWord(w)) continue;
+    nonSymbol++;
+    nonSymbolChars += pairs ? pyLen(w) : w.length;
+  }
+  if (o.min_doc_words && nonSymbol < o.min_doc_words) return 'gopher_short_doc';
+  if (o.max_doc_words && nonSymbol > o.max_doc_words) return 'gopher_long_doc';
   if (nWords === 0) return 'gopher_short_doc'; // datatrove divides by zero here; only reachable with min_doc_words off
   // np.mean([]) is nan: every comparison false, as below.
-  const avg = nonSymbol.length === 0 ? NaN : nonSymbol.reduce((s, w) => s + pyLen(w), 0) / nonSymbol.length;
+  const avg = nonSymbol === 0 ? NaN : nonSymbolChars / nonSymbol;
   if (o.min_avg_word_length && avg < o.min_avg_word_length) return 'gopher_below_avg_threshold';
   if (o.max_avg_word_length && avg > o.max_avg_word_length) return 'gopher_above_avg_threshold';
   if (o.max_symbol_word_ratio && countOf(text, '#') / nWords > o.max_symbol_word_ratio) return 'gopher_too_many_hashes';
   if (o.max_symbol_word_ratio && (countOf(text, '...') + countOf(text, '…')) / nWords > o.max_symbol_word_ratio) return 'gopher_too_many_ellipsis';
-  const lines = pySplitlines(text);
-  if (lines.length > 0) {
-    let bullets = 0;
-    let ellipsis = 0;
-    for (const l of lines) {
-      const left = pyLstrip(l);
-      if (left.startsWith('•') || left.startsWith('-')) bullets++;
-      const right = pyRstrip(l);
-      if (right.endsWith('...') || right.endsWith('…')) ellipsis++;
+  if (o.max_bullet_lines_ratio || o.max_ellipsis_lines_ratio) {
+    const l = lineCounts(text);
+    if (l.lines > 0) {
+      if (o.max_bullet_lines_ratio && l.bullets / l.lines > o.max_bullet_lines_ratio) return 'gopher_too_many_bullets';
+      if (o.max_ellipsis_lines_ratio && l.ellipsis / l.lines > o.max_ellipsis_lines_ratio) return 'gopher_too_many_end_ellipsis';
     }
-    if (o.max_bullet_lines_ratio && bullets / lines.length > o.max_bullet_lines_ratio) return 'gopher_too_many_bullets';
-    if (o.max_ellipsis_lines_ratio && ellipsis / lines.length > o.max_ellipsis_lines_ratio) return 'gopher_too_many_end_ellipsis';
   }
-  if (o.max_non_alpha_words_ratio && words.filter(hasAlpha).length / nWords < o.max_non_alpha_words_ratio) return 'gopher_below_alpha_threshold';
+  if (o.max_non_alpha_words_ratio) {
+    let alpha = 0;
+    for (const w of words) if (hasLetter(w)) alpha++;
+    if (alpha / nWords < o.max_non_alpha_words_ratio) return 'gopher_below_alpha_threshold';
+  }
   if (o.min_stop_words) {
-    let found = 0;
-    for (const w of new Set(words)) if (stop.has(w)) found++;
-    if (found < o.min_stop_words) return 'gopher_enough_stop_words';
+    const found = new Set<string>();
+    for (const w of words) if (stop.has(w)) found.add(w);
+    if (found.size < o.min_stop_words) return 'gopher_enough_stop_words';
   }
   return true;
 }

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { defineFilter } from '../api';
-import { pyLen, pyStrip, splitIntoWords } from './text';
+import { pyLen, pyStrip } from './text';
+import { splitIntoWords } from './word-split';
 
 const frac = (def: number, help: string) => z.number().nullable().default(def).describe(help);
 const pairs = (def: [number, number][], help: string) => z.array(z.tuple([z.number().int().min(1), z.number()])).default(def).describe(help);

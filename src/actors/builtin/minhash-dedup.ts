@@ -21,7 +21,8 @@ import { Rng } from '../../data/rng';
 import { defineActor, type ActorContext } from '../api';
 import { docsBatch, readDocs } from '../edges';
 import { sha1Hash64 } from './exact-dedup';
-import { simplifyText, splitIntoWords } from './text';
+import { simplifyText } from './text';
+import { splitIntoWords } from './word-split';
 
 const MERSENNE = (1n << 61n) - 1n;
 const MASK64 = (1n << 64n) - 1n;

@@ -1,4 +1,5 @@
-import { simplifyText, splitIntoWords, treebankTokenize } from './text';
+import { simplifyText, simplifyTextByRules, splitIntoWordsByRules, treebankTokenize } from './text';
+import { splitIntoWords } from './word-split';
 
 // Expected values are NLTK's own doctests (nltk/tokenize/destructive.py, nltk/test/tokenize.doctest).
 describe('NLTK word tokenization', () => {
@@ -29,18 +30,26 @@ describe('NLTK word tokenization', () => {
       ['The', 'unicode', '201C', 'and', '201D', '\u201c', 'LEFT', '(', 'RIGHT', ')', 'DOUBLE', 'QUOTATION', 'MARK', '\u201d', 'is', 'also', 'OPEN_PUNCT', 'and', 'CLOSE_PUNCT', '.']],
   ])('word_tokenize(%j)', (s, expected) => {
     expect(splitIntoWords(s)).toEqual(expected);
+    expect(splitIntoWordsByRules(s)).toEqual(expected);
   });
 
   it('splits sentences before tokenizing (word_tokenize of the muffins text)', () => {
     const s = 'Good muffins cost $3.88\nin New York.  Please buy me\ntwo of them.\n\nThanks.';
-    expect(splitIntoWords(s)).toEqual([
-      'Good', 'muffins', 'cost', '$', '3.88', 'in', 'New', 'York', '.', 'Please', 'buy', 'me', 'two', 'of', 'them', '.', 'Thanks', '.',
-    ]);
+    const expected = ['Good', 'muffins', 'cost', '$', '3.88', 'in', 'New', 'York', '.', 'Please', 'buy', 'me', 'two', 'of', 'them', '.', 'Thanks', '.'];
+    expect(splitIntoWords(s)).toEqual(expected);
+    expect(splitIntoWordsByRules(s)).toEqual(expected);
   });
 });
 
 describe('simplify_text', () => {
   it('lowercases, turns numbers into 0, punctuation into spaces, collapses spaces, drops diacritics', () => {
     expect(simplifyText('  Héllo, WORLD!\n\n3.14 and 1,000 —  ok… ')).toBe('hello world 0 and 0 ok');
+    expect(simplifyTextByRules('  Héllo, WORLD!\n\n3.14 and 1,000 —  ok… ')).toBe('hello world 0 and 0 ok');
+  });
+
+  it('ASCII text (the one-pass path): the same as the rules', () => {
+    const s = ' \tHello, WORLD!\n\n3.14.15 and 1,000,5 -- "ok"... _x_ 12a3 [end]\x7f ';
+    expect(simplifyText(s)).toBe('hello world 0 0 and 0 0 ok x 0a0 end');
+    expect(simplifyTextByRules(s)).toBe('hello world 0 0 and 0 0 ok x 0a0 end');
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Python's string rules that datatrove's filters are written in (splitlines, split, strip, isalpha,
  * len in code points), `simplifyText` (datatrove's `simplify_text`, default TextNormConfig) and
- * `splitIntoWords` (NLTK `word_tokenize`, English). See text-sets.ts for the character sets and the
- * one stated difference (sentence splitting).
+ * `splitIntoWordsByRules` (NLTK `word_tokenize`, English; word-split.ts has the fast form the filters
+ * use). See text-sets.ts for the character sets and the one stated difference (sentence splitting).
  */
 import { PUNCTUATION } from './text-sets';
 
@@ -11,6 +11,24 @@ const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u202
 const WS_RUN = new RegExp(`[${PY_WS}]+`, 'gu');
 const LEAD_WS = new RegExp(`^[${PY_WS}]+`, 'u');
 const TRAIL_WS = new RegExp(`[${PY_WS}]+$`, 'u');
+/** PY_WS by UTF-16 unit (all of them are single units, the highest U+3000). */
+const WS_TABLE = ((): Uint8Array => {
+  const t = new Uint8Array(0x3001);
+  const ws = new RegExp(`[${PY_WS}]`, 'u');
+  for (let c = 0; c < t.length; c++) t[c] = ws.test(String.fromCharCode(c)) ? 1 : 0;
+  return t;
+})();
+
+/** Whether UTF-16 unit `c` is one of PY_WS. */
+export function isPyWs(c: number): boolean {
+  return c <= 0x3000 && WS_TABLE[c] === 1;
+}
+
+/** Whether UTF-16 unit `c` is one of str.splitlines()' boundaries (\r\n counts as one: see LINE_BREAK). */
+export function isLineBreak(c: number): boolean {
+  return c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c || c === 0x1c || c === 0x1d || c === 0x1e || c === 0x85 || c === 0x2028 || c === 0x2029;
+}
+
 /** Python's str.splitlines() boundaries. */
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/u;
 
@@ -71,10 +89,64 @@ const MARK = /\p{Mn}/gu;
 
 /** datatrove `simplify_text`: lowercase, numbers → 0, punctuation → space, one space, no diacritics. */
 export function simplifyText(text: string): string {
+  return isAscii(text) ? simplifyAscii(text) : simplifyTextByRules(text);
+}
+
+/** `simplifyText` as the regular expressions above spell it (any text). */
+export function simplifyTextByRules(text: string): string {
   let t = text.toLowerCase().replace(NUMBERS, '0').replace(PUNCT_CLASS, ' ');
   t = pyStrip(t).replace(WS_RUN, ' ');
   t = t.normalize('NFD').replace(MARK, '');
   return pyStrip(t);
+}
+
+export function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** ASCII characters of PUNCTUATION, by code. */
+const ASCII_PUNCT = ((): Uint8Array => {
+  const t = new Uint8Array(128);
+  for (const ch of PUNCTUATION) if (ch.charCodeAt(0) < 128) t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/**
+ * `simplifyTextByRules` for ASCII text in one pass: a number (digits, optionally `.` or `,` and more
+ * digits) → 0, punctuation and white space → one space between words, A–Z → a–z (NFD changes no ASCII).
+ */
+function simplifyAscii(text: string): string {
+  const n = text.length;
+  const out = Buffer.allocUnsafe(n);
+  let len = 0;
+  let space = false;
+  const emit = (c: number): void => {
+    if (space) out[len++] = 0x20;
+    space = false;
+    out[len++] = c;
+  };
+  for (let i = 0; i < n; ) {
+    let c = text.charCodeAt(i);
+    if (isDigit(c)) {
+      i++;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      const sep = text.charCodeAt(i);
+      if ((sep === 0x2e || sep === 0x2c) && isDigit(text.charCodeAt(i + 1))) {
+        i += 2;
+        while (i < n && isDigit(text.charCodeAt(i))) i++;
+      }
+      emit(0x30);
+      continue;
+    }
+    i++;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (ASCII_PUNCT[c] === 1 || isPyWs(c)) space = len > 0;
+    else emit(c);
+  }
+  return out.toString('latin1', 0, len);
 }
 
 // ---- NLTK word_tokenize ----------------------------------------------------------------------
@@ -171,7 +243,14 @@ export function splitSentences(text: string): string[] {
   return text.split(SENTENCE_END).filter((s) => s.length > 0);
 }
 
-/** datatrove `split_into_words(text, "en")`: word_tokenize, then strip and drop empty tokens. */
-export function splitIntoWords(text: string): string[] {
+/**
+ * datatrove `split_into_words(text, "en")`: word_tokenize, then strip and drop empty tokens — the
+ * rules applied to the whole text. The filters call the faster `splitIntoWords` (word-split.ts),
+ * which must return exactly this.
+ */
+export function splitIntoWordsByRules(text: string): string[] {
   return treebankTokenize(...splitSentences(text.replaceAll(SEP, ' ')));
 }
+
+/** The character that joins sentences inside `treebankTokenize` (replaced by a space in input text). */
+export const SENTENCE_JOIN = SEP;

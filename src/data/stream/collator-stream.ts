@@ -20,6 +20,7 @@ import { encodeTrainBatch } from '../../../schemas/train-batch';
 import type { TrainBatchMeta } from '../../../schemas/train-batch-meta';
 import { collate, type Row } from '../collate';
 import { blockBosId, type CollatorPackingParams } from '../collator-params';
+import { evalRowsOf, sendEvalBatches } from '../eval-batches';
 import { Packer, type PackerState } from '../packer';
 import type { StreamDocsMeta } from './shard-stream';
 import { StreamBatcher, type BatcherSnapshot } from './stream-batcher';
@@ -94,10 +95,7 @@ export async function runStreamCollator(
     if (mem.evalEnded || !mem.evalRows) return;
     mem.evalPacker?.flush();
     const rows = mem.evalRows;
-    for (let i = mem.evalSent * p.eval_batch_size; i < rows.length; i += p.eval_batch_size) {
-      await evalOut.send(encodeTrainBatch(collate(rows.slice(i, i + p.eval_batch_size), p.pad_id)), null);
-      mem.evalSent++;
-    }
+    await sendEvalBatches(evalOut, evalRowsOf(rows), { batchSize: p.eval_batch_size, padId: p.pad_id, alreadySent: mem.evalSent }, () => mem.evalSent++);
     mem.evalBlocks = rows.length;
     mem.evalEnded = true;
     evalOut.end();

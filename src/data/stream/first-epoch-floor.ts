@@ -6,7 +6,8 @@
  */
 import { PtflowError } from '../../errors';
 
-interface DocsMeta {
+/** The fields read from a tokens message's meta (a streamed run's StreamDocsMeta, shard-stream.ts). */
+interface FloorMetaFields {
   split?: unknown;
   first?: unknown;
   epoch?: unknown;
@@ -25,7 +26,7 @@ export class FirstEpochFloor {
 
   /** Call for every tokenized message, in stream order, with its meta and what it held. */
   see(meta: unknown, tokens: number, docs: number): void {
-    const m = (meta ?? {}) as DocsMeta;
+    const m = (meta ?? {}) as FloorMetaFields;
     if (this.settled || m.split !== 'train' || typeof m.epoch !== 'number') return; // not a streamed training batch
     if (m.epoch === 0) {
       if (m.first === 0) this.fromStart = true;

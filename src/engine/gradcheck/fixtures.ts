@@ -3,6 +3,7 @@
  * useful scale (so attention and the nonlinearities matter), right padding, left padding and
  * packed documents with segment ids.
  */
+import { IGNORE_INDEX } from '../../../schemas/train-batch';
 import type { MicroBatch } from '../batch';
 import { parseLlamaConfig, type LlamaConfig } from '../model/config';
 import type { WeightTensor } from '../model/llama';
@@ -55,7 +56,7 @@ function batch(
   mask: number[],
   extra: Partial<MicroBatch> = {},
 ): MicroBatch {
-  const labels = ids.map((id, i) => (mask[i] ? id : -100));
+  const labels = ids.map((id, i) => (mask[i] ? id : IGNORE_INDEX));
   return {
     batchSize: B,
     seqLen: T,

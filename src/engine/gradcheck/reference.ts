@@ -4,6 +4,7 @@
  * (logits) and its gradients (by central finite differences on this reference).
  */
 import type { LlamaConfig } from '../model/config';
+import { IGNORE_INDEX } from '../../../schemas/train-batch';
 import { MASKED } from '../ops/attention-mask';
 
 export type RefParams = Map<string, Float64Array>;
@@ -185,7 +186,7 @@ export function referenceLossSum(
   for (let b = 0; b < x.batchSize; b++)
     for (let t = 0; t + 1 < x.seqLen; t++) {
       const y = x.labels[b * x.seqLen + t + 1];
-      if (y === -100) continue;
+      if (y === IGNORE_INDEX) continue;
       const row = logits.subarray((b * x.seqLen + t) * V, (b * x.seqLen + t + 1) * V);
       const mx = Math.max(...row);
       let z = 0;

@@ -81,7 +81,7 @@ export class InPort implements AsyncIterable<Received> {
     const i = this.taken.findIndex((m) => m.seq === seq);
     if (i < 0) return;
     const [m] = this.taken.splice(i, 1);
-    this.port.postMessage({ t: 'credit', n: 1, ackSeq: m.seq, ackCursor: m.meta } satisfies EdgeMessage);
+    this.port.postMessage({ t: 'credit', n: 1, ackSeq: m.seq } satisfies EdgeMessage);
   }
 
   /** Put every taken-but-unacknowledged message back at the head of the queue, in order. */

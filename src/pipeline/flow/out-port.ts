@@ -22,7 +22,6 @@ export class OutPort {
   private seq = 0;
   private waiter: (() => void) | null = null;
   private ended = false;
-  private lastAckCursor: JsonValue | undefined;
   /** When the block in progress began (performance.now()), or null when not blocked. */
   private blockedSince: number | null = null;
   readonly stats: OutPortStats = { messages: 0, bytes: 0, blockedMs: 0, inFlightMessages: 0, inFlightBytes: 0 };
@@ -46,11 +45,6 @@ export class OutPort {
     return this.stats.blockedMs + (this.blockedSince === null ? 0 : now - this.blockedSince);
   }
 
-  /** Cursor of the last message the consumer acknowledged (undefined before the first ack). */
-  get acknowledgedCursor(): JsonValue | undefined {
-    return this.lastAckCursor;
-  }
-
   private onCredit(m: CreditMessage): void {
     this.credits += m.n;
     if (m.ackSeq !== undefined) {
@@ -58,7 +52,6 @@ export class OutPort {
       this.unacked.delete(m.ackSeq);
       this.inFlightBytes -= bytes;
     }
-    if (m.ackCursor !== undefined) this.lastAckCursor = m.ackCursor;
     this.stats.inFlightMessages = this.unacked.size;
     this.stats.inFlightBytes = this.inFlightBytes;
     const w = this.waiter;
