@@ -8,7 +8,7 @@
  *   backend. Recomputing costs one more forward pass of the decoder layers per step;
  *   below 1 GiB of activations the memory saved is small next to the machine's.
  * - `checkStepMemory`: the estimate (estimate.ts) against the backend's limit (the wasm heap
- *   addresses at most 4 GiB, and a heap that grows in steps fragments: 10 % is kept free) and
+ *   addresses at most 4 GiB, less under `PTFLOW_WASM_HEAP_LIMIT` (heap-limit.ts), and a heap that grows in steps fragments: 10 % is kept free) and
  *   the machine's memory. When it does not fit, a PtflowError gives the estimate and the settings
  *   that would fit: gradient checkpointing, a smaller batch (with more accumulation, the same
  *   effective batch), a shorter cutoff_len, another backend.
@@ -17,7 +17,8 @@ import * as os from 'node:os';
 import { PtflowError } from '../../errors';
 import type { LlamaConfig } from '../model/config';
 import { estimateStepMemory, type MemoryEstimate, type StepShape } from './estimate';
-import { fmtBytes, WASM_HEAP_MAX_BYTES } from './out-of-memory';
+import { wasmHeapLimitBytes } from './heap-limit';
+import { fmtBytes } from './out-of-memory';
 
 export const CHECKPOINTING_AUTO_BYTES = 1024 ** 3;
 /** Share of the wasm heap a step may plan to use (the rest absorbs fragmentation). */
@@ -37,7 +38,7 @@ export interface MemoryLimits {
 
 export function defaultLimits(backend: MemoryBackend): MemoryLimits {
   return {
-    backendBytes: backend === 'wasm' ? Math.floor(WASM_HEAP_MAX_BYTES * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
+    backendBytes: backend === 'wasm' ? Math.floor(wasmHeapLimitBytes() * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
     machineBytes: os.totalmem(),
   };
 }
