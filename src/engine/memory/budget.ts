@@ -80,6 +80,29 @@ export function resolveCheckpointing(
   return { on: false, why: `activations take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
 }
 
+/**
+ * Gradient checkpointing and, for `backend: auto`, whether the wasm heap can hold the run
+ * (`wasmUnfit`: why not). Checkpointing is first resolved against the wasm heap; when the run
+ * does not fit it even so, auto goes to cpu and checkpointing is resolved again against cpu's
+ * limits (an unset key then follows the 1 GiB rule alone: no recomputation to fit a heap not used).
+ */
+export function planStepMemory(
+  keys: CheckpointingKeys,
+  cfg: LlamaConfig,
+  run: RunShape,
+  requested: string,
+): { checkpointing: { on: boolean; why: string }; wasmUnfit?: string } {
+  const planned: MemoryBackend = requested === 'auto' || requested === 'wasm' ? 'wasm' : (requested as MemoryBackend);
+  const checkpointing = resolveCheckpointing(keys, cfg, run, defaultLimits(planned));
+  if (requested !== 'auto') return { checkpointing };
+  const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.on)).total;
+  const heap = defaultLimits('wasm').backendBytes;
+  if (need <= heap) return { checkpointing };
+  const onCpu = resolveCheckpointing(keys, cfg, run, defaultLimits('cpu'));
+  const needCpu = estimateStepMemory(cfg, shapeOf(run, onCpu.on)).total;
+  return { checkpointing: onCpu, wasmUnfit: `one step needs an estimated ${fmtBytes(needCpu)}, its heap holds ${fmtBytes(heap)}` };
+}
+
 export function describeEstimate(e: MemoryEstimate): string {
   return (
     `${fmtBytes(e.total)} (weights ${fmtBytes(e.weights)}, AdamW state ${fmtBytes(e.optimizer)}, gradients ${fmtBytes(e.gradients)}, ` +
