@@ -28,9 +28,7 @@ import { blockIfArmed, killIfArmed } from '../src/faults';
 import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { finetuningArgs, readModelConfig, setupModel, type ModelSetupParams } from '../src/train/model-setup';
-import { checkStepMemory, defaultLimits, describeEstimate, resolveCheckpointing } from '../src/engine/memory/budget';
-import { estimateStepMemory } from '../src/engine/memory/estimate';
-import { fmtBytes } from '../src/engine/memory/out-of-memory';
+import { checkStepMemory, describeEstimate, planStepMemory } from '../src/engine/memory/budget';
 import { trainableParameterCount } from '../src/engine/memory/trainable';
 import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
 import { WindowReader } from '../src/train/window-reader';
@@ -73,14 +71,7 @@ async function planMemory(p: TrainerParams) {
     batchSize: p.per_device_train_batch_size, cutoffLen: p.cutoff_len,
     gradientAccumulationSteps: p.gradient_accumulation_steps, trainableParams: trainableParameterCount(cfg, finetuningArgs(p)),
   };
-  const planned = p.backend === 'auto' || p.backend === 'wasm' ? 'wasm' : p.backend;
-  const checkpointing = resolveCheckpointing(p, cfg, run, defaultLimits(planned));
-  let wasmUnfit: string | undefined;
-  if (p.backend === 'auto') {
-    const need = estimateStepMemory(cfg, { ...run, seqLen: run.cutoffLen, gradientCheckpointing: checkpointing.on }).total;
-    const heap = defaultLimits('wasm').backendBytes;
-    if (need > heap) wasmUnfit = `one step needs an estimated ${fmtBytes(need)}, its heap holds ${fmtBytes(heap)}`;
-  }
+  const { checkpointing, wasmUnfit } = planStepMemory(p, cfg, run, p.backend);
   return { cfg, run, checkpointing, wasmUnfit };
 }
 

@@ -11,6 +11,7 @@
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | wasm    | Identity           | stock copies: every tensor saved for the backward pass (each linear's weight too) was a copy |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
+ * | cpu     | Add, Sub, Multiply, RealDiv, Sigmoid, Square, Neg, Sqrt, Exp, AddN | stock calls a shared closure per element (elementwise-cpu.ts) |
  * | webgpu  | AddN               | stock binds every input at once: more than 7 fail WebGPU's default limit |
  *
  * The sharing Identity, together with custom gradients running in their own tidy scope
@@ -19,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { elementwiseCpuConfigs } from './elementwise-cpu';
 import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
 import { splitVWasmConfig } from './split-v-wasm';
@@ -43,7 +45,7 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
         identityWasmConfig,
       ];
     case 'cpu':
-      return [unsortedSegmentSumCpuConfig];
+      return [unsortedSegmentSumCpuConfig, ...elementwiseCpuConfigs];
     case 'webgpu':
       return [addNWebgpuConfig];
     case 'tensorflow':

@@ -9,7 +9,7 @@ import { parseLlamaConfig } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import { AdamW } from '../optim/adamw';
 import { TrainStep } from '../train-step';
-import { CHECKPOINTING_AUTO_BYTES, checkStepMemory, resolveCheckpointing, type MemoryLimits } from './budget';
+import { CHECKPOINTING_AUTO_BYTES, checkStepMemory, planStepMemory, resolveCheckpointing, type MemoryLimits } from './budget';
 import { estimateStepMemory, parameterCount } from './estimate';
 import { trainableParameterCount } from './trainable';
 
@@ -112,4 +112,29 @@ test('trainable parameters from the config: full, freeze, LoRA (the cpu backend 
     expect(trainableParameterCount(cfg, ft)).toBe(real);
   }
   m.dispose();
+});
+
+test('planStepMemory: auto stays on wasm when checkpointing makes the run fit; beyond the heap, cpu and checkpointing by the 1 GiB rule', () => {
+  const keys = { gradient_checkpointing: null, disable_gradient_checkpointing: false };
+  // SmolLM-135M at 512 × 4: 5.4 GiB without checkpointing, 2.1 GiB with it: wasm with checkpointing.
+  const fits = planStepMemory(keys, smol, run(4, 512), 'auto');
+  expect(fits.checkpointing.on).toBe(true);
+  expect(fits.wasmUnfit).toBeUndefined();
+  // SmolLM-360M (vocabulary 49152) at 256 × 1: its state alone exceeds the heap; activations < 1 GiB.
+  const big = parseLlamaConfig(
+    { vocab_size: 49152, hidden_size: 960, intermediate_size: 2560, num_hidden_layers: 32, num_attention_heads: 15, num_key_value_heads: 5, tie_word_embeddings: true },
+    'smollm-360m',
+  );
+  const r = { batchSize: 1, cutoffLen: 256, gradientAccumulationSteps: 1, trainableParams: parameterCount(big) };
+  const beyond = planStepMemory(keys, big, r, 'auto');
+  const off = estimateStepMemory(big, { ...r, seqLen: 256, gradientCheckpointing: false });
+  expect(off.weights + off.optimizer).toBeGreaterThan(4 * GiB);
+  expect(beyond.checkpointing.on).toBe(false);
+  expect(beyond.wasmUnfit).toBe(`one step needs an estimated ${(off.total / GiB).toFixed(2)} GiB, its heap holds 3.60 GiB`);
+  // Asked for wasm, the plan does not switch: checkpointing on to fit (checkStepMemory then refuses).
+  const wasm = planStepMemory(keys, big, r, 'wasm');
+  expect(wasm.checkpointing.on).toBe(true);
+  expect(wasm.wasmUnfit).toBeUndefined();
+  // An explicit key wins on either path.
+  expect(planStepMemory({ ...keys, gradient_checkpointing: true }, big, r, 'auto').checkpointing.on).toBe(true);
 });

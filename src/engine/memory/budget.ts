@@ -8,7 +8,7 @@
  *   backend. Recomputing costs one more forward pass of the decoder layers per step;
  *   below 1 GiB of activations the memory saved is small next to the machine's.
  * - `checkStepMemory`: the estimate (estimate.ts) against the backend's limit (the wasm heap
- *   addresses at most 4 GiB, and a heap that grows in steps fragments: 10 % is kept free) and
+ *   addresses at most 4 GiB, less under `PTFLOW_WASM_HEAP_LIMIT` (heap-limit.ts), and a heap that grows in steps fragments: 10 % is kept free) and
  *   the machine's memory. When it does not fit, a PtflowError gives the estimate and the settings
  *   that would fit: gradient checkpointing, a smaller batch (with more accumulation, the same
  *   effective batch), a shorter cutoff_len, another backend.
@@ -17,7 +17,8 @@ import * as os from 'node:os';
 import { PtflowError } from '../../errors';
 import type { LlamaConfig } from '../model/config';
 import { estimateStepMemory, type MemoryEstimate, type StepShape } from './estimate';
-import { fmtBytes, WASM_HEAP_MAX_BYTES } from './out-of-memory';
+import { wasmHeapLimitBytes } from './heap-limit';
+import { fmtBytes } from './out-of-memory';
 
 export const CHECKPOINTING_AUTO_BYTES = 1024 ** 3;
 /** Share of the wasm heap a step may plan to use (the rest absorbs fragmentation). */
@@ -37,7 +38,7 @@ export interface MemoryLimits {
 
 export function defaultLimits(backend: MemoryBackend): MemoryLimits {
   return {
-    backendBytes: backend === 'wasm' ? Math.floor(WASM_HEAP_MAX_BYTES * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
+    backendBytes: backend === 'wasm' ? Math.floor(wasmHeapLimitBytes() * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
     machineBytes: os.totalmem(),
   };
 }
@@ -77,6 +78,29 @@ export function resolveCheckpointing(
   }
   if (!fits(without, limits)) return { on: true, why: `the step needs ${fmtBytes(without.total)} without it` };
   return { on: false, why: `activations take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
+}
+
+/**
+ * Gradient checkpointing and, for `backend: auto`, whether the wasm heap can hold the run
+ * (`wasmUnfit`: why not). Checkpointing is first resolved against the wasm heap; when the run
+ * does not fit it even so, auto goes to cpu and checkpointing is resolved again against cpu's
+ * limits (an unset key then follows the 1 GiB rule alone: no recomputation to fit a heap not used).
+ */
+export function planStepMemory(
+  keys: CheckpointingKeys,
+  cfg: LlamaConfig,
+  run: RunShape,
+  requested: string,
+): { checkpointing: { on: boolean; why: string }; wasmUnfit?: string } {
+  const planned: MemoryBackend = requested === 'auto' || requested === 'wasm' ? 'wasm' : (requested as MemoryBackend);
+  const checkpointing = resolveCheckpointing(keys, cfg, run, defaultLimits(planned));
+  if (requested !== 'auto') return { checkpointing };
+  const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.on)).total;
+  const heap = defaultLimits('wasm').backendBytes;
+  if (need <= heap) return { checkpointing };
+  const onCpu = resolveCheckpointing(keys, cfg, run, defaultLimits('cpu'));
+  const needCpu = estimateStepMemory(cfg, shapeOf(run, onCpu.on)).total;
+  return { checkpointing: onCpu, wasmUnfit: `one step needs an estimated ${fmtBytes(needCpu)}, its heap holds ${fmtBytes(heap)}` };
 }
 
 export function describeEstimate(e: MemoryEstimate): string {

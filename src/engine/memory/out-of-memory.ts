@@ -10,6 +10,9 @@
  * failed"); `asOutOfMemory` recognises both so the training step can name itself in the error.
  */
 import { PtflowError } from '../../errors';
+import { WASM_HEAP_LIMIT_ENV, WASM_HEAP_MAX_BYTES, wasmHeapLimitBytes } from './heap-limit';
+
+export { WASM_HEAP_MAX_BYTES } from './heap-limit';
 
 export class OutOfMemoryError extends PtflowError {
   constructor(
@@ -39,10 +42,6 @@ interface MallocModule {
   ptflowMallocGuard?: boolean;
 }
 
-/** The wasm backend's heap can address at most this many bytes (emscripten's 4 GiB − 64 KiB). */
-export const WASM_HEAP_MAX_BYTES = 4294901760;
-
-/** Make the wasm module's `_malloc` throw `OutOfMemoryError` instead of returning 0. Idempotent. */
 /** Bytes of the wasm heap held by live allocations now, and the most since the last reset. */
 export interface HeapUsage {
   inUse: number;
@@ -50,6 +49,8 @@ export interface HeapUsage {
 }
 
 const usage = { inUse: 0, peak: 0 };
+/** Bytes of tensors the guarded heap may hold (heap-limit.ts; read when the guard is installed). */
+let limit = WASM_HEAP_MAX_BYTES;
 const sizes = new Map<number, number>();
 
 /** Live and peak bytes allocated through the guarded `malloc` (tensors of the wasm backend). */
@@ -78,13 +79,23 @@ function intercept<F extends (...a: number[]) => unknown>(wasm: object, name: st
 
 /**
  * Make the wasm module's `_malloc` throw `OutOfMemoryError` instead of returning 0, and count
- * the bytes it hands out (`wasmHeapUsage`). Idempotent. emscripten binds `_malloc` lazily (its
+ * the bytes it hands out (`wasmHeapUsage`); with `PTFLOW_WASM_HEAP_LIMIT` set (heap-limit.ts), an
+ * allocation that would take the tensors past it throws too. Idempotent. emscripten binds `_malloc` lazily (its
  * first call replaces `Module._malloc` with the raw export): a setter keeps whatever is assigned
  * later behind the check.
  */
 export function guardWasmAllocations(wasm: MallocModule): void {
+  limit = wasmHeapLimitBytes();
   if (wasm.ptflowMallocGuard) return;
   intercept<(bytes: number) => number>(wasm, '_malloc', (inner) => (bytes: number): number => {
+    if (limit < WASM_HEAP_MAX_BYTES && usage.inUse + bytes > limit) {
+      throw new OutOfMemoryError(
+        bytes,
+        usage.inUse,
+        `out of memory: the wasm heap (${fmtBytes(usage.inUse)} of tensors, at most ${fmtBytes(limit)} by ${WASM_HEAP_LIMIT_ENV}) ` +
+          `cannot hold another ${fmtBytes(bytes)}`,
+      );
+    }
     const p = inner().call(wasm, bytes);
     if (p === 0) {
       const held = (wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer).byteLength;

@@ -1,0 +1,80 @@
+/**
+ * Peak bytes of the cpu backend's tensor memory: the distinct ArrayBuffers its live tensors hold.
+ * The wasm backend's heap has its own count (out-of-memory.ts `wasmHeapUsage`); this is the cpu
+ * backend's, whose tensors are JavaScript typed arrays. tfjs's own count (`tf.memory().numBytes`)
+ * does not serve: it counts every tensor's bytes, also where several share one buffer (Identity,
+ * contiguous slices are views), 60–70 % above the memory held in a training step.
+ *
+ * Works by following the backend's data store (`set` / `delete` of tfjs-core 4.x DataStorage).
+ * Buffers freed by tfjs stay in the process until V8 collects them; peak RSS is measured apart.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+interface StoreLike {
+  set(dataId: object, value: { values?: unknown }): void;
+  delete(dataId: object): boolean;
+  ptflowPeakTracking?: boolean;
+}
+
+const bufferOf = new WeakMap<object, ArrayBufferLike>();
+const refs = new Map<ArrayBufferLike, number>();
+const usage = { inUse: 0, peak: 0 };
+
+function bufferIn(value: { values?: unknown } | undefined): ArrayBufferLike | undefined {
+  const v = value?.values;
+  return ArrayBuffer.isView(v) ? v.buffer : undefined;
+}
+
+function release(dataId: object): void {
+  const buf = bufferOf.get(dataId);
+  if (buf === undefined) return;
+  bufferOf.delete(dataId);
+  const n = (refs.get(buf) ?? 1) - 1;
+  if (n > 0) refs.set(buf, n);
+  else {
+    refs.delete(buf);
+    usage.inUse -= buf.byteLength;
+  }
+}
+
+/**
+ * Start following the cpu backend's tensor buffers (idempotent; the backend must be running and
+ * be `cpu`). Tensors that existed before are not counted.
+ */
+export function trackCpuTensorMemory(): void {
+  const store = (tf.backend() as unknown as { data?: StoreLike }).data;
+  if (tf.getBackend() !== 'cpu' || store == null || typeof store.set !== 'function') {
+    throw new Error('trackCpuTensorMemory: the current backend is not tfjs-backend-cpu');
+  }
+  if (store.ptflowPeakTracking) return;
+  const set = store.set.bind(store);
+  const del = store.delete.bind(store);
+  store.set = (dataId, value) => {
+    release(dataId);
+    set(dataId, value);
+    const buf = bufferIn(value);
+    if (buf === undefined) return;
+    bufferOf.set(dataId, buf);
+    const n = refs.get(buf) ?? 0;
+    refs.set(buf, n + 1);
+    if (n === 0) {
+      usage.inUse += buf.byteLength;
+      if (usage.inUse > usage.peak) usage.peak = usage.inUse;
+    }
+  };
+  store.delete = (dataId) => {
+    release(dataId);
+    return del(dataId);
+  };
+  store.ptflowPeakTracking = true;
+}
+
+/** Bytes of the buffers live tensors hold now, and the most since tracking began or the last reset. */
+export function cpuTensorMemory(): { inUse: number; peak: number } {
+  return { ...usage };
+}
+
+/** Start a new peak at the bytes in use now. */
+export function resetCpuTensorPeak(): void {
+  usage.peak = usage.inUse;
+}
