@@ -12,6 +12,7 @@ import { wasmHeapUsage } from '../src/engine/memory/out-of-memory';
 import { LlamaModel } from '../src/engine/model/llama';
 import { parameterShapes } from '../src/engine/model/names';
 import { AdamW } from '../src/engine/optim/adamw';
+import { nativeOpsActive } from '../src/engine/native';
 import { TrainStep } from '../src/engine/train-step';
 import { peakRssBytes, wasmHeapBytes } from './util/memory';
 import { flopsPerToken, randomBatch } from './util/reference-model';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const fpt = flopsPerToken(parameterShapes(cfg), cfg, shape.seqLen);
   const est = estimateStepMemory(cfg, {
     batchSize: shape.batchSize, seqLen: shape.seqLen, gradientAccumulationSteps: 1, gradientCheckpointing: checkpointing,
-    trainableParams: parameterCount(cfg),
+    trainableParams: parameterCount(cfg), fusedKernels: nativeOpsActive(),
   });
   console.log(JSON.stringify({
     impl: 'ptflow', shape: shape.name, backend: info.name, threads: info.threads, native: info.native?.active ?? false,

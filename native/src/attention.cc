@@ -34,13 +34,13 @@ float* scratch(int64_t n) {
 void forward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
-  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * a.T + a.d));
+  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * a.T + 2 * a.d + a.T));
 }
 
 void backward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
-  job.impl->backward(a, task / a.KV, task % a.KV, scratch(a.d * a.T + 2 * a.T * a.T));
+  job.impl->backward(a, task / a.KV, task % a.KV, scratch(2 * a.d * a.T + 2 * a.T * a.T + 2 * a.T + a.d));
 }
 
 bool threaded(const AttnArgs& a) {
