@@ -10,11 +10,13 @@
 namespace ptflow {
 namespace {
 
-// Cephes expf (as in attention_impl.inc): x = n·ln2 + r, degree-5 polynomial times 2ⁿ.
+// Cephes expf (as in attention_impl.inc): x = n·ln2 + r, degree-5 polynomial times 2ⁿ. n is
+// rounded with the 1.5·2²³ trick, not rintf: at the baseline flags (SSE2) rintf is a library
+// call per element and the loop does not vectorise.
 inline float exp_approx(float x0) {
   float x = x0 > 88.f ? 88.f : x0;
   x = x < -87.3365447505531f ? -87.3365447505531f : x;
-  const float n = __builtin_rintf(x * 1.44269504088896341f);
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;

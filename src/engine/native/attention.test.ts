@@ -129,6 +129,22 @@ describe.each(['cpu', 'wasm'] as const)('native attention on %s', (backend) => {
     }
   });
 
+  test('results do not depend on the thread count (per-head shares of dk, dv summed in head order)', () => {
+    const s = SHAPES[3];
+    const masks = masksFor(s);
+    const threads = addon.getNumThreads();
+    try {
+      addon.setNumThreads(1);
+      const one = evaluate((q, k, v) => nativeAttention(q, k, v, masks, s) as tf.Tensor2D, s, 13);
+      addon.setNumThreads(3);
+      const three = evaluate((q, k, v) => nativeAttention(q, k, v, masks, s) as tf.Tensor2D, s, 13);
+      one.forEach((x, i) => expect(Buffer.from(three[i].buffer).equals(Buffer.from(x.buffer))).toBe(true));
+    } finally {
+      addon.setNumThreads(threads);
+      tf.dispose(masks);
+    }
+  });
+
   test('masked scores get probability exactly 0 in the recomputed backward (no subnormal tails)', () => {
     // Key T−1 is padding: no query sees it, so its dk and dv rows are exactly 0, and every
     // query row's statistics hold a finite max and 1/sum.
