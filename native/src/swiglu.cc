@@ -7,6 +7,12 @@
 
 #include "pool.h"
 
+// The clamps and the final select in exp_approx are if-converted (so the loops vectorise at the
+// baseline SSE2 flags) only without -ftrapping-math; nothing here relies on FP exceptions.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 namespace ptflow {
 namespace {
 
@@ -29,7 +35,8 @@ inline float exp_approx(float x0) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) * (1 << 23);
   float s;
   std::memcpy(&s, &bits, sizeof s);
-  return x0 < -87.3365447505531f ? 0.f : y * s;
+  const float e = y * s;  // computed unconditionally, so the select below vectorises
+  return x0 < -87.3365447505531f ? 0.f : e;
 }
 
 inline float sigmoid(float g) { return 1.f / (1.f + exp_approx(-g)); }
