@@ -4,19 +4,27 @@
  * fresh process per shape so each peak RSS is that shape's own.
  *
  *   node dist/bench/scale-step.js --shape smollm135m-512x4 [--backend wasm|cpu|auto]
- *                                 [--checkpointing on|off] [--steps 2] [--threads N]
+ *                                 [--checkpointing on|off] [--steps 2] [--threads N] [--serve]
+ *
+ * `--threads N` sets the wasm threads and the native kernels' pool. `--serve` (bench/threads.ts):
+ * after the warm-up step print `{"ready":…}`, then run one step per `step` line on stdin and
+ * print its `{"stepMs", "totalMs", "maxThreadMs"}` (wall time; CPU time of all threads and of
+ * the busiest one), so a parent can interleave steps of several processes.
  */
+import * as readline from 'node:readline';
 import { initBackend, type BackendRequest } from '../src/engine/backend';
 import { estimateStepMemory, parameterCount } from '../src/engine/memory/estimate';
 import { wasmHeapUsage } from '../src/engine/memory/out-of-memory';
 import { LlamaModel } from '../src/engine/model/llama';
 import { parameterShapes } from '../src/engine/model/names';
 import { AdamW } from '../src/engine/optim/adamw';
+import { nativeOpsActive, setNativeThreads } from '../src/engine/native';
 import { TrainStep } from '../src/engine/train-step';
 import { peakRssBytes, wasmHeapBytes } from './util/memory';
 import { flopsPerToken, randomBatch } from './util/reference-model';
 import { findShape, shapeConfig } from './util/scale-shapes';
 import { median } from './util/stats';
+import { cpuSpread, threadCpuMs } from './util/thread-cpu';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,6 +38,7 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '2'));
   const threads = process.argv.includes('--threads') ? Number(arg('threads', '2')) : undefined;
   const info = await initBackend(backend, threads !== undefined ? { threads } : {});
+  if (threads !== undefined) setNativeThreads(threads);
   const cfg = shapeConfig(shape);
   const model = LlamaModel.init(cfg, 42);
   model.setGradientCheckpointing(checkpointing);
@@ -39,6 +48,18 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const losses = [ts.step([batch]).loss];
   const firstMs = performance.now() - t0;
+  if (process.argv.includes('--serve')) {
+    console.log(JSON.stringify({ ready: true, firstStepMs: firstMs, threads: info.threads }));
+    for await (const line of readline.createInterface({ input: process.stdin })) {
+      if (line.trim() !== 'step') break;
+      const cpu0 = threadCpuMs();
+      const t = performance.now();
+      const loss = ts.step([batch]).loss;
+      const stepMs = performance.now() - t;
+      console.log(JSON.stringify({ stepMs, loss, ...cpuSpread(cpu0, threadCpuMs()) }));
+    }
+    process.exit(0);
+  }
   const walls: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
@@ -50,7 +71,7 @@ async function main(): Promise<void> {
   const fpt = flopsPerToken(parameterShapes(cfg), cfg, shape.seqLen);
   const est = estimateStepMemory(cfg, {
     batchSize: shape.batchSize, seqLen: shape.seqLen, gradientAccumulationSteps: 1, gradientCheckpointing: checkpointing,
-    trainableParams: parameterCount(cfg),
+    trainableParams: parameterCount(cfg), fusedKernels: nativeOpsActive(),
   });
   console.log(JSON.stringify({
     impl: 'ptflow', shape: shape.name, backend: info.name, threads: info.threads, native: info.native?.active ?? false,

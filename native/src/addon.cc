@@ -16,6 +16,7 @@
 #include "denormals.h"
 #include "rmsnorm.h"
 #include "rope.h"
+#include "swiglu.h"
 #include "dispatch.h"
 #include "pool.h"
 
@@ -393,18 +394,18 @@ bool attn_buffers(napi_env env, napi_value* argv, int count, const char* const* 
   return true;
 }
 
-// attentionForward(q, off, k, off, v, off, mask, off, out, off, probs, off, desc)
+// attnForward(q, off, k, off, v, off, mask, off, out, off, stats, off, desc)
 napi_value AttentionForward(napi_env env, napi_callback_info info) {
   size_t argc = 13;
   napi_value argv[13];
   CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 13) return throw_range(env, "attentionForward: expected 13 arguments");
+  if (argc < 13) return throw_range(env, "attnForward: expected 13 arguments");
   ptflow::AttnArgs a;
-  if (!attn_desc(env, argv[12], "attentionForward", &a)) return nullptr;
+  if (!attn_desc(env, argv[12], "attnForward", &a)) return nullptr;
   const double BT = static_cast<double>(a.B) * a.T;
-  const double need[6] = {BT * a.H * a.d, BT * a.KV * a.d, BT * a.KV * a.d, BT * a.T, BT * a.H * a.d, BT * a.H * a.T};
-  static const char* const names[6] = {"attentionForward q", "attentionForward k", "attentionForward v",
-                                       "attentionForward mask", "attentionForward out", "attentionForward probs"};
+  const double need[6] = {BT * a.H * a.d, BT * a.KV * a.d, BT * a.KV * a.d, BT * a.T, BT * a.H * a.d, BT * a.H * 2};
+  static const char* const names[6] = {"attnForward q", "attnForward k", "attnForward v",
+                                       "attnForward mask", "attnForward out", "attnForward stats"};
   F32 b[6];
   if (!attn_buffers(env, argv, 6, names, need, b)) return nullptr;
   a.q = b[0].ptr;
@@ -412,7 +413,7 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   a.v = b[2].ptr;
   a.mask = b[3].ptr;
   a.out = b[4].ptr;
-  a.probs = b[5].ptr;
+  a.stats = b[5].ptr;
   {
     ptflow::DenormalGuard flush;
     ptflow::attention_forward(a);
@@ -420,30 +421,31 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// attentionBackward(q, off, k, off, v, off, probs, off, dout, off, dq, off, dk, off, dv, off, desc)
+// attnBackward(q, off, k, off, v, off, mask, off, stats, off, dout, off, dq, off, dk, off, dv, off, desc)
 napi_value AttentionBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
-  napi_value argv[17];
+  size_t argc = 19;
+  napi_value argv[19];
   CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 17) return throw_range(env, "attentionBackward: expected 17 arguments");
+  if (argc < 19) return throw_range(env, "attnBackward: expected 19 arguments");
   ptflow::AttnArgs a;
-  if (!attn_desc(env, argv[16], "attentionBackward", &a)) return nullptr;
+  if (!attn_desc(env, argv[18], "attnBackward", &a)) return nullptr;
   const double BT = static_cast<double>(a.B) * a.T;
   const double qn = BT * a.H * a.d, kvn = BT * a.KV * a.d;
-  const double need[8] = {qn, kvn, kvn, BT * a.H * a.T, qn, qn, kvn, kvn};
-  static const char* const names[8] = {"attentionBackward q",    "attentionBackward k",  "attentionBackward v",
-                                       "attentionBackward probs", "attentionBackward dout", "attentionBackward dq",
-                                       "attentionBackward dk",   "attentionBackward dv"};
-  F32 b[8];
-  if (!attn_buffers(env, argv, 8, names, need, b)) return nullptr;
+  const double need[9] = {qn, kvn, kvn, BT * a.T, BT * a.H * 2, qn, qn, kvn, kvn};
+  static const char* const names[9] = {"attnBackward q",    "attnBackward k",    "attnBackward v",
+                                       "attnBackward mask", "attnBackward stats", "attnBackward dout",
+                                       "attnBackward dq",   "attnBackward dk",   "attnBackward dv"};
+  F32 b[9];
+  if (!attn_buffers(env, argv, 9, names, need, b)) return nullptr;
   a.q = b[0].ptr;
   a.k = b[1].ptr;
   a.v = b[2].ptr;
-  a.probs = b[3].ptr;
-  a.dout = b[4].ptr;
-  a.dq = b[5].ptr;
-  a.dk = b[6].ptr;
-  a.dv = b[7].ptr;
+  a.mask = b[3].ptr;
+  a.stats = b[4].ptr;
+  a.dout = b[5].ptr;
+  a.dq = b[6].ptr;
+  a.dk = b[7].ptr;
+  a.dv = b[8].ptr;
   {
     ptflow::DenormalGuard flush;
     ptflow::attention_backward(a);
@@ -553,6 +555,42 @@ napi_value Rope(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// swigluForward(g, off, u, off, y, off, n) and
+// swigluBackward(g, off, u, off, dy, off, dg, off, du, off, n): n float32 elements each.
+napi_value SwigluCall(napi_env env, napi_callback_info info, bool backward) {
+  const char* fn = backward ? "swigluBackward" : "swigluForward";
+  const int nbuf = backward ? 5 : 3;
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < static_cast<size_t>(2 * nbuf + 1)) return throw_range(env, std::string(fn) + ": expected " + std::to_string(2 * nbuf + 1) + " arguments");
+  double n = 0;
+  if (!get_number(env, argv[2 * nbuf], &n) || !is_count(n)) return throw_range(env, std::string(fn) + ": n must be a non-negative integer");
+  static const char* const fnames[3] = {"swigluForward g", "swigluForward u", "swigluForward y"};
+  static const char* const bnames[5] = {"swigluBackward g", "swigluBackward u", "swigluBackward dy", "swigluBackward dg", "swigluBackward du"};
+  const double need[5] = {n, n, n, n, n};
+  F32 b[5];
+  if (!attn_buffers(env, argv, nbuf, backward ? bnames : fnames, need, b)) return nullptr;
+  ptflow::SwigluArgs a;
+  a.n = static_cast<int64_t>(n);
+  a.g = b[0].ptr;
+  a.u = b[1].ptr;
+  ptflow::DenormalGuard flush;
+  if (backward) {
+    a.dy = b[2].ptr;
+    a.dg = b[3].ptr;
+    a.du = b[4].ptr;
+    ptflow::swiglu_backward(a);
+  } else {
+    a.y = b[2].ptr;
+    ptflow::swiglu_forward(a);
+  }
+  return nullptr;
+}
+
+napi_value SwigluForward(napi_env env, napi_callback_info info) { return SwigluCall(env, info, false); }
+napi_value SwigluBackward(napi_env env, napi_callback_info info) { return SwigluCall(env, info, true); }
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -611,10 +649,12 @@ NAPI_MODULE_INIT() {
       {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"crossEntropyBackward", nullptr, CrossEntropyBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"adamwUpdate", nullptr, AdamWUpdate, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
-      {"attentionForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
-      {"attentionBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"attnForward", nullptr, AttentionForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"attnBackward", nullptr, AttentionBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rmsnormForward", nullptr, RmsNormForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rmsnormBackward", nullptr, RmsNormBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"swigluForward", nullptr, SwigluForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"swigluBackward", nullptr, SwigluBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rope", nullptr, Rope, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

@@ -1,6 +1,8 @@
-// Runs attention on the pool: forward tasks are (batch row, query head) pairs, backward tasks
-// (batch row, kv head) pairs (a kv head's dk/dv gather all of its query heads, so no two tasks
-// write the same rows). Uses the implementation of the instruction set the GEMM uses.
+// Runs attention on the pool, one task per (batch row, query head) both ways (B·H tasks: with
+// B·KV tasks, one sequence's 3 kv heads left one of 2 cores idle a third of the backward pass).
+// In the backward pass each query head writes its shares of dk and dv to its own buffer; a
+// second pass sums a kv head's shares in head order, exactly as the sequential sum did.
+// Uses the implementation of the instruction set the GEMM uses.
 #include "attention.h"
 
 #include <cstring>
@@ -23,6 +25,7 @@ const AttnImpl* select() {
 struct Job {
   const AttnArgs* a;
   const AttnImpl* impl;
+  float* shares = nullptr;  // backward: [B, H, 2, T, d] (dk share, dv share)
 };
 
 float* scratch(int64_t n) {
@@ -34,13 +37,29 @@ float* scratch(int64_t n) {
 void forward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
-  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * a.T + a.d));
+  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * a.T + 2 * a.d + a.T));
 }
 
 void backward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
-  job.impl->backward(a, task / a.KV, task % a.KV, scratch(a.d * a.T + 2 * a.T * a.T));
+  float* dkh = job.shares + task * 2 * a.T * a.d;
+  job.impl->backward(a, task / a.H, task % a.H, dkh, dkh + a.T * a.d, scratch(2 * a.d * a.T + 2 * a.T * a.T + 2 * a.T + a.d));
+}
+
+// dk, dv of (batch row, kv head) = Σ over its query heads, in head order, of their shares.
+void reduce_task(void* ctx, int64_t task) {
+  const Job& job = *static_cast<const Job*>(ctx);
+  const AttnArgs& a = *job.a;
+  const int64_t b = task / a.KV, g = task % a.KV, group = a.H / a.KV, T = a.T, d = a.d, ldkv = a.KV * d;
+  for (int64_t which = 0; which < 2; which++) {
+    float* out = (which == 0 ? a.dk : a.dv) + b * T * ldkv + g * d;
+    for (int64_t r = 0; r < group; r++) {
+      const float* share = job.shares + ((b * a.H + g * group + r) * 2 + which) * T * d;
+      for (int64_t j = 0; j < T; j++)
+        for (int64_t c = 0; c < d; c++) out[j * ldkv + c] = r == 0 ? share[j * d + c] : out[j * ldkv + c] + share[j * d + c];
+    }
+  }
 }
 
 bool threaded(const AttnArgs& a) {
@@ -61,14 +80,17 @@ void attention_forward(const AttnArgs& a) {
 }
 
 void attention_backward(const AttnArgs& a) {
-  const int64_t tasks = a.B * a.KV;
+  const int64_t tasks = a.B * a.H;
   if (tasks <= 0 || a.T <= 0) return;
-  Job job{&a, select()};
+  std::vector<float> shares(static_cast<size_t>(tasks * 2 * a.T * a.d));
+  Job job{&a, select(), shares.data()};
   if (!threaded(a)) {
     for (int64_t t = 0; t < tasks; t++) backward_task(&job, t);
+    for (int64_t t = 0; t < a.B * a.KV; t++) reduce_task(&job, t);
     return;
   }
   pool_run(tasks, backward_task, &job);
+  pool_run(a.B * a.KV, reduce_task, &job);
 }
 
 }  // namespace ptflow

@@ -1,9 +1,12 @@
 // Causal self-attention of one layer with an additive mask, forward and backward, for the
 // layout ptflow's model uses: q [B·T, H·d], k and v [B·T, KV·d] (row-major, query head h reads
-// kv head h / (H / KV)), mask [B, T, T] (added to the scores), probabilities P [B, H, T, T].
+// kv head h / (H / KV)), mask [B, T, T] (added to the scores).
 //   forward:  S = s·q·kᵀ + M,  P = softmax(S),  O = P·v
 //   backward: dP = dO·vᵀ,  dS = P∘(dP − rowsum(dP∘P)),
 //             dq = s·dS·k,  dk = Σ_heads s·dSᵀ·q,  dv = Σ_heads Pᵀ·dO
+// The probabilities are not kept between the passes (they would be B·H·T² floats per layer):
+// the forward saves each row's softmax statistics (max, 1/sum) [B, H, T, 2] and the backward
+// recomputes P one query row at a time from the scores, bitwise as the forward had it.
 #pragma once
 #include <cstdint>
 
@@ -17,7 +20,7 @@ struct AttnArgs {
   const float* v = nullptr;
   const float* mask = nullptr;
   float* out = nullptr;     // forward: [B·T, H·d]
-  float* probs = nullptr;   // forward: written; backward: read
+  float* stats = nullptr;   // [B, H, T, 2] (row max, 1/row sum); forward: written; backward: read
   const float* dout = nullptr;  // backward: [B·T, H·d]
   float* dq = nullptr;      // backward: [B·T, H·d]
   float* dk = nullptr;      // backward: [B·T, KV·d]
@@ -26,10 +29,11 @@ struct AttnArgs {
 
 struct AttnImpl {
   const char* name;
-  // One (batch row, query head); scratch holds d·T + d floats.
+  // One (batch row, query head); scratch holds d·T + 2d + T floats.
   void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
-  // One (batch row, kv head); scratch holds d·T + 2·T·T floats.
-  void (*backward)(const AttnArgs& a, int64_t b, int64_t g, float* scratch);
+  // One (batch row, query head): dq, and the head's shares of dk, dv into dkh, dvh [T, d];
+  // scratch holds 2·d·T + 2·T·T + 2T + d floats.
+  void (*backward)(const AttnArgs& a, int64_t b, int64_t h, float* dkh, float* dvh, float* scratch);
 };
 
 namespace isa_avx512 { extern const AttnImpl attn_impl; }

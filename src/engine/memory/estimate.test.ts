@@ -4,6 +4,7 @@ import { initBackend, shutdownBackend } from '../backend';
 import type { MicroBatch } from '../batch';
 import { randomWeights, tinyConfig } from '../gradcheck/fixtures';
 import { LlamaModel } from '../model/llama';
+import { nativeOpsActive } from '../native';
 import { AdamW } from '../optim/adamw';
 import { TrainStep } from '../train-step';
 import { estimateStepMemory, parameterCount } from './estimate';
@@ -42,6 +43,7 @@ describe.each(SHAPES)('%s', (_name, over, B, T, accum) => {
     ts.step(window);
     const est = estimateStepMemory(cfg, {
       batchSize: B, seqLen: T, gradientAccumulationSteps: accum, gradientCheckpointing: ck, trainableParams: parameterCount(cfg),
+      fusedKernels: nativeOpsActive(),
     });
     // Every tensor of the wasm backend lives in its heap: weights, AdamW state, the step's tensors.
     const measured = wasmHeapUsage().peak - base;

@@ -9,7 +9,10 @@
  *   (D hidden, I intermediate, Q = heads·head_dim, K = kv_heads·head_dim): two norm outputs,
  *   o_proj, down_proj and two residual sums (6D); q, rotated q, attention output (3Q); k, rotated
  *   k, v (3K); gate, up, σ(gate) and the SwiGLU product (4I); plus the attention probabilities,
- *   batch·heads·seq² per layer.
+ *   batch·heads·seq² per layer. With the fused native kernels (`fusedKernels`: native/swiglu.ts,
+ *   native/attention.ts) σ(gate) is not kept (3I) and attention keeps, instead of the
+ *   probabilities, two floats per (batch row, head, query) and, for batch > 1, its stacked
+ *   [batch, seq, seq] mask.
  * - the head: its input (D per token) and, one chunk of rows at a time, logits and their
  *   gradient (ops/head-cross-entropy.ts), its input's gradient and its weight's.
  * - with gradient checkpointing a layer keeps only its input (D per token); the backward pass
@@ -31,6 +34,8 @@ export interface StepShape {
   gradientCheckpointing: boolean;
   /** Trainable parameters (full: all; freeze: the unfrozen ones; LoRA: the adapters). */
   trainableParams: number;
+  /** The fused native attention and SwiGLU run (`nativeOpsActive()`); unset: the stock ops (more). */
+  fusedKernels?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -69,7 +74,10 @@ export function estimateStepMemory(cfg: LlamaConfig, s: StepShape): MemoryEstima
   const D = cfg.hiddenSize;
   const V = cfg.vocabSize;
   const L = cfg.numHiddenLayers;
-  const layer = N * layerFloatsPerToken(cfg) + B * cfg.numAttentionHeads * T * T;
+  const H = cfg.numAttentionHeads;
+  const layer = s.fusedKernels
+    ? N * (layerFloatsPerToken(cfg) - cfg.intermediateSize) + B * H * T * 2 + (B > 1 ? B * T * T : 0)
+    : N * layerFloatsPerToken(cfg) + B * H * T * T;
   const saved = s.gradientCheckpointing ? L * N * D : L * layer;
   const head = 2 * N * D; // final norm input, head input
   // The head forms logits and their gradient one chunk of rows at a time (ops/head-cross-entropy.ts).

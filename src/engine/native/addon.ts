@@ -91,23 +91,28 @@ export interface NativeAddon {
   ): void;
   /**
    * Attention forward (see native/src/attention.h): q [B·T, H·d], k, v [B·T, KV·d], mask
-   * [B, T, T] → out [B·T, H·d] and probabilities [B, H, T, T]; `desc` is [B, T, H, KV, d, scale].
+   * [B, T, T] → out [B·T, H·d] and each row's softmax statistics [B, H, T, 2] (max, 1/sum);
+   * `desc` is [B, T, H, KV, d, scale]. The probabilities are not written anywhere.
    */
-  attentionForward?(
+  attnForward?(
     q: ArrayBufferView, qByteOffset: number,
     k: ArrayBufferView, kByteOffset: number,
     v: ArrayBufferView, vByteOffset: number,
     mask: ArrayBufferView, maskByteOffset: number,
     out: ArrayBufferView, outByteOffset: number,
-    probs: ArrayBufferView, probsByteOffset: number,
+    stats: ArrayBufferView, statsByteOffset: number,
     desc: Float64Array,
   ): void;
-  /** Attention backward: dq [B·T, H·d], dk, dv [B·T, KV·d] from q, k, v, probabilities and dOut. */
-  attentionBackward?(
+  /**
+   * Attention backward: dq [B·T, H·d], dk, dv [B·T, KV·d] from q, k, v, the mask, the forward's
+   * statistics and dOut (the probabilities are recomputed one query row at a time).
+   */
+  attnBackward?(
     q: ArrayBufferView, qByteOffset: number,
     k: ArrayBufferView, kByteOffset: number,
     v: ArrayBufferView, vByteOffset: number,
-    probs: ArrayBufferView, probsByteOffset: number,
+    mask: ArrayBufferView, maskByteOffset: number,
+    stats: ArrayBufferView, statsByteOffset: number,
     dout: ArrayBufferView, doutByteOffset: number,
     dq: ArrayBufferView, dqByteOffset: number,
     dk: ArrayBufferView, dkByteOffset: number,
@@ -131,6 +136,22 @@ export interface NativeAddon {
     dx: ArrayBufferView, dxByteOffset: number,
     dw: ArrayBufferView | null, dwByteOffset: number,
     n: number, d: number,
+  ): void;
+  /** SwiGLU forward over n elements: y = silu(g)·u (see native/src/swiglu.h). */
+  swigluForward?(
+    g: ArrayBufferView, gByteOffset: number,
+    u: ArrayBufferView, uByteOffset: number,
+    y: ArrayBufferView, yByteOffset: number,
+    n: number,
+  ): void;
+  /** SwiGLU backward over n elements: dg and du from g, u and dy. */
+  swigluBackward?(
+    g: ArrayBufferView, gByteOffset: number,
+    u: ArrayBufferView, uByteOffset: number,
+    dy: ArrayBufferView, dyByteOffset: number,
+    dg: ArrayBufferView, dgByteOffset: number,
+    du: ArrayBufferView, duByteOffset: number,
+    n: number,
   ): void;
   /** RoPE (rotate-half) of x [n, heads, d] by cos, sin [n, d] into y; `inverse` applies its transpose. */
   rope?(

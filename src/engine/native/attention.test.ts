@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { PtflowError } from '../../errors';
+import { finiteDifferences, worstRatio } from '../gradcheck/finite-diff';
 import { attention } from '../ops/attention';
 import { additiveMaskRow } from '../ops/attention-mask';
 import { setNativeOpsEnabled } from './active';
@@ -37,6 +38,35 @@ function masksFor(s: NativeAttentionShape): tf.Tensor2D[] {
 }
 
 type Result = Float32Array[];
+
+/** softmax(s·q·kᵀ + mask)·v per (batch row, head) in float64, the layout of ops/attention.ts. */
+function attention64(q: Float64Array, k: Float64Array, v: Float64Array, masks: Float64Array[], s: NativeAttentionShape): Float64Array {
+  const { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: d } = s;
+  const out = new Float64Array(B * T * H * d);
+  const scale = 1 / Math.sqrt(d);
+  const p = new Float64Array(T);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const g = Math.floor(h / (H / KV));
+      for (let i = 0; i < T; i++) {
+        let m = -Infinity;
+        for (let j = 0; j < T; j++) {
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += q[(b * T + i) * H * d + h * d + c] * k[(b * T + j) * KV * d + g * d + c];
+          p[j] = scale * dot + masks[b][i * T + j];
+          m = Math.max(m, p[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j < T; j++) sum += (p[j] = Math.exp(p[j] - m));
+        for (let c = 0; c < d; c++) {
+          let acc = 0;
+          for (let j = 0; j < T; j++) acc += p[j] * v[(b * T + j) * KV * d + g * d + c];
+          out[(b * T + i) * H * d + h * d + c] = acc / sum;
+        }
+      }
+    }
+  return out;
+}
 
 /** Output, then dq, dk, dv of Σ w ⊙ attention(q, k, v). */
 function evaluate(f: (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D, s: NativeAttentionShape, seed: number): Result {
@@ -70,7 +100,7 @@ describe.each(['cpu', 'wasm'] as const)('native attention on %s', (backend) => {
 
   test.each(SHAPES)('matches the stock op, value and gradients: %o', (s) => {
     const masks = masksFor(s);
-    const fwd = jest.spyOn(addon, 'attentionForward');
+    const fwd = jest.spyOn(addon, 'attnForward');
     setNativeOpsEnabled(true);
     const native = evaluate((q, k, v) => attention(q, k, v, masks, s), s, 3);
     expect(fwd).toHaveBeenCalled();
@@ -99,23 +129,106 @@ describe.each(['cpu', 'wasm'] as const)('native attention on %s', (backend) => {
     }
   });
 
-  test('masked scores get probability exactly 0 (no subnormal tails)', () => {
+  test('results do not depend on the thread count (per-head shares of dk, dv summed in head order)', () => {
+    const s = SHAPES[3];
+    const masks = masksFor(s);
+    const threads = addon.getNumThreads();
+    try {
+      addon.setNumThreads(1);
+      const one = evaluate((q, k, v) => nativeAttention(q, k, v, masks, s) as tf.Tensor2D, s, 13);
+      addon.setNumThreads(3);
+      const three = evaluate((q, k, v) => nativeAttention(q, k, v, masks, s) as tf.Tensor2D, s, 13);
+      one.forEach((x, i) => expect(Buffer.from(three[i].buffer).equals(Buffer.from(x.buffer))).toBe(true));
+    } finally {
+      addon.setNumThreads(threads);
+      tf.dispose(masks);
+    }
+  });
+
+  test('masked scores get probability exactly 0 in the recomputed backward (no subnormal tails)', () => {
+    // Key T−1 is padding: no query sees it, so its dk and dv rows are exactly 0, and every
+    // query row's statistics hold a finite max and 1/sum.
     const s: NativeAttentionShape = { batchSize: 1, seqLen: 40, heads: 2, kvHeads: 1, headDim: 8 };
     const T = s.seqLen;
     const n = T * s.heads * s.headDim;
     const q = randomFloat32(n, 1);
     const kv = randomFloat32(T * s.headDim, 2);
-    const mask = additiveMaskRow({ batchSize: 1, seqLen: T, attentionMask: new Int32Array(T).fill(1) }, 0);
+    const attentionMask = new Int32Array(T).fill(1);
+    attentionMask[T - 1] = 0;
+    const mask = additiveMaskRow({ batchSize: 1, seqLen: T, attentionMask }, 0);
+    const desc = new Float64Array([1, T, 2, 1, 8, 1 / Math.sqrt(8)]);
     const out = new Float32Array(n);
-    const probs = new Float32Array(s.heads * T * T);
-    addon.attentionForward!(q, 0, kv, 0, kv, 0, mask, 0, out, 0, probs, 0, new Float64Array([1, T, 2, 1, 8, 1 / Math.sqrt(8)]));
-    for (let h = 0; h < s.heads; h++)
-      for (let i = 0; i < T; i++)
-        for (let j = 0; j < T; j++) {
-          const p = probs[(h * T + i) * T + j];
-          if (j > i) expect(p).toBe(0);
-          else expect(p).toBeGreaterThan(1e-30);
-        }
+    const stats = new Float32Array(s.heads * T * 2);
+    addon.attnForward!(q, 0, kv, 0, kv, 0, mask, 0, out, 0, stats, 0, desc);
+    for (const x of stats) expect(Number.isFinite(x)).toBe(true);
+    const dq = new Float32Array(n);
+    const dk = new Float32Array(T * 8).fill(NaN);
+    const dv = new Float32Array(T * 8).fill(NaN);
+    addon.attnBackward!(q, 0, kv, 0, kv, 0, mask, 0, stats, 0, randomFloat32(n, 3), 0, dq, 0, dk, 0, dv, 0, desc);
+    for (let c = 0; c < 8; c++) {
+      expect(dk[(T - 1) * 8 + c]).toBe(0);
+      expect(dv[(T - 1) * 8 + c]).toBe(0);
+      expect(Math.abs(dv[(T - 2) * 8 + c])).toBeGreaterThan(1e-30);
+    }
+  });
+
+  test('gradients against central finite differences of a float64 attention', () => {
+    // Causal masks with two documents on row 1 and none without a visible key (a fully masked row
+    // is flat only up to float32 rounding of −1e9 + score, which float64 differences resolve).
+    const s = SHAPES[1];
+    const { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: d } = s;
+    const segmentIds = Int32Array.from({ length: B * T }, (_, t) => (t >= T + 4 && t < 2 * T ? 2 : 1));
+    const masks = Array.from({ length: B }, (_, r) =>
+      tf.tensor2d(additiveMaskRow({ batchSize: B, seqLen: T, attentionMask: new Int32Array(B * T).fill(1), segmentIds }, r), [T, T]),
+    );
+    const maskValues = masks.map((m) => Float64Array.from(m.dataSync()));
+    const [, dq, dk, dv] = evaluate((q, k, v) => nativeAttention(q, k, v, masks, s) as tf.Tensor2D, s, 21);
+    const p64 = new Map<string, Float64Array>([
+      ['q', Float64Array.from(randomFloat32(B * T * H * d, 21), (x) => 2 * x)],
+      ['k', Float64Array.from(randomFloat32(B * T * KV * d, 22), (x) => 2 * x)],
+      ['v', Float64Array.from(randomFloat32(B * T * KV * d, 23))],
+    ]);
+    const w = randomFloat32(B * T * H * d, 24);
+    const loss = (): number => {
+      const o = attention64(p64.get('q') as Float64Array, p64.get('k') as Float64Array, p64.get('v') as Float64Array, maskValues, s);
+      let sum = 0;
+      for (let i = 0; i < o.length; i++) sum += w[i] * o[i];
+      return sum;
+    };
+    const fd = finiteDifferences(p64, ['q', 'k', 'v'], loss, 1e-6);
+    expect(worstRatio(dq, fd.get('q') as Float64Array, 1e-3, 1e-5)).toBeLessThan(1);
+    expect(worstRatio(dk, fd.get('k') as Float64Array, 1e-3, 1e-5)).toBeLessThan(1);
+    expect(worstRatio(dv, fd.get('v') as Float64Array, 1e-3, 1e-5)).toBeLessThan(1);
+    tf.dispose(masks);
+  });
+
+  test('the backward pass does not keep [B, H, T, T] probabilities', () => {
+    // B·H·T² floats = 1 MiB here; q, k, v, the output, the stacked mask and the statistics ~0.3 MiB.
+    const s: NativeAttentionShape = { batchSize: 2, seqLen: 128, heads: 8, kvHeads: 2, headDim: 8 };
+    const { batchSize: B, seqLen: T, heads: H, kvHeads: KV, headDim: d } = s;
+    const probsBytes = B * H * T * T * 4;
+    const masks = masksFor(s);
+    const held = (): number => {
+      const q = tf.tensor2d(randomFloat32(B * T * H * d, 1), [B * T, H * d]);
+      const kv = tf.tensor2d(randomFloat32(B * T * KV * d, 2), [B * T, KV * d]);
+      const before = tf.memory().numBytes;
+      let during = 0;
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+        const y = tf.sum(attention(a as tf.Tensor2D, b as tf.Tensor2D, b as tf.Tensor2D, masks, s));
+        during = tf.memory().numBytes;
+        return y;
+      })([q, kv]);
+      tf.dispose([q, kv, ...grads]);
+      return during - before;
+    };
+    setNativeOpsEnabled(true);
+    const native = held();
+    setNativeOpsEnabled(false);
+    const stock = held();
+    setNativeOpsEnabled(true);
+    expect(native).toBeLessThan(probsBytes / 2);
+    expect(stock).toBeGreaterThanOrEqual(probsBytes);
+    tf.dispose(masks);
   });
 
   test('bad shapes are PtflowErrors naming the tensor', () => {

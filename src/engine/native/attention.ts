@@ -3,7 +3,9 @@
  * (`PtflowAttention` / `PtflowAttentionGrad`, wasm and cpu backends, zero-copy), wrapped in a
  * custom gradient: the layout and formulas of `src/engine/ops/attention.ts` (q [B·T, H·d],
  * k, v [B·T, KV·d], one additive [T, T] mask per batch row), without the per-head slices,
- * small products and element-wise kernels. `nativeAttention` returns null where it cannot run.
+ * small products and element-wise kernels, and without keeping the [B, H, T, T] probabilities
+ * for the backward pass: the forward saves each row's softmax max and 1/sum, the backward
+ * recomputes the probabilities from the scores (bitwise the forward's). `nativeAttention` returns null where it cannot run.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -24,13 +26,13 @@ export interface NativeAttentionShape {
   headDim: number;
 }
 
-type AttnAddon = NativeAddon & Required<Pick<NativeAddon, 'attentionForward' | 'attentionBackward'>>;
+type AttnAddon = NativeAddon & Required<Pick<NativeAddon, 'attnForward' | 'attnBackward'>>;
 
 function attnAddon(): AttnAddon | undefined {
   const load = loadNativeAddon();
   if (!load.ok) return undefined;
   const a = load.addon;
-  return typeof a.attentionForward === 'function' && typeof a.attentionBackward === 'function' ? (a as AttnAddon) : undefined;
+  return typeof a.attnForward === 'function' && typeof a.attnBackward === 'function' ? (a as AttnAddon) : undefined;
 }
 
 function addonOrThrow(kernel: string): AttnAddon {
@@ -56,21 +58,21 @@ function forwardKernel(adapter: BackendAdapter): KernelFunc {
     const { q, k, v, mask } = inputs as { q: TensorInfo; k: TensorInfo; v: TensorInfo; mask: TensorInfo };
     const s = attrs as unknown as NativeAttentionShape;
     const addon = addonOrThrow(ATTENTION_KERNEL);
-    const probsShape = [s.batchSize, s.heads, s.seqLen, s.seqLen];
-    return adapter.withOutputs(backend, [q.shape, probsShape], [q, k, v, mask], ([rq, rk, rv, rm], [out, probs]) => {
+    const statsShape = [s.batchSize, s.heads, s.seqLen, 2];
+    return adapter.withOutputs(backend, [q.shape, statsShape], [q, k, v, mask], ([rq, rk, rv, rm], [out, stats]) => {
       fillDesc(attrs);
-      addon.attentionForward(rq.array, rq.byteOffset, rk.array, rk.byteOffset, rv.array, rv.byteOffset, rm.array, rm.byteOffset, out.array, out.byteOffset, probs.array, probs.byteOffset, desc);
+      addon.attnForward(rq.array, rq.byteOffset, rk.array, rk.byteOffset, rv.array, rv.byteOffset, rm.array, rm.byteOffset, out.array, out.byteOffset, stats.array, stats.byteOffset, desc);
     });
   };
 }
 
 function backwardKernel(adapter: BackendAdapter): KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const { q, k, v, probs, dy } = inputs as { q: TensorInfo; k: TensorInfo; v: TensorInfo; probs: TensorInfo; dy: TensorInfo };
+    const { q, k, v, mask, stats, dy } = inputs as Record<'q' | 'k' | 'v' | 'mask' | 'stats' | 'dy', TensorInfo>;
     const addon = addonOrThrow(ATTENTION_GRAD_KERNEL);
-    return adapter.withOutputs(backend, [q.shape, k.shape, v.shape], [q, k, v, probs, dy], ([rq, rk, rv, rp, rd], [dq, dk, dv]) => {
+    return adapter.withOutputs(backend, [q.shape, k.shape, v.shape], [q, k, v, mask, stats, dy], ([rq, rk, rv, rm, rs, rd], [dq, dk, dv]) => {
       fillDesc(attrs);
-      addon.attentionBackward(rq.array, rq.byteOffset, rk.array, rk.byteOffset, rv.array, rv.byteOffset, rp.array, rp.byteOffset, rd.array, rd.byteOffset, dq.array, dq.byteOffset, dk.array, dk.byteOffset, dv.array, dv.byteOffset, desc);
+      addon.attnBackward(rq.array, rq.byteOffset, rk.array, rk.byteOffset, rv.array, rv.byteOffset, rm.array, rm.byteOffset, rs.array, rs.byteOffset, rd.array, rd.byteOffset, dq.array, dq.byteOffset, dk.array, dk.byteOffset, dv.array, dv.byteOffset, desc);
     });
   };
 }
@@ -120,12 +122,14 @@ export function nativeAttention(
     const [qi, ki, vi] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
     const mask = masks.length === 1 ? masks[0] : tf.stack(masks);
-    const [out, probs] = tf.engine().runKernel(ATTENTION_KERNEL, { q: qi, k: ki, v: vi, mask }, attrs) as tf.Tensor[];
-    save([qi, ki, vi, probs]);
+    const [out, stats] = tf.engine().runKernel(ATTENTION_KERNEL, { q: qi, k: ki, v: vi, mask }, attrs) as tf.Tensor[];
+    // Kept for the backward pass: the inputs, the mask and 2 floats per (row, head, query); the
+    // probabilities are recomputed there.
+    save([qi, ki, vi, mask, stats]);
     return {
       value: out,
-      gradFunc: (dy: tf.Tensor, [sq, sk, sv, sp]: tf.Tensor[]) =>
-        tf.engine().runKernel(ATTENTION_GRAD_KERNEL, { q: sq, k: sk, v: sv, probs: sp, dy }, attrs) as tf.Tensor[],
+      gradFunc: (dy: tf.Tensor, [sq, sk, sv, sm, ss]: tf.Tensor[]) =>
+        tf.engine().runKernel(ATTENTION_GRAD_KERNEL, { q: sq, k: sk, v: sv, mask: sm, stats: ss, dy }, attrs) as tf.Tensor[],
     };
   });
   return op(q, k, v) as tf.Tensor2D;

@@ -1,8 +1,8 @@
 /**
  * ptflow's optional native CPU kernels (N-API addon in native/): a multithreaded GEMM that
  * replaces TensorFlow.js `BatchMatMul` / `_FusedMatMul` on the wasm and cpu backends, a fused
- * softmax cross-entropy (forward and backward) over the vocabulary, fused attention, RMSNorm and
- * RoPE (forward and backward) and a fused AdamW step.
+ * softmax cross-entropy (forward and backward) over the vocabulary, fused attention, RMSNorm,
+ * RoPE and SwiGLU (forward and backward) and a fused AdamW step.
  *
  *   registerNativeKernels('wasm')  -> { active, reason?, isa? }
  *   nativeStatus()                 -> is the addon usable, which ISA, how many threads
@@ -13,6 +13,7 @@
  *   nativeAttention(q, k, v, masks, shape) -> fused attention with its gradient (null where it cannot run)
  *   nativeRmsNorm(x, w, eps)       -> fused RMSNorm with its gradient (null where it cannot run)
  *   nativeRope(x, cos, sin)        -> rotary embedding with its gradient (null where it cannot run)
+ *   nativeSiluMul(g, u)            -> fused SwiGLU gate with its gradient (null where it cannot run)
  *
  * PTFLOW_NATIVE=0 disables it; without the addon everything runs on stock kernels.
  */
@@ -26,6 +27,7 @@ export { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, nativeAttention } from './atte
 export type { NativeAttentionShape } from './attention';
 export { RMSNORM_GRAD_KERNEL, RMSNORM_KERNEL, nativeRmsNorm } from './rmsnorm';
 export { ROPE_KERNEL, nativeRope } from './rope';
+export { SWIGLU_GRAD_KERNEL, SWIGLU_KERNEL, nativeSiluMul } from './swiglu';
 export type { AdamWHyper } from './adamw';
 export {
   CE_IGNORE_INDEX,

@@ -47,8 +47,10 @@ describe.each<NativeBackendName>(['cpu', 'wasm'])('model ops in native form on %
     expect(nativeOpsActive()).toBe(true);
     const fwd = jest.spyOn(addon, 'crossEntropyForward');
     const bwd = jest.spyOn(addon, 'crossEntropyBackward');
-    const attnFwd = jest.spyOn(addon, 'attentionForward');
-    const attnBwd = jest.spyOn(addon, 'attentionBackward');
+    const attnFwd = jest.spyOn(addon, 'attnForward');
+    const attnBwd = jest.spyOn(addon, 'attnBackward');
+    const gluFwd = jest.spyOn(addon, 'swigluForward');
+    const gluBwd = jest.spyOn(addon, 'swigluBackward');
     const runKernel = jest.spyOn(tf.engine(), 'runKernel');
     const native = lossAndGrads(model, () => model.lossSum(b));
     const kernels = runKernel.mock.calls.map((c) => c[0]);
@@ -57,6 +59,8 @@ describe.each<NativeBackendName>(['cpu', 'wasm'])('model ops in native form on %
     expect(bwd).toHaveBeenCalledTimes(1);
     expect(attnFwd).toHaveBeenCalledTimes(cfg.numHiddenLayers);
     expect(attnBwd).toHaveBeenCalledTimes(cfg.numHiddenLayers);
+    expect(gluFwd).toHaveBeenCalledTimes(cfg.numHiddenLayers);
+    expect(gluBwd).toHaveBeenCalledTimes(cfg.numHiddenLayers);
     expect(kernels).not.toContain('Transpose');
 
     setNativeOpsEnabled(false);
