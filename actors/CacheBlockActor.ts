@@ -27,7 +27,8 @@ import { encodeTrainBatch } from '../schemas/train-batch';
 import { BlockSource, type BlockRules } from '../src/cache/block-source';
 import { mapMicroBatches, streamMicroBatches, streamStart, type MicroBatchRows } from '../src/cache/block-order';
 import { ensurePartOffsets } from '../src/cache/part-offsets';
-import { ensureRunCache, type RunCacheBuild } from '../src/cache/run-cache';
+import { checkTrainDocuments, ensureRunCache, type RunCacheBuild } from '../src/cache/run-cache';
+import { describeBadRecord } from '../src/data/readers/record-error';
 import { BadRecordLog } from '../src/data/bad-record-log';
 import { SplitTokens } from '../src/cache/split-tokens';
 import { collate } from '../src/data/collate';
@@ -93,7 +94,18 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
   let p = ctx.params;
   if (p.build) {
     const onBad = p.build.on_bad_record === 'skip' ? (r: Parameters<BadRecordLog['add']>[0]) => void (mem.badRecords.add(r) && ctx.emit('data.bad_record', r)) : undefined;
-    const index = await ensureRunCache(p.build, logLines((line) => ctx.log('info', line)), onBad);
+    const log = mem.badRecords;
+    let index;
+    try {
+      index = await ensureRunCache(p.build, logLines((line) => ctx.log('info', line)), onBad);
+      checkTrainDocuments(p.build, index);
+    } catch (e) {
+      // e.g. "no documents to train on" because every record was bad: say so (as DatasetShardActor)
+      if (e instanceof PtflowError && log.count > 0 && log.first) {
+        throw new PtflowError(`${e.message} (${log.count} bad record${log.count === 1 ? '' : 's'} skipped; first: ${describeBadRecord(log.first)})`, e.exitCode);
+      }
+      throw e;
+    }
     p = { ...p, fingerprint: index.fingerprint, train_parts: index.splits.train?.parts ?? [], validation_parts: index.splits.validation?.parts ?? [] };
   }
   const bos = blockBosId(p);
@@ -105,6 +117,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
       throw new PtflowError(
         `Cannot find sufficient samples, consider increasing dataset size. (${trainSrc.tokens.documents} documents, ${trainSrc.tokens.tokens} tokens: ` +
           `fewer than one block of cutoff_len ${p.cutoff_len})`,
+        2, // the data's fault: a restart would read the same cache again
       );
     }
     if (ctx.attempt === 0) {

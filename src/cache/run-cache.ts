@@ -19,6 +19,7 @@ import type { BadRecordHandler } from '../data/readers';
 import type { MixStrategy } from '../data/mix';
 import type { Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
 import { PtflowError } from '../errors';
+import { blockIfArmed, killIfArmed, spinIfArmed } from '../faults';
 import { checkPartFile } from './arrow-part';
 import { buildPart } from './build';
 import { mergeParts, readIndex } from './index-file';
@@ -73,13 +74,22 @@ export async function ensureRunCache(b: RunCacheBuild, out: NodeJS.WritableStrea
   const had = fs.existsSync(b.dir);
   fs.rmSync(b.dir, { recursive: true, force: true });
   out.write(`token cache: tokenizing the datasets into ${b.dir}${had ? ' (what was there was built from other settings or not finished: removed)' : ''}; training reads its blocks from there\n`);
+  for (let n = 1; n <= 4; n++) spinIfArmed('spin-cache-build', n);
+  blockIfArmed('block-cache-build', 1);
   await buildPart({
     dir: b.dir, tokenizerDir: b.tokenizer_dir, workers: b.workers, train: b.train, eval: b.eval,
     preprocessing: b.preprocessing, fingerprint: b.fingerprint, partition: { rank: 0, worldSize: 1, source: 'one process' }, out,
     maxSamples: b.max_samples, mixStrategy: b.mix_strategy, interleaveProbs: b.interleave_probs, valSize: b.val_size,
     seed: b.seed, doTrain: b.do_train, onBadRecord, label: 'token cache',
   });
+  killIfArmed('kill-in-cache-build', 1);
   const index = await mergeParts(b.dir, b.fingerprint, 1);
   await ensureCacheOffsets(b.dir, index);
   return index;
+}
+
+/** A training run whose datasets gave no document stops here, with the in-memory path's message. */
+export function checkTrainDocuments(b: RunCacheBuild, index: TokenCacheIndex): void {
+  if (!b.do_train || (index.splits.train?.documents ?? 0) > 0) return;
+  throw new PtflowError(`dataset ${b.train.map((s) => s.name).join(',')}: no documents to train on (${b.train.flatMap((s) => s.files).join(', ')})`, 2);
 }
