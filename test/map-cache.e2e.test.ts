@@ -58,13 +58,13 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
   const base = {
     model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
     dataset_dir: data, cutoff_len: 48, per_device_train_batch_size: 4, per_device_eval_batch_size: 4,
-    learning_rate: 0.01, max_steps: 9, logging_steps: 1, save_steps: 3, eval_strategy: 'steps', eval_steps: 5, seed: 5,
+    learning_rate: 0.01, max_steps: 7, logging_steps: 1, save_steps: 3, eval_strategy: 'steps', eval_steps: 5, seed: 5,
     backend: 'cpu', tokenizer_workers: 1, output_dir: path.join(dir, 'unused'),
   };
   // Stock kernels: the comparisons are about the data, so keep the arithmetic identical.
   const train = async (cfg: string, name: string, env: Record<string, string> = {}) => {
     const out = path.join(dir, name);
-    const r = await runCli(['train', cfg, `output_dir=${out}`], { env: { PTFLOW_NATIVE: '0', PTFLOW_TRACE_BATCHES: `${out}.trace`, ...env } });
+    const r = await runCli(['train', cfg, `output_dir=${out}`], { env: { PTFLOW_NATIVE: '0', PTFLOW_TRACE_BATCHES: `${out}.trace`, ...env }, timeoutMs: 600_000 });
     return { ...r, out, trace: `${out}.trace` };
   };
   const ok = (r: { code: number | null; stderr: string }) => {
@@ -73,10 +73,10 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
 
   // Few runs (each is a whole `ptflow train`), each covering several settings.
   const variants: [string, Record<string, unknown>][] = [
-    ['neat_packing, two datasets interleaved, eval_dataset', {
-      dataset: 'kjv_a,kjv_b', mix_strategy: 'interleave_under', interleave_probs: '0.3,0.7', eval_dataset: 'kjv_c', neat_packing: true,
+    ['neat_packing, two datasets interleaved, val_size', {
+      dataset: 'kjv_a,kjv_b', mix_strategy: 'interleave_under', interleave_probs: '0.3,0.7', val_size: 2, neat_packing: true,
     }],
-    ['packing: false, two datasets concatenated, val_size', { dataset: 'kjv_a,kjv_b', packing: false, val_size: 0.25 }],
+    ['packing: false, two datasets concatenated, eval_dataset', { dataset: 'kjv_a,kjv_b', packing: false, eval_dataset: 'kjv_c' }],
   ];
 
   it.each(variants)('%s: the losses and micro-batches of the in-memory path, over two epochs', async (name, extra) => {
@@ -88,7 +88,7 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
     ok(cached);
     const epochs = readFileSync(mem.trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l).meta.epoch as number);
     expect(new Set(epochs)).toEqual(new Set([0, 1])); // the run crosses an epoch
-    expect(history(cached.out).length).toBeGreaterThan(9);
+    expect(history(cached.out).length).toBeGreaterThan(7);
     expect(history(cached.out)).toEqual(history(mem.out));
     expect(consumed(cached.trace)).toEqual(consumed(mem.trace));
     // which path ran, and the cache is gone once the run completed
@@ -97,7 +97,7 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
     expect(actors(mem.out)).toEqual(['CollatorActor', 'DatasetShardActor', 'TokenizerActor', 'TrainerActor']);
     expect(cached.stderr).toContain(`token cache: tokenizing the datasets into ${path.join(cached.out, '.ptflow-cache')}`);
     expect(existsSync(path.join(cached.out, '.ptflow-cache'))).toBe(false);
-  }, 900_000);
+  }, 1_500_000);
 
   it('a build killed half way is built again; a run killed mid-epoch resumes on the reused cache and equals the uninterrupted run', async () => {
     const cfg = writeYaml(path.join(dir, 'kill.yaml'), { ...base, ...variants[1][1] });
@@ -122,7 +122,7 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
     expect(history(resumed.out)).toEqual(history(ref));
     expect(consumed(resumed.trace)).toEqual(consumed(`${ref}.trace`));
     expect(existsSync(cache)).toBe(false);
-  }, 900_000);
+  }, 2_000_000);
 
   it("reports the first pass as the trainer's wait for data (train.start, pipeline_stats.json, the progress lines)", async () => {
     const out = path.join(dir, 'slow-build');
@@ -154,7 +154,7 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
     const stats = pipelineStatsSchema.parse(JSON.parse(readFileSync(path.join(out, 'pipeline_stats.json'), 'utf8')));
     expect(Math.abs(stats.trainer!.startup_wait_ms - t.startup_wait_ms)).toBeLessThanOrEqual(1);
     expect(stats.actors.CacheBlockActor.busyMs).toBeGreaterThanOrEqual(3 * SPIN_MS);
-    expect(printed).toMatch(/token cache tokenizing: \d+\/\d+ \(100\.0%\) docs, .* — done/);
+    expect(printed).toMatch(/token cache tokenizing: \d+ docs, .* — done/);
     expect(printed).toContain(`train: first step after ${(t.first_step_ms / 1000).toFixed(1)} s (setup ${(t.setup_ms / 1000).toFixed(1)} s, waiting for data ${(t.startup_wait_ms / 1000).toFixed(1)} s)`);
   }, 300_000);
 });
