@@ -12,8 +12,12 @@
  *           with world_size > 1); `streaming: true`: blocks read in order through a shuffle buffer of
  *           buffer_size blocks (src/cache/block-order.ts). Every micro-batch carries the cursor of the
  *           next one: (epoch, micro), or the buffer's block indices when streaming.
+ *
+ * With `build` (a map-mode run without tokenized_path) it first makes the run's own cache in `dir`
+ * (src/cache/run-cache.ts: reused when its fingerprint matches, else built with the prepare builder),
+ * so the trainer's wait for that first pass is counted as its wait for data, like the in-memory path's.
  */
-import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { JsonValue } from '../schemas/ports';
 import type { PartFile } from '../schemas/token-cache';
 import type { DataCursor, MapCursor, TrainBatchMeta } from '../schemas/train-batch-meta';
@@ -23,6 +27,9 @@ import { encodeTrainBatch } from '../schemas/train-batch';
 import { BlockSource, type BlockRules } from '../src/cache/block-source';
 import { mapMicroBatches, streamMicroBatches, streamStart, type MicroBatchRows } from '../src/cache/block-order';
 import { ensurePartOffsets } from '../src/cache/part-offsets';
+import { checkTrainDocuments, ensureRunCache, type RunCacheBuild } from '../src/cache/run-cache';
+import { describeBadRecord } from '../src/data/readers/record-error';
+import { BadRecordLog } from '../src/data/bad-record-log';
 import { SplitTokens } from '../src/cache/split-tokens';
 import { collate, emptyShareBatch } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
@@ -36,7 +43,9 @@ export interface CacheBlockParams extends CollatorPackingParams {
   /** The cache directory and its fingerprint (index.json). */
   dir: string;
   fingerprint: string;
-  /** Parts of each split, in order (from index.json). */
+  /** Build (or reuse) the run's own cache in `dir` first; the parts then come from its index. */
+  build?: RunCacheBuild | null;
+  /** Parts of each split, in order (from index.json; ignored with `build`). */
   train_parts: PartFile[];
   validation_parts: PartFile[];
   seed: number;
@@ -52,8 +61,28 @@ export interface CacheBlockParams extends CollatorPackingParams {
   vocab_size?: number | null;
 }
 
-/** What survives a restart of this actor inside its worker: the cursor after the last batch sent. */
-let nextToSend: DataCursor | null = null;
+/** What survives a restart of this actor inside its worker. */
+interface BlockMemory {
+  /** The cursor after the last batch sent. */
+  nextToSend: DataCursor | null;
+  /** Bad records reported so far (a rebuild after a restart reads them again). */
+  badRecords: BadRecordLog;
+}
+
+/** A stream whose lines become the actor's log lines (the cache builder's progress). */
+function logLines(log: (line: string) => void): Writable {
+  let buf = '';
+  return new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      buf += String(chunk);
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        log(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+      done();
+    },
+  });
+}
 
 async function openSplit(p: CacheBlockParams, parts: PartFile[], rules: BlockRules): Promise<BlockSource> {
   const offsets = [];
@@ -62,8 +91,24 @@ async function openSplit(p: CacheBlockParams, parts: PartFile[], rules: BlockRul
 }
 
 export const stage = defineStage<CacheBlockParams>(async (ctx) => {
-  const p = ctx.params;
-  if (ctx.attempt === 0) nextToSend = null;
+  const mem: BlockMemory = ctx.restartState('blocks', () => ({ nextToSend: null, badRecords: new BadRecordLog() }));
+  let p = ctx.params;
+  if (p.build) {
+    const onBad = p.build.on_bad_record === 'skip' ? (r: Parameters<BadRecordLog['add']>[0]) => void (mem.badRecords.add(r) && ctx.emit('data.bad_record', r)) : undefined;
+    const log = mem.badRecords;
+    let index;
+    try {
+      index = await ensureRunCache(p.build, logLines((line) => ctx.log('info', line)), onBad);
+      checkTrainDocuments(p.build, index);
+    } catch (e) {
+      // e.g. "no documents to train on" because every record was bad: say so (as DatasetShardActor)
+      if (e instanceof PtflowError && log.count > 0 && log.first) {
+        throw new PtflowError(`${e.message} (${log.count} bad record${log.count === 1 ? '' : 's'} skipped; first: ${describeBadRecord(log.first)})`, e.exitCode);
+      }
+      throw e;
+    }
+    p = { ...p, fingerprint: index.fingerprint, train_parts: index.splits.train?.parts ?? [], validation_parts: index.splits.validation?.parts ?? [] };
+  }
   const bos = blockBosId(p);
   const rules: BlockRules = { cutoffLen: p.cutoff_len, packing: p.packing, neatPacking: p.neat_packing, blockBosId: bos, docBosId: bos };
   const evalSrc = await openSplit(p, p.validation_parts, rules);
@@ -73,6 +118,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
       throw new PtflowError(
         `Cannot find sufficient samples, consider increasing dataset size. (${trainSrc.tokens.documents} documents, ${trainSrc.tokens.tokens} tokens: ` +
           `fewer than one block of cutoff_len ${p.cutoff_len})`,
+        2, // the data's fault: a restart would read the same cache again
       );
     }
     if (ctx.attempt === 0) {
@@ -91,7 +137,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
     const out = ctx.output('train');
     const sent = out.stats.messages;
     const resident = new Map<number, PackedBlock>();
-    const batches = trainBatches(p, trainSrc, resident);
+    const batches = trainBatches(p, mem.nextToSend, trainSrc, resident);
     for (let k = 1; ; k++) {
       const mb = batches.next().value as MicroBatchRows<DataCursor>;
       throwIfArmed(ctx.actor, sent + k);
@@ -108,7 +154,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
         epoch: mb.epoch, micro: mb.micro, microPerEpoch: mb.microPerEpoch, lastInEpoch: mb.last, blocks: trainSrc.count, tokens, cursor: mb.next,
       };
       await out.send(encodeTrainBatch(batch), meta as unknown as JsonValue);
-      nextToSend = mb.next;
+      mem.nextToSend = mb.next;
     }
   } finally {
     evalSrc.tokens.close();
@@ -117,8 +163,8 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
 });
 
 /** The micro-batches from the resume point (a restart's, else the checkpoint's, else the start). */
-function trainBatches(p: CacheBlockParams, src: BlockSource, resident: Map<number, PackedBlock>): Generator<MicroBatchRows<DataCursor>> {
-  const from = nextToSend ?? p.resume_cursor;
+function trainBatches(p: CacheBlockParams, restartAt: DataCursor | null, src: BlockSource, resident: Map<number, PackedBlock>): Generator<MicroBatchRows<DataCursor>> {
+  const from = restartAt ?? p.resume_cursor;
   if (p.streaming) {
     if (from !== null && !isCacheStreamCursor(from)) {
       throw new PtflowError('the checkpoint was written by a run that did not stream the tokenized cache: resume it with the same streaming and tokenized_path', 2);

@@ -16,6 +16,11 @@
  *   block-step@N            TrainerActor's thread blocks for ever inside optimizer step N
  *   hang-startup@1          the main thread waits for ever after checking the inputs, before any
  *                           thread starts (it still answers signals)
+ *   spin-cache-build@N      N = 1…4: a map-mode run's own token cache (src/cache/run-cache.ts)
+ *                           computes for SPIN_MS per armed N before it is built: a slow first pass
+ *   block-cache-build@1     the thread building a run's own token cache blocks for ever
+ *   kill-in-cache-build@1   SIGKILL the process while a run's own token cache is half built (parts
+ *                           and manifest written, no index.json yet)
  * Each blocking fault first writes `[fault] <fault>` to stderr, so a test knows the run got there.
  *
  * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
@@ -72,6 +77,11 @@ export function throwIfArmed(actor: string, n: number): void {
 function blockForever(what: string): never {
   writeSync(2, `[fault] ${what}\n`);
   for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+/** Computes (a busy loop) for SPIN_MS when fault `kind@at` is armed. */
+export function spinIfArmed(kind: string, at: number): void {
+  if (faultArmed(kind, at)) for (const end = performance.now() + SPIN_MS; performance.now() < end; );
 }
 
 /** Blocks this thread for ever when fault `kind@at` is armed. */

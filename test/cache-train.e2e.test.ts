@@ -1,7 +1,7 @@
 /**
  * Training from a tokenized cache read by offset, through the real CLI: with neat_packing over two
  * epochs it logs the same losses and consumes the same micro-batches as the in-memory path (datasets
- * read and tokenized, every block in the collator's memory); a run killed mid-epoch and resumed equals
+ * read and tokenized, every block in the collator's memory: PTFLOW_CACHE_READ=memory); a run killed mid-epoch and resumed equals
  * an uninterrupted one, in map mode and with `streaming: true` over the cache.
  */
 import { readFileSync } from 'node:fs';
@@ -54,7 +54,7 @@ describe('training from the token cache by offset (end to end)', () => {
   }, 300_000);
 
   it('neat_packing over two epochs: the losses and micro-batches of the in-memory path', async () => {
-    const a = await train(plain, 'mem');
+    const a = await train(plain, 'mem', { PTFLOW_CACHE_READ: 'memory' }); // no run cache: every block in the collator
     ok(a);
     const b = await train(cached, 'from-cache');
     ok(b);

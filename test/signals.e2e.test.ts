@@ -29,10 +29,10 @@ interface Signalled {
 }
 
 /** Runs the CLI with `faults`, sends `signals` (one per marker seen in stderr, in order), waits for the exit. */
-function runAndSignal(out: string, faults: string, steps: { when: RegExp; signal: NodeJS.Signals }[]): Promise<Signalled> {
+function runAndSignal(out: string, faults: string, steps: { when: RegExp; signal: NodeJS.Signals }[], env: Record<string, string> = {}): Promise<Signalled> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'train', cfg, `output_dir=${out}`], {
-      cwd: ROOT, env: { ...process.env, PTFLOW_FAULTS: faults }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT, env: { ...process.env, PTFLOW_FAULTS: faults, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     let next = 0;
@@ -60,10 +60,12 @@ describe('signals at every phase', () => {
   it.each([
     ['checking inputs (main thread)', 'hang-startup@1', /\[fault\] hang-startup@1/, 'SIGINT', 130],
     ['loading the model (trainer thread)', 'block-load@1', /\[fault\] block-load@1/, 'SIGTERM', 143],
+    // the reader → tokenizer → collator path (PTFLOW_CACHE_READ=memory)
     ['tokenizing the data', 'block:TokenizerActor@1', /\[fault\] block:TokenizerActor@1/, 'SIGINT', 130],
+    ['building the run\'s token cache', 'block-cache-build@1', /\[fault\] block-cache-build@1/, 'SIGINT', 130],
   ] as const)('during %s: stops at once with its exit code, nothing saved, no lock left', async (_phase, fault, marker, sig, code) => {
     const out = path.join(dir, `startup-${fault.replace(/[^a-z0-9]+/gi, '-')}`);
-    const r = await runAndSignal(out, fault, [{ when: marker, signal: sig }]);
+    const r = await runAndSignal(out, fault, [{ when: marker, signal: sig }], fault.includes('TokenizerActor') ? { PTFLOW_CACHE_READ: 'memory' } : {});
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code, stderr: expect.stringMatching(/stopping now \(nothing/) });
     expect(r.stderr).not.toMatch(/saving a checkpoint|ptflow: error|internal error/);
     expect(r.exitMs).toBeLessThan(15_000);

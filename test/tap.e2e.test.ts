@@ -59,8 +59,9 @@ describe('telemetry tap (end to end)', () => {
     expect(JSON.stringify(hello)).not.toContain(TOKEN);
     // The pipeline graph: in the first hello, or in the hello repeated once the pipeline is built.
     const graph = events.filter((e): e is TelemetryEvent<'tap.hello'> => e.type === 'tap.hello').map((e) => e.data.graph).find((g) => g !== null);
-    expect(graph?.actors.map((a) => a.name)).toEqual(['DatasetShardActor', 'TokenizerActor', 'CollatorActor', 'TrainerActor']);
-    expect(graph?.edges).toContainEqual({ from: 'CollatorActor.train', to: 'TrainerActor.train', schema: 'TrainBatch', window: 4 });
+    // map mode: the data actor reads the run's own token cache
+    expect(graph?.actors.map((a) => a.name)).toEqual(['CacheBlockActor', 'TrainerActor']);
+    expect(graph?.edges).toContainEqual({ from: 'CacheBlockActor.train', to: 'TrainerActor.train', schema: 'TrainBatch', window: 4 });
     const steps = events.filter((e) => e.type === 'train.step').map((e) => e.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(events.every((e) => e.run_id === hello.run_id)).toBe(true);

@@ -32,11 +32,13 @@ describe('telemetry of a real run', () => {
     bus.subscribe((e) => events.push(e));
     const sink = new Writable({ write: (c, _e, done) => ((printed += c.toString()), done()) });
     process.env.PTFLOW_FAULTS = 'spin:TokenizerActor@1,spin:TokenizerActor@2';
+    process.env.PTFLOW_CACHE_READ = 'memory'; // the reader → tokenizer → collator path, where the spins are
     try {
       const r = await runTrain(cfg, [], { out: sink, bus, tty: false });
       expect(r.status).toBe('completed');
     } finally {
       delete process.env.PTFLOW_FAULTS;
+      delete process.env.PTFLOW_CACHE_READ;
     }
   }, 300_000);
 

@@ -50,6 +50,8 @@ export interface BuildInput extends PlanOptions {
   /** on_bad_record: skip — bad records are reported here (by every pass that reads them) and skipped. */
   onBadRecord?: BadRecordHandler;
   progressIntervalMs?: number;
+  /** Prefix of the progress lines (default "prepare [rank R/W]"). */
+  label?: string;
 }
 
 async function countDocs(spec: DatasetSpec, limit: number | null, meter: ProgressMeter, onBadRecord?: BadRecordHandler): Promise<number> {
@@ -130,7 +132,7 @@ const SPLITS: readonly CacheSplit[] = ['train', 'validation'];
 
 async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<PartManifest> {
   const { rank, worldSize } = inp.partition;
-  const label = `prepare [rank ${rank}/${worldSize}]`;
+  const label = inp.label ?? `prepare [rank ${rank}/${worldSize}]`;
   const popts = { out: inp.out, label, intervalMs: inp.progressIntervalMs };
   const specs = [...inp.train, ...inp.eval];
   const planOf = (counts: readonly number[]) => {

@@ -14,6 +14,9 @@
  *   CacheBlockActor ─train→ TrainerActor
  *                   └─eval→ ┘
  *
+ * The same graph serves map mode without tokenized_path (the default for `streaming: false` without
+ * `pipeline:` steps): CacheBlockActor first builds the run's own cache (src/cache/run-cache.ts).
+ *
  * The YAML `pipeline:` steps are inserted into this graph afterwards (src/pipeline/insert-steps.ts).
  * Edge windows and byte budgets come from the config (`prefetch_batches`, `prefetch_bytes`).
  */

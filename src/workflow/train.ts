@@ -8,7 +8,8 @@
  * its own pipeline on its share of the data; rank 0 alone takes the run lock, serves the tap and
  * writes the outputs (the trainer writes nothing on the other ranks either).
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadTrainConfig, type TrainConfig } from '../config';
@@ -37,7 +38,8 @@ import type { TrainerResult } from '../../actors/TrainerActor';
 import type { CacheBlockParams } from '../../actors/CacheBlockActor';
 import type { CacheShardParams } from '../../actors/CacheShardActor';
 import type { TokenCacheIndex } from '../../schemas/token-cache';
-import { cacheForTrain } from './prepare';
+import { cacheForTrain, expectedPreprocessing } from './prepare';
+import { runCacheDir, type RunCacheBuild } from '../cache/run-cache';
 import { tensorboardDir } from '../outputs/tensorboard/log-dir';
 import { EventFileWriter } from '../outputs/tensorboard/event-writer';
 import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
@@ -162,7 +164,10 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     for (const n of resumePlan?.notes ?? []) out.write(n + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
+    // Map mode without tokenized_path: the run's own cache, built by the data actor (src/cache/run-cache.ts).
+    const runCache = c.tokenized_path ? null : runCacheBuild(c, steps, trainSets, evalSets, tokenizer.fingerprint);
     return await runPipeline(c, {
+      runCache,
       trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
@@ -186,6 +191,8 @@ interface RunInputs {
   /** config.json's vocab_size: token ids read from a cache must be below it. */
   vocabSize: number;
   cache: TokenCacheIndex | null;
+  /** Map mode without tokenized_path: build (or reuse) the run's own cache and train from it. */
+  runCache: RunCacheBuild | null;
   signals: RunSignals | null;
   /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
   steps: ResolvedStep[];
@@ -223,9 +230,11 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip, world: { rank: inp.world.rank, world_size: inp.world.size } }
       : null,
     evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
-    blocks: inp.cache && !cacheInMemory(c)
-      ? { ...cacheBlockParams(c, inp.cache, tokenizer, resumeCursor), rank: inp.world.rank, world_size: inp.world.size, vocab_size: inp.vocabSize }
-      : null,
+    blocks: inp.runCache
+      ? { ...cacheBlockParams(c, inp.runCache.dir, null, tokenizer, resumeCursor), build: inp.runCache, rank: inp.world.rank, world_size: inp.world.size, vocab_size: inp.vocabSize }
+      : inp.cache && !cacheInMemory(c)
+        ? { ...cacheBlockParams(c, c.tokenized_path as string, inp.cache, tokenizer, resumeCursor), rank: inp.world.rank, world_size: inp.world.size, vocab_size: inp.vocabSize }
+        : null,
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
@@ -305,6 +314,8 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       await w.close();
     }
     await runCardActor({ config: c, trainer, evalMetrics });
+    // The run's own cache was kept for a resume; a completed run needs it no more.
+    if (inp.runCache) rmSync(inp.runCache.dir, { recursive: true, force: true });
     out.write(`Done. Outputs in ${c.output_dir}: ${listOutputs(c.output_dir)}\n`);
     // run.stop is the run's last event: a tap client may leave as soon as it sees it.
     bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - startedAt) / 1000 });
@@ -345,11 +356,29 @@ function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: Run
   };
 }
 
-/** Train from the cache's blocks read by offset (CacheBlockActor): the collator's settings plus the cache's parts. */
-function cacheBlockParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: RunInputs['tokenizer'], resumeCursor: DataCursor | null): CacheBlockParams {
+/**
+ * A map-mode run (`streaming: false`) without tokenized_path trains from its own cache in
+ * `<output_dir>/.ptflow-cache/`, so its memory does not grow with the corpus. It keeps every block in
+ * the collator's memory instead (null here) with `pipeline:` steps (the cache builder runs none, and
+ * steps are placed relative to the reader, tokenizer and collator) or with PTFLOW_CACHE_READ=memory.
+ */
+function runCacheBuild(c: TrainConfig, steps: readonly ResolvedStep[], trainSets: DatasetSpec[], evalSets: DatasetSpec[], tokenizerFingerprint: string): RunCacheBuild | null {
+  if (c.streaming || steps.length > 0 || process.env.PTFLOW_CACHE_READ === 'memory') return null;
+  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizerFingerprint);
   return {
-    dir: c.tokenized_path as string, fingerprint: index.fingerprint,
-    train_parts: index.splits.train?.parts ?? [], validation_parts: index.splits.validation?.parts ?? [],
+    dir: runCacheDir(c.output_dir), tokenizer_dir: c.model_name_or_path,
+    workers: c.tokenizer_workers ?? Math.max(1, os.availableParallelism() - 1), // as TokenizerActor
+    train: trainSets, eval: evalSets, preprocessing, fingerprint,
+    max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy, interleave_probs: c.interleave_probs ?? null,
+    val_size: c.val_size, seed: c.seed, do_train: c.do_train && trainSets.length > 0, on_bad_record: c.on_bad_record,
+  };
+}
+
+/** Train from the cache's blocks read by offset (CacheBlockActor): the collator's settings plus the cache's parts (index null: CacheBlockActor builds the cache). */
+function cacheBlockParams(c: TrainConfig, dir: string, index: TokenCacheIndex | null, tokenizer: RunInputs['tokenizer'], resumeCursor: DataCursor | null): CacheBlockParams {
+  return {
+    dir, fingerprint: index?.fingerprint ?? '',
+    train_parts: index?.splits.train?.parts ?? [], validation_parts: index?.splits.validation?.parts ?? [],
     cutoff_len: c.cutoff_len, packing: c.packing, neat_packing: c.neat_packing, add_bos: tokenizer.addBosToken,
     bos_id: tokenizer.bosId ?? null, pad_id: tokenizer.padId ?? tokenizer.eosId, train_batch_size: c.per_device_train_batch_size,
     eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
