@@ -4,8 +4,9 @@
  * options pass its schema, names are unique, `workers > 1` only for stateless steps. Every error names
  * the step, the YAML line and the field.
  *
- * `pipelineFingerprint(steps)` is what the tokenized cache records of the pipeline: each step's actor
- * (a module by the SHA-256 of its source), its options as parsed, and where it sits.
+ * `pipelineFingerprint(steps)` is what the tokenized cache records of the steps `ptflow prepare` runs:
+ * each step's name and actor (a module by the SHA-256 of its source), its options as parsed, and where
+ * it sits.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { PtflowError } from '../errors';
 import type { ActorDefinition } from './api';
 import { actorRef, loadActor, type ActorRef } from './load';
 import { parseStepOptions } from './options';
+import type { PipelineStepPrint } from '../../schemas/token-cache';
 
 export interface ResolvedStep {
   /** The step's node name in the graph. */
@@ -68,17 +70,13 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
 }
 
 /**
- * Steps on the documents edge need the documents: a tokenized cache (`tokenized_path`) has none.
- * `ptflow prepare` does not run pipeline steps yet, so the combination is refused, naming the step.
+ * With a tokenized cache (`tokenized_path`) the documents are read and tokenized by `ptflow prepare`:
+ * the steps on the documents edge run there (src/cache/build-filtered.ts) and the cache's fingerprint
+ * records them; the training graph gets the other steps only.
  */
-export function refuseDocStepsWithCache(steps: readonly ResolvedStep[], tokenizedPath: string | null | undefined): void {
-  const docs = steps.find((s) => s.def.input === 'docs');
-  if (!tokenizedPath || docs === undefined) return;
-  throw new PtflowError(
-    `${docs.where}: runs on documents, but tokenized_path (${tokenizedPath}) reads documents already tokenized, and ` +
-      '`ptflow prepare` does not run pipeline steps yet. Drop tokenized_path, or use steps on tokens / batches only.',
-    2,
-  );
+export function splitAtCache(steps: readonly ResolvedStep[], tokenizedPath: string | null | undefined): { prepare: ResolvedStep[]; graph: ResolvedStep[] } {
+  if (!tokenizedPath) return { prepare: [], graph: [...steps] };
+  return { prepare: steps.filter((s) => s.def.input === 'docs'), graph: steps.filter((s) => s.def.input !== 'docs') };
 }
 
 /** Several instances may share the work: the actor keeps no state across batches. */
@@ -87,8 +85,9 @@ export function parallelizable(def: ActorDefinition): boolean {
 }
 
 /** What the tokenized cache's fingerprint records of the steps that run before tokenization. */
-export function pipelineFingerprint(steps: readonly ResolvedStep[]): { actor: string; source: string; options: unknown; at: string }[] {
+export function pipelineFingerprint(steps: readonly ResolvedStep[]): PipelineStepPrint[] {
   return steps.map((s) => ({
+    name: s.name,
     actor: s.def.name,
     source: s.ref.kind === 'builtin' ? 'builtin' : `sha256:${createHash('sha256').update(readFileSync(s.ref.file)).digest('hex')}`,
     options: toJson(s.parsedOptions),

@@ -41,7 +41,7 @@ import { dataSettingsOf, type DataSettings } from '../train/data-settings';
 import { checkResume } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
-import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
+import { parallelizable, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
 
 export interface TrainRunOptions {
@@ -75,8 +75,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     // Every line printed from here on is also a `log` event (warnings included).
     const out = loggedOutput(terminal, bus);
     for (const w of warnings) out.write(`warning: ${w}\n`);
-    const steps = resolvePipeline(c.pipeline, configPath, where);
-    refuseDocStepsWithCache(steps, c.tokenized_path);
+    const steps = splitAtCache(resolvePipeline(c.pipeline, configPath, where), c.tokenized_path);
     // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
     const run = new RunDescription('train', c as unknown as Record<string, unknown>);
     const tap = await startTapFromConfig(c, bus, run, out);
@@ -107,7 +106,8 @@ interface RunChannels {
   terminal: NodeJS.WritableStream;
   bus: TelemetryBus;
   signals: RunSignals | null;
-  steps: ResolvedStep[];
+  /** `prepare`: run on the documents into the tokenized cache; `graph`: inserted into the training graph. */
+  steps: { prepare: ResolvedStep[]; graph: ResolvedStep[] };
 }
 
 async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunOptions, ch: RunChannels): Promise<TrainRunResult> {
@@ -149,12 +149,12 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     if (resume.note) out.write(resume.note + '\n');
     for (const n of resumePlan?.notes ?? []) out.write(n + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
-    const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
+    const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath, steps.prepare) : null;
     return await runPipeline(c, {
       trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
-      steps,
+      steps: steps.graph,
     });
   } finally {
     const problem = lock.release();
@@ -174,7 +174,7 @@ interface RunInputs {
   vocabSize: number;
   cache: TokenCacheIndex | null;
   signals: RunSignals | null;
-  /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
+  /** `pipeline:` steps in the graph (with a cache: none on the docs edge, those ran in the cache, see splitAtCache). */
   steps: ResolvedStep[];
   /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
   out: NodeJS.WritableStream;
