@@ -1,7 +1,8 @@
 /**
  * The YAML `pipeline:` list → steps ready to insert into the graph, checked on the main thread before
  * any thread starts: each actor is found and loaded (a module's default export must be an actor), its
- * options pass its schema, names are unique, `workers > 1` only for stateless steps. Every error names
+ * options pass its schema, names are unique, `workers > 1` only for stateless steps (no snapshot, no
+ * flush, not `parallel: false`). Every error names
  * the step, the YAML line and the field.
  *
  * `pipelineFingerprint(steps)` is what the tokenized cache records of the steps `ptflow prepare` runs:
@@ -55,10 +56,14 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
     names.set(name, at());
     const parsedOptions = parseStepOptions(def, s.options, (p) => `pipeline step '${name}' (${where('pipeline', [i, 'options', ...p])})`);
     if (s.workers > 1 && !parallelizable(def)) {
-      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches, run it with workers: 1`, 2);
+      throw new PtflowError(
+        `pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches ` +
+          `(${def.parallel === false ? 'parallel: false' : def.snapshot ? 'snapshot/restore' : 'flush'}), which ${s.workers} instances each seeing some of the batches cannot split: run it with workers: 1`,
+        2,
+      );
     }
-    if (s.workers > 1) {
-      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): each step runs as one instance; use workers: 1`, 2);
+    if (s.workers > 1 && def.flush !== undefined) {
+      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} is for actors without flush ('${def.name}' has one, and its instances would each flush part of the state): run it with workers: 1`, 2);
     }
     out.push({
       name, def, ref, options: s.options ?? {}, parsedOptions,

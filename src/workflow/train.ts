@@ -43,6 +43,7 @@ import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
 import { parallelizable, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
+import { stepSnapshotsOf } from '../actors/step-snapshots';
 
 export interface TrainRunOptions {
   /** Where progress goes (default stderr); tests pass a buffer. */
@@ -211,8 +212,8 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
-  }), inp.steps);
-  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, out);
+  }), inp.steps, [], stepSnapshotsOf(resumeCursor));
+  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, stepSnapshotsOf(resumeCursor), out);
   inp.run.set({ graph: tapGraph(graph) });
   // The hello names the backend the trainer actually started (auto resolves in its thread).
   bus.subscribe((e) => {
@@ -361,15 +362,18 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
 
 /**
  * A map-style run re-reads every document on resume, so a deterministic step is in the same state at
- * the cursor. A streamed run seeks past documents: a step that keeps state across batches starts
- * empty there (snapshot/restore of step state is not stored in checkpoints yet). Said once.
+ * the cursor. A streamed run seeks past documents: a stateful step on the docs or tokens edge is
+ * restored from the snapshot its checkpoint's cursor holds (src/actors/step-snapshots.ts). A step that
+ * keeps state without `snapshot`, a stateful step on the batches edge, or one the checkpoint has no
+ * snapshot of starts empty there: said once.
  */
-function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, out: NodeJS.WritableStream): void {
+function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, snapshots: Record<string, unknown>, out: NodeJS.WritableStream): void {
   if (!streaming) return;
-  const stateful = steps.filter((s) => !parallelizable(s.def));
-  if (stateful.length === 0) return;
+  const inexact = steps.filter((s) => !parallelizable(s.def) && !(s.def.snapshot !== undefined && s.def.input !== 'batches' && s.name in snapshots));
+  if (inexact.length === 0) return;
   out.write(
-    `warning: resuming a streamed run with stateful pipeline step${stateful.length > 1 ? 's' : ''} ${stateful.map((s) => `'${s.name}'`).join(', ')}: ` +
+    `warning: resuming a streamed run with stateful pipeline step${inexact.length > 1 ? 's' : ''} ${inexact.map((s) => `'${s.name}'`).join(', ')} ` +
+      'that the checkpoint holds no state of (no snapshot/restore, on the batches edge, or not in the run that wrote it): ' +
       'they restart empty at the checkpoint, so the token stream is not guaranteed to match an uninterrupted run.\n',
   );
 }
