@@ -71,6 +71,12 @@ export interface StreamCursor {
   token: number;
   /** Training micro-batches produced up to and including the one this cursor follows. */
   micro: number;
+  /**
+   * Snapshots (`snapshot()`, JSON) of the stateful pipeline steps on the docs and tokens edges, taken
+   * before they processed the RawDocs batch that starts at `shard`, by step name: a resumed run restores
+   * them before that batch is re-read (src/actors/step-snapshots.ts).
+   */
+  steps?: Record<string, unknown>;
 }
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
@@ -92,7 +98,7 @@ const shardSchema = z.object({
   check: z.object({ files: nat, buffer_size: nat, seed: z.number().int(), val_size: nat }),
 });
 
-const cursorSchema = z.object({ kind: z.literal('stream'), shard: shardSchema, doc: nat, token: nat, micro: nat });
+const cursorSchema = z.object({ kind: z.literal('stream'), shard: shardSchema, doc: nat, token: nat, micro: nat, steps: z.record(z.string(), z.unknown()).optional() });
 
 export function isStreamCursor(v: unknown): v is StreamCursor {
   return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'stream';

@@ -7,7 +7,8 @@
  *   validation/part-RRRRR-of-WWWWW.arrow
  *
  * `preprocessing` records everything the documents depend on (datasets and their files, sampling,
- * mixing, split, seed, tokenizer, cache format); `fingerprint` is the sha256 of it. A cache is
+ * mixing, split, seed, tokenizer, cache format, and the `pipeline:` steps run on the documents before
+ * tokenizing); `fingerprint` is the sha256 of it. A cache is
  * reused only when the fingerprint of the current config is the same.
  */
 import { z } from 'zod';
@@ -37,6 +38,19 @@ export const datasetEntrySchema = z.object({
   files: z.array(datasetFileSchema),
 });
 
+/** A `pipeline:` step `ptflow prepare` ran on the documents (src/actors/resolve.ts pipelineFingerprint). */
+export const pipelineStepPrintSchema = z.object({
+  name: z.string(),
+  actor: z.string(),
+  /** 'builtin', or `sha256:<hex>` of the module's source. */
+  source: z.string(),
+  /** The options after the actor's schema (defaults filled in), as JSON. */
+  options: z.unknown(),
+  /** "after DatasetShardActor", "before TokenizerActor", … */
+  at: z.string(),
+});
+export type PipelineStepPrint = z.infer<typeof pipelineStepPrintSchema>;
+
 export const preprocessingSchema = z.object({
   format_version: z.number().int(),
   tokenizer: z.string(),
@@ -47,16 +61,23 @@ export const preprocessingSchema = z.object({
   val_size: z.number(),
   seed: z.number().int(),
   on_bad_record: z.string(),
+  /** Absent when no step runs on the documents (so caches built before steps existed stay valid). */
+  pipeline: z.array(pipelineStepPrintSchema).optional(),
 });
 export type Preprocessing = z.infer<typeof preprocessingSchema>;
 export type DatasetEntry = z.infer<typeof datasetEntrySchema>;
 
-/** One Arrow file of one split. `first` is the split-ordinal of its first document. */
+/**
+ * One Arrow file of one split. `first` is the split-ordinal of its first document in the planned
+ * order; with pipeline steps that drop documents, `planned` is how many planned documents the part
+ * covers and `documents` how many of them were kept.
+ */
 export const partFileSchema = z.object({
   file: z.string(),
   rank: count,
   first: count,
   documents: count,
+  planned: count.optional(),
   tokens: count,
   bytes: count,
   /** sha256 of each Arrow record batch's content, verified as it is read (src/cache/part-checksum.ts). */
@@ -71,7 +92,7 @@ export const partManifestSchema = z.object({
   preprocessing: preprocessingSchema,
   rank: count,
   world_size: z.number().int().positive(),
-  /** Documents of each split over all ranks (every rank plans the whole order). */
+  /** Documents of each split over all ranks (every rank plans the whole order), before any pipeline step. */
   split_documents: z.record(z.string(), count),
   splits: z.record(z.string(), partFileSchema),
 });

@@ -57,7 +57,8 @@ export interface ActorSpec<O, S> {
   description?: string;
   /**
    * May several instances (`workers: n`) share the batches? Default: yes unless the actor has
-   * snapshot or flush. A step whose state spans batches (a dedup) says false.
+   * snapshot or flush. A step whose state spans batches (a dedup) says false. An actor with flush is
+   * never run with workers > 1 (each instance would flush part of the state).
    */
   parallel?: boolean;
   init?(options: O, ctx: ActorContext): S | Promise<S>;

@@ -1,11 +1,13 @@
 /**
  * The YAML `pipeline:` list → steps ready to insert into the graph, checked on the main thread before
  * any thread starts: each actor is found and loaded (a module's default export must be an actor), its
- * options pass its schema, names are unique, `workers > 1` only for stateless steps. Every error names
+ * options pass its schema, names are unique, `workers > 1` only for stateless steps (no snapshot, no
+ * flush, not `parallel: false`). Every error names
  * the step, the YAML line and the field.
  *
- * `pipelineFingerprint(steps)` is what the tokenized cache records of the pipeline: each step's actor
- * (a module by the SHA-256 of its source), its options as parsed, and where it sits.
+ * `pipelineFingerprint(steps)` is what the tokenized cache records of the steps `ptflow prepare` runs:
+ * each step's name and actor (a module by the SHA-256 of its source), its options as parsed, and where
+ * it sits.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { PtflowError } from '../errors';
 import type { ActorDefinition } from './api';
 import { actorRef, loadActor, type ActorRef } from './load';
 import { parseStepOptions } from './options';
+import type { PipelineStepPrint } from '../../schemas/token-cache';
 
 export interface ResolvedStep {
   /** The step's node name in the graph. */
@@ -53,10 +56,14 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
     names.set(name, at());
     const parsedOptions = parseStepOptions(def, s.options, (p) => `pipeline step '${name}' (${where('pipeline', [i, 'options', ...p])})`);
     if (s.workers > 1 && !parallelizable(def)) {
-      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches, run it with workers: 1`, 2);
+      throw new PtflowError(
+        `pipeline step '${name}' (${at('workers')}): workers: ${s.workers} needs a stateless actor; '${def.name}' keeps state across batches ` +
+          `(${def.parallel === false ? 'parallel: false' : def.snapshot ? 'snapshot/restore' : 'flush'}), which ${s.workers} instances each seeing some of the batches cannot split: run it with workers: 1`,
+        2,
+      );
     }
-    if (s.workers > 1) {
-      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): each step runs as one instance; use workers: 1`, 2);
+    if (s.workers > 1 && def.flush !== undefined) {
+      throw new PtflowError(`pipeline step '${name}' (${at('workers')}): workers: ${s.workers} is for actors without flush ('${def.name}' has one, and its instances would each flush part of the state): run it with workers: 1`, 2);
     }
     out.push({
       name, def, ref, options: s.options ?? {}, parsedOptions,
@@ -68,17 +75,13 @@ export function resolvePipeline(steps: readonly PipelineStepConfig[], configPath
 }
 
 /**
- * Steps on the documents edge need the documents: a tokenized cache (`tokenized_path`) has none.
- * `ptflow prepare` does not run pipeline steps yet, so the combination is refused, naming the step.
+ * With a tokenized cache (`tokenized_path`) the documents are read and tokenized by `ptflow prepare`:
+ * the steps on the documents edge run there (src/cache/build-filtered.ts) and the cache's fingerprint
+ * records them; the training graph gets the other steps only.
  */
-export function refuseDocStepsWithCache(steps: readonly ResolvedStep[], tokenizedPath: string | null | undefined): void {
-  const docs = steps.find((s) => s.def.input === 'docs');
-  if (!tokenizedPath || docs === undefined) return;
-  throw new PtflowError(
-    `${docs.where}: runs on documents, but tokenized_path (${tokenizedPath}) reads documents already tokenized, and ` +
-      '`ptflow prepare` does not run pipeline steps yet. Drop tokenized_path, or use steps on tokens / batches only.',
-    2,
-  );
+export function splitAtCache(steps: readonly ResolvedStep[], tokenizedPath: string | null | undefined): { prepare: ResolvedStep[]; graph: ResolvedStep[] } {
+  if (!tokenizedPath) return { prepare: [], graph: [...steps] };
+  return { prepare: steps.filter((s) => s.def.input === 'docs'), graph: steps.filter((s) => s.def.input !== 'docs') };
 }
 
 /** Several instances may share the work: the actor keeps no state across batches. */
@@ -87,8 +90,9 @@ export function parallelizable(def: ActorDefinition): boolean {
 }
 
 /** What the tokenized cache's fingerprint records of the steps that run before tokenization. */
-export function pipelineFingerprint(steps: readonly ResolvedStep[]): { actor: string; source: string; options: unknown; at: string }[] {
+export function pipelineFingerprint(steps: readonly ResolvedStep[]): PipelineStepPrint[] {
   return steps.map((s) => ({
+    name: s.name,
     actor: s.def.name,
     source: s.ref.kind === 'builtin' ? 'builtin' : `sha256:${createHash('sha256').update(readFileSync(s.ref.file)).digest('hex')}`,
     options: toJson(s.parsedOptions),

@@ -3,7 +3,7 @@
  * boundary as it is. The options are the YAML's, parsed again by the actor's schema in the worker
  * (a schema may transform values into things a thread cannot be sent).
  */
-import type { EdgeKind } from './api';
+import type { EdgeKind, Json } from './api';
 import type { ActorRef } from './load';
 
 export interface StepParams {
@@ -19,4 +19,6 @@ export interface StepParams {
   exclusion_file: string;
   worker: number;
   workers: number;
+  /** A resumed streamed run: the step's snapshot from the checkpoint's cursor (src/actors/step-snapshots.ts). */
+  resume_snapshot?: Json;
 }

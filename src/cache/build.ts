@@ -15,6 +15,8 @@
  * a manifest always describes complete files.
  *
  *   buildPart(input) → PartManifest
+ *
+ * With `pipeline:` steps on the documents edge, build-filtered.ts builds the part instead.
  */
 import * as fs from 'node:fs';
 import path from 'node:path';
@@ -54,7 +56,7 @@ export interface BuildInput extends PlanOptions {
   label?: string;
 }
 
-async function countDocs(spec: DatasetSpec, limit: number | null, meter: ProgressMeter, onBadRecord?: BadRecordHandler): Promise<number> {
+export async function countDocs(spec: DatasetSpec, limit: number | null, meter: ProgressMeter, onBadRecord?: BadRecordHandler): Promise<number> {
   let n = 0;
   if (limit !== null && limit <= 0) return 0;
   for await (const _doc of readDataset(spec, { onBadRecord })) {
@@ -73,7 +75,7 @@ function inReadOrder(order: Uint32Array, r: { start: number; end: number }): boo
 }
 
 /** One split's part being written under a temporary name. */
-interface OpenPart {
+export interface OpenPart {
   rel: string;
   target: string;
   tmp: string;
@@ -84,7 +86,7 @@ interface OpenPart {
   discard(): void;
 }
 
-function openPart(dir: string, split: CacheSplit, rank: number, worldSize: number, first: number): OpenPart {
+export function openPart(dir: string, split: CacheSplit, rank: number, worldSize: number, first: number): OpenPart {
   const rel = partFile(split, rank, worldSize);
   const target = path.join(dir, rel);
   fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -102,7 +104,7 @@ function openPart(dir: string, split: CacheSplit, rank: number, worldSize: numbe
 }
 
 /** Finish the file and rename it into place. */
-async function commitPart(part: OpenPart): Promise<void> {
+export async function commitPart(part: OpenPart): Promise<void> {
   const st = await part.writer.close();
   fs.renameSync(part.tmp, part.target);
   part.result = { file: part.rel, rank: part.rank, first: part.first, documents: st.documents, tokens: st.tokens, bytes: st.bytes,
@@ -128,7 +130,7 @@ export function readOrderPlan(inp: Pick<BuildInput, 'train' | 'eval' | 'mixStrat
   return plain(inp.train) && plain(inp.eval) && (inp.eval.length > 0 || !(inp.valSize > 1e-6));
 }
 
-const SPLITS: readonly CacheSplit[] = ['train', 'validation'];
+export const SPLITS: readonly CacheSplit[] = ['train', 'validation'];
 
 async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<PartManifest> {
   const { rank, worldSize } = inp.partition;

@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatasetSpec } from '../data/registry';
 import { loadTokenizer } from '../data/tokenizer';
+import { pipelineFingerprint, resolvePipeline } from '../actors/resolve';
+import { loadTrainConfig } from '../config/load';
 import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFingerprint, type PreprocessingInput } from './fingerprint';
 
 function setup() {
@@ -77,6 +79,47 @@ describe('fingerprintOf / diffPreprocessing', () => {
     writeFileSync(c, '{}\n');
     const now = describePreprocessing({ ...input, train: [input.train[0], { ...wiki, files: [wiki.files[1], c] }] });
     expect(diffPreprocessing(built, now)).toEqual(['dataset wiki has new file wiki/c.jsonl', 'dataset wiki no longer has file wiki/a.jsonl']);
+  });
+});
+
+describe('the pipeline steps in the fingerprint', () => {
+  const { dir, input } = setup();
+  const mod = path.join(dir, 'min_len.ts');
+  writeFileSync(mod, "import { defineFilter, z } from 'ptflow';\nexport default defineFilter({ name: 'min_len', options: z.object({ n: z.number().default(3) }), keep: (t) => t.length > 3 });\n");
+  let k = 0;
+  /** The pipeline print of a config whose `pipeline:` is `steps` (YAML). */
+  const printOf = (steps: string) => {
+    const file = path.join(dir, `p${k++}.yaml`);
+    writeFileSync(file, `model_name_or_path: m\noutput_dir: o\ndo_train: true\ndataset: d\npipeline:\n${steps}`);
+    const { config, where } = loadTrainConfig(file);
+    return pipelineFingerprint(resolvePipeline(config.pipeline, file, where));
+  };
+  const gopher = (opts: string) => `  - actor: gopher_quality\n    after: DatasetShardActor\n    options: { ${opts} }\n`;
+  const mine = '  - actor: ./min_len.ts\n    after: gopher_quality\n';
+
+  it('no steps: the fingerprint of a cache built before steps existed', () => {
+    expect(printOf('')).toEqual([]);
+    expect(describePreprocessing({ ...input, pipeline: [] })).not.toHaveProperty('pipeline');
+    expect(fingerprintOf(describePreprocessing({ ...input, pipeline: [] }))).toBe(fingerprintOf(describePreprocessing(input)));
+  });
+
+  it('changes with a step, its options (defaults filled in), its place and a module\'s source, and says which step', () => {
+    const fp = (steps: string) => describePreprocessing({ ...input, pipeline: printOf(steps) });
+    const a = fp(gopher('min_doc_words: 50') + mine);
+    expect(a.pipeline!.map((p) => [p.name, p.source.slice(0, 7), p.at])).toEqual([['gopher_quality', 'builtin', 'after DatasetShardActor'], ['min_len', 'sha256:', 'after gopher_quality']]);
+    // 50 is gopher_quality's default: writing it or not is the same cache
+    expect(fingerprintOf(fp(gopher('') + mine))).toBe(fingerprintOf(a));
+    const b = fp(gopher('min_doc_words: 60') + mine);
+    expect(fingerprintOf(b)).not.toBe(fingerprintOf(a));
+    expect(diffPreprocessing(a, b)).toEqual(["pipeline step 'gopher_quality' options changed (min_doc_words 50 → 60)"]);
+    expect(diffPreprocessing(a, fp(gopher('min_doc_words: 50')))).toEqual(["pipeline step 'min_len' (min_len) was removed"]);
+    expect(diffPreprocessing(fp(gopher('')), a)).toEqual(["pipeline step 'min_len' (min_len) was added"]);
+    writeFileSync(mod, readFileSync(mod, 'utf8') + '// changed\n');
+    const c = fp(gopher('') + mine);
+    expect(fingerprintOf(c)).not.toBe(fingerprintOf(a));
+    expect(diffPreprocessing(a, c)).toEqual([expect.stringMatching(/^pipeline step 'min_len': the actor module's source changed \(sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}\)$/)]);
+    const moved = fp(gopher('') + '  - actor: ./min_len.ts\n    before: TokenizerActor\n');
+    expect(diffPreprocessing(c, moved)).toEqual(["pipeline step 'min_len' moved (after gopher_quality → before TokenizerActor)"]);
   });
 });
 

@@ -2,11 +2,13 @@
  * What a tokenized cache depends on, and how to tell a user what changed since it was built.
  *
  *   describePreprocessing(input) → Preprocessing       dataset files (size, mtime), sampling, mixing,
- *                                                      split, seed, tokenizer fingerprint, format
+ *                                                      split, seed, tokenizer fingerprint, format, and
+ *                                                      the pipeline steps run on the documents
  *   fingerprintOf(p) → sha256 hex of its canonical JSON
  *   tokenizerFingerprint(dir) → the `fingerprint` loadTokenizer(dir) gives, from the files alone
  *   diffPreprocessing(built, now) → string[]           e.g. "tokenizer changed", "val_size 8 → 4",
- *                                                      "dataset kjv's file kjv.jsonl changed (size 10 → 12)"
+ *                                                      "dataset kjv's file kjv.jsonl changed (size 10 → 12)",
+ *                                                      "pipeline step 'gopher_quality' options changed (…)"
  *
  * Not part of it: cutoff_len, packing and batch sizes (packing happens at train time), and the world
  * size that prepared the cache (the parts concatenate to the same documents whatever it was).
@@ -16,7 +18,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
 import type { DatasetSpec } from '../data/registry';
-import { TOKEN_CACHE_VERSION, type DatasetEntry, type Preprocessing } from '../../schemas/token-cache';
+import { TOKEN_CACHE_VERSION, type DatasetEntry, type PipelineStepPrint, type Preprocessing } from '../../schemas/token-cache';
 
 export interface PreprocessingInput {
   datasetDir: string;
@@ -29,6 +31,8 @@ export interface PreprocessingInput {
   seed: number;
   onBadRecord: string;
   tokenizerFingerprint: string;
+  /** The `pipeline:` steps run on the documents before tokenizing (src/actors/resolve.ts pipelineFingerprint). */
+  pipeline?: readonly PipelineStepPrint[];
 }
 
 /**
@@ -82,6 +86,8 @@ export function describePreprocessing(inp: PreprocessingInput): Preprocessing {
     val_size: inp.valSize,
     seed: inp.seed,
     on_bad_record: inp.onBadRecord,
+    // Only when there are steps: a cache built without steps keeps its fingerprint.
+    ...(inp.pipeline && inp.pipeline.length > 0 ? { pipeline: inp.pipeline.map((p) => ({ ...p })) } : {}),
   };
 }
 
@@ -151,6 +157,44 @@ export function diffPreprocessing(built: Preprocessing, now: Preprocessing): str
   for (const k of scalars) {
     if (show(built[k]) !== show(now[k])) out.push(`${k} ${show(built[k])} → ${show(now[k])}`);
   }
+  out.push(...diffPipeline(built.pipeline ?? [], now.pipeline ?? []));
   if (out.length === 0 && fingerprintOf(built) !== fingerprintOf(now)) out.push('preprocessing settings changed');
   return out;
+}
+
+/** What changed in the steps run on the documents, each naming its step. */
+function diffPipeline(built: readonly PipelineStepPrint[], now: readonly PipelineStepPrint[]): string[] {
+  const out: string[] = [];
+  const before = new Map(built.map((p) => [p.name, p]));
+  const after = new Map(now.map((p) => [p.name, p]));
+  for (const p of now) {
+    const old = before.get(p.name);
+    if (!old) {
+      out.push(`pipeline step '${p.name}' (${p.actor}) was added`);
+      continue;
+    }
+    if (old.actor !== p.actor) out.push(`pipeline step '${p.name}' runs actor ${p.actor}, the cache was filtered by ${old.actor}`);
+    else if (old.source !== p.source) out.push(`pipeline step '${p.name}': the actor module's source changed (${short(old.source)} → ${short(p.source)})`);
+    if (canonical(old.options) !== canonical(p.options)) out.push(`pipeline step '${p.name}' options changed (${optionChanges(old.options, p.options)})`);
+    if (old.at !== p.at) out.push(`pipeline step '${p.name}' moved (${old.at} → ${p.at})`);
+  }
+  for (const p of built) if (!after.has(p.name)) out.push(`pipeline step '${p.name}' (${p.actor}) was removed`);
+  if (out.length === 0 && built.map((p) => p.name).join('\0') !== now.map((p) => p.name).join('\0')) {
+    out.push(`pipeline steps run in another order (${built.map((p) => p.name).join(', ')} → ${now.map((p) => p.name).join(', ')})`);
+  }
+  return out;
+}
+
+const short = (source: string): string => (source.startsWith('sha256:') ? source.slice(0, 19) : source);
+
+/** "min_doc_words 50 → 60, max_doc_words 100000 → null" (top-level keys of two option objects). */
+function optionChanges(a: unknown, b: unknown): string {
+  const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { '': v });
+  const x = obj(a);
+  const y = obj(b);
+  const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();
+  return keys
+    .filter((k) => canonical(x[k]) !== canonical(y[k]))
+    .map((k) => `${k} ${x[k] === undefined ? 'unset' : canonical(x[k])} → ${y[k] === undefined ? 'unset' : canonical(y[k])}`)
+    .join(', ');
 }

@@ -111,14 +111,15 @@ export async function mergeParts(dir: string, fingerprint: string, worldSize?: n
     const parts = mine.map((m) => m.splits[split]).filter((p) => p !== undefined);
     if (parts.length === 0) continue;
     if (parts.length !== world) throw new PtflowError(`tokenized cache ${dir}: split ${split} is missing from some part manifests`);
+    // Parts cover the planned order contiguously (`planned`: what a part covered before pipeline steps dropped documents).
     let next = 0;
     for (const p of parts) {
       if (p.first !== next) throw new PtflowError(`tokenized cache ${dir}: ${p.file} starts at document ${p.first}, expected ${next}`);
-      next += p.documents;
+      next += p.planned ?? p.documents;
     }
     const total = mine[0].split_documents[split];
     if (next !== total) throw new PtflowError(`tokenized cache ${dir}: the ${split} parts hold ${next} documents, the plan has ${total}`);
-    splits[split] = { documents: next, tokens: parts.reduce((a, p) => a + p.tokens, 0), parts };
+    splits[split] = { documents: parts.reduce((a, p) => a + p.documents, 0), tokens: parts.reduce((a, p) => a + p.tokens, 0), parts };
   }
   const index: TokenCacheIndex = {
     format: TOKEN_CACHE_FORMAT,

@@ -28,8 +28,9 @@ import { ensureCacheOffsets } from './part-offsets';
 /** The directory under output_dir (hidden: not listed as an output, removed when the run completes). */
 export const RUN_CACHE_DIR = '.ptflow-cache';
 
-export function runCacheDir(outputDir: string): string {
-  return path.join(outputDir, RUN_CACHE_DIR);
+/** Each rank of a data-parallel job builds its own copy: ranks on one machine share output_dir. */
+export function runCacheDir(outputDir: string, world: { rank: number; size: number } = { rank: 0, size: 1 }): string {
+  return world.size > 1 ? path.join(outputDir, RUN_CACHE_DIR, `rank-${world.rank}`) : path.join(outputDir, RUN_CACHE_DIR);
 }
 
 /** What building the run's cache needs (plain data: it travels to the data actor's thread). */

@@ -5,7 +5,7 @@
  *     - actor: gopher_quality          # a built-in, or a module path relative to this YAML (.ts, .js, .mjs)
  *       after: DatasetShardActor       # or before: TokenizerActor / CollatorActor / TrainerActor, or a step
  *       options: { min_doc_words: 50 } # checked by the actor's own schema
- *       workers: 1                     # one instance per step (the only value accepted)
+ *       workers: 2                     # parallel instances of a stateless step, order preserved (default 1)
  *       name: quality                  # optional: the step's name in the graph (default: the actor's)
  *       exclusion_dir: excluded/       # optional: write dropped documents there (.jsonl.zst)
  */
@@ -33,6 +33,6 @@ export const pipelineField = described(
   'Steps inserted into the data pipeline, each `{actor, after | before, options, workers, name, exclusion_dir}`: a built-in ' +
     '(gopher_quality, gopher_repetition, c4_quality, fineweb_quality, exact_dedup, minhash_dedup, identity) or a module path ' +
     'relative to the YAML (.ts/.js/.mjs, default export made with defineActor/defineFilter), inserted after or before ' +
-    'DatasetShardActor, TokenizerActor, CollatorActor, TrainerActor or an earlier step (workers must be 1: each step ' +
-    'runs as one instance). See docs/actors.md.',
+    'DatasetShardActor, TokenizerActor, CollatorActor, TrainerActor or an earlier step; `workers: n` runs n instances of a ' +
+    'stateless step on a thread pool, batches sent on in input order. See docs/actors.md.',
 );

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { refuseDocStepsWithCache, resolvePipeline } from '../actors/resolve';
+import { resolvePipeline, splitAtCache } from '../actors/resolve';
+import { docsChainOrder } from '../actors/step-chain';
 import { loadTrainConfig } from '../config/load';
 import { PtflowError } from '../errors';
 import { defaultGraph, type DefaultGraphParams } from '../workflow/default-graph';
@@ -93,13 +94,20 @@ describe('pipeline: steps inserted at named edges', () => {
     expect(errorOf(() => build('  - actor: ./none.ts\n    after: DatasetShardActor\n'))).toMatch(/none\.ts has no default export/);
   });
 
-  it('docs steps with a tokenized cache are refused (prepare does not run steps yet), naming the step', () => {
+  it('with a tokenized cache the docs steps go to prepare, in the order the graph runs them; the others stay in the graph', () => {
     const file = join(dir, `cfg${n++}.yaml`);
-    writeFileSync(file, BASE + 'tokenized_path: cache\npipeline:\n  - actor: exact_dedup\n    after: DatasetShardActor\n');
+    writeFileSync(file, BASE + 'tokenized_path: cache\npipeline:\n' + [
+      '  - actor: exact_dedup\n    after: DatasetShardActor',
+      '  - actor: identity\n    before: TokenizerActor\n    name: last_docs',
+      '  - actor: gopher_quality\n    after: DatasetShardActor',
+    ].join('\n') + '\n');
     const { config, where } = loadTrainConfig(file);
     const steps = resolvePipeline(config.pipeline, file, where);
-    expect(errorOf(() => refuseDocStepsWithCache(steps, config.tokenized_path))).toMatch(/pipeline step 'exact_dedup' \(.*:7\): runs on documents, but tokenized_path \(cache\)/);
-    expect(() => refuseDocStepsWithCache(steps, null)).not.toThrow();
+    const { prepare, graph } = splitAtCache(steps, config.tokenized_path);
+    expect(graph).toEqual([]);
+    // gopher_quality goes after the last step placed after DatasetShardActor (exact_dedup), before last_docs.
+    expect(docsChainOrder(prepare).map((s) => s.name)).toEqual(['exact_dedup', 'gopher_quality', 'last_docs']);
+    expect(splitAtCache(steps, null)).toEqual({ prepare: [], graph: steps });
   });
 
   it('validateGraph finds cycles', () => {

@@ -7,7 +7,7 @@
  * X / Y is a built-in actor or a step listed earlier. A step consumes and produces the kind its edge
  * carries (docs / tokens / batches). Errors name the step and its YAML line.
  */
-import type { EdgeKind } from '../actors/api';
+import type { EdgeKind, Json } from '../actors/api';
 import type { ResolvedStep } from '../actors/resolve';
 import type { StepParams } from '../actors/step-params';
 import { PtflowError } from '../errors';
@@ -27,8 +27,11 @@ export function stepActor(kind: EdgeKind): ActorDecl<StepParams> {
   return d;
 }
 
-/** The graph with `steps` inserted (the input graph is not changed). */
-export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[], laterNames: readonly string[] = []): PipelineGraph {
+/**
+ * The graph with `steps` inserted (the input graph is not changed). `resume`: step snapshots from the
+ * checkpoint a streamed run resumes from, by step name.
+ */
+export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[], laterNames: readonly string[] = [], resume: Readonly<Record<string, Json>> = {}): PipelineGraph {
   const actors = [...graph.actors];
   let edges = [...graph.edges];
   const byName = new Map(actors.map((a) => [a.name, a]));
@@ -65,7 +68,7 @@ export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[]
         2,
       );
     }
-    const node = actorNode(stepActor(kind), stepParams(s, kind), s.name);
+    const node = actorNode(stepActor(kind), stepParams(s, kind, resume[s.name]), s.name);
     const from = byName.get(edge.from.actor)!;
     const to = byName.get(edge.to.actor)!;
     edges = edges.filter((e) => e !== edge);
@@ -87,10 +90,11 @@ function pickEdge(cands: Edge[], port: (e: Edge) => string, s: ResolvedStep, non
   throw new PtflowError(`${s.where}: ambiguous: ${cands.map((e) => `${e.from.actor}.${e.from.port} → ${e.to.actor}.${e.to.port}`).join(', ')}`, 2);
 }
 
-function stepParams(s: ResolvedStep, kind: EdgeKind): StepParams {
+function stepParams(s: ResolvedStep, kind: EdgeKind, resume: Json | undefined): StepParams {
   return {
     ref: s.ref, options: s.options, input: kind, output: kind, where: s.where,
     exclusion_dir: s.exclusionDir, exclusion_file: s.name, worker: 0, workers: s.workers,
+    ...(resume !== undefined ? { resume_snapshot: resume } : {}),
   };
 }
 

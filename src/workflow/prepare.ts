@@ -12,6 +12,10 @@
  * `ptflow train` with `tokenized_path` and no cache there tokenizes into the cache first, then trains
  * from it (LLaMA-Factory saves the tokenized dataset too, but then exits).
  *
+ * `pipeline:` steps on the documents edge run here, on each rank's slice, before tokenizing
+ * (src/cache/build-filtered.ts); the cache's fingerprint records them, so a changed step or option
+ * makes the cache stale.
+ *
  * With `tap_port` set, the telemetry tap (src/telemetry/tap/) starts first and serves prepare's
  * progress lines as `log` events between a `run.start` and a `run.stop`.
  */
@@ -28,13 +32,14 @@ import { describeBadRecord } from '../data/readers/record-error';
 import type { Tokenizer } from '../data/tokenizer';
 import { tokenizerFor } from '../data/tokenize-batch';
 import { buildPart } from '../cache/build';
+import { buildFilteredPart } from '../cache/build-filtered';
 import { checkPartFile } from '../cache/arrow-part';
 import { ensureCacheOffsets } from '../cache/part-offsets';
 import { describePreprocessing, diffPreprocessing, fingerprintOf, tokenizerFingerprint } from '../cache/fingerprint';
 import { mergeParts, missingRanks, readIndex, readManifests } from '../cache/index-file';
 import { INDEX_FILE, manifestFile } from '../cache/layout';
 import { resolvePartition, type PartitionFlags } from '../cache/partition';
-import { refuseDocStepsWithCache, resolvePipeline } from '../actors/resolve';
+import { pipelineFingerprint, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
 import type { PartManifest, Preprocessing, TokenCacheIndex } from '../../schemas/token-cache';
 import { TelemetryBus } from '../telemetry/bus';
 import { startTapFromConfig } from '../telemetry/tap/from-config';
@@ -70,11 +75,14 @@ export function configuredDatasets(c: TrainConfig): { trainSets: DatasetSpec[]; 
   };
 }
 
-export function expectedPreprocessing(c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string) {
+/** `steps`: the pipeline steps run on the documents (splitAtCache's `prepare`). */
+export function expectedPreprocessing(
+  c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string, steps: readonly ResolvedStep[] = [],
+) {
   const preprocessing = describePreprocessing({
     datasetDir: c.dataset_dir, train: trainSets, eval: evalSets, maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy,
     interleaveProbs: c.interleave_probs ?? null, valSize: c.val_size, seed: c.seed, onBadRecord: c.on_bad_record,
-    tokenizerFingerprint,
+    tokenizerFingerprint, pipeline: pipelineFingerprint(steps),
   });
   return { preprocessing, fingerprint: fingerprintOf(preprocessing) };
 }
@@ -120,6 +128,8 @@ interface BuildContext {
   evalSets: DatasetSpec[];
   preprocessing: Preprocessing;
   fingerprint: string;
+  /** Pipeline steps run on the documents before tokenizing. */
+  steps: readonly ResolvedStep[];
   out: NodeJS.WritableStream;
   progressIntervalMs?: number;
 }
@@ -155,7 +165,8 @@ async function build(ctx: BuildContext, flags: PartitionFlags, env: Readonly<Rec
   if (!manifest) {
     if (worldSize > 1) out.write(`prepare: rank ${rank} of ${worldSize} (from ${partition.source})\n`);
     const skipped = c.on_bad_record === 'skip' ? new BadRecordLog() : null; // counts a record once over both passes
-    manifest = await buildPart({
+    const makePart = ctx.steps.length > 0 ? (i: Parameters<typeof buildPart>[0]) => buildFilteredPart(i, ctx.steps) : buildPart;
+    manifest = await makePart({
       dir, tokenizerDir: c.model_name_or_path, workers: workersOf(c),
       train: ctx.trainSets, eval: ctx.evalSets, preprocessing: ctx.preprocessing, fingerprint, partition, out,
       maxSamples: c.max_samples ?? null, mixStrategy: c.mix_strategy, interleaveProbs: c.interleave_probs ?? null,
@@ -191,15 +202,15 @@ export async function runPrepare(configPath: string, overrides: string[], flags:
   const out = opts.out ?? process.stderr;
   const { config: c, warnings, where } = loadTrainConfig(configPath, overrides);
   for (const w of warnings) out.write(`warning: ${w}\n`);
-  refuseDocStepsWithCache(resolvePipeline(c.pipeline, configPath, where), tokenizedPath(c, configPath));
-  if (c.tap_port === null) return prepareWith(c, configPath, flags, { ...opts, out });
+  const steps = splitAtCache(resolvePipeline(c.pipeline, configPath, where), tokenizedPath(c, configPath)).prepare;
+  if (c.tap_port === null) return prepareWith(c, configPath, steps, flags, { ...opts, out });
   // With a tap: started before any work; clients get prepare's progress lines and how it ended.
   const bus = new TelemetryBus(randomUUID(), c.tap_history);
   const tap = await startTapFromConfig(c, bus, new RunDescription('prepare', c as unknown as Record<string, unknown>), out, opts.env ?? process.env);
   const started = Date.now();
   bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.tokenized_path ?? c.output_dir });
   try {
-    const r = await prepareWith(c, configPath, flags, { ...opts, out: linesToBus(out, bus, 'prepare') });
+    const r = await prepareWith(c, configPath, steps, flags, { ...opts, out: linesToBus(out, bus, 'prepare') });
     bus.emit('run.stop', { status: 'completed', elapsed_s: (Date.now() - started) / 1000 });
     return r;
   } catch (e) {
@@ -210,7 +221,7 @@ export async function runPrepare(configPath: string, overrides: string[], flags:
   }
 }
 
-async function prepareWith(c: TrainConfig, configPath: string, flags: PrepareFlags, opts: PrepareOptions & { out: NodeJS.WritableStream }): Promise<PrepareResult> {
+async function prepareWith(c: TrainConfig, configPath: string, steps: readonly ResolvedStep[], flags: PrepareFlags, opts: PrepareOptions & { out: NodeJS.WritableStream }): Promise<PrepareResult> {
   const out = opts.out;
   const dir = tokenizedPath(c, configPath);
   const { trainSets, evalSets } = configuredDatasets(c);
@@ -218,7 +229,7 @@ async function prepareWith(c: TrainConfig, configPath: string, flags: PrepareFla
   if (trainSets.length === 0 && evalSets.length === 0) throw usageError(`${configPath}: no datasets to prepare (set dataset with do_train, or eval_dataset)`);
   // One tokenizer in this thread when it tokenizes inline (the same instance); a pool loads its own.
   const tokFingerprint = workersOf(c) <= 1 ? tokenizerFor(c.model_name_or_path).fingerprint : tokenizerFingerprint(c.model_name_or_path);
-  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokFingerprint);
+  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokFingerprint, steps);
   if (flags.merge) {
     if (flags.rank !== undefined) throw usageError('--merge joins all ranks\' parts: it takes no --rank');
     const world = flags.worldSize === undefined ? undefined : resolvePartition({ rank: 0, worldSize: flags.worldSize }, {}).worldSize;
@@ -230,7 +241,7 @@ async function prepareWith(c: TrainConfig, configPath: string, flags: PrepareFla
   if (c.streaming) {
     out.write('note: the cache holds the map-style document order and split (as streaming: false); a streamed run over it reads its blocks in that order through the shuffle buffer.\n');
   }
-  const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, out, progressIntervalMs: opts.progressIntervalMs };
+  const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, steps, out, progressIntervalMs: opts.progressIntervalMs };
   return build(ctx, flags, opts.env ?? process.env);
 }
 
@@ -242,7 +253,8 @@ export async function runPrepareCommand(configPath: string, overrides: string[],
 /**
  * The cache `ptflow train` reads: the complete, current cache at `tokenized_path` (merging finished
  * ranks' parts when index.json is not written yet), built first when there is none or when
- * overwrite_cache is set. A cache built from other settings is refused, saying what changed.
+ * overwrite_cache is set. A cache built from other settings is refused, saying what changed (a
+ * pipeline step by its name). `steps`: the pipeline steps on the documents (applied in the cache).
  */
 export async function cacheForTrain(
   c: TrainConfig,
@@ -251,10 +263,11 @@ export async function cacheForTrain(
   tokenizer: Tokenizer,
   out: NodeJS.WritableStream,
   configPath = 'config.yaml',
+  steps: readonly ResolvedStep[] = [],
 ): Promise<TokenCacheIndex> {
   const dir = tokenizedPath(c, configPath);
-  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizer.fingerprint);
-  const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, out };
+  const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizer.fingerprint, steps);
+  const ctx: BuildContext = { c, dir, trainSets, evalSets, preprocessing, fingerprint, steps, out };
   const rebuild = async (why: string): Promise<TokenCacheIndex> => {
     out.write(`${why}: tokenizing the datasets into ${dir} first.\n`);
     const r = await build(ctx, { rank: 0, worldSize: 1 }, {});

@@ -47,11 +47,12 @@ import { dataSettingsOf, type DataSettings } from '../train/data-settings';
 import { checkResume } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
-import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
+import { parallelizable, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
 import { insertSteps } from '../pipeline/insert-steps';
 import type { Launch } from '../distributed/launch';
 import { requireTransport } from '../distributed/world';
 import { refuseUnsupportedInWorld } from './world-checks';
+import { stepSnapshotsOf } from '../actors/step-snapshots';
 
 export interface TrainRunOptions {
   /** Where progress goes (default stderr); tests pass a buffer. */
@@ -84,8 +85,7 @@ export async function runTrain(configPath: string, overrides: string[], opts: Tr
     // Every line printed from here on is also a `log` event (warnings included).
     const out = loggedOutput(terminal, bus);
     for (const w of warnings) out.write(`warning: ${w}\n`);
-    const steps = resolvePipeline(c.pipeline, configPath, where);
-    refuseDocStepsWithCache(steps, c.tokenized_path);
+    const steps = splitAtCache(resolvePipeline(c.pipeline, configPath, where), c.tokenized_path);
     // The tap starts before any work, so a port in use costs nothing and a client sees the whole run.
     const world = requireTransport(); // several ranks without the MPI addon: the install hint, before any work
     refuseUnsupportedInWorld(c, world);
@@ -118,7 +118,8 @@ interface RunChannels {
   terminal: NodeJS.WritableStream;
   bus: TelemetryBus;
   signals: RunSignals | null;
-  steps: ResolvedStep[];
+  /** `prepare`: run on the documents into the tokenized cache; `graph`: inserted into the training graph. */
+  steps: { prepare: ResolvedStep[]; graph: ResolvedStep[] };
   world: Launch;
 }
 
@@ -163,15 +164,15 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     if (resume.note) out.write(resume.note + '\n');
     for (const n of resumePlan?.notes ?? []) out.write(n + '\n');
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
-    const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
+    const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath, steps.prepare) : null;
     // Map mode without tokenized_path: the run's own cache, built by the data actor (src/cache/run-cache.ts).
-    const runCache = c.tokenized_path ? null : runCacheBuild(c, steps, trainSets, evalSets, tokenizer.fingerprint);
+    const runCache = c.tokenized_path ? null : runCacheBuild(c, steps.graph, trainSets, evalSets, tokenizer.fingerprint, world);
     return await runPipeline(c, {
       runCache,
       trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
-      steps,
+      steps: steps.graph,
       world,
     });
   } finally {
@@ -194,7 +195,7 @@ interface RunInputs {
   /** Map mode without tokenized_path: build (or reuse) the run's own cache and train from it. */
   runCache: RunCacheBuild | null;
   signals: RunSignals | null;
-  /** `pipeline:` steps (with a cache: none on the docs edge, see refuseDocStepsWithCache). */
+  /** `pipeline:` steps in the graph (with a cache: none on the docs edge, those ran in the cache, see splitAtCache). */
   steps: ResolvedStep[];
   world: Launch;
   /** Prints and publishes each line as a `log` event; `terminal` only prints (the progress display). */
@@ -238,8 +239,8 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
-  }), inp.steps);
-  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, out);
+  }), inp.steps, [], stepSnapshotsOf(resumeCursor));
+  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, stepSnapshotsOf(resumeCursor), out);
   inp.run.set({ graph: tapGraph(graph) });
   // The hello names the backend the trainer actually started (auto resolves in its thread).
   bus.subscribe((e) => {
@@ -362,11 +363,11 @@ function cacheShardParams(c: TrainConfig, index: TokenCacheIndex, tokenizer: Run
  * the collator's memory instead (null here) with `pipeline:` steps (the cache builder runs none, and
  * steps are placed relative to the reader, tokenizer and collator) or with PTFLOW_CACHE_READ=memory.
  */
-function runCacheBuild(c: TrainConfig, steps: readonly ResolvedStep[], trainSets: DatasetSpec[], evalSets: DatasetSpec[], tokenizerFingerprint: string): RunCacheBuild | null {
+function runCacheBuild(c: TrainConfig, steps: readonly ResolvedStep[], trainSets: DatasetSpec[], evalSets: DatasetSpec[], tokenizerFingerprint: string, world: Launch): RunCacheBuild | null {
   if (c.streaming || steps.length > 0 || process.env.PTFLOW_CACHE_READ === 'memory') return null;
   const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizerFingerprint);
   return {
-    dir: runCacheDir(c.output_dir), tokenizer_dir: c.model_name_or_path,
+    dir: runCacheDir(c.output_dir, world), tokenizer_dir: c.model_name_or_path,
     workers: c.tokenizer_workers ?? Math.max(1, os.availableParallelism() - 1), // as TokenizerActor
     train: trainSets, eval: evalSets, preprocessing, fingerprint,
     max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy, interleave_probs: c.interleave_probs ?? null,
@@ -415,15 +416,18 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
 
 /**
  * A map-style run re-reads every document on resume, so a deterministic step is in the same state at
- * the cursor. A streamed run seeks past documents: a step that keeps state across batches starts
- * empty there (snapshot/restore of step state is not stored in checkpoints yet). Said once.
+ * the cursor. A streamed run seeks past documents: a stateful step on the docs or tokens edge is
+ * restored from the snapshot its checkpoint's cursor holds (src/actors/step-snapshots.ts). A step that
+ * keeps state without `snapshot`, a stateful step on the batches edge, or one the checkpoint has no
+ * snapshot of starts empty there: said once.
  */
-function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, out: NodeJS.WritableStream): void {
+function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, snapshots: Record<string, unknown>, out: NodeJS.WritableStream): void {
   if (!streaming) return;
-  const stateful = steps.filter((s) => !parallelizable(s.def));
-  if (stateful.length === 0) return;
+  const inexact = steps.filter((s) => !parallelizable(s.def) && !(s.def.snapshot !== undefined && s.def.input !== 'batches' && s.name in snapshots));
+  if (inexact.length === 0) return;
   out.write(
-    `warning: resuming a streamed run with stateful pipeline step${stateful.length > 1 ? 's' : ''} ${stateful.map((s) => `'${s.name}'`).join(', ')}: ` +
+    `warning: resuming a streamed run with stateful pipeline step${inexact.length > 1 ? 's' : ''} ${inexact.map((s) => `'${s.name}'`).join(', ')} ` +
+      'that the checkpoint holds no state of (no snapshot/restore, on the batches edge, or not in the run that wrote it): ' +
       'they restart empty at the checkpoint, so the token stream is not guaranteed to match an uninterrupted run.\n',
   );
 }

@@ -116,7 +116,7 @@ export async function runStreamCollator(
     } else {
       await flushEval();
       if (trainOut && meta.state) {
-        for (const r of mem.batcher.add(docs, meta.state, meta.epoch)) {
+        for (const r of mem.batcher.add(docs, meta.state, meta.epoch, meta.steps)) {
           if (skip > 0) {
             skip--;
             mem.trainSent++;

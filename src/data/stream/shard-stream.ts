@@ -53,6 +53,8 @@ export interface StreamDocsMeta {
   epoch: number;
   /** Training batches: the stream's state at this batch's first document. */
   state: StreamShardState | null;
+  /** Added by stateful pipeline steps on the way: their snapshot before this batch (src/actors/step-snapshots.ts). */
+  steps?: Record<string, unknown>;
 }
 
 export interface DocSink {

@@ -75,7 +75,8 @@ export class StreamBatcher {
     return { rows: this.rows.length, tokens: this.packer?.pending ?? 0 };
   }
 
-  add(docs: readonly Int32Array[], state: StreamShardState, epoch: number): ReadyMicro[] {
+  /** `steps`: the pipeline steps' snapshots before this batch (its meta's), carried into each cursor made from it. */
+  add(docs: readonly Int32Array[], state: StreamShardState, epoch: number, steps?: Record<string, unknown>): ReadyMicro[] {
     let firstDoc = 0;
     let firstToken = 0;
     if (this.resume) {
@@ -97,7 +98,7 @@ export class StreamBatcher {
       if (this.rows.length < this.opts.batchSize) return;
       const next = end >= docs[i].length ? { doc: i + 1, token: 0 } : { doc: i, token: end };
       this.micro++;
-      ready.push({ rows: this.rows, epoch, cursor: { kind: 'stream', shard: state, ...next, micro: this.micro } });
+      ready.push({ rows: this.rows, epoch, cursor: { kind: 'stream', shard: state, ...next, micro: this.micro, ...(steps ? { steps } : {}) } });
       this.rows = [];
     };
     for (let i = firstDoc; i < docs.length; i++) {
