@@ -19,7 +19,7 @@ import { EventFileWriter } from '../src/outputs/tensorboard/event-writer';
 import { tensorboardScalars } from '../src/outputs/tensorboard/hf-tags';
 import { createTrainerState, markCheckpointSave, saveTrainerState } from '../src/outputs/trainer-state';
 import { defineStage } from '../src/pipeline/stage';
-import { blockIfArmed, killIfArmed } from '../src/faults';
+import { blockIfArmed, holdIfArmed, killIfArmed } from '../src/faults';
 import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { finetuningArgs, readModelConfig, setupModel, type ModelSetupParams } from '../src/train/model-setup';
@@ -330,6 +330,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     }
     if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
     killIfArmed('kill-after-step', step);
+    holdIfArmed('hold-after-step', step);
   }
 
   const step = state.global_step;

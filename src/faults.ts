@@ -16,11 +16,14 @@
  *   block-step@N            TrainerActor's thread blocks for ever inside optimizer step N
  *   hang-startup@1          the main thread waits for ever after checking the inputs, before any
  *                           thread starts (it still answers signals)
+ *   hold-after-step@N       TrainerActor's thread waits after optimizer step N (and its log and
+ *                           checkpoint) until the file named by PTFLOW_FAULT_RELEASE exists: a test
+ *                           changes the output directory at that moment (e.g. makes it unwritable)
  * Each blocking fault first writes `[fault] <fault>` to stderr, so a test knows the run got there.
  *
  * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
  */
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 
 interface Fault {
   kind: string;
@@ -72,6 +75,19 @@ export function throwIfArmed(actor: string, n: number): void {
 function blockForever(what: string): never {
   writeSync(2, `[fault] ${what}\n`);
   for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+/**
+ * When fault `kind@at` is armed: waits (this thread, no CPU) until the file named by
+ * PTFLOW_FAULT_RELEASE exists. Only the timing is injected; what fails afterwards fails for real.
+ */
+export function holdIfArmed(kind: string, at: number): void {
+  if (!faultArmed(kind, at)) return;
+  const release = process.env.PTFLOW_FAULT_RELEASE;
+  if (!release) throw new Error(`PTFLOW_FAULTS: ${kind}@${at} needs PTFLOW_FAULT_RELEASE (the file whose creation releases it)`);
+  writeSync(2, `[fault] ${kind}@${at}\n`);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(release)) Atomics.wait(cell, 0, 0, 20);
 }
 
 /** Blocks this thread for ever when fault `kind@at` is armed. */
