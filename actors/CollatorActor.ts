@@ -15,6 +15,7 @@ import { newStreamCollatorMemory, runStreamCollator, type StreamCollatorMemory }
 import { decodeTokenizedDocs } from '../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../schemas/train-batch';
 import { collate, type Row } from '../src/data/collate';
+import { microInEpoch, microRange } from '../src/train/cursor-rebase';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
 import { Packer, type PackerState } from '../src/data/packer';
 import { throwIfArmed } from '../src/faults';
@@ -141,19 +142,22 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   // Training micro-batches, epoch after epoch, until the trainer has enough (it stops the run).
   const out = ctx.output('train');
   const n = train.rows.length;
-  const microPerEpoch = Math.ceil(n / p.train_batch_size);
   if (p.resume_cursor !== null && (isStreamCursor(p.resume_cursor) || isCacheStreamCursor(p.resume_cursor))) {
     throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
   }
   let cursor: MapCursor = mem.nextToSend ?? (p.resume_cursor as MapCursor | null) ?? { epoch: 0, micro: 0 };
   for (;;) {
     const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
+    // A re-based resume shifts the grid of its first epoch (src/train/cursor-rebase.ts).
+    const shift = cursor.shift ?? 0;
+    const microPerEpoch = microInEpoch(n, p.train_batch_size, shift);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
       const rows: Row[] = [];
-      for (let j = micro * p.train_batch_size; j < Math.min(n, (micro + 1) * p.train_batch_size); j++) rows.push(train.rows[order[j]]);
+      const { start, end } = microRange(micro, p.train_batch_size, shift, n);
+      for (let j = start; j < end; j++) rows.push(train.rows[order[j]]);
       const batch = collate(rows, p.pad_id);
       const last = micro === microPerEpoch - 1;
-      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1, ...(shift ? { shift } : {}) };
       let tokens = 0;
       for (const v of batch.attentionMask) tokens += v;
       const meta: TrainBatchMeta = {

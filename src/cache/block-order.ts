@@ -20,6 +20,7 @@ import { epochOrder, rankShare } from '../data/epoch-order';
 import { Rng } from '../data/rng';
 import { ShuffleBuffer } from '../data/stream/shuffle-buffer';
 import { PtflowError } from '../errors';
+import { microInEpoch, microRange } from '../train/cursor-rebase';
 
 export interface MicroBatchRows<C> {
   epoch: number;
@@ -43,17 +44,21 @@ export interface MapOrderOptions {
 
 export function* mapMicroBatches(o: MapOrderOptions, from: MapCursor): Generator<MicroBatchRows<MapCursor>, never, undefined> {
   const share = rankShare(o.blocks, o.rank ?? 0, o.worldSize ?? 1);
-  const microPerEpoch = Math.ceil(share.length / o.batchSize);
-  if (microPerEpoch === 0) throw new Error('internal: no training blocks');
-  if (from.micro > microPerEpoch) throw new PtflowError(`data cursor micro-batch ${from.micro} is past the ${microPerEpoch} of an epoch: the checkpoint was written for other data`, 2);
-  let cursor = { epoch: from.epoch, micro: from.micro };
+  if (share.length === 0) throw new Error('internal: no training blocks');
+  // A re-based resume shifts the grid of its first epoch (src/train/cursor-rebase.ts).
+  const firstMicroPerEpoch = microInEpoch(share.length, o.batchSize, from.shift ?? 0);
+  if (from.micro > firstMicroPerEpoch) throw new PtflowError(`data cursor micro-batch ${from.micro} is past the ${firstMicroPerEpoch} of an epoch: the checkpoint was written for other data`, 2);
+  let cursor: MapCursor = from;
   for (;;) {
     const order = epochOrder(o.blocks, cursor.epoch, o.seed, o.keepOrder);
+    const shift = cursor.shift ?? 0;
+    const microPerEpoch = microInEpoch(share.length, o.batchSize, shift);
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
       const rows: number[] = [];
-      for (let k = micro * o.batchSize; k < Math.min(share.length, (micro + 1) * o.batchSize); k++) rows.push(order[share.position(k)]);
+      const { start, end } = microRange(micro, o.batchSize, shift, share.length);
+      for (let k = start; k < end; k++) rows.push(order[share.position(k)]);
       const last = micro === microPerEpoch - 1;
-      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1, ...(shift ? { shift } : {}) };
       yield { epoch: cursor.epoch, micro, microPerEpoch, last, rows, next };
     }
     cursor = { epoch: cursor.epoch + 1, micro: 0 };

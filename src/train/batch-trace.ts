@@ -1,7 +1,7 @@
 /**
  * Test/diagnostic hook: with PTFLOW_TRACE_BATCHES=<file>, the trainer appends one JSON line per
- * consumed micro-batch — its step, place in the epoch, and an FNV-1a checksum of its input ids — so
- * tests can prove that an interrupted and resumed run consumed exactly the blocks, in exactly the
+ * consumed micro-batch — its step, place in the epoch, an FNV-1a checksum of its input ids and one of
+ * each row's (`row_sums`: a block's identity whatever batch it travels in) — so tests can prove that an interrupted and resumed run consumed exactly the blocks, in exactly the
  * order, of an uninterrupted one. Off (no cost) when the variable is unset.
  */
 import { appendFileSync } from 'node:fs';
@@ -24,6 +24,9 @@ export function fnv1a(ids: Int32Array): number {
 
 export function traceBatches(step: number, micro: readonly MicroBatch[], meta: unknown): void {
   if (!file) return;
-  const lines = micro.map((b) => JSON.stringify({ step, sum: fnv1a(b.inputIds), rows: b.batchSize, meta })).join('\n');
+  const lines = micro.map((b) => {
+    const rowSums = Array.from({ length: b.batchSize }, (_, r) => fnv1a(b.inputIds.subarray(r * b.seqLen, (r + 1) * b.seqLen)));
+    return JSON.stringify({ step, sum: fnv1a(b.inputIds), rows: b.batchSize, row_sums: rowSums, meta });
+  }).join('\n');
   appendFileSync(file, lines + '\n');
 }

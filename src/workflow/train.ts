@@ -38,7 +38,7 @@ import { tensorboardDir } from '../outputs/tensorboard/log-dir';
 import { EventFileWriter } from '../outputs/tensorboard/event-writer';
 import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
 import { dataSettingsOf, type DataSettings } from '../train/data-settings';
-import { checkResume } from '../train/resume-check';
+import { checkResume, type ResumePlan } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
 import { parallelizable, refuseDocStepsWithCache, resolvePipeline, type ResolvedStep } from '../actors/resolve';
@@ -140,7 +140,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
   });
   await hangIfArmed('hang-startup', 1);
   const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint);
-  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip) : null;
+  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip, c.rebase_data_cursor) : null;
   makeOutputDir(c.output_dir);
   const lock = acquireRunLock(c.output_dir);
   signals?.onCleanup(() => lock.release());
@@ -151,7 +151,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     // tokenized_path: read the tokenized cache (built first when absent; a stale one is refused).
     const cache = c.tokenized_path ? await cacheForTrain(c, trainSets, evalSets, tokenizer, out, configPath) : null;
     return await runPipeline(c, {
-      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
+      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, rebase: resumePlan?.rebase ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
       steps,
@@ -169,6 +169,8 @@ interface RunInputs {
   resumeFrom: string | null;
   /** The checked data cursor to resume from (null: from the beginning). */
   resumeCursor: DataCursor | null;
+  /** Where rebase_data_cursor re-based the cursor (the trainer records it), or null. */
+  rebase: ResumePlan['rebase'];
   dataSettings: DataSettings;
   /** config.json's vocab_size: token ids read from a cache must be below it. */
   vocabSize: number;
@@ -205,7 +207,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       eval_batch_size: c.per_device_eval_batch_size, seed: c.data_seed ?? c.seed, disable_shuffling: c.disable_shuffling,
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming,
     },
-    trainer: c.do_train ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip } : null,
+    trainer: c.do_train ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip, rebase: inp.rebase } : null,
     evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
     blocks: inp.cache && !cacheInMemory(c) ? { ...cacheBlockParams(c, inp.cache, tokenizer, resumeCursor), vocab_size: inp.vocabSize } : null,
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
