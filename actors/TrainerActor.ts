@@ -237,8 +237,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
 
   // The re-base anchor: this run's, or the one the resumed checkpoint carries. micro_per_epoch is an
   // unshifted epoch's count (the plan's) where the first epoch is a re-base's shifted one.
-  const rebase: RebaseAnchor | undefined = p.rebase && first && first.microPerEpoch !== null
-    ? { ...p.rebase, micro_in_epoch: first.microPerEpoch } : savedRebase;
+  const rebase: RebaseAnchor | undefined = p.rebase && first ? { ...p.rebase, micro_in_epoch: first.microPerEpoch } : savedRebase;
   const shiftedFirst = p.rebase !== null && first !== null && first.epoch === p.rebase.epoch;
   const dataSettings: DataSettings | null = p.data_settings
     ? { ...p.data_settings, micro_per_epoch: (shiftedFirst ? plan.microPerEpoch : first?.microPerEpoch) ?? null, ...(rebase ? { rebase } : {}) }

@@ -68,3 +68,20 @@ describe('rebase_data_cursor', () => {
     expect(cl[cl.length - 1].meta).toEqual({ epoch: 1, micro: 1 }); // the next epoch is not shifted
   }, 300_000);
 });
+
+describe('ignore_data_skip records where the data restarted', () => {
+  it.each([['map-style', 'false'], ['streamed', 'true']])('%s: a later resume of the restarted run is checked from there, not refused', async (_kind, streaming) => {
+    const out = path.join(root, `ignore-${streaming}`);
+    const trace = path.join(root, `ignore-${streaming}.jsonl`);
+    await train(out, trace, [`streaming=${streaming}`, 'max_steps=3']);
+    const restarted = await train(out, trace, [`streaming=${streaming}`, 'max_steps=5', 'seed=4', 'ignore_data_skip=true']);
+    expect(restarted.stdout + restarted.stderr).toMatch(/ignore_data_skip: resuming the weights, optimizer and step 3 of \S+; the training data starts again from its beginning/);
+    await train(out, trace, [`streaming=${streaming}`, 'max_steps=7', 'seed=4']);
+    // Steps 4–7 read the new order from its start: 4 micro-batches, none repeated, resumed after 5 exactly.
+    const after = traced(trace).filter((l) => l.step > 3);
+    expect(after.map((l) => l.step)).toEqual([4, 5, 6, 7]);
+    const fresh = path.join(root, `ignore-fresh-${streaming}.jsonl`);
+    await train(path.join(root, `ignore-fresh-${streaming}`), fresh, [`streaming=${streaming}`, 'max_steps=4', 'seed=4', 'save_steps=100']);
+    expect(blocksOf(after)).toEqual(blocksOf(traced(fresh)));
+  }, 300_000);
+});

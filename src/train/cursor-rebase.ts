@@ -25,8 +25,8 @@ export const rebaseAnchorSchema = z.object({
   epoch: nat,
   micro: nat,
   shift: nat,
-  /** Micro-batches of the shifted epoch (its first micro index is 0, as in any epoch). */
-  micro_in_epoch: z.number().int().min(1),
+  /** Micro-batches of the shifted epoch (its first micro index is 0, as in any epoch); null when streaming. */
+  micro_in_epoch: z.number().int().min(1).nullable(),
 }).strict();
 export type RebaseAnchor = z.infer<typeof rebaseAnchorSchema>;
 
@@ -64,7 +64,7 @@ export function rebaseMapCursor(saved: MapCursor, oldBatch: number, newBatch: nu
  * micro-batches; the last window of an epoch may be shorter; `microPerEpoch` = an unshifted epoch).
  */
 export function mapCursorAfterAnchor(anchor: RebaseAnchor, steps: number, microPerEpoch: number, gradAccum: number): MapCursor {
-  const left = anchor.micro_in_epoch - anchor.micro;
+  const left = (anchor.micro_in_epoch ?? microPerEpoch) - anchor.micro;
   const stepsLeftInEpoch = Math.ceil(left / gradAccum);
   if (steps < stepsLeftInEpoch) {
     const micro = anchor.micro + steps * gradAccum;

@@ -122,6 +122,12 @@ export function checkCheckpointFiles(dir: string): { step: number; state: Ptflow
   return { step, state };
 }
 
+/** A streamed run's cursor counts micro-batches since its data last started (at step 0, or where ignore_data_skip restarted it). */
+function streamMicroAfter(s: DataSettings, step: number): number {
+  const from = s.rebase !== undefined && step >= s.rebase.step ? s.rebase.step : 0;
+  return (step - from) * s.gradient_accumulation_steps;
+}
+
 /** The cursor of `state` validated for its kind, and checked against `step` where the checkpoint says enough. */
 function checkCursor(file: string, state: PtflowStateFile, step: number): DataCursor | null {
   const c = state.cursor;
@@ -132,14 +138,14 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
   }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
     const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
-    if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
+    if (s && cursor.micro !== streamMicroAfter(s, step)) {
       throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
     return cursor;
   }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
     const cursor = parseStreamCursor(c, `${file}: field cursor`);
-    if (s && cursor.micro !== step * s.gradient_accumulation_steps) {
+    if (s && cursor.micro !== streamMicroAfter(s, step)) {
       throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
     return cursor;
@@ -153,7 +159,7 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
   if (s && s.micro_per_epoch !== null) {
     // A re-based run's shifted epoch has its own micro-batch count (src/train/cursor-rebase.ts).
     const inShifted = s.rebase !== undefined && cursor.epoch === s.rebase.epoch;
-    const epochMicro = inShifted ? s.rebase!.micro_in_epoch : s.micro_per_epoch;
+    const epochMicro = (inShifted ? s.rebase!.micro_in_epoch : null) ?? s.micro_per_epoch;
     if (cursor.micro >= epochMicro) {
       throw new PtflowError(
         `${file}: field cursor.micro is ${cursor.micro}, past the end of an epoch of ${epochMicro} micro-batches`,
@@ -205,7 +211,7 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
         (changes.length > 0 ? ` (changed since the checkpoint: ${changes.join('; ')})` : ''),
     );
     // The data restarts here: later checkpoints of this run are checked from this step on.
-    return { cursor: null, notes, rebase: now.streaming ? null : { step, epoch: 0, micro: 0, shift: 0 } };
+    return { cursor: null, notes, rebase: { step, epoch: 0, micro: 0, shift: 0 } };
   }
   if (rebaseCursor) return rebased(dir, file, step, cursor, saved, now, notes);
   if (changes.length > 0) {
