@@ -306,6 +306,19 @@ const rows: BadInputRow[] = [
 
   // --- a resume whose data order would change (class 2) ---
   {
+    name: 'checkpoint: a streamed run\'s cursor in a map-style run\'s checkpoint',
+    setup: (d) => {
+      goodOutput(d);
+      editJson(d, 'ptflow_state.json', (j) => {
+        j.cursor = { kind: 'stream', micro: 2 };
+      });
+      return ['train', config(d, { max_steps: 4 })];
+    },
+    code: 1,
+    error: /checkpoint-2\/ptflow_state\.json: field cursor is a streamed run's cursor but field data_settings\.streaming is false/,
+    unchanged: checkpoints,
+  },
+  {
     name: 'resume: cutoff_len changed',
     setup: (d) => resumeWith(d, { cutoff_len: 32 }),
     code: 2,

@@ -136,6 +136,14 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
     if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
     return null;
   }
+  const kind = typeof c === 'object' ? (c as { kind?: unknown }).kind : undefined;
+  const streamed = kind === 'stream' || kind === 'cache-stream';
+  if (s && streamed !== s.streaming) {
+    throw new PtflowError(
+      `${file}: field cursor is a ${streamed ? 'streamed' : 'map-style'} run's cursor but field data_settings.streaming is ${s.streaming}: ` +
+        "the checkpoint's files disagree (edited or mixed from different checkpoints); resume from another checkpoint or start afresh",
+    );
+  }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
     const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
     if (s && cursor.micro !== streamMicroAfter(s, step)) {
