@@ -143,22 +143,24 @@ export const stage = defineStage<CollatorParams>(async (ctx) => {
   // Training micro-batches, epoch after epoch, until the trainer has enough (it stops the run).
   const out = ctx.output('train');
   const n = train.rows.length;
-  const share = rankShare(n, p.train_batch_size, p.rank ?? 0, p.world_size ?? 1);
-  const microPerEpoch = share.microPerEpoch;
   if (p.resume_cursor !== null && (isStreamCursor(p.resume_cursor) || isCacheStreamCursor(p.resume_cursor))) {
     throw new PtflowError('the checkpoint was written by a streamed run: resume it with streaming: true', 2);
   }
   let cursor: MapCursor = mem.nextToSend ?? (p.resume_cursor as MapCursor | null) ?? { epoch: 0, micro: 0 };
   for (;;) {
     const order = epochOrder(n, cursor.epoch, p.seed, p.disable_shuffling);
+    // A re-based resume shifts the grid of its first epoch (src/train/cursor-rebase.ts).
+    const shift = cursor.shift ?? 0;
+    const share = rankShare(n, p.train_batch_size, p.rank ?? 0, p.world_size ?? 1, shift);
+    const microPerEpoch = share.microPerEpoch;
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
       const rows: Row[] = [];
       const { start, end } = share.slice(micro);
       for (let j = start; j < end; j++) rows.push(train.rows[order[j]]);
-      // A rank's slice of the short last micro-batch may be empty: it still sends one, to stay in step.
+      // A rank's slice of a short (first or last) micro-batch may be empty: it still sends one, to stay in step.
       const batch = rows.length > 0 ? collate(rows, p.pad_id) : emptyShareBatch(p.pad_id);
       const last = micro === microPerEpoch - 1;
-      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1, ...(shift ? { shift } : {}) };
       let tokens = 0;
       for (const v of batch.attentionMask) tokens += v;
       const meta: TrainBatchMeta = {

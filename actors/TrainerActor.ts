@@ -24,15 +24,17 @@ import { EventFileWriter } from '../src/outputs/tensorboard/event-writer';
 import { tensorboardScalars } from '../src/outputs/tensorboard/hf-tags';
 import { createTrainerState, markCheckpointSave, saveTrainerState } from '../src/outputs/trainer-state';
 import { defineStage } from '../src/pipeline/stage';
-import { blockIfArmed, killIfArmed } from '../src/faults';
+import { blockIfArmed, holdIfArmed, killIfArmed } from '../src/faults';
 import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { finetuningArgs, readModelConfig, setupModel, type ModelSetupParams } from '../src/train/model-setup';
 import { checkStepMemory, describeEstimate, planStepMemory } from '../src/engine/memory/budget';
+import { fmtBytes } from '../src/engine/memory/out-of-memory';
 import { trainableParameterCount } from '../src/engine/memory/trainable';
 import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
 import { WindowReader } from '../src/train/window-reader';
 import type { DataSettings } from '../src/train/data-settings';
+import type { RebaseAnchor } from '../src/train/cursor-rebase';
 import { PtflowError } from '../src/errors';
 import { decodeTrainBatch } from '../schemas/train-batch';
 import { evalMetricsOf, evalSums, type EvalMetrics } from './EvaluatorActor';
@@ -117,6 +119,8 @@ export interface TrainerParams extends ModelSetupParams {
   data_settings: DataSettings | null;
   /** Resume without the data cursor (the main thread checked everything else). */
   ignore_data_skip: boolean;
+  /** rebase_data_cursor re-based the cursor at this step (recorded in the checkpoints' data_settings), or null. */
+  rebase: Omit<RebaseAnchor, 'micro_in_epoch'> | null;
   /** Tokens per sequence at most (the memory check sizes one step with it). */
   cutoff_len: number;
   gradient_checkpointing: boolean | null;
@@ -225,20 +229,25 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   let progress: RunProgressState = {
     lossSinceLog: 0, stepsSinceLog: 0, lossTotal: 0, tokensSeen: 0, cursor: null, skippedSteps: 0,
   };
+  let savedRebase: RebaseAnchor | undefined;
   if (p.resume_from) {
     const ck = await loadCheckpoint(p.resume_from);
     await ck.restoreOptimizer(optimizer);
     Object.assign(state, ck.trainerState, { max_steps: plan.totalSteps });
     progress = ck.progress;
     const savedMicro = ck.dataSettings?.micro_per_epoch ?? null;
-    if (!p.ignore_data_skip && first && savedMicro !== null && first.microPerEpoch !== savedMicro) {
+    // In the saved run's global micro-batch (a re-base changed ours; a shifted epoch has its own count).
+    const savedBatch = (ck.dataSettings?.per_device_train_batch_size ?? p.per_device_train_batch_size) * (ck.dataSettings?.world_size ?? world.world_size);
+    const nowMicro = first && first.blocks !== null ? Math.ceil(first.blocks / savedBatch) : first?.microPerEpoch;
+    if (!p.ignore_data_skip && first && savedMicro !== null && nowMicro !== savedMicro) {
       // Same settings and file stamps, different data (files rewritten with their old size and mtime).
       throw new PtflowError(
         `cannot resume ${p.resume_from} exactly: its run had ${savedMicro} micro-batches per epoch, the training data now gives ` +
-          `${first.microPerEpoch}. Start afresh (overwrite_output_dir: true, or another output_dir), or set ignore_data_skip: true`,
+          `${nowMicro}. Start afresh (overwrite_output_dir: true, or another output_dir), or set ignore_data_skip: true`,
         2,
       );
     }
+    savedRebase = p.ignore_data_skip ? undefined : ck.dataSettings?.rebase;
     trainStep.stepsDone = state.global_step;
     ctx.log('info', `resumed from ${p.resume_from} at step ${state.global_step}`);
   }
@@ -255,8 +264,17 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     return r.grads;
   };
 
+  // The re-base anchor: this run's, or the one the resumed checkpoint carries. micro_per_epoch is an
+  // unshifted epoch's count (the plan's) where the first epoch is a re-base's shifted one.
+  const rebase: RebaseAnchor | undefined = p.rebase && first ? { ...p.rebase, micro_in_epoch: first.microPerEpoch } : savedRebase;
+  const shiftedFirst = p.rebase !== null && first !== null && first.epoch === p.rebase.epoch;
   const dataSettings: DataSettings | null = p.data_settings
-    ? { ...p.data_settings, world_size: world.world_size, micro_per_epoch: first?.microPerEpoch ?? null }
+    ? {
+        ...p.data_settings,
+        world_size: world.world_size,
+        micro_per_epoch: (shiftedFirst ? plan.microPerEpoch : first?.microPerEpoch) ?? null,
+        ...(rebase ? { rebase } : {}),
+      }
     : null;
   const nonEmbedding = nonEmbeddingParameters(model);
   const trainerLog = writer ? new TrainerLog(p.output_dir) : null;
@@ -391,6 +409,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     }
     if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
     killIfArmed('kill-after-step', step);
+    holdIfArmed('hold-after-step', step);
   }
 
   const step = state.global_step;

@@ -16,6 +16,12 @@ export interface MapCursor {
   epoch: number;
   /** Index within that epoch of the next micro-batch to produce. */
   micro: number;
+  /**
+   * Blocks this epoch's micro-batch grid is shifted back by (micro-batch k covers epoch positions
+   * [k·B − shift, (k+1)·B − shift)): set only in an epoch a resume re-based to a new batch size
+   * (rebase_data_cursor, src/train/cursor-rebase.ts); absent = 0.
+   */
+  shift?: number;
 }
 
 export type DataCursor = MapCursor | StreamCursor | CacheStreamCursor;

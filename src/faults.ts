@@ -21,11 +21,14 @@
  *   block-cache-build@1     the thread building a run's own token cache blocks for ever
  *   kill-in-cache-build@1   SIGKILL the process while a run's own token cache is half built (parts
  *                           and manifest written, no index.json yet)
+ *   hold-after-step@N       TrainerActor's thread waits after optimizer step N (and its log and
+ *                           checkpoint) until the file named by PTFLOW_FAULT_RELEASE exists: a test
+ *                           changes the output directory at that moment (e.g. makes it unwritable)
  * Each blocking fault first writes `[fault] <fault>` to stderr, so a test knows the run got there.
  *
  * Documented in README ("Crash safety"). Nothing here runs when PTFLOW_FAULTS is unset.
  */
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 
 interface Fault {
   kind: string;
@@ -82,6 +85,19 @@ function blockForever(what: string): never {
 /** Computes (a busy loop) for SPIN_MS when fault `kind@at` is armed. */
 export function spinIfArmed(kind: string, at: number): void {
   if (faultArmed(kind, at)) for (const end = performance.now() + SPIN_MS; performance.now() < end; );
+}
+
+/**
+ * When fault `kind@at` is armed: waits (this thread, no CPU) until the file named by
+ * PTFLOW_FAULT_RELEASE exists. Only the timing is injected; what fails afterwards fails for real.
+ */
+export function holdIfArmed(kind: string, at: number): void {
+  if (!faultArmed(kind, at)) return;
+  const release = process.env.PTFLOW_FAULT_RELEASE;
+  if (!release) throw new Error(`PTFLOW_FAULTS: ${kind}@${at} needs PTFLOW_FAULT_RELEASE (the file whose creation releases it)`);
+  writeSync(2, `[fault] ${kind}@${at}\n`);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(release)) Atomics.wait(cell, 0, 0, 20);
 }
 
 /** Blocks this thread for ever when fault `kind@at` is armed. */

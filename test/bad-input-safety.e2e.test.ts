@@ -306,6 +306,19 @@ const rows: BadInputRow[] = [
 
   // --- a resume whose data order would change (class 2) ---
   {
+    name: 'checkpoint: a streamed run\'s cursor in a map-style run\'s checkpoint',
+    setup: (d) => {
+      goodOutput(d);
+      editJson(d, 'ptflow_state.json', (j) => {
+        j.cursor = { kind: 'stream', micro: 2 };
+      });
+      return ['train', config(d, { max_steps: 4 })];
+    },
+    code: 1,
+    error: /checkpoint-2\/ptflow_state\.json: field cursor is a streamed run's cursor but field data_settings\.streaming is false/,
+    unchanged: checkpoints,
+  },
+  {
     name: 'resume: cutoff_len changed',
     setup: (d) => resumeWith(d, { cutoff_len: 32 }),
     code: 2,
@@ -316,7 +329,7 @@ const rows: BadInputRow[] = [
     name: 'resume: per_device_train_batch_size changed',
     setup: (d) => resumeWith(d, { per_device_train_batch_size: 3 }),
     code: 2,
-    error: /cannot resume .*: per_device_train_batch_size 2 → 3\./,
+    error: /cannot resume .*: per_device_train_batch_size 2 → 3\. .*or set rebase_data_cursor: true to continue with the next unseen block/,
     unchanged: checkpoints,
   },
   {
@@ -324,6 +337,21 @@ const rows: BadInputRow[] = [
     setup: (d) => resumeWith(d, { gradient_accumulation_steps: 2 }),
     code: 2,
     error: /cannot resume .*: gradient_accumulation_steps 1 → 2\./,
+    unchanged: checkpoints,
+  },
+  {
+    name: 'resume: rebase_data_cursor does not accept a change beyond the batch unit (cutoff_len)',
+    setup: (d) => resumeWith(d, { per_device_train_batch_size: 3, cutoff_len: 32, rebase_data_cursor: true }),
+    code: 2,
+    error: /cannot resume \S+checkpoint-2: rebase_data_cursor accepts a change of per_device_train_batch_size \/ gradient_accumulation_steps only.*: cutoff_len 16 → 32\./,
+    unchanged: checkpoints,
+    after: (d) => expect(existsSync(path.join(d, 'out', 'checkpoint-3'))).toBe(false),
+  },
+  {
+    name: 'resume: rebase_data_cursor and ignore_data_skip together',
+    setup: (d) => resumeWith(d, { per_device_train_batch_size: 3, rebase_data_cursor: true, ignore_data_skip: true }),
+    code: 2,
+    error: /ignore_data_skip and rebase_data_cursor are both true/,
     unchanged: checkpoints,
   },
   {

@@ -7,7 +7,8 @@
  *                                 cut into micro-batches; with rank/world_size only this rank's
  *                                 slice of each global micro-batch (rankShare: `micro` counts
  *                                 global micro-batches; a rank's slice of the last one may be
- *                                 empty, `rows: []`). Resuming at (epoch, micro) costs one
+ *                                 empty, `rows: []`; a re-based cursor's `shift` moves the first
+ *                                 epoch's grid). Resuming at (epoch, micro) costs one
  *                                 permutation, never a pass over the data.
  *   streamMicroBatches(o, from, load)  streaming: blocks read in order, through a seeded shuffle
  *                                 buffer of `bufferSize` blocks (the streamed run's algorithm);
@@ -44,19 +45,22 @@ export interface MapOrderOptions {
 }
 
 export function* mapMicroBatches(o: MapOrderOptions, from: MapCursor): Generator<MicroBatchRows<MapCursor>, never, undefined> {
-  const share = rankShare(o.blocks, o.batchSize, o.rank ?? 0, o.worldSize ?? 1);
-  const microPerEpoch = share.microPerEpoch;
-  if (microPerEpoch === 0) throw new Error('internal: no training blocks');
-  if (from.micro > microPerEpoch) throw new PtflowError(`data cursor micro-batch ${from.micro} is past the ${microPerEpoch} of an epoch: the checkpoint was written for other data`, 2);
-  let cursor = { epoch: from.epoch, micro: from.micro };
+  if (o.blocks === 0) throw new Error('internal: no training blocks');
+  // A re-based resume shifts the grid of its first epoch (src/train/cursor-rebase.ts).
+  const firstMicroPerEpoch = rankShare(o.blocks, o.batchSize, o.rank ?? 0, o.worldSize ?? 1, from.shift ?? 0).microPerEpoch;
+  if (from.micro > firstMicroPerEpoch) throw new PtflowError(`data cursor micro-batch ${from.micro} is past the ${firstMicroPerEpoch} of an epoch: the checkpoint was written for other data`, 2);
+  let cursor: MapCursor = from;
   for (;;) {
     const order = epochOrder(o.blocks, cursor.epoch, o.seed, o.keepOrder);
+    const shift = cursor.shift ?? 0;
+    const share = rankShare(o.blocks, o.batchSize, o.rank ?? 0, o.worldSize ?? 1, shift);
+    const microPerEpoch = share.microPerEpoch;
     for (let micro = cursor.micro; micro < microPerEpoch; micro++) {
       const rows: number[] = [];
       const { start, end } = share.slice(micro);
       for (let k = start; k < end; k++) rows.push(order[k]);
       const last = micro === microPerEpoch - 1;
-      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1 };
+      const next: MapCursor = last ? { epoch: cursor.epoch + 1, micro: 0 } : { epoch: cursor.epoch, micro: micro + 1, ...(shift ? { shift } : {}) };
       yield { epoch: cursor.epoch, micro, microPerEpoch, last, rows, next };
     }
     cursor = { epoch: cursor.epoch + 1, micro: 0 };

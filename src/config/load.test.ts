@@ -97,6 +97,7 @@ describe('defaults', () => {
       resume_from_checkpoint: null,
       include_num_input_tokens_seen: false,
       ignore_data_skip: false, // HF TrainingArguments default
+      rebase_data_cursor: false,
       report_to: [],
       run_name: null,
       logging_dir: null,

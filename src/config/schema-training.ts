@@ -116,6 +116,12 @@ export const trainingFields = {
     'On resume, start the training data again from its beginning instead of where the checkpoint stopped (weights, optimizer ' +
       'and step are restored). Needed to resume after changing a setting the data order depends on (cutoff_len, batch size, datasets, seed...).',
   ),
+  rebase_data_cursor: bool(
+    false,
+    'On resume, accept a changed per_device_train_batch_size / gradient_accumulation_steps (non-streamed runs): the data ' +
+      'continues with the next block not trained on, in micro-batches of the new size (weights, optimizer and step are restored). ' +
+      'Any other change of the data order is still refused.',
+  ),
   include_num_input_tokens_seen: bool(false, 'Record num_input_tokens_seen in the logs and trainer_state.json.'),
   report_to: optList(
     'Experiment trackers. ptflow writes TensorBoard event files for `tensorboard` (or `all`); other trackers are ignored with a warning.',

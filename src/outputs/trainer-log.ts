@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { trainerLogLineSchema, type TrainerLogLine } from '../../schemas/outputs/trainer-log';
 import { PtflowError } from '../errors';
+import { fsReason } from '../fs-error';
 import { pyDumps, pyFloat, pyLoads, pyRound, type PyValue } from './pyjson';
 import type { LogEntry } from './trainer-state';
 import { readTextIfExists, writeTextAtomic } from './write';
@@ -93,7 +94,7 @@ export async function appendTrainerLog(file: string, line: TrainerLogLine): Prom
     await fsp.mkdir(path.dirname(file), { recursive: true });
     await fsp.appendFile(file, trainerLogLineText(line) + '\n', 'utf8');
   } catch (e) {
-    throw new PtflowError(`cannot append to ${file}: ${(e as Error).message}`);
+    throw new PtflowError(`cannot append to ${file}: ${fsReason(e)}`);
   }
 }
 

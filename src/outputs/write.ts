@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PtflowError } from '../errors';
+import { fsReason } from '../fs-error';
 
 /** Write `text` (UTF-8) to `file` atomically, creating its directory if needed. */
 export async function writeTextAtomic(file: string, text: string): Promise<void> {
@@ -22,7 +23,7 @@ export async function writeBytesAtomic(file: string, data: string | Uint8Array):
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw new PtflowError(`cannot write ${file}: ${(e as Error).message}`);
+    throw new PtflowError(`cannot write ${file}: ${fsReason(e)}`);
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * Test/diagnostic hook: with PTFLOW_TRACE_BATCHES=<file>, the trainer appends one JSON line per
- * consumed micro-batch — its step, place in the epoch, and an FNV-1a checksum of its input ids (and
- * of each row's) — so tests can prove that an interrupted and resumed run consumed exactly the blocks,
- * in exactly the order, of an uninterrupted one, and that data-parallel ranks together consume the
- * rows one process does. Off (no cost) when the variable is unset.
+ * consumed micro-batch — its step, place in the epoch, an FNV-1a checksum of its input ids and one of
+ * each row's (`row_sums`: a block's identity whatever batch it travels in; none for a rank's empty
+ * share) — so tests can prove that an interrupted and resumed run consumed exactly the blocks, in
+ * exactly the order, of an uninterrupted one, and that data-parallel ranks together consume the rows
+ * one process does. Off (no cost) when the variable is unset.
  */
 import { appendFileSync } from 'node:fs';
 import type { MicroBatch } from '../engine/batch';

@@ -18,6 +18,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
+import { fsReason } from '../fs-error';
 import { killIfArmed } from '../faults';
 import { commitDirAtomic, tempPathFor, writeFileAtomic, writeJsonAtomic } from '../engine/io/atomic';
 import { llamaConfigToJson } from '../engine/model/config';
@@ -121,7 +122,7 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
     await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     // Name the checkpoint as the user will look for it, not its temporary directory.
     if (e instanceof PtflowError) throw new PtflowError(e.message.split(tmp).join(finalDir), e.exitCode);
-    throw new PtflowError(`could not write checkpoint ${finalDir}: ${(e as Error).message}`);
+    throw new PtflowError(`could not write checkpoint ${finalDir}: ${fsReason(e)}`);
   }
   let bytes = 0;
   for (const f of await fsp.readdir(finalDir)) bytes += (await fsp.stat(path.join(finalDir, f))).size;

@@ -16,6 +16,7 @@ import type { TrainConfig } from '../config';
 import type { DatasetSpec } from '../data/registry';
 import { describePreprocessing, diffPreprocessing } from '../cache/fingerprint';
 import { preprocessingSchema } from '../../schemas/token-cache';
+import { rebaseAnchorSchema } from './cursor-rebase';
 
 export const dataSettingsSchema = z.object({
   version: z.literal(1),
@@ -35,6 +36,11 @@ export const dataSettingsSchema = z.object({
   world_size: z.number().int(),
   /** Micro-batches per epoch the run saw (null when streaming); filled in by the trainer. */
   micro_per_epoch: z.number().int().nullable(),
+  /**
+   * Where this run's data cursor last started anew: re-based to a new batch unit (rebase_data_cursor) or
+   * restarted from the beginning (ignore_data_skip); absent when never. Later cursors are checked from it.
+   */
+  rebase: rebaseAnchorSchema.optional(),
 });
 export type DataSettings = z.infer<typeof dataSettingsSchema>;
 

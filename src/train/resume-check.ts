@@ -7,10 +7,13 @@
  *     ptflow_state.json `step` all say N; ptflow_state.json is well formed (its cursor included) and its
  *     data cursor is where N optimizer steps leave the data.
  *  2. The settings the data order depends on (src/train/data-settings.ts) are those the checkpoint
- *     was written with (the world size may change if per_device_train_batch_size × world_size stays). A change is refused, naming each key old → new, unless `ignore_data_skip: true`
- *     (then the data starts again from its beginning; weights, optimizer and step are restored).
+ *     was written with (the world size may change if per_device_train_batch_size × world_size stays).
+ *     A change is refused, naming each key old → new, unless `ignore_data_skip: true` (then the data
+ *     starts again from its beginning; weights, optimizer and step are restored), or, for a change of
+ *     batch size / accumulation / world size only, `rebase_data_cursor: true` (the data continues at
+ *     the next unseen block: src/train/cursor-rebase.ts).
  *
- * Returns the data cursor to resume from (null with ignore_data_skip). A damaged or inconsistent
+ * Returns the data cursor to resume from (null with ignore_data_skip) and where it started anew. A damaged or inconsistent
  * checkpoint is a runtime failure (exit 1, as any other broken checkpoint file); a changed setting is a
  * usage error (exit 2).
  */
@@ -24,12 +27,13 @@ import { isStreamCursor, parseStreamCursor } from '../../schemas/stream-cursor';
 import { isCacheStreamCursor, parseCacheStreamCursor } from '../../schemas/cache-cursor';
 import type { DataCursor, MapCursor } from '../../schemas/train-batch-meta';
 import type { JsonValue } from '../../schemas/ports';
-import { dataSettingsSchema, diffDataSettings, type DataSettings } from './data-settings';
+import { dataSettingsSchema, diffDataSettings, globalMicroBatch, type DataSettings } from './data-settings';
+import { mapCursorAfterAnchor, rebaseMapCursor, type RebaseAnchor } from './cursor-rebase';
 
 const nat = z.number().int().min(0);
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat }).strict();
+const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat, shift: nat.optional() }).strict();
 
 /** ptflow_state.json as written by saveCheckpoint (`step` and `data_settings` are absent in older checkpoints). */
 export const ptflowStateSchema = z.object({
@@ -119,6 +123,12 @@ export function checkCheckpointFiles(dir: string): { step: number; state: Ptflow
   return { step, state };
 }
 
+/** A streamed run's cursor counts micro-batches since its data last started (at step 0, or where ignore_data_skip restarted it). */
+function streamMicroAfter(s: DataSettings, step: number): number {
+  const from = s.rebase !== undefined && step >= s.rebase.step ? s.rebase.step : 0;
+  return (step - from) * s.gradient_accumulation_steps;
+}
+
 /** The cursor of `state` validated for its kind, and checked against `step` where the checkpoint says enough. */
 function checkCursor(file: string, state: PtflowStateFile, step: number): DataCursor | null {
   const c = state.cursor;
@@ -127,13 +137,27 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
     if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
     return null;
   }
-  // A streamed run (from the corpus or from the token cache) records its micro-batch count.
-  const streamed = isCacheStreamCursor(c) ? parseCacheStreamCursor(c, `${file}: field cursor`) : isStreamCursor(c) ? parseStreamCursor(c, `${file}: field cursor`) : null;
-  if (streamed !== null) {
-    if (s && streamed.micro !== step * s.gradient_accumulation_steps) {
-      throw mismatch(file, 'field cursor.micro', streamed.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+  const kind = typeof c === 'object' ? (c as { kind?: unknown }).kind : undefined;
+  const streamed = kind === 'stream' || kind === 'cache-stream';
+  if (s && streamed !== s.streaming) {
+    throw new PtflowError(
+      `${file}: field cursor is a ${streamed ? 'streamed' : 'map-style'} run's cursor but field data_settings.streaming is ${s.streaming}: ` +
+        "the checkpoint's files disagree (edited or mixed from different checkpoints); resume from another checkpoint or start afresh",
+    );
+  }
+  if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
+    const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
+    if (s && cursor.micro !== streamMicroAfter(s, step)) {
+      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
-    return streamed;
+    return cursor;
+  }
+  if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
+    const cursor = parseStreamCursor(c, `${file}: field cursor`);
+    if (s && cursor.micro !== streamMicroAfter(s, step)) {
+      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+    }
+    return cursor;
   }
   const r = mapCursorSchema.safeParse(c);
   if (!r.success) {
@@ -142,15 +166,20 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
   }
   const cursor = r.data;
   if (s && s.micro_per_epoch !== null) {
-    if (cursor.micro >= s.micro_per_epoch) {
+    // A re-based run's shifted epoch has its own micro-batch count (src/train/cursor-rebase.ts).
+    const inShifted = s.rebase !== undefined && cursor.epoch === s.rebase.epoch;
+    const epochMicro = (inShifted ? s.rebase!.micro_in_epoch : null) ?? s.micro_per_epoch;
+    if (cursor.micro >= epochMicro) {
       throw new PtflowError(
-        `${file}: field cursor.micro is ${cursor.micro}, past the end of an epoch of ${s.micro_per_epoch} micro-batches`,
+        `${file}: field cursor.micro is ${cursor.micro}, past the end of an epoch of ${epochMicro} micro-batches`,
       );
     }
-    const want = mapCursorAfter(step, s.micro_per_epoch, s.gradient_accumulation_steps);
-    if (want.epoch !== cursor.epoch || want.micro !== cursor.micro) {
+    const want: MapCursor = s.rebase !== undefined && step >= s.rebase.step
+      ? mapCursorAfterAnchor(s.rebase, step - s.rebase.step, s.micro_per_epoch, s.gradient_accumulation_steps)
+      : mapCursorAfter(step, s.micro_per_epoch, s.gradient_accumulation_steps);
+    if (want.epoch !== cursor.epoch || want.micro !== cursor.micro || (want.shift ?? 0) !== (cursor.shift ?? 0)) {
       throw new PtflowError(
-        `${file}: field cursor is ${JSON.stringify({ epoch: cursor.epoch, micro: cursor.micro })} but ${step} steps leave the data at ` +
+        `${file}: field cursor is ${JSON.stringify(cursor)} but ${step} steps leave the data at ` +
           `${JSON.stringify(want)} (global_step in trainer_state.json): the checkpoint's files disagree; resume from another checkpoint or start afresh`,
       );
     }
@@ -162,10 +191,18 @@ export interface ResumePlan {
   cursor: DataCursor | null;
   /** Said before training (e.g. what ignore_data_skip accepted). */
   notes: string[];
+  /** rebase_data_cursor re-based the cursor at this step (the trainer completes and records the anchor). */
+  rebase: Omit<RebaseAnchor, 'micro_in_epoch'> | null;
 }
 
+/** The batch-unit keys rebase_data_cursor accepts a change of (the cursor counts global micro-batches). */
+const REBASABLE = ['per_device_train_batch_size', 'gradient_accumulation_steps', 'world_size'] as const;
+
 /** Steps 1 and 2 (see the file comment). `now` = the current run's data settings. */
-export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: boolean): ResumePlan {
+export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: boolean, rebaseCursor = false): ResumePlan {
+  if (ignoreDataSkip && rebaseCursor) {
+    throw new PtflowError('ignore_data_skip and rebase_data_cursor are both true: the data either starts again or continues re-based; set one of them', 2);
+  }
   const { step, state } = checkCheckpointFiles(dir);
   const file = path.join(dir, 'ptflow_state.json');
   const cursor = checkCursor(file, state, step);
@@ -173,7 +210,8 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
   const saved = state.data_settings;
   if (!saved) {
     notes.push(`note: ${dir} does not record its data settings (written by an older ptflow): the data order cannot be checked`);
-    return { cursor: ignoreDataSkip ? null : cursor, notes };
+    if (rebaseCursor) throw new PtflowError(`rebase_data_cursor: ${dir} does not record the batch size it was written with (written by an older ptflow); it cannot be re-based`, 2);
+    return { cursor: ignoreDataSkip ? null : cursor, notes, rebase: null };
   }
   const changes = diffDataSettings(saved, { ...now, micro_per_epoch: saved.micro_per_epoch });
   if (ignoreDataSkip) {
@@ -181,13 +219,15 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
       `ignore_data_skip: resuming the weights, optimizer and step ${step} of ${dir}; the training data starts again from its beginning` +
         (changes.length > 0 ? ` (changed since the checkpoint: ${changes.join('; ')})` : ''),
     );
-    return { cursor: null, notes };
+    // The data restarts here: later checkpoints of this run are checked from this step on.
+    return { cursor: null, notes, rebase: { step, epoch: 0, micro: 0, shift: 0 } };
   }
+  if (rebaseCursor) return rebased(dir, file, step, cursor, saved, now, notes);
   if (changes.length > 0) {
     throw new PtflowError(
       `cannot resume ${dir} exactly: the data order depends on settings that changed since it was written: ${changes.join('; ')}. ` +
         'Restore them, or start afresh (overwrite_output_dir: true, or another output_dir), or set ignore_data_skip: true to keep ' +
-        'the weights, optimizer and step and start the data again from its beginning',
+        'the weights, optimizer and step and start the data again from its beginning' + rebaseHint(saved, now),
       2,
     );
   }
@@ -197,5 +237,43 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
         `${saved.per_device_train_batch_size}, on ${now.world_size} × ${now.per_device_train_batch_size}: the same global batch, the same data order`,
     );
   }
-  return { cursor, notes };
+  return { cursor, notes, rebase: null };
+}
+
+/** The changes rebase_data_cursor cannot accept (everything but the batch unit). */
+function changesBesidesUnit(saved: DataSettings, now: DataSettings): string[] {
+  const unit = { per_device_train_batch_size: now.per_device_train_batch_size, world_size: now.world_size, gradient_accumulation_steps: now.gradient_accumulation_steps };
+  return diffDataSettings({ ...saved, ...unit }, { ...now, micro_per_epoch: saved.micro_per_epoch });
+}
+
+function rebaseHint(saved: DataSettings, now: DataSettings): string {
+  return changesBesidesUnit(saved, now).length === 0 && !saved.streaming ? ', or set rebase_data_cursor: true to continue with the next unseen block in the new batch size' : '';
+}
+
+/** rebase_data_cursor: only batch-unit changes, a map-style cursor; the cursor continues at the same block. */
+function rebased(dir: string, file: string, step: number, cursor: DataCursor | null, saved: DataSettings, now: DataSettings, notes: string[]): ResumePlan {
+  const unit = REBASABLE.filter((k) => saved[k] !== now[k]).map((k) => `${k} ${saved[k]} → ${now[k]}`);
+  const others = changesBesidesUnit(saved, now);
+  if (others.length > 0) {
+    throw new PtflowError(
+      `cannot resume ${dir}: rebase_data_cursor accepts a change of ${REBASABLE.join(' / ')} only, and the data order depends on ` +
+        `settings that changed too: ${others.join('; ')}. Restore them, or start afresh, or set ignore_data_skip: true (instead of rebase_data_cursor) to start the data again from its beginning`,
+      2,
+    );
+  }
+  if (saved.streaming || (cursor !== null && (cursor as { kind?: string }).kind !== undefined && (cursor as { kind?: string }).kind !== 'map')) {
+    throw new PtflowError(`rebase_data_cursor: ${file} holds a streamed run's cursor, which cannot be re-based; set ignore_data_skip: true to start the data again instead`, 2);
+  }
+  if (unit.length === 0 || cursor === null) {
+    notes.push(`note: rebase_data_cursor: nothing to re-base (${dir} was written with this batch size and accumulation)`);
+    return { cursor, notes, rebase: null };
+  }
+  const from = cursor as MapCursor;
+  const to = rebaseMapCursor(from, globalMicroBatch(saved), globalMicroBatch(now));
+  const position = from.micro * globalMicroBatch(saved) - (from.shift ?? 0);
+  notes.push(
+    `rebase_data_cursor: ${unit.join('; ')}: step ${step} of ${dir} continues at block ${position} of epoch ${from.epoch}, the next one not trained on ` +
+      `(micro-batch ${to.micro} of ${globalMicroBatch(now)} blocks${to.shift ? `, that epoch's micro-batches shifted back by ${to.shift} blocks` : ''})`,
+  );
+  return { cursor: to, notes, rebase: { step, epoch: to.epoch, micro: to.micro, shift: to.shift ?? 0 } };
 }

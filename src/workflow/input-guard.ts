@@ -7,6 +7,8 @@
  * Paths are compared as the file system sees them, not as strings: each existing ancestor of a path is
  * identified by its device and inode, so symlinks, `..`, bind mounts and case-insensitive file systems
  * (where `Model` and `model` are one directory) all compare equal when they are the same directory.
+ * The part of a path not created yet can only be compared as text: there, letter case is ignored where
+ * the file system under it ignores it (probed: `caseInsensitiveAt`).
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +32,45 @@ interface Identity {
   self: string | null;
   /** The real path of the deepest existing ancestor joined with the rest (for paths not created yet). */
   real: string;
+  /** The file system under the deepest existing ancestor ignores letter case. */
+  caseInsensitive: boolean;
+}
+
+/** Says whether the file system holding existing directory `dir` ignores letter case. */
+export type CaseProbe = (dir: string) => boolean;
+
+/**
+ * Probes the file system itself: the deepest component of `dir` that has letters, with its case
+ * swapped, names the same file (device and inode) only where case is ignored. Creates nothing. When
+ * no component on the same device has letters, says true: comparing without case can only refuse more.
+ */
+export const caseInsensitiveAt: CaseProbe = (dir) => {
+  const self = statOrNull(dir);
+  if (!self) return true;
+  for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
+    const base = path.basename(d);
+    const swapped = [...base].map((ch) => (ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase())).join('');
+    if (swapped === base) continue; // no letters with case
+    const here = statOrNull(d);
+    if (!here || here.dev !== self.dev) return true; // left the file system without finding a letter
+    const other = statOrNull(path.join(path.dirname(d), swapped));
+    return other !== null && other.dev === here.dev && other.ino === here.ino;
+  }
+  return true;
+};
+
+function statOrNull(p: string): { dev: number; ino: number } | null {
+  try {
+    const st = statSync(p);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
+}
+
+/** `p` as a case-insensitive file system compares it (Unicode case folding after NFC). */
+function folded(p: string): string {
+  return p.normalize('NFC').toLowerCase();
 }
 
 function idOf(p: string): string | null {
@@ -41,7 +82,7 @@ function idOf(p: string): string | null {
   }
 }
 
-function identity(p: string): Identity {
+function identity(p: string, probe: CaseProbe): Identity {
   const abs = path.resolve(p);
   let existing = abs;
   while (idOf(existing) === null && path.dirname(existing) !== existing) existing = path.dirname(existing);
@@ -58,18 +99,21 @@ function identity(p: string): Identity {
     if (id !== null) chain.push(id);
     if (path.dirname(d) === d) break;
   }
-  return { chain, self: idOf(p), real: rest ? path.join(real, rest) : real };
+  return { chain, self: idOf(p), real: rest ? path.join(real, rest) : real, caseInsensitive: rest !== '' && probe(real) };
 }
 
 /** How `output` relates to `input` on disk: the same path, inside it, containing it, or unrelated. */
-export function overlap(output: string, input: string): 'same' | 'inside' | 'contains' | null {
-  const o = identity(output);
-  const i = identity(input);
+export function overlap(output: string, input: string, probe: CaseProbe = caseInsensitiveAt): 'same' | 'inside' | 'contains' | null {
+  const o = identity(output, probe);
+  const i = identity(input, probe);
   if (i.self === null) {
     // Not created yet (a tokenized_path the run will build): compare where both would be.
-    if (o.real === i.real) return 'same';
-    if (o.real.startsWith(i.real + path.sep)) return 'inside';
-    if (i.real.startsWith(o.real + path.sep)) return 'contains';
+    const fold = o.caseInsensitive || i.caseInsensitive;
+    const or = fold ? folded(o.real) : o.real;
+    const ir = fold ? folded(i.real) : i.real;
+    if (or === ir) return 'same';
+    if (or.startsWith(ir + path.sep)) return 'inside';
+    if (ir.startsWith(or + path.sep)) return 'contains';
     return null;
   }
   if (o.self !== null && o.self === i.self) return 'same';
@@ -83,9 +127,9 @@ export function overlap(output: string, input: string): 'same' | 'inside' | 'con
 }
 
 /** Throws a usage error naming both keys when `outputDir` overlaps any of `inputs`. */
-export function refuseOutputOverInputs(outputDir: string, inputs: readonly GuardedInput[], outputKey = 'output_dir'): void {
+export function refuseOutputOverInputs(outputDir: string, inputs: readonly GuardedInput[], outputKey = 'output_dir', probe: CaseProbe = caseInsensitiveAt): void {
   const found = inputs
-    .map((inp) => ({ inp, rel: overlap(outputDir, inp.path) }))
+    .map((inp) => ({ inp, rel: overlap(outputDir, inp.path, probe) }))
     .filter(({ inp, rel }) => rel !== null && !(rel === 'contains' && inp.mayBeInsideOutput));
   // Name the most specific overlap: the input output_dir is, before those it is inside or contains.
   found.sort((a, b) => Number(b.rel === 'same') - Number(a.rel === 'same'));

@@ -44,7 +44,7 @@ import { tensorboardDir } from '../outputs/tensorboard/log-dir';
 import { EventFileWriter } from '../outputs/tensorboard/event-writer';
 import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
 import { dataSettingsOf, type DataSettings } from '../train/data-settings';
-import { checkResume } from '../train/resume-check';
+import { checkResume, type ResumePlan } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
 import { parallelizable, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
@@ -153,7 +153,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
   });
   await hangIfArmed('hang-startup', 1);
   const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size);
-  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip) : null;
+  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip, c.rebase_data_cursor) : null;
   makeOutputDir(c.output_dir);
   // Rank 0 writes output_dir; the other ranks of its job only read from it (a checkpoint to resume).
   const lock = world.rank === 0 ? acquireRunLock(c.output_dir) : { release: (): string | null => null };
@@ -169,7 +169,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     const runCache = c.tokenized_path ? null : runCacheBuild(c, steps.graph, trainSets, evalSets, tokenizer.fingerprint, world);
     return await runPipeline(c, {
       runCache,
-      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, dataSettings, out, terminal, bus, opts, cache, run,
+      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, rebase: resumePlan?.rebase ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
       steps: steps.graph,
@@ -188,6 +188,8 @@ interface RunInputs {
   resumeFrom: string | null;
   /** The checked data cursor to resume from (null: from the beginning). */
   resumeCursor: DataCursor | null;
+  /** Where rebase_data_cursor re-based the cursor (the trainer records it), or null. */
+  rebase: ResumePlan['rebase'];
   dataSettings: DataSettings;
   /** config.json's vocab_size: token ids read from a cache must be below it. */
   vocabSize: number;
@@ -228,7 +230,10 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
       train: c.do_train, resume_cursor: resumeCursor, streaming: c.streaming, rank: inp.world.rank, world_size: inp.world.size,
     },
     trainer: c.do_train
-      ? { ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip, world: { rank: inp.world.rank, world_size: inp.world.size } }
+      ? {
+          ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip, rebase: inp.rebase,
+          world: { rank: inp.world.rank, world_size: inp.world.size },
+        }
       : null,
     evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
     blocks: inp.runCache

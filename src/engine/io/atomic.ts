@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PtflowError } from '../../errors';
+import { fsReason } from '../../fs-error';
 
 /** Temporary sibling name for `target`: same directory (so rename is atomic), hidden, unique. */
 export function tempPathFor(target: string): string {
@@ -53,7 +54,7 @@ export async function withAtomicFile(
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     if (e instanceof PtflowError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code) throw new PtflowError(`cannot write ${target}: ${err.message}`);
+    if (err.code) throw new PtflowError(`cannot write ${target}: ${fsReason(err)}`);
     throw e;
   }
   await fsyncDir(path.dirname(target));
@@ -127,7 +128,7 @@ export async function commitDirAtomic(tmpDir: string, finalDir: string): Promise
     await fsp.rename(tmpDir, finalDir);
   } catch (e) {
     if (aside) await fsp.rename(aside, finalDir).catch(() => undefined);
-    throw new PtflowError(`cannot move ${tmpDir} to ${finalDir}: ${(e as Error).message}`);
+    throw new PtflowError(`cannot write ${finalDir}: ${fsReason(e)}`);
   }
   await fsyncDir(parent);
   if (aside) await fsp.rm(aside, { recursive: true, force: true });
