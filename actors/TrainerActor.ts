@@ -119,7 +119,7 @@ export interface TrainerParams extends ModelSetupParams {
   data_settings: DataSettings | null;
   /** Resume without the data cursor (the main thread checked everything else). */
   ignore_data_skip: boolean;
-  /** rebase_data_cursor re-based the cursor at this step (recorded in the checkpoints' data_settings), or null. */
+  /** Where the data cursor starts anew (rebase_data_cursor, or ignore_data_skip's restart), recorded in the checkpoints' data_settings; or null. */
   rebase: Omit<RebaseAnchor, 'micro_in_epoch'> | null;
   /** Tokens per sequence at most (the memory check sizes one step with it). */
   cutoff_len: number;

@@ -191,7 +191,7 @@ export interface ResumePlan {
   cursor: DataCursor | null;
   /** Said before training (e.g. what ignore_data_skip accepted). */
   notes: string[];
-  /** rebase_data_cursor re-based the cursor at this step (the trainer completes and records the anchor). */
+  /** Where the data cursor starts anew (rebase_data_cursor, or ignore_data_skip's restart); the trainer completes and records it. */
   rebase: Omit<RebaseAnchor, 'micro_in_epoch'> | null;
 }
 

@@ -188,7 +188,7 @@ interface RunInputs {
   resumeFrom: string | null;
   /** The checked data cursor to resume from (null: from the beginning). */
   resumeCursor: DataCursor | null;
-  /** Where rebase_data_cursor re-based the cursor (the trainer records it), or null. */
+  /** Where the data cursor starts anew (rebase_data_cursor, ignore_data_skip), recorded by the trainer; or null. */
   rebase: ResumePlan['rebase'];
   dataSettings: DataSettings;
   /** config.json's vocab_size: token ids read from a cache must be below it. */
