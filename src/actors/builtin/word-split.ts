@@ -6,7 +6,8 @@
  *
  *   - sentences are split by a character loop (the same boundaries as `splitSentences`);
  *   - a *middle* chunk (a run of non-space characters, neither the first of its sentence nor in its
- *     tail, with a plain space on both sides) is tokenized once, alone, and remembered;
+ *     tail, with a plain space on both sides) is tokenized once, alone, and remembered (the commonest
+ *     kinds — an ASCII word, perhaps after `(` or before `) , ; : ? !` — directly, by `simpleChunk`);
  *   - each run of middle chunks is replaced by one placeholder character, and the rules run over what
  *     is left (sentence starts and ends, odd spacing); the placeholder comes back as a token of its
  *     own and is swapped for the remembered tokens.
