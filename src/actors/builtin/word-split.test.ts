@@ -25,7 +25,7 @@ const picked = [
   'tabs\tand\nnew\r\nlines\u2028here\u00a0nbsp \u3000 ideo.\n\nNext  para  . x',
   'S\u0308tra\u00dfe na\u00efve caf\u00e9 \u00abquoted\u00bb \u201cdouble\u201d \u2018single\u2019 \u201ea\u201c',
   '\u{1F600} emoji \u{1D400}bold 12\u0661\u0662 \u0663,\u0664 ok.',
-  'x \uE000 y\uE000z \uE001 w \u017f long-s \u017ftis \'tis',
+  'x \uE000 y\uE000z \u0001 w \u017f long-s \u017ftis \'tis',
   'a wanna\u00a0b wanna\u001cb wanna\u0085 c',
   '@#$%&* [a] {b} <c> (d) ?!',
   '. leading period .x ..y',

@@ -6,7 +6,8 @@
  *
  *   - sentences are split by a character loop (the same boundaries as `splitSentences`);
  *   - a *middle* chunk (a run of non-space characters, neither the first of its sentence nor in its
- *     tail, with a plain space on both sides) is tokenized once, alone, and remembered;
+ *     tail, with a plain space on both sides) is tokenized once, alone, and remembered (the commonest
+ *     kinds — an ASCII word, perhaps after `(` or before `) , ; : ? !` — directly, by `simpleChunk`);
  *   - each run of middle chunks is replaced by one placeholder character, and the rules run over what
  *     is left (sentence starts and ends, odd spacing); the placeholder comes back as a token of its
  *     own and is swapped for the remembered tokens.
@@ -23,8 +24,8 @@
  */
 import { SENTENCE_JOIN, isPyWs, splitIntoWordsByRules, treebankTokenize } from './text';
 
-/** Stands for a run of middle chunks in the text the rules see (private use, inert to every rule). */
-const HOLE = '\uE001';
+/** Stands for a run of middle chunks in the text the rules see: inert to every rule, and Latin-1, so the text stays a one-byte string. */
+const HOLE = '\u0001';
 const LONG_S = '\u017f';
 /** Remembered chunks at most (then the memory starts again): bounded, however varied the corpus. */
 const MEMO_MAX = 1 << 17;
@@ -90,6 +91,29 @@ function isAsciiWordChar(c: number): boolean {
 /** The rules' contractions that split a run of word characters (cannot → can not, …). */
 const CONTRACTION_WORDS = new Set(['cannot', 'gimme', 'gonna', 'gotta', 'lemme', 'wanna']);
 
+/** `) , ; : ? !` after a word: a token of its own in a middle chunk (a space follows, so `,`/`:` split too). */
+const isTrailPunct = (c: number): boolean => c === 0x29 || c === 0x2c || c === 0x3b || c === 0x3a || c === 0x3f || c === 0x21;
+
+/**
+ * The tokens of the commonest middle chunks without the rules: an ASCII word, optionally after `(` and
+ * before one of `) , ; : ? !` — e.g. "(word," → ( word , — or null for any other chunk.
+ */
+function simpleChunk(text: string, from: number, to: number): string | string[] | null {
+  let a = from;
+  let b = to;
+  const open = text.charCodeAt(a) === 0x28 && b - a > 1;
+  if (open) a++;
+  const close = b - a > 1 && isTrailPunct(text.charCodeAt(b - 1));
+  if (close) b--;
+  for (let i = a; i < b; i++) if (!isAsciiWordChar(text.charCodeAt(i))) return null;
+  const word = text.slice(a, b);
+  if ((b - a === 5 || b - a === 6) && CONTRACTION_WORDS.has(word.toLowerCase())) return null;
+  if (!open && !close) return word;
+  const out = open ? ['(', word] : [word];
+  if (close) out.push(text[b]);
+  return out;
+}
+
 /** datatrove `split_into_words(text, "en")`; equal to `splitIntoWordsByRules(text)`. */
 export function splitIntoWords(text: string): string[] {
   if (text.includes(SENTENCE_JOIN)) text = text.replaceAll(SENTENCE_JOIN, ' ');
@@ -121,12 +145,7 @@ export function splitIntoWords(text: string): string[] {
       const from = chunks[k];
       const to = chunks[k + 1];
       let got: readonly string[] | string | null = null;
-      if (text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) {
-        let plain = true;
-        for (let i = from; i < to && plain; i++) plain = isAsciiWordChar(text.charCodeAt(i));
-        const chunk = text.slice(from, to);
-        got = plain && !((to - from === 5 || to - from === 6) && CONTRACTION_WORDS.has(chunk.toLowerCase())) ? chunk : chunkTokens(chunk);
-      }
+      if (text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) got = simpleChunk(text, from, to) ?? chunkTokens(text.slice(from, to));
       if (got === null) {
         if (runStart >= 0) {
           sentence += text.slice(copied, runStart) + HOLE;
