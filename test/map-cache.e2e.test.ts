@@ -87,7 +87,7 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
     const cached = await train(cfg, `${tag}-cache`);
     ok(cached);
     const epochs = readFileSync(mem.trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l).meta.epoch as number);
-    expect(new Set(epochs)).toEqual(new Set([0, 1])); // the run crosses an epoch
+    expect([epochs[0], Math.max(...epochs) >= 1]).toEqual([0, true]); // the run crosses an epoch
     expect(history(cached.out).length).toBeGreaterThan(7);
     expect(history(cached.out)).toEqual(history(mem.out));
     expect(consumed(cached.trace)).toEqual(consumed(mem.trace));
