@@ -4,7 +4,7 @@
  * fresh process per shape so each peak RSS is that shape's own.
  *
  *   node dist/bench/scale-step.js --shape smollm135m-512x4 [--backend wasm|cpu|auto]
- *                                 [--checkpointing on|off] [--steps 2] [--threads N] [--serve]
+ *                                 [--checkpointing on|off] [--steps 2] [--threads N] [--layers N] [--serve]
  *
  * `--threads N` sets the wasm threads and the native kernels' pool. `--serve` (bench/threads.ts):
  * after the warm-up step print `{"ready":…}`, then run one step per `step` line on stdin and
@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   const threads = process.argv.includes('--threads') ? Number(arg('threads', '2')) : undefined;
   const info = await initBackend(backend, threads !== undefined ? { threads } : {});
   if (threads !== undefined) setNativeThreads(threads);
-  const cfg = shapeConfig(shape);
+  // --layers N: the shape with N decoder layers (a quicker proxy with the same per-layer ops).
+  const layers = process.argv.includes('--layers') ? Number(arg('layers', '0')) : undefined;
+  const cfg = layers !== undefined ? { ...shapeConfig(shape), numHiddenLayers: layers } : shapeConfig(shape);
   const model = LlamaModel.init(cfg, 42);
   model.setGradientCheckpointing(checkpointing);
   const opt = new AdamW(model.trainableParams(), { weightDecay: 0.01 });

@@ -9,7 +9,9 @@
  * (an upper bound: it assumes the threads never wait for each other beyond that).
  *
  *   node dist/bench/threads.js [--shapes reference,smollm135m-512x4] [--repeats 4] [--threads 2]
- *                              [--checkpointing on|off] [--backend auto] [--json]
+ *                              [--checkpointing on|off] [--backend auto] [--layers N] [--json]
+ *
+ * `--layers N` runs each shape with N decoder layers (a quicker proxy with the same per-layer ops).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as os from 'node:os';
@@ -37,9 +39,9 @@ class StepServer {
   private readonly lines: AsyncIterator<string>;
   private stderr = '';
 
-  constructor(shape: string, threads: number, checkpointing: string, backend: string) {
+  constructor(shape: string, threads: number, checkpointing: string, backend: string, extra: string[]) {
     const script = path.join(__dirname, 'scale-step.js');
-    const args = [script, '--shape', shape, '--threads', String(threads), '--checkpointing', checkpointing, '--backend', backend, '--serve'];
+    const args = [script, '--shape', shape, '--threads', String(threads), '--checkpointing', checkpointing, '--backend', backend, '--serve', ...extra];
     this.child = spawn(process.execPath, args, { env: { ...process.env, PTFLOW_NATIVE_THREADS: String(threads) } });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
     this.lines = readline.createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
@@ -75,13 +77,14 @@ async function main(): Promise<void> {
   const ck = arg('checkpointing', 'on');
   const backend = arg('backend', 'auto');
   const json = process.argv.includes('--json');
+  const extra = process.argv.includes('--layers') ? ['--layers', arg('layers', '1')] : [];
   const rows: Array<Record<string, unknown>> = [];
   if (!json) console.log(`${os.cpus().length} cores; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (const s of shapes) {
-    const one = new StepServer(s.name, 1, ck, backend);
+    const one = new StepServer(s.name, 1, ck, backend, extra);
     // Start one after the other: the warm-up steps should not compete either.
     await one.ready();
-    const many = new StepServer(s.name, n, ck, backend);
+    const many = new StepServer(s.name, n, ck, backend, extra);
     await many.ready();
     const s1: StepTimes[] = [];
     const sn: StepTimes[] = [];
@@ -107,9 +110,9 @@ async function main(): Promise<void> {
     const cpuN = median(sn.map((x) => x.totalMs));
     const busiest = median(sn.map((x) => x.maxThreadMs));
     const spreadBound = cpu1 / busiest;
-    rows.push({ shape: s.name, threads: n, checkpointing: ck, oneThread: s1, nThreads: sn, ratio, pairRatios, spreadBound });
+    rows.push({ shape: s.name, layers: extra[1], threads: n, checkpointing: ck, oneThread: s1, nThreads: sn, ratio, pairRatios, spreadBound });
     if (!json) {
-      console.log(`${s.name} (batch ${s.batchSize} × seq ${s.seqLen}, checkpointing ${ck}):`);
+      console.log(`${s.name}${extra.length > 0 ? ` with ${extra[1]} layers` : ''} (batch ${s.batchSize} × seq ${s.seqLen}, checkpointing ${ck}):`);
       console.log(`  1 thread:  ${t1.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(t1).toFixed(0)})`);
       console.log(`  ${n} threads: ${tn.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(tn).toFixed(0)})`);
       console.log(`  speed-up ${ratio.toFixed(2)}× (median of medians); per interleaved pair ${pairRatios.map((x) => x.toFixed(2)).join(', ')}`);
