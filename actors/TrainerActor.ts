@@ -39,6 +39,7 @@ import { PtflowError } from '../src/errors';
 import { decodeTrainBatch } from '../schemas/train-batch';
 import { evalMetricsOf, evalSums, type EvalMetrics } from './EvaluatorActor';
 import { openTrainerCollective, type TrainerWorld } from '../src/distributed/trainer-world';
+import { closeWorld } from '../src/distributed/world';
 import { broadcastParameters } from '../src/distributed/sync-params';
 import { allreduceGradients, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
 import { isEmptyShare } from '../src/data/collate';
@@ -422,6 +423,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   if (stopRequested) {
     if (lastSavedStep !== step && step > 0) await checkpoint(step);
     await tensorboard?.close();
+    await closeWorld(collective); // every rank waits here until rank 0 has saved
     return result('interrupted');
   }
 
@@ -449,6 +451,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     await doEvaluate(step, state.epoch ?? 0);
   }
   await tensorboard?.close();
+  // Every rank waits here until rank 0 has saved (a rank's thread that ends with the world open ends the job).
+  await closeWorld(collective);
   return result('completed', trainMetrics);
 
   function result(status: TrainerResult['status'], trainMetrics: Record<string, number> = {}): JsonValue {
