@@ -89,6 +89,10 @@ export const stage = defineStage<StepParams>(async (ctx) => {
     lastReport = now;
     ctx.emit('step.counts', { actor: ctx.actor, counts: { ...mem.live } });
   };
+  // The supervisor asks for a last report before it stops a pipeline that is still running.
+  ctx.onControl((kind) => {
+    if (kind === 'report') report(true);
+  });
   if (mem.pool) return runPooled(ctx, mem, mem.pool, report);
   const runner = mem.runner!;
 
@@ -151,6 +155,11 @@ async function runPooled(ctx: StageContext<StepParams>, mem: StepMemory, pool: P
     input.ack(f.seq);
     report(false);
   };
+  // Every instance loaded and initialised before work is handed out (see warmUp in step-pool-task.ts).
+  const ready = new SharedArrayBuffer(4);
+  await Promise.all(Array.from({ length: p.workers }, () => pool.run({
+    ref: p.ref, options: p.options, where: p.where, actor: ctx.actor, workers: p.workers, attempt: ctx.attempt, slots, payload: null, ready,
+  } satisfies StepPoolTask)));
   for await (const m of input) {
     const task: StepPoolTask = {
       ref: p.ref, options: p.options, where: p.where, actor: ctx.actor, workers: p.workers, attempt: ctx.attempt, slots, payload: m.payload,

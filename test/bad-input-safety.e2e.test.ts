@@ -343,7 +343,7 @@ const rows: BadInputRow[] = [
     name: 'resume: rebase_data_cursor does not accept a change beyond the batch unit (cutoff_len)',
     setup: (d) => resumeWith(d, { per_device_train_batch_size: 3, cutoff_len: 32, rebase_data_cursor: true }),
     code: 2,
-    error: /cannot resume \S+checkpoint-2: rebase_data_cursor accepts a change of per_device_train_batch_size \/ gradient_accumulation_steps only.*: cutoff_len 16 → 32\./,
+    error: /cannot resume \S+checkpoint-2: rebase_data_cursor accepts a change of per_device_train_batch_size \/ gradient_accumulation_steps \/ world_size only.*: cutoff_len 16 → 32\./,
     unchanged: checkpoints,
     after: (d) => expect(existsSync(path.join(d, 'out', 'checkpoint-3'))).toBe(false),
   },

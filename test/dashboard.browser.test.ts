@@ -157,7 +157,9 @@ describe('tap dashboard in a headless browser', () => {
       const s = await stateOf(page);
       expect(s.xs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
       expect(s.drawn).toBe(60);
-      expect(await page.locator('g.actor').count()).toBe(4);
+      // map mode's default graph: the run's own token cache feeds the trainer
+      const actors = await page.locator('g.actor').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-actor')).sort());
+      expect(actors).toEqual(['CacheBlockActor', 'TrainerActor']);
       mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
       const shot = path.join(ROOT, 'docs', 'tap-dashboard.png');
       await page.screenshot({ path: shot, fullPage: true });

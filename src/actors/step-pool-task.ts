@@ -23,8 +23,14 @@ export interface StepPoolTask {
   attempt: number;
   /** One Int32 shared by the pool's threads: hands each its instance index. */
   slots: SharedArrayBuffer;
-  payload: ArrayBuffer;
+  /** null: a warm-up task (see warmUp). */
+  payload: ArrayBuffer | null;
+  /** Warm-up only: one Int32 counting the threads whose instance is ready. */
+  ready?: SharedArrayBuffer;
 }
+
+/** How long a warm-up task waits for the pool's other threads before it lets work start anyway. */
+const WARM_UP_WAIT_MS = 60_000;
 
 export interface StepPoolResult {
   outputs: ArrayBuffer[];
@@ -73,6 +79,7 @@ export default async function task(t: StepPoolTask): Promise<unknown> {
   });
   const inst = await instance;
   inst.attempt = t.attempt;
+  if (t.payload === null) return warmUp(t);
   const counts = inst.runner.counts;
   for (const k of Object.keys(counts)) delete counts[k];
   counts.seen = 0;
@@ -93,4 +100,19 @@ export default async function task(t: StepPoolTask): Promise<unknown> {
   const value: StepPoolResult = { outputs, counts: { ...counts }, drops: inst.drops, logs: inst.logs };
   // The input arrived as a copy: its bytes (passed on as they are by a filter that keeps all) may move back.
   return Piscina.move({ [Piscina.transferableSymbol]: [...new Set(outputs)], [Piscina.valueSymbol]: value } as never);
+}
+
+/**
+ * A warm-up task holds its thread until every pool thread holds one (or WARM_UP_WAIT_MS passed): N
+ * of them at once therefore land on N distinct threads, and each thread has loaded the actor and run
+ * its init before the first batch is handed out. Without this, the first thread to be ready can take
+ * every batch of a short run while the others are still loading the module.
+ */
+function warmUp(t: StepPoolTask): true {
+  const ready = new Int32Array(t.ready!);
+  Atomics.add(ready, 0, 1);
+  Atomics.notify(ready, 0);
+  const until = Date.now() + WARM_UP_WAIT_MS;
+  for (let v = Atomics.load(ready, 0); v < t.workers && Date.now() < until; v = Atomics.load(ready, 0)) Atomics.wait(ready, 0, v, 100);
+  return true;
 }

@@ -118,7 +118,7 @@ export const trainingFields = {
   ),
   rebase_data_cursor: bool(
     false,
-    'On resume, accept a changed per_device_train_batch_size / gradient_accumulation_steps (non-streamed runs): the data ' +
+    'On resume, accept a changed per_device_train_batch_size / gradient_accumulation_steps / world size (non-streamed runs): the data ' +
       'continues with the next block not trained on, in micro-batches of the new size (weights, optimizer and step are restored). ' +
       'Any other change of the data order is still refused.',
   ),
