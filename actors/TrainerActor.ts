@@ -30,6 +30,7 @@ import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type
 import { finetuningArgs, readModelConfig, setupModel, type ModelSetupParams } from '../src/train/model-setup';
 import { checkStepMemory, describeEstimate, planStepMemory } from '../src/engine/memory/budget';
 import { fmtBytes } from '../src/engine/memory/out-of-memory';
+import { loadNativeAddon } from '../src/engine/native/addon';
 import { trainableParameterCount } from '../src/engine/memory/trainable';
 import { makePlan, shouldEval, shouldLog, shouldSave } from '../src/train/plan';
 import { WindowReader } from '../src/train/window-reader';
@@ -73,6 +74,8 @@ async function planMemory(p: TrainerParams) {
   const run = {
     batchSize: p.per_device_train_batch_size, cutoffLen: p.cutoff_len,
     gradientAccumulationSteps: p.gradient_accumulation_steps, trainableParams: trainableParameterCount(cfg, finetuningArgs(p)),
+    // The addon's kernels are registered for wasm and cpu, the backends this plan chooses between.
+    fusedKernels: (p.backend === 'auto' || p.backend === 'wasm' || p.backend === 'cpu') && loadNativeAddon().ok,
   };
   const { checkpointing, wasmUnfit } = planStepMemory(p, cfg, run, p.backend);
   return { cfg, run, checkpointing, wasmUnfit };

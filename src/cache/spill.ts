@@ -13,6 +13,16 @@ import { PtflowError } from '../errors';
 
 const WRITE_BUFFER_INTS = 1 << 20;
 
+/** Fills `bytes` from `position` of a scratch file (a short read means it was cut off). */
+export function readExactly(fd: number, file: string, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = fs.readSync(fd, bytes, done, bytes.length - done, position + done);
+    if (n === 0) throw new PtflowError(`${file}: scratch file ended early (disk full?)`);
+    done += n;
+  }
+}
+
 export class Spill {
   private readonly fd: number;
   /** Position (in Int32 units) of each source document, −1 when absent; grown as needed. */
@@ -59,12 +69,7 @@ export class Spill {
     if (at < 0) throw new PtflowError(`internal: document ${source} was not tokenized`);
     const out = new Int32Array(this.length[source]);
     const bytes = new Uint8Array(out.buffer);
-    let done = 0;
-    while (done < bytes.length) {
-      const n = fs.readSync(this.fd, bytes, done, bytes.length - done, at * 4 + done);
-      if (n === 0) throw new PtflowError(`${this.file}: scratch file ended early (disk full?)`);
-      done += n;
-    }
+    readExactly(this.fd, this.file, bytes, at * 4);
     return out;
   }
 

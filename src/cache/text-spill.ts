@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import { PtflowError } from '../errors';
+import { readExactly } from './spill';
 
 const WRITE_BUFFER_BYTES = 1 << 22;
 
@@ -59,12 +60,7 @@ export class TextSpill {
     const at = doc < this.start.length ? this.start[doc] : -1;
     if (at < 0) throw new PtflowError(`internal: document ${doc} was not read`);
     const bytes = Buffer.allocUnsafe(this.length[doc]);
-    let done = 0;
-    while (done < bytes.length) {
-      const n = fs.readSync(this.fd, bytes, done, bytes.length - done, at + done);
-      if (n === 0) throw new PtflowError(`${this.file}: scratch file ended early (disk full?)`);
-      done += n;
-    }
+    readExactly(this.fd, this.file, bytes, at);
     return { text: bytes.toString('utf8'), source: this.sources[this.sourceOf[doc]] };
   }
 

@@ -48,6 +48,8 @@ export interface RunShape {
   cutoffLen: number;
   gradientAccumulationSteps: number;
   trainableParams: number;
+  /** The fused native attention and SwiGLU will run (estimate.ts keeps less for them). */
+  fusedKernels?: boolean;
 }
 
 export interface CheckpointingKeys {
@@ -57,7 +59,7 @@ export interface CheckpointingKeys {
 
 const shapeOf = (r: RunShape, ck: boolean): StepShape => ({
   batchSize: r.batchSize, seqLen: r.cutoffLen, gradientAccumulationSteps: r.gradientAccumulationSteps,
-  gradientCheckpointing: ck, trainableParams: r.trainableParams,
+  gradientCheckpointing: ck, trainableParams: r.trainableParams, fusedKernels: r.fusedKernels,
 });
 
 function fits(e: MemoryEstimate, l: MemoryLimits): boolean {
