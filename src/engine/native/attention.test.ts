@@ -15,7 +15,7 @@ import { setNativeOpsEnabled } from './active';
 import { loadNativeAddon, resetNativeAddon } from './addon';
 import { type NativeAttentionShape, nativeAttention } from './attention';
 import { randomFloat32, relativeError } from './reference';
-import { registerNativeKernels, restoreStockKernels } from './register';
+import { useNativeKernels } from '../../../test/native-kernel-hooks';
 
 const SHAPES: NativeAttentionShape[] = [
   { batchSize: 1, seqLen: 1, heads: 1, kvHeads: 1, headDim: 1 },
@@ -87,15 +87,7 @@ describe.each(['cpu', 'wasm'] as const)('native attention on %s', (backend) => {
   if (!load.ok) throw new Error(`native addon required for these tests: ${load.reason}`);
   const addon = load.addon;
 
-  beforeAll(async () => {
-    await tf.setBackend(backend);
-    await tf.ready();
-    expect(registerNativeKernels(backend).active).toBe(true);
-  });
-  afterAll(() => {
-    setNativeOpsEnabled(true);
-    restoreStockKernels(backend);
-  });
+  useNativeKernels(backend);
   afterEach(() => jest.restoreAllMocks());
 
   test.each(SHAPES)('matches the stock op, value and gradients: %o', (s) => {

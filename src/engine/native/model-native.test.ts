@@ -13,9 +13,10 @@ import { lossAndGrads } from '../gradcheck/tf-grads';
 import { LlamaModel } from '../model/llama';
 import { parameterShapes } from '../model/names';
 import { nativeOpsActive, setNativeOpsEnabled } from './active';
+import type { NativeBackendName } from './register';
 import { loadNativeAddon } from './addon';
-import { type NativeBackendName, registerNativeKernels, restoreStockKernels } from './register';
 import { relativeError } from './reference';
+import { useNativeKernels } from '../../../test/native-kernel-hooks';
 
 const CASES = {
   cpu: { over: { tie_word_embeddings: true, num_key_value_heads: 1 }, batch: paddedBatch },
@@ -27,15 +28,7 @@ describe.each<NativeBackendName>(['cpu', 'wasm'])('model ops in native form on %
   if (!load.ok) throw new Error(`native addon required for these tests: ${load.reason}`);
   const addon = load.addon;
 
-  beforeAll(async () => {
-    await tf.setBackend(backend);
-    await tf.ready();
-    expect(registerNativeKernels(backend).active).toBe(true);
-  });
-  afterAll(() => {
-    setNativeOpsEnabled(true);
-    restoreStockKernels(backend);
-  });
+  useNativeKernels(backend);
 
   test('gradients: finite differences of the float64 reference, and the stock op forms', () => {
     const { over, batch } = CASES[backend];

@@ -12,7 +12,7 @@ import { setNativeOpsEnabled } from './active';
 import { loadNativeAddon, resetNativeAddon } from './addon';
 import { nativeRmsNorm } from './rmsnorm';
 import { randomFloat32, relativeError } from './reference';
-import { registerNativeKernels, restoreStockKernels } from './register';
+import { useNativeKernels } from '../../../test/native-kernel-hooks';
 
 const EPS = 1e-6;
 
@@ -34,15 +34,7 @@ describe.each(['cpu', 'wasm'] as const)('native RMSNorm on %s', (backend) => {
   if (!load.ok) throw new Error(`native addon required for these tests: ${load.reason}`);
   const addon = load.addon;
 
-  beforeAll(async () => {
-    await tf.setBackend(backend);
-    await tf.ready();
-    expect(registerNativeKernels(backend).active).toBe(true);
-  });
-  afterAll(() => {
-    setNativeOpsEnabled(true);
-    restoreStockKernels(backend);
-  });
+  useNativeKernels(backend);
   afterEach(() => jest.restoreAllMocks());
 
   test.each([

@@ -11,8 +11,8 @@ import { applyRope, ropeTables } from '../ops/rope';
 import { setNativeOpsEnabled } from './active';
 import { loadNativeAddon, resetNativeAddon } from './addon';
 import { randomFloat32, relativeError } from './reference';
-import { registerNativeKernels, restoreStockKernels } from './register';
 import { nativeRope } from './rope';
+import { useNativeKernels } from '../../../test/native-kernel-hooks';
 
 type Tables = (n: number, d: number) => { cos: tf.Tensor3D; sin: tf.Tensor3D };
 
@@ -39,15 +39,7 @@ describe.each(['cpu', 'wasm'] as const)('native RoPE on %s', (backend) => {
   if (!load.ok) throw new Error(`native addon required for these tests: ${load.reason}`);
   const addon = load.addon;
 
-  beforeAll(async () => {
-    await tf.setBackend(backend);
-    await tf.ready();
-    expect(registerNativeKernels(backend).active).toBe(true);
-  });
-  afterAll(() => {
-    setNativeOpsEnabled(true);
-    restoreStockKernels(backend);
-  });
+  useNativeKernels(backend);
   afterEach(() => jest.restoreAllMocks());
 
   test.each([

@@ -12,8 +12,8 @@ import { siluMul } from '../ops/swiglu';
 import { setNativeOpsEnabled } from './active';
 import { loadNativeAddon, resetNativeAddon } from './addon';
 import { randomFloat32, relativeError } from './reference';
-import { registerNativeKernels, restoreStockKernels } from './register';
 import { nativeSiluMul } from './swiglu';
+import { useNativeKernels } from '../../../test/native-kernel-hooks';
 
 /** y, dg, du of Σ c ⊙ siluMul(g, u). */
 function evaluate(g0: Float32Array, u0: Float32Array, c0: Float32Array, shape: [number, number]): Float32Array[] {
@@ -39,15 +39,7 @@ describe.each(['cpu', 'wasm'] as const)('native SwiGLU on %s', (backend) => {
   if (!load.ok) throw new Error(`native addon required for these tests: ${load.reason}`);
   const addon = load.addon;
 
-  beforeAll(async () => {
-    await tf.setBackend(backend);
-    await tf.ready();
-    expect(registerNativeKernels(backend).active).toBe(true);
-  });
-  afterAll(() => {
-    setNativeOpsEnabled(true);
-    restoreStockKernels(backend);
-  });
+  useNativeKernels(backend);
   afterEach(() => jest.restoreAllMocks());
 
   // 256 × 257 elements run threaded (≥ 2¹⁶).
