@@ -71,12 +71,20 @@ describe('parquet reader', () => {
     ['zst', (b: Uint8Array) => zstdStoredFrame(b)],
   ])('reads a .parquet.%s file through a temporary decompressed copy, then deletes it', async (ext, compress) => {
     const p = write(`a.parquet.${ext}`, compress(new Uint8Array(parquetBytes({ rowGroupSize: 64 }))));
-    const tmpBefore = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ptflow-decompressed-')).length;
-    expect((await read(p)).texts).toEqual(texts);
-    // stopping early releases the copy too
-    expect((await collectDocs({ files: [p], format: 'parquet', textColumn: 'text' }, 3)).map((d) => d.text)).toEqual(texts.slice(0, 3));
-    const tmpAfter = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ptflow-decompressed-')).length;
-    expect(tmpAfter).toBe(tmpBefore);
+    // A temp dir of this test's own ($TMPDIR, which os.tmpdir() reads): other test files run at the same time.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-parquet-tmp-'));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      expect((await read(p)).texts).toEqual(texts);
+      // stopping early releases the copy too
+      expect((await collectDocs({ files: [p], format: 'parquet', textColumn: 'text' }, 3)).map((d) => d.text)).toEqual(texts.slice(0, 3));
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('reads row group by row group: the first document comes before later row groups are read', async () => {
