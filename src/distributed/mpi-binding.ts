@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import type { ReduceOp } from './collective';
 
 export interface MpiWorldInfo {
@@ -77,6 +78,27 @@ function isBinding(x: unknown): x is MpiBinding {
 
 const loaded = new Map<string, MpiLoad>();
 
+/**
+ * UCX (MPICH's transport on Debian) reads these when its library loads, with the addon. By
+ * default it patches malloc/mmap of the whole process while it starts (on the addon's own
+ * thread, with V8's threads running: a crash seen in V8's compiler) and takes SIGSEGV from
+ * V8 (which owns it for WebAssembly bounds checks). ptflow passes heap buffers and needs
+ * neither UCX's registration cache nor its backtraces. A value the user set is kept. Only the
+ * main thread can change the process environment, so the CLI loads the addon there first.
+ */
+const UCX_DEFAULTS: Record<string, string> = {
+  UCX_MEM_EVENTS: 'no',
+  UCX_MEM_MALLOC_HOOKS: 'no',
+  UCX_MEM_MALLOC_RELOC: 'no',
+  UCX_MEM_MMAP_HOOK_MODE: 'none',
+  UCX_ERROR_SIGNALS: '',
+};
+
+function setUcxDefaults(): void {
+  if (!isMainThread) return;
+  for (const [key, value] of Object.entries(UCX_DEFAULTS)) if (process.env[key] === undefined) process.env[key] = value;
+}
+
 /** The addon at `file` (default: the package's build output), loaded once per thread. */
 export function loadMpiBinding(file: string | undefined = defaultMpiAddonPath()): MpiLoad {
   const key = file ?? '';
@@ -87,6 +109,7 @@ export function loadMpiBinding(file: string | undefined = defaultMpiAddonPath())
     result = { ok: false, reason: `${file ?? RELATIVE} is missing (the MPI transport was not built)` };
   } else {
     try {
+      setUcxDefaults();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod: unknown = require(file);
       result = isBinding(mod) ? { ok: true, binding: mod, file } : { ok: false, reason: `${file} is not the ptflow MPI addon` };

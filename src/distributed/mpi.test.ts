@@ -110,7 +110,7 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
     const run = await ranks('worker');
     const all = checks(run.stdout);
     expect(all.filter((c) => c.ok !== true)).toEqual([]);
-    expect(all).toHaveLength(4);
+    expect(all).toHaveLength(6);
     expect(run.code).toBe(0);
     // One line per process, however many threads opened the world.
     expect(run.stderr.match(/ptflow: rank \d of 2: pid/g)).toHaveLength(2);

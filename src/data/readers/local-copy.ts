@@ -19,9 +19,14 @@ export interface LocalCopy {
   release(): Promise<void>;
 }
 
+/** $TMPDIR as this module's realm sees it (os.tmpdir() reads the process's own environment). */
+function tempRoot(): string {
+  return process.env['TMPDIR'] || os.tmpdir();
+}
+
 export async function localCopy(file: string): Promise<LocalCopy> {
   if (!compressionOf(file)) return { path: file, release: async () => undefined };
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ptflow-decompressed-'));
+  const dir = await fs.promises.mkdtemp(path.join(tempRoot(), 'ptflow-decompressed-'));
   const release = (): Promise<void> => fs.promises.rm(dir, { recursive: true, force: true });
   const copy = path.join(dir, path.basename(stripCompression(file)));
   try {

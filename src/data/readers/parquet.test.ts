@@ -71,7 +71,7 @@ describe('parquet reader', () => {
     ['zst', (b: Uint8Array) => zstdStoredFrame(b)],
   ])('reads a .parquet.%s file through a temporary decompressed copy, then deletes it', async (ext, compress) => {
     const p = write(`a.parquet.${ext}`, compress(new Uint8Array(parquetBytes({ rowGroupSize: 64 }))));
-    // A temp dir of this test's own ($TMPDIR, which os.tmpdir() reads): other test files run at the same time.
+    // A temp dir of this test's own ($TMPDIR, where local-copy.ts puts copies): other test files run at the same time.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-parquet-tmp-'));
     const savedTmp = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
