@@ -3,6 +3,7 @@ import { docsBatch, readDocs } from '../edges';
 import exactDedup from './exact-dedup';
 import { HashSet64 } from './hash-table';
 import minhashDedup from './minhash-dedup';
+import { simplifyTextByRules } from './text';
 
 function ctx(dropped: string[]): ActorContext {
   return { actor: 't', attempt: 0, worker: 0, workers: 1, count: () => undefined, drop: (reason, d) => dropped.push(`${d.id}:${reason}`), log: () => undefined };
@@ -32,6 +33,24 @@ describe('exact_dedup', () => {
     const again = await exactDedup.process(batch(['a', 'a', 'b']), st, c);
     expect(readDocs(again as never).map((d) => d.text)).toEqual(['a', 'b']);
     expect(dropped).toEqual(['1:duplicate']);
+  });
+
+  it('keeps what a set of simplify_text keys keeps, over texts read from the batch bytes (ASCII and not, at any offset)', async () => {
+    const stems = ['Lorem 12,5 ipsum', 'lorem 7 IPSUM!', 'the  end.', 'The end', 'café crème', 'CAFE creme', 'a-b_c', 'a b c', '3.14.15', '9 9', 'x'];
+    const texts: string[] = [];
+    for (let i = 0; i < 120; i++) texts.push(`${stems[(i * 7) % stems.length]}${i % 3 === 0 ? '' : ` ${(i * 5) % 11}`}${i % 4 === 0 ? ' ...' : ''}`);
+    const seen = new Set<string>();
+    const expected = texts.flatMap((t, i) => {
+      const key = simplifyTextByRules(t);
+      if (seen.has(key)) return [];
+      seen.add(key);
+      return [i];
+    });
+    const c = ctx([]);
+    const st = await exactDedup.init!(exactDedup.options!.parse({}), c);
+    const out = await exactDedup.process(batch(texts), st, c);
+    expect(readDocs(out as never).map((d) => Number(d.id))).toEqual(expected);
+    expect(expected.length).toBeLessThan(texts.length);
   });
 
   it('stops with a clear error past max_documents', async () => {

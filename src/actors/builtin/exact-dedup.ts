@@ -14,9 +14,9 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { PtflowError } from '../../errors';
 import { defineActor, type ActorContext } from '../api';
-import { docsBatch, readDocs } from '../edges';
+import { docsBatch, readDocs, readTextBytes, type Doc } from '../edges';
 import { HashSet64 } from './hash-table';
-import { simplifyText } from './text';
+import { simplifyAsciiBytes, simplifyText } from './text';
 
 export const exactDedupOptions = z
   .object({
@@ -39,6 +39,33 @@ export function sha1Hash64(text: string): [number, number] {
   return [d.readUInt32LE(0), d.readUInt32LE(4)];
 }
 
+function sha1Bytes64(bytes: Uint8Array): [number, number] {
+  const d = createHash('sha1').update(bytes).digest();
+  return [d.readUInt32LE(0), d.readUInt32LE(4)];
+}
+
+/** Room for simplify_text's output of one ASCII document (it is never longer than its input). */
+let scratch = Buffer.allocUnsafe(1 << 16);
+
+/**
+ * The hash of document `[from, to)` of the text column's UTF-8 bytes. An ASCII text is normalised
+ * straight from its bytes (no string is made); any other is decoded and normalised by the rules.
+ * Raw (`normalize: false`): the bytes as they are — the text's UTF-8, what `sha1Hash64(text)` hashes.
+ */
+function docHash(bytes: Uint8Array, from: number, to: number, normalize: boolean): [number, number] {
+  if (!normalize) return sha1Bytes64(bytes.subarray(from, to));
+  let ascii = true;
+  for (let i = from; i < to; i++) {
+    if (bytes[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) return sha1Hash64(simplifyText(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('utf8')));
+  if (scratch.length < to - from) scratch = Buffer.allocUnsafe(to - from);
+  return sha1Bytes64(scratch.subarray(0, simplifyAsciiBytes(bytes, from, to, scratch)));
+}
+
 export default defineActor({
   name: 'exact_dedup',
   description: 'drops documents whose normalised text was seen before (bounded memory)',
@@ -51,11 +78,14 @@ export default defineActor({
     if (st.open) st.seen.undo();
     st.open = true;
     st.seen.mark();
-    st.seen.reserve(batch.numRows);
-    const docs = readDocs(batch);
-    const kept = [];
-    for (const d of docs) {
-      const [lo, hi] = sha1Hash64(st.o.normalize ? simplifyText(d.text) : d.text);
+    const n = batch.numRows;
+    st.seen.reserve(n);
+    const { offsets, bytes } = readTextBytes(batch);
+    // The documents as objects only when one is dropped (to record it and build the output).
+    let docs: Doc[] | null = null;
+    const kept: Doc[] = [];
+    for (let i = 0; i < n; i++) {
+      const [lo, hi] = docHash(bytes, offsets[i], offsets[i + 1], st.o.normalize);
       if (st.seen.full && !st.seen.has(lo, hi)) {
         throw new PtflowError(
           `exact_dedup: more than max_documents (${st.o.max_documents}) distinct documents; raise it in the step's options ` +
@@ -63,10 +93,16 @@ export default defineActor({
           2,
         );
       }
-      if (st.seen.add(lo, hi)) kept.push(d);
-      else ctx.drop('duplicate', d);
+      const added = st.seen.add(lo, hi);
+      if (added && docs === null) continue;
+      if (docs === null) {
+        docs = readDocs(batch);
+        for (let k = 0; k < i; k++) kept.push(docs[k]); // all kept so far
+      }
+      if (added) kept.push(docs[i]);
+      else ctx.drop('duplicate', docs[i]);
     }
     st.open = false;
-    return kept.length === docs.length ? batch : docsBatch(kept);
+    return docs === null ? batch : docsBatch(kept);
   },
 });

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { defineFilter } from '../api';
-import { countOf, hasAlpha, isLineBreak, isPyWs, pyLen } from './text';
+import { countOf, hasAlpha, isPyWs, pyLen } from './text';
 import { splitIntoWords } from './word-split';
 import { PUNCTUATION_SET } from './text-sets';
 
@@ -52,13 +52,11 @@ function hasLetter(w: string): boolean {
   return false;
 }
 
-function hasSurrogates(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdfff) return true;
-  }
-  return false;
-}
+/** A UTF-16 surrogate (half of a pair, or a lone one). */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** One of str.splitlines()' boundaries (\r\n is one: handled below). */
+const BREAK = /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
 /** Lines (Python splitlines), and those starting with a bullet / ending with an ellipsis once stripped. */
 function lineCounts(text: string): { lines: number; bullets: number; ellipsis: number } {
@@ -67,9 +65,11 @@ function lineCounts(text: string): { lines: number; bullets: number; ellipsis: n
   let ellipsis = 0;
   const n = text.length;
   let a = 0;
+  // The next break found by the regular expression engine (one native scan, not a test per character).
+  const br = new RegExp(BREAK.source, 'g');
   while (a < n) {
-    let b = a;
-    while (b < n && !isLineBreak(text.charCodeAt(b))) b++;
+    br.lastIndex = a;
+    const b = br.test(text) ? br.lastIndex - 1 : n;
     lines++;
     let first = a;
     while (first < b && isPyWs(text.charCodeAt(first))) first++;
@@ -92,10 +92,19 @@ export function gopherQuality(text: string, o: GopherQualityOptions, stop: Reado
   const words = splitIntoWords(text);
   const nWords = words.length;
   // Without surrogate pairs in the text, a word's length in code points is its .length.
-  const pairs = hasSurrogates(text);
+  const pairs = SURROGATE.test(text);
+  // Every per-word count in one pass (each rule below reads its own): words not made only of
+  // punctuation and their length, words with a letter, and distinct stop words (looked up only until
+  // there are enough of them: the rule asks for at least min_stop_words).
+  const needStops = o.min_stop_words ? o.min_stop_words : 0;
+  const found = new Set<string>();
   let nonSymbol = 0;
   let nonSymbolChars = 0;
-  for (const w of words) {
+  let alpha = 0;
+  for (let k = 0; k < nWords; k++) {
+    const w = words[k];
+    if (hasLetter(w)) alpha++;
+    if (found.size < needStops && stop.has(w)) found.add(w);
     if (isSymbolWord(w)) continue;
     nonSymbol++;
     nonSymbolChars += pairs ? pyLen(w) : w.length;
@@ -116,16 +125,8 @@ export function gopherQuality(text: string, o: GopherQualityOptions, stop: Reado
       if (o.max_ellipsis_lines_ratio && l.ellipsis / l.lines > o.max_ellipsis_lines_ratio) return 'gopher_too_many_end_ellipsis';
     }
   }
-  if (o.max_non_alpha_words_ratio) {
-    let alpha = 0;
-    for (const w of words) if (hasLetter(w)) alpha++;
-    if (alpha / nWords < o.max_non_alpha_words_ratio) return 'gopher_below_alpha_threshold';
-  }
-  if (o.min_stop_words) {
-    const found = new Set<string>();
-    for (const w of words) if (stop.has(w)) found.add(w);
-    if (found.size < o.min_stop_words) return 'gopher_enough_stop_words';
-  }
+  if (o.max_non_alpha_words_ratio && alpha / nWords < o.max_non_alpha_words_ratio) return 'gopher_below_alpha_threshold';
+  if (needStops && found.size < needStops) return 'gopher_enough_stop_words';
   return true;
 }
 

@@ -24,11 +24,6 @@ export function isPyWs(c: number): boolean {
   return c <= 0x3000 && WS_TABLE[c] === 1;
 }
 
-/** Whether UTF-16 unit `c` is one of str.splitlines()' boundaries (\r\n counts as one: see LINE_BREAK). */
-export function isLineBreak(c: number): boolean {
-  return c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c || c === 0x1c || c === 0x1d || c === 0x1e || c === 0x85 || c === 0x2028 || c === 0x2029;
-}
-
 /** Python's str.splitlines() boundaries. */
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/u;
 
@@ -114,39 +109,45 @@ const ASCII_PUNCT = ((): Uint8Array => {
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
-/**
- * `simplifyTextByRules` for ASCII text in one pass: a number (digits, optionally `.` or `,` and more
- * digits) → 0, punctuation and white space → one space between words, A–Z → a–z (NFD changes no ASCII).
- */
 function simplifyAscii(text: string): string {
-  const n = text.length;
-  const out = Buffer.allocUnsafe(n);
+  const buf = Buffer.from(text, 'latin1');
+  return buf.toString('latin1', 0, simplifyAsciiBytes(buf, 0, buf.length, buf));
+}
+
+/**
+ * `simplifyTextByRules` for ASCII text in one pass, over its bytes `src[from, to)` (as UTF-8 or Latin-1
+ * stores it): a number (digits, optionally `.` or `,` and more digits) → 0, punctuation and white
+ * space → one space between words, A–Z → a–z (NFD changes no ASCII). Writes the result to `out` (room
+ * for `to − from` bytes; `out` may be `src` itself: nothing is written ahead of what was read) and
+ * returns its length.
+ */
+export function simplifyAsciiBytes(src: Uint8Array, from: number, to: number, out: Uint8Array): number {
   let len = 0;
   let space = false;
-  const emit = (c: number): void => {
+  for (let i = from; i < to; ) {
+    let c = src[i];
+    if (isDigit(c)) {
+      i++;
+      while (i < to && isDigit(src[i])) i++;
+      const sep = i < to ? src[i] : 0;
+      if ((sep === 0x2e || sep === 0x2c) && i + 1 < to && isDigit(src[i + 1])) {
+        i += 2;
+        while (i < to && isDigit(src[i])) i++;
+      }
+      c = 0x30;
+    } else {
+      i++;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (ASCII_PUNCT[c] === 1 || isPyWs(c)) {
+        space = len > 0;
+        continue;
+      }
+    }
     if (space) out[len++] = 0x20;
     space = false;
     out[len++] = c;
-  };
-  for (let i = 0; i < n; ) {
-    let c = text.charCodeAt(i);
-    if (isDigit(c)) {
-      i++;
-      while (i < n && isDigit(text.charCodeAt(i))) i++;
-      const sep = text.charCodeAt(i);
-      if ((sep === 0x2e || sep === 0x2c) && isDigit(text.charCodeAt(i + 1))) {
-        i += 2;
-        while (i < n && isDigit(text.charCodeAt(i))) i++;
-      }
-      emit(0x30);
-      continue;
-    }
-    i++;
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (ASCII_PUNCT[c] === 1 || isPyWs(c)) space = len > 0;
-    else emit(c);
   }
-  return out.toString('latin1', 0, len);
+  return len;
 }
 
 // ---- NLTK word_tokenize ----------------------------------------------------------------------

@@ -34,30 +34,51 @@ const memo = new Map<string, readonly string[] | null>();
 /** Sentence `[start, end)` ranges, the pieces of `splitSentences` (text.ts), empty ones left out. */
 export function sentenceRanges(text: string): number[] {
   const out: number[] = [];
-  let start = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    if (!isPyWs(text.charCodeAt(i))) continue;
-    let runEnd = i + 1;
-    while (runEnd < n && isPyWs(text.charCodeAt(runEnd))) runEnd++;
-    if (endsSentence(text, i)) {
-      if (i > start) out.push(start, i);
-      start = runEnd;
-    }
-    i = runEnd - 1;
+  const into: number[] = [];
+  for (let s = 0; s < text.length; ) {
+    const { end, next } = readSentence(text, s, into);
+    if (end > s) out.push(s, end);
+    s = next;
   }
-  if (n > start) out.push(start, n);
   return out;
 }
 
-/** `(?<=[.?!]['"’”)\]]*)` before position `i`. */
-function endsSentence(text: string, i: number): boolean {
-  let j = i - 1;
-  for (; j >= 0; j--) {
+/** White space by UTF-16 unit (isPyWs), the commonest answer first. */
+const ws = (c: number): boolean => c === 0x20 || isPyWs(c);
+
+/**
+ * The sentence starting at `start` as `splitSentences` cuts it (the first starts at 0, each later one
+ * after the white space that ended the one before): it ends after a chunk ending in [.?!] and closing
+ * quotes/brackets when white space follows, or at the end of the text. Its chunks (runs of non-space
+ * characters) go into `into` as start/end pairs; `next` is where the next sentence starts.
+ */
+function readSentence(text: string, start: number, into: number[]): { end: number; next: number } {
+  const n = text.length;
+  into.length = 0;
+  let i = start;
+  while (i < n) {
+    while (i < n && ws(text.charCodeAt(i))) i++;
+    if (i === n) break;
+    const from = i;
+    while (i < n && !ws(text.charCodeAt(i))) i++;
+    into.push(from, i);
+    if (i < n && endsSentence(text, from, i)) {
+      const end = i;
+      while (i < n && ws(text.charCodeAt(i))) i++;
+      return { end, next: i };
+    }
+  }
+  return { end: n, next: n };
+}
+
+/** `(?<=[.?!]['"’”)\]]*)` at the end of the chunk `[from, to)`. */
+function endsSentence(text: string, from: number, to: number): boolean {
+  let j = to - 1;
+  for (; j >= from; j--) {
     const c = text.charCodeAt(j);
     if (c !== 0x27 && c !== 0x22 && c !== 0x2019 && c !== 0x201d && c !== 0x29 && c !== 0x5d) break;
   }
-  if (j < 0) return false;
+  if (j < from) return false;
   const c = text.charCodeAt(j);
   return c === 0x2e || c === 0x3f || c === 0x21;
 }
@@ -114,39 +135,59 @@ function simpleChunk(text: string, from: number, to: number): string | string[] 
   return out;
 }
 
+/**
+ * The tokens of the last chunk of a sentence that `simpleChunk` takes, or an ASCII word followed by
+ * the sentence's final period ("light." → light .: the rules split a final period off whatever word
+ * precedes it), or null.
+ */
+function lastChunk(text: string, from: number, to: number): string | string[] | null {
+  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to);
+  if (to - from < 2 || !isAsciiWordChar(text.charCodeAt(to - 2))) return null;
+  const got = simpleChunk(text, from, to - 1);
+  if (got === null) return null;
+  return typeof got === 'string' ? [got, '.'] : [...got, '.'];
+}
+
+/** Chunk boundaries of the sentence in work (start/end pairs), reused from call to call. */
+const chunks: number[] = [];
+
 /** datatrove `split_into_words(text, "en")`; equal to `splitIntoWordsByRules(text)`. */
 export function splitIntoWords(text: string): string[] {
   if (text.includes(SENTENCE_JOIN)) text = text.replaceAll(SENTENCE_JOIN, ' ');
   if (text.includes(HOLE) || text.includes(LONG_S)) return splitIntoWordsByRules(text);
-  const ranges = sentenceRanges(text);
-  const sentences: string[] = [];
+  const n = text.length;
   /** The words of every hole, one after another; hole h's end in `heldEnd[h]`. */
   const heldWords: string[] = [];
   const heldEnd: number[] = [];
-  const chunks: number[] = [];
-  for (let r = 0; r < ranges.length; r += 2) {
-    const s = ranges[r];
-    const e = ranges[r + 1];
-    chunks.length = 0;
-    for (let i = s; i < e; i++) {
-      if (isPyWs(text.charCodeAt(i))) continue;
-      const from = i;
-      while (i < e && !isPyWs(text.charCodeAt(i))) i++;
-      chunks.push(from, i);
-    }
-    let tail = chunks.length - 2;
+  /** Each sentence as the rules see it (runs of held chunks → one HOLE each). */
+  const sentences: string[] = [];
+  /** Whether some sentence has text left for the rules (is not a single HOLE). */
+  let ruled = false;
+  for (let s = 0; s < n; ) {
+    const { end: e, next } = readSentence(text, s, chunks);
+    const start = s;
+    s = next;
+    if (chunks.length === 0) continue; // only white space: no words
+    const last = chunks.length - 2;
+    let tail = last;
     while (tail >= 0 && onlyClosers(text, chunks[tail], chunks[tail + 1])) tail -= 2;
-    // Chunks at k = 2 … tail − 2 (start/end pairs) are the middle ones; each run of them → one HOLE.
+    // Held: the middle chunks (as before, k = 2 … tail − 2), and the first and last ones when simple.
     let sentence = '';
-    let copied = s;
+    let copied = start;
     let runStart = -1;
     let runEnd = -1;
-    for (let k = 2; k < tail; k += 2) {
+    let open = false;
+    for (let k = 0; k <= last; k += 2) {
       const from = chunks[k];
       const to = chunks[k + 1];
       let got: readonly string[] | string | null = null;
-      if (text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) got = simpleChunk(text, from, to) ?? chunkTokens(text.slice(from, to));
+      if (k === tail && tail === last) got = lastChunk(text, from, to);
+      else if (k < tail) {
+        got = simpleChunk(text, from, to);
+        if (got === null && k > 0 && text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) got = chunkTokens(text.slice(from, to));
+      }
       if (got === null) {
+        open = true;
         if (runStart >= 0) {
           sentence += text.slice(copied, runStart) + HOLE;
           copied = runEnd;
@@ -165,8 +206,11 @@ export function splitIntoWords(text: string): string[] {
       copied = runEnd;
       heldEnd.push(heldWords.length);
     }
-    sentences.push(copied === s ? text.slice(s, e) : sentence + text.slice(copied, e));
+    if (open) ruled = true;
+    sentences.push(copied === start ? text.slice(start, e) : sentence + text.slice(copied, e));
   }
+  // Every sentence a single hole: its words are the held ones, in order.
+  if (!ruled) return heldWords;
   const tokens = treebankTokenize(...sentences);
   if (heldEnd.length === 0) return tokens;
   const words: string[] = [];
@@ -177,7 +221,7 @@ export function splitIntoWords(text: string): string[] {
       continue;
     }
     if (h === heldEnd.length) return splitIntoWordsByRules(text);
-    for (let i = h === 0 ? 0 : heldEnd[h - 1]; i < heldEnd[h]; i++) words.push(heldWords[i]);
+    for (let w = h === 0 ? 0 : heldEnd[h - 1]; w < heldEnd[h]; w++) words.push(heldWords[w]);
     h++;
   }
   // Every placeholder must have come back as a token of its own (it always does; checked anyway).
