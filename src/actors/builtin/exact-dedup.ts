@@ -54,16 +54,10 @@ let scratch = Buffer.allocUnsafe(1 << 16);
  */
 function docHash(bytes: Uint8Array, from: number, to: number, normalize: boolean): [number, number] {
   if (!normalize) return sha1Bytes64(bytes.subarray(from, to));
-  let ascii = true;
-  for (let i = from; i < to; i++) {
-    if (bytes[i] >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (!ascii) return sha1Hash64(simplifyText(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('utf8')));
   if (scratch.length < to - from) scratch = Buffer.allocUnsafe(to - from);
-  return sha1Bytes64(scratch.subarray(0, simplifyAsciiBytes(bytes, from, to, scratch)));
+  const len = simplifyAsciiBytes(bytes, from, to, scratch);
+  if (len >= 0) return sha1Bytes64(scratch.subarray(0, len));
+  return sha1Hash64(simplifyText(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('utf8')));
 }
 
 export default defineActor({

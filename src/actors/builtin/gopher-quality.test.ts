@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gopherQuality, gopherQualityOptions, type GopherQualityOptions } from './gopher-quality';
+import { countWords, gopherQuality, gopherQualityOptions, type GopherQualityOptions } from './gopher-quality';
 import { countOf, hasAlpha, pyLen, pyLstrip, pyRstrip, pySplitlines, splitIntoWordsByRules } from './text';
 import { PUNCTUATION_SET } from './text-sets';
 
@@ -120,5 +120,34 @@ describe('gopher_quality = its plain form', () => {
   it.each([['defaults', o], ['loose thresholds', loose]])('on the demo corpus and random line mixes (%s)', (_name, opts) => {
     const stopWords = new Set(opts.stop_words);
     for (const t of [...kjv, ...random]) expect([t, gopherQuality(t, opts, stopWords)]).toEqual([t, reference(t, opts, stopWords)]);
+  });
+});
+
+describe('countWords (ASCII words counted as ranges of the text) = counts over the rules\' word list', () => {
+  // Words the fast path gives as ranges ("word", "(a", "b,", "_x", "A9." …) next to ones it gives as
+  // strings, odd white space and non-ASCII; stop lists with ASCII words, '_'-words and punctuation.
+  const PIECES = ['the', 'And', 'of', 'x', 'I', '42', '3.14', '_', '__', '_x', 'x_', '9a', 'caf\u00e9', '\u{1D400}b', '(a', 'b)', 'c,', 'd.', 'e;', 'f:', 'g?', 'h!', '(the)', 'to.', '...', '#', "'s", '"', '--', '(', ')', ','];
+  const SPACES = [' ', ' ', ' ', '', '\n', '\t', '  ', '\u00a0', '. ', '.\n'];
+  let seed = 5;
+  const next = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const texts = Array.from({ length: 1500 }, () => Array.from({ length: 1 + next(30) }, () => PIECES[next(PIECES.length)] + SPACES[next(SPACES.length)]).join(''));
+  const stopLists = [['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'], ['_', '__', '_x', '(', ',', 'x', 'And', '42', 'caf\u00e9'], []];
+
+  it.each(stopLists.map((l) => [l]))('stop words %j', (list) => {
+    const stopWords = new Set(list);
+    for (const need of [2, 100]) {
+      for (const t of texts) {
+        const words = splitIntoWordsByRules(t);
+        const nonSymbol = words.filter((w) => ![...w].every((ch) => PUNCTUATION_SET.has(ch)));
+        const expected = {
+          words: words.length,
+          nonSymbol: nonSymbol.length,
+          nonSymbolChars: nonSymbol.reduce((s, w) => s + pyLen(w), 0),
+          alpha: words.filter(hasAlpha).length,
+          stops: Math.min(need, new Set(words.filter((w) => stopWords.has(w))).size),
+        };
+        expect([t, countWords(t, stopWords, need)]).toEqual([t, expected]);
+      }
+    }
   });
 });

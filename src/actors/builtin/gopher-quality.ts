@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { defineFilter } from '../api';
 import { countOf, hasAlpha, isPyWs, pyLen } from './text';
-import { splitIntoWords } from './word-split';
+import { forEachWord, type WordSink } from './word-split';
 import { PUNCTUATION_SET } from './text-sets';
 
 const STOP_WORDS = ['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'];
@@ -87,28 +87,97 @@ function lineCounts(text: string): { lines: number; bullets: number; ellipsis: n
   return { lines, bullets, ellipsis };
 }
 
+/** The per-word counts the rules read. */
+export interface WordCounts {
+  words: number;
+  /** Words not made only of punctuation, and their length in code points. */
+  nonSymbol: number;
+  nonSymbolChars: number;
+  /** Words with a letter. */
+  alpha: number;
+  /** Distinct stop words, counted up to `needStops` (the rule asks for at least that many). */
+  stops: number;
+}
+
+/** Shortest and longest stop word (UTF-16 units): a word of another length is not looked up. */
+const stopLengths = new WeakMap<ReadonlySet<string>, { min: number; max: number }>();
+function lengthsOf(stop: ReadonlySet<string>): { min: number; max: number } {
+  let l = stopLengths.get(stop);
+  if (l === undefined) {
+    l = { min: Infinity, max: -1 };
+    for (const w of stop) {
+      l.min = Math.min(l.min, w.length);
+      l.max = Math.max(l.max, w.length);
+    }
+    stopLengths.set(stop, l);
+  }
+  return l;
+}
+
+/** Counts words as they come from `forEachWord`; an ASCII word given as a range is counted from the text, no string made. */
+class WordCounter implements WordSink {
+  words = 0;
+  nonSymbol = 0;
+  nonSymbolChars = 0;
+  alpha = 0;
+  readonly found = new Set<string>();
+  private readonly minStop: number;
+  private readonly maxStop: number;
+
+  constructor(
+    private readonly stop: ReadonlySet<string>,
+    private readonly needStops: number,
+    /** Whether the text has surrogates (else a word's .length is its length in code points). */
+    private readonly pairs: boolean,
+  ) {
+    const l = lengthsOf(stop);
+    this.minStop = l.min;
+    this.maxStop = l.max;
+  }
+
+  word(w: string): void {
+    this.words++;
+    if (hasLetter(w)) this.alpha++;
+    if (this.found.size < this.needStops && this.stop.has(w)) this.found.add(w);
+    if (isSymbolWord(w)) return;
+    this.nonSymbol++;
+    this.nonSymbolChars += this.pairs ? pyLen(w) : w.length;
+  }
+
+  range(text: string, from: number, to: number): void {
+    const len = to - from;
+    // One character, or a run starting with '_' (all of it may be punctuation): counted as a string.
+    if (len === 1 || text.charCodeAt(from) === 0x5f) return this.word(text.slice(from, to));
+    // Else a run of ASCII letters, digits and '_' starting with a letter or digit: never only
+    // punctuation, and as long in code points as in UTF-16 units.
+    this.words++;
+    this.nonSymbol++;
+    this.nonSymbolChars += len;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i) | 0x20; // A–Z → a–z; digits and '_' stay outside a–z
+      if (c >= 0x61 && c <= 0x7a) {
+        this.alpha++;
+        break;
+      }
+    }
+    if (this.found.size < this.needStops && len >= this.minStop && len <= this.maxStop) {
+      const w = text.slice(from, to);
+      if (this.stop.has(w)) this.found.add(w);
+    }
+  }
+}
+
+/** The counts of the words of `text` (splitIntoWords) that gopher_quality's rules read. */
+export function countWords(text: string, stop: ReadonlySet<string>, needStops: number): WordCounts {
+  const c = new WordCounter(stop, needStops, SURROGATE.test(text));
+  forEachWord(text, c);
+  return { words: c.words, nonSymbol: c.nonSymbol, nonSymbolChars: c.nonSymbolChars, alpha: c.alpha, stops: c.found.size };
+}
+
 /** true, or the reason (datatrove's) the document is dropped. */
 export function gopherQuality(text: string, o: GopherQualityOptions, stop: ReadonlySet<string>): true | string {
-  const words = splitIntoWords(text);
-  const nWords = words.length;
-  // Without surrogate pairs in the text, a word's length in code points is its .length.
-  const pairs = SURROGATE.test(text);
-  // Every per-word count in one pass (each rule below reads its own): words not made only of
-  // punctuation and their length, words with a letter, and distinct stop words (looked up only until
-  // there are enough of them: the rule asks for at least min_stop_words).
   const needStops = o.min_stop_words ? o.min_stop_words : 0;
-  const found = new Set<string>();
-  let nonSymbol = 0;
-  let nonSymbolChars = 0;
-  let alpha = 0;
-  for (let k = 0; k < nWords; k++) {
-    const w = words[k];
-    if (hasLetter(w)) alpha++;
-    if (found.size < needStops && stop.has(w)) found.add(w);
-    if (isSymbolWord(w)) continue;
-    nonSymbol++;
-    nonSymbolChars += pairs ? pyLen(w) : w.length;
-  }
+  const { words: nWords, nonSymbol, nonSymbolChars, alpha, stops } = countWords(text, stop, needStops);
   if (o.min_doc_words && nonSymbol < o.min_doc_words) return 'gopher_short_doc';
   if (o.max_doc_words && nonSymbol > o.max_doc_words) return 'gopher_long_doc';
   if (nWords === 0) return 'gopher_short_doc'; // datatrove divides by zero here; only reachable with min_doc_words off
@@ -126,7 +195,7 @@ export function gopherQuality(text: string, o: GopherQualityOptions, stop: Reado
     }
   }
   if (o.max_non_alpha_words_ratio && alpha / nWords < o.max_non_alpha_words_ratio) return 'gopher_below_alpha_threshold';
-  if (needStops && found.size < needStops) return 'gopher_enough_stop_words';
+  if (needStops && stops < needStops) return 'gopher_enough_stop_words';
   return true;
 }
 

@@ -109,6 +109,18 @@ const ASCII_PUNCT = ((): Uint8Array => {
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
+/** What `simplifyAsciiBytes` does with each byte: one of these three, or else the byte to write (A–Z lowercased). */
+const SB_SEP = 0; // punctuation or white space
+const SB_DIGIT = 1;
+const SB_NON_ASCII = 2;
+const SIMPLE_BYTE = ((): Uint8Array => {
+  const t = new Uint8Array(256).fill(SB_NON_ASCII);
+  for (let c = 0; c < 0x80; c++) t[c] = isDigit(c) ? SB_DIGIT : ASCII_PUNCT[c] === 1 || isPyWs(c) ? SB_SEP : c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  // Bytes 0–2 are control characters, punctuation to datatrove: no byte to write collides with the three actions.
+  for (let c = 0; c <= SB_NON_ASCII; c++) if (t[c] !== SB_SEP) throw new Error(`simplify_text table: byte ${c} is not punctuation`);
+  return t;
+})();
+
 function simplifyAscii(text: string): string {
   const buf = Buffer.from(text, 'latin1');
   return buf.toString('latin1', 0, simplifyAsciiBytes(buf, 0, buf.length, buf));
@@ -119,33 +131,31 @@ function simplifyAscii(text: string): string {
  * stores it): a number (digits, optionally `.` or `,` and more digits) → 0, punctuation and white
  * space → one space between words, A–Z → a–z (NFD changes no ASCII). Writes the result to `out` (room
  * for `to − from` bytes; `out` may be `src` itself: nothing is written ahead of what was read) and
- * returns its length.
+ * returns its length, or −1 at the first byte ≥ 0x80 (not ASCII: the caller uses the rules).
  */
 export function simplifyAsciiBytes(src: Uint8Array, from: number, to: number, out: Uint8Array): number {
   let len = 0;
   let space = false;
   for (let i = from; i < to; ) {
-    let c = src[i];
-    if (isDigit(c)) {
-      i++;
+    let k = SIMPLE_BYTE[src[i++]];
+    if (k === SB_SEP) {
+      space = len > 0;
+      continue;
+    }
+    if (k === SB_NON_ASCII) return -1;
+    if (k === SB_DIGIT) {
       while (i < to && isDigit(src[i])) i++;
-      const sep = i < to ? src[i] : 0;
-      if ((sep === 0x2e || sep === 0x2c) && i + 1 < to && isDigit(src[i + 1])) {
+      if (i + 1 < to && (src[i] === 0x2e || src[i] === 0x2c) && isDigit(src[i + 1])) {
         i += 2;
         while (i < to && isDigit(src[i])) i++;
       }
-      c = 0x30;
-    } else {
-      i++;
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
-      if (ASCII_PUNCT[c] === 1 || isPyWs(c)) {
-        space = len > 0;
-        continue;
-      }
+      k = 0x30;
     }
-    if (space) out[len++] = 0x20;
-    space = false;
-    out[len++] = c;
+    if (space) {
+      out[len++] = 0x20;
+      space = false;
+    }
+    out[len++] = k;
   }
   return len;
 }

@@ -5,12 +5,18 @@
  * surrounds it. So:
  *
  *   - sentences are split by a character loop (the same boundaries as `splitSentences`);
- *   - a *middle* chunk (a run of non-space characters, neither the first of its sentence nor in its
- *     tail, with a plain space on both sides) is tokenized once, alone, and remembered (the commonest
- *     kinds — an ASCII word, perhaps after `(` or before `) , ; : ? !` — directly, by `simpleChunk`);
- *   - each run of middle chunks is replaced by one placeholder character, and the rules run over what
- *     is left (sentence starts and ends, odd spacing); the placeholder comes back as a token of its
- *     own and is swapped for the remembered tokens.
+ *   - a *simple* chunk (a run of non-space characters that is an ASCII word, perhaps after `(` or
+ *     before `) , ; : ? !`) is tokenized directly by `simpleChunk` anywhere before the sentence's
+ *     tail, and as the last chunk also before a final period (`lastChunk`): no rule gives such a
+ *     chunk other tokens for the white space around it;
+ *   - any other *middle* chunk (neither the first of its sentence nor in its tail, with a plain space
+ *     on both sides) is tokenized once, alone, by the rules and remembered;
+ *   - each run of such held chunks is replaced by one placeholder character, and the rules run over
+ *     what is left (sentence starts and ends, odd spacing); the placeholder comes back as a token of
+ *     its own and is swapped for the held tokens. A sentence that is all held chunks needs no rules.
+ *
+ * `forEachWord` gives the words to a sink, a simple chunk's as ranges of the text (gopher_quality
+ * counts them without making strings); `splitIntoWords` collects them.
  *
  * Why a middle chunk is context-free: every rule that looks past a chunk's edge looks at (or
  * consumes) only the white-space character there — a plain space or not (quotes after a space,
@@ -117,47 +123,72 @@ const isTrailPunct = (c: number): boolean => c === 0x29 || c === 0x2c || c === 0
 
 /**
  * The tokens of the commonest middle chunks without the rules: an ASCII word, optionally after `(` and
- * before one of `) , ; : ? !` — e.g. "(word," → ( word , — or null for any other chunk.
+ * before one of `) , ; : ? !` — e.g. "(word," → ( word , — pushed to `held` as ranges of the text;
+ * false (nothing pushed) for any other chunk.
  */
-function simpleChunk(text: string, from: number, to: number): string | string[] | null {
+function simpleChunk(text: string, from: number, to: number, held: number[]): boolean {
   let a = from;
   let b = to;
   const open = text.charCodeAt(a) === 0x28 && b - a > 1;
   if (open) a++;
   const close = b - a > 1 && isTrailPunct(text.charCodeAt(b - 1));
   if (close) b--;
-  for (let i = a; i < b; i++) if (!isAsciiWordChar(text.charCodeAt(i))) return null;
-  const word = text.slice(a, b);
-  if ((b - a === 5 || b - a === 6) && CONTRACTION_WORDS.has(word.toLowerCase())) return null;
-  if (!open && !close) return word;
-  const out = open ? ['(', word] : [word];
-  if (close) out.push(text[b]);
-  return out;
+  for (let i = a; i < b; i++) if (!isAsciiWordChar(text.charCodeAt(i))) return false;
+  if ((b - a === 5 || b - a === 6) && CONTRACTION_WORDS.has(text.slice(a, b).toLowerCase())) return false;
+  if (open) held.push(from, a);
+  held.push(a, b);
+  if (close) held.push(b, to);
+  return true;
 }
 
 /**
- * The tokens of the last chunk of a sentence that `simpleChunk` takes, or an ASCII word followed by
- * the sentence's final period ("light." → light .: the rules split a final period off whatever word
- * precedes it), or null.
+ * The tokens of the last chunk of a sentence that `simpleChunk` takes, or of an ASCII word followed
+ * by the sentence's final period ("light." → light .: the rules split a final period off whatever
+ * word precedes it), pushed to `held`; false for any other chunk.
  */
-function lastChunk(text: string, from: number, to: number): string | string[] | null {
-  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to);
-  if (to - from < 2 || !isAsciiWordChar(text.charCodeAt(to - 2))) return null;
-  const got = simpleChunk(text, from, to - 1);
-  if (got === null) return null;
-  return typeof got === 'string' ? [got, '.'] : [...got, '.'];
+function lastChunk(text: string, from: number, to: number, held: number[]): boolean {
+  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to, held);
+  if (to - from < 2 || !isAsciiWordChar(text.charCodeAt(to - 2))) return false;
+  if (!simpleChunk(text, from, to - 1, held)) return false;
+  held.push(to - 1, to);
+  return true;
 }
 
 /** Chunk boundaries of the sentence in work (start/end pairs), reused from call to call. */
 const chunks: number[] = [];
 
+/**
+ * Receives the words of a text, in order. A word held by the fast path below comes as a range of the
+ * text, with no string made for it: `text[from, to)` is then either one ASCII character or a run of
+ * ASCII word characters (A–Z a–z 0–9 _). Every other word comes as a string.
+ */
+export interface WordSink {
+  range(text: string, from: number, to: number): void;
+  word(w: string): void;
+}
+
 /** datatrove `split_into_words(text, "en")`; equal to `splitIntoWordsByRules(text)`. */
 export function splitIntoWords(text: string): string[] {
+  const words: string[] = [];
+  forEachWord(text, {
+    range: (t, from, to) => words.push(t.slice(from, to)),
+    word: (w) => words.push(w),
+  });
+  return words;
+}
+
+/** The words of `splitIntoWords(text)`, in order, to `sink`. */
+export function forEachWord(text: string, sink: WordSink): void {
   if (text.includes(SENTENCE_JOIN)) text = text.replaceAll(SENTENCE_JOIN, ' ');
-  if (text.includes(HOLE) || text.includes(LONG_S)) return splitIntoWordsByRules(text);
+  if (text.includes(HOLE) || text.includes(LONG_S)) return wordsToSink(splitIntoWordsByRules(text), sink);
   const n = text.length;
-  /** The words of every hole, one after another; hole h's end in `heldEnd[h]`. */
-  const heldWords: string[] = [];
+  /**
+   * The words of every hole, one after another: a range of the text as its [from, to) pair, or a
+   * string (a memorised chunk's token) as [−1 − its index in heldStrings, 0]. Hole h's words end
+   * at heldEnd[h].
+   */
+  const held: number[] = [];
+  const heldStrings: string[] = [];
   const heldEnd: number[] = [];
   /** Each sentence as the rules see it (runs of held chunks → one HOLE each). */
   const sentences: string[] = [];
@@ -171,7 +202,7 @@ export function splitIntoWords(text: string): string[] {
     const last = chunks.length - 2;
     let tail = last;
     while (tail >= 0 && onlyClosers(text, chunks[tail], chunks[tail + 1])) tail -= 2;
-    // Held: the middle chunks (as before, k = 2 … tail − 2), and the first and last ones when simple.
+    // Held: the middle chunks (k = 2 … tail − 2), and the first and last ones when simple.
     let sentence = '';
     let copied = start;
     let runStart = -1;
@@ -180,50 +211,67 @@ export function splitIntoWords(text: string): string[] {
     for (let k = 0; k <= last; k += 2) {
       const from = chunks[k];
       const to = chunks[k + 1];
-      let got: readonly string[] | string | null = null;
-      if (k === tail && tail === last) got = lastChunk(text, from, to);
+      let ok: boolean;
+      if (k === tail && tail === last) ok = lastChunk(text, from, to, held);
       else if (k < tail) {
-        got = simpleChunk(text, from, to);
-        if (got === null && k > 0 && text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) got = chunkTokens(text.slice(from, to));
-      }
-      if (got === null) {
+        ok = simpleChunk(text, from, to, held);
+        if (!ok && k > 0 && text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) {
+          const got = chunkTokens(text.slice(from, to));
+          if (got !== null) {
+            for (const w of got) {
+              held.push(-1 - heldStrings.length, 0);
+              heldStrings.push(w);
+            }
+            ok = true;
+          }
+        }
+      } else ok = false;
+      if (!ok) {
         open = true;
         if (runStart >= 0) {
           sentence += text.slice(copied, runStart) + HOLE;
           copied = runEnd;
-          heldEnd.push(heldWords.length);
+          heldEnd.push(held.length);
           runStart = -1;
         }
         continue;
       }
       if (runStart < 0) runStart = from;
       runEnd = to;
-      if (typeof got === 'string') heldWords.push(got);
-      else for (const w of got) heldWords.push(w);
     }
     if (runStart >= 0) {
       sentence += text.slice(copied, runStart) + HOLE;
       copied = runEnd;
-      heldEnd.push(heldWords.length);
+      heldEnd.push(held.length);
     }
     if (open) ruled = true;
     sentences.push(copied === start ? text.slice(start, e) : sentence + text.slice(copied, e));
   }
   // Every sentence a single hole: its words are the held ones, in order.
-  if (!ruled) return heldWords;
+  if (!ruled) return heldToSink(text, held, heldStrings, 0, held.length, sink);
   const tokens = treebankTokenize(...sentences);
-  if (heldEnd.length === 0) return tokens;
-  const words: string[] = [];
+  // Every placeholder must come back as a token of its own (it always does; checked anyway, before any word is given out).
+  let holes = 0;
+  for (const t of tokens) if (t === HOLE) holes++;
+  if (holes !== heldEnd.length) return wordsToSink(splitIntoWordsByRules(text), sink);
   let h = 0;
   for (const t of tokens) {
-    if (t !== HOLE) {
-      words.push(t);
-      continue;
+    if (t !== HOLE) sink.word(t);
+    else {
+      heldToSink(text, held, heldStrings, h === 0 ? 0 : heldEnd[h - 1], heldEnd[h], sink);
+      h++;
     }
-    if (h === heldEnd.length) return splitIntoWordsByRules(text);
-    for (let w = h === 0 ? 0 : heldEnd[h - 1]; w < heldEnd[h]; w++) words.push(heldWords[w]);
-    h++;
   }
-  // Every placeholder must have come back as a token of its own (it always does; checked anyway).
-  return h === heldEnd.length ? words : splitIntoWordsByRules(text);
+}
+
+function wordsToSink(words: readonly string[], sink: WordSink): void {
+  for (const w of words) sink.word(w);
+}
+
+function heldToSink(text: string, held: readonly number[], heldStrings: readonly string[], from: number, to: number, sink: WordSink): void {
+  for (let i = from; i < to; i += 2) {
+    const a = held[i];
+    if (a >= 0) sink.range(text, a, held[i + 1]);
+    else sink.word(heldStrings[-1 - a]);
+  }
 }
