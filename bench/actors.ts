@@ -9,8 +9,11 @@
  *
  * The corpus is the KJV demo repeated `--copies` times, each copy tagged with a different word so
  * that exact_dedup keeps every document (all of them reach the tokenizer in every configuration).
+ * Every configuration starts fresh worker threads, whose code V8 compiles while the first batches go
+ * through; the steady state is measured after the first `--warmup` fraction of the documents (0:
+ * from the second batch on), the same for every configuration.
  *
- *   node dist/bench/actors.js [--copies 8] [--reps 3] [--json]
+ *   node dist/bench/actors.js [--copies 16] [--warmup 0.25] [--reps 3] [--json]
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,9 +31,11 @@ import { insertSteps } from '../src/pipeline/insert-steps';
 import { startPipeline } from '../src/pipeline/supervisor';
 import { TelemetryBus } from '../src/telemetry/bus';
 import { DatasetShardActor, TokenizerActor } from '../src/workflow/default-graph';
+import type { SteadyResult } from './actors/steady';
+import type { SinkParams } from './actors/token-sink';
 import { median } from './util/stats';
 
-const Sink = declareActor<Record<string, never>>({ name: 'Sink', module: 'bench/actors/token-sink', inputs: { tokens: 'tokens' }, outputs: {}, maxRestarts: 0 });
+const Sink = declareActor<SinkParams>({ name: 'Sink', module: 'bench/actors/token-sink', inputs: { tokens: 'tokens' }, outputs: {}, maxRestarts: 0 });
 
 const step = (actor: string, after: string): PipelineStepConfig => ({ actor, after, workers: 1, exclusion_dir: null });
 const CONFIGS: Record<string, PipelineStepConfig[]> = {
@@ -69,7 +74,7 @@ interface RunResult {
   cpuMsPer1k: number;
 }
 
-async function runOnce(dir: string, dataDir: string, steps: PipelineStepConfig[], docsPerBatch: number, inputDocs: number): Promise<RunResult> {
+async function runOnce(dir: string, dataDir: string, steps: PipelineStepConfig[], docsPerBatch: number, inputDocs: number, warmupDocs: number): Promise<RunResult> {
   const resolved = resolvePipeline(steps, path.join(dir, 'bench.yaml'), () => 'bench');
   const shardParams: ShardParams = {
     train: resolveDatasets(dataDir, ['corpus']), eval: [], max_samples: null, mix_strategy: 'concat', interleave_probs: null,
@@ -78,33 +83,38 @@ async function runOnce(dir: string, dataDir: string, steps: PipelineStepConfig[]
   const tokParams: TokenizerParams = { tokenizer_dir: path.join(packageRoot(), 'examples/tiny-llama'), workers: null, packing: true, cutoff_len: 1024 };
   const shard = actorNode(DatasetShardActor, shardParams);
   const tok = actorNode(TokenizerActor, tokParams);
-  const sink = actorNode(Sink, {});
+  const sink = actorNode(Sink, { warmup_docs: warmupDocs });
   const budget = 256 * 1024 * 1024;
   const base: PipelineGraph = { actors: [shard, tok, sink], edges: [connect(shard, 'docs', tok, 'docs', 4, budget), connect(tok, 'tokens', sink, 'tokens', 4, budget)] };
   const graph = insertSteps(base, resolved);
   const results = await startPipeline(graph, { bus: new TelemetryBus('bench'), finishers: ['Sink'] }).done;
-  const r = results.get('Sink') as { docs: number; steady_ms: number; steady_docs: number; steady_cpu_ms: number };
-  // Input documents behind the steady-state output (a filter's drops count as work done).
-  const steadyInput = inputDocs - docsPerBatch;
+  const r = results.get('Sink') as SteadyResult;
+  // Input documents behind the steady-state output (a filter's drops count as work done; they are
+  // spread evenly, the corpus being copies of one text).
+  const steadyInput = r.steady_docs * (inputDocs / r.docs);
   return { docsPerSec: steadyInput / (r.steady_ms / 1000), docs: r.docs, cpuMsPer1k: r.steady_cpu_ms / (steadyInput / 1000) };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { copies: { type: 'string', default: '8' }, reps: { type: 'string', default: '3' }, batch: { type: 'string', default: '32' }, json: { type: 'boolean', default: false } },
+    options: {
+      copies: { type: 'string', default: '16' }, warmup: { type: 'string', default: '0.25' }, reps: { type: 'string', default: '3' },
+      batch: { type: 'string', default: '32' }, json: { type: 'boolean', default: false },
+    },
   });
   const copies = Number(values.copies);
   const reps = Number(values.reps);
   const perBatch = Number(values.batch);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ptflow-bench-actors-'));
   const { dataDir, docs } = makeCorpus(dir, copies);
+  const warmupDocs = Math.round(Number(values.warmup) * docs);
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
   const cpus: Record<string, number[]> = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
   const kept: Record<string, number> = {};
-  await runOnce(dir, dataDir, [], perBatch, docs); // warm-up: file cache, compiled modules
+  await runOnce(dir, dataDir, [], perBatch, docs, warmupDocs); // warm-up: file cache, compiled modules
   for (let r = 0; r < reps; r++) {
     for (const [name, steps] of Object.entries(CONFIGS)) {
-      const res = await runOnce(dir, dataDir, steps, perBatch, docs);
+      const res = await runOnce(dir, dataDir, steps, perBatch, docs, warmupDocs);
       if (steps.length === 0 || name === 'identity') {
         if (res.docs !== docs) throw new Error(`${name}: ${res.docs} of ${docs} documents reached the tokenizer`);
       }
@@ -120,12 +130,12 @@ async function main(): Promise<void> {
     cpu_ms_per_1k_docs: Math.round(median(cpus[name])), cpu_ratio: cpuBase / median(cpus[name]),
   }));
   if (values.json) {
-    process.stdout.write(JSON.stringify({ docs, cores: os.availableParallelism(), rows }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ docs, warmup_docs: warmupDocs, cores: os.availableParallelism(), loadavg: os.loadavg()[0], rows }, null, 2) + '\n');
     return;
   }
   process.stdout.write(
     `documents → tokenized documents: ${docs} documents (${copies} copies of the KJV demo) in batches of ${perBatch}, ` +
-      `${os.availableParallelism()} cores, steady-state input docs/s, median of ${reps}\n`,
+      `${os.availableParallelism()} cores (load average ${os.loadavg()[0].toFixed(1)}), steady-state input docs/s after the first ${warmupDocs}, median of ${reps}\n`,
   );
   for (const r of rows) {
     process.stdout.write(

@@ -40,41 +40,83 @@ const memo = new Map<string, readonly string[] | null>();
 /** Sentence `[start, end)` ranges, the pieces of `splitSentences` (text.ts), empty ones left out. */
 export function sentenceRanges(text: string): number[] {
   const out: number[] = [];
-  const into: number[] = [];
   for (let s = 0; s < text.length; ) {
-    const { end, next } = readSentence(text, s, into);
-    if (end > s) out.push(s, end);
-    s = next;
+    readSentence(text, s);
+    if (sentenceEnd > s) out.push(s, sentenceEnd);
+    s = sentenceNext;
   }
   return out;
 }
 
-/** White space by UTF-16 unit (isPyWs), the commonest answer first. */
-const ws = (c: number): boolean => c === 0x20 || isPyWs(c);
+/** UTF-16 units by kind: white space (isPyWs), an ASCII word character (A–Z a–z 0–9 _), or other (every unit above U+3000 too). */
+const OTHER = 0;
+const WORD = 1;
+const WS = 2;
+const KIND = ((): Uint8Array => {
+  const t = new Uint8Array(0x3001);
+  for (let c = 0; c < t.length; c++) t[c] = isPyWs(c) ? WS : isAsciiWordChar(c) ? WORD : OTHER;
+  return t;
+})();
 
 /**
- * The sentence starting at `start` as `splitSentences` cuts it (the first starts at 0, each later one
- * after the white space that ended the one before): it ends after a chunk ending in [.?!] and closing
- * quotes/brackets when white space follows, or at the end of the text. Its chunks (runs of non-space
- * characters) go into `into` as start/end pairs; `next` is where the next sentence starts.
+ * The chunks of the sentence in work, as triples: start, end, and how many of its units are not
+ * ASCII word characters. Reused from sentence to sentence (grown as needed).
  */
-function readSentence(text: string, start: number, into: number[]): { end: number; next: number } {
+let chunks = new Int32Array(3 * 256);
+/** Triples in `chunks` (× 3). */
+let chunkEnd = 0;
+/** Where the sentence read last ends, and where the next one starts. */
+let sentenceEnd = 0;
+let sentenceNext = 0;
+
+/**
+ * Reads the sentence starting at `start` as `splitSentences` cuts it (the first starts at 0, each later
+ * one after the white space that ended the one before): it ends after a chunk ending in [.?!] and
+ * closing quotes/brackets when white space follows, or at the end of the text. Its chunks (runs of
+ * non-space units) go to `chunks`; its end to `sentenceEnd`, where the next starts to `sentenceNext`.
+ */
+function readSentence(text: string, start: number): void {
   const n = text.length;
-  into.length = 0;
+  chunkEnd = 0;
   let i = start;
   while (i < n) {
-    while (i < n && ws(text.charCodeAt(i))) i++;
+    i = skipWs(text, i, n);
     if (i === n) break;
     const from = i;
-    while (i < n && !ws(text.charCodeAt(i))) i++;
-    into.push(from, i);
-    if (i < n && endsSentence(text, from, i)) {
-      const end = i;
-      while (i < n && ws(text.charCodeAt(i))) i++;
-      return { end, next: i };
+    let nonWord = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      const k = c <= 0x3000 ? KIND[c] : OTHER;
+      if (k === WS) break;
+      if (k === OTHER) nonWord++;
+    }
+    if (chunkEnd === chunks.length) {
+      const more = new Int32Array(chunks.length * 2);
+      more.set(chunks);
+      chunks = more;
+    }
+    chunks[chunkEnd] = from;
+    chunks[chunkEnd + 1] = i;
+    chunks[chunkEnd + 2] = nonWord;
+    chunkEnd += 3;
+    // A chunk of word characters only cannot end a sentence.
+    if (nonWord > 0 && i < n && endsSentence(text, from, i)) {
+      sentenceEnd = i;
+      sentenceNext = skipWs(text, i, n);
+      return;
     }
   }
-  return { end: n, next: n };
+  sentenceEnd = n;
+  sentenceNext = n;
+}
+
+/** The first unit at or after `i` that is not white space (or `n`). */
+function skipWs(text: string, i: number, n: number): number {
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x3000 || KIND[c] !== WS) break;
+  }
+  return i;
 }
 
 /** `(?<=[.?!]['"’”)\]]*)` at the end of the chunk `[from, to)`. */
@@ -118,6 +160,14 @@ function isAsciiWordChar(c: number): boolean {
 /** The rules' contractions that split a run of word characters (cannot → can not, …). */
 const CONTRACTION_WORDS = new Set(['cannot', 'gimme', 'gonna', 'gotta', 'lemme', 'wanna']);
 
+/** Whether the word `text[a, b)` is one of CONTRACTION_WORDS in any case (each starts with c, g, l or w). */
+function isContraction(text: string, a: number, b: number): boolean {
+  if (b - a !== 5 && b - a !== 6) return false;
+  const c = text.charCodeAt(a) | 0x20;
+  if (c !== 0x63 && c !== 0x67 && c !== 0x6c && c !== 0x77) return false;
+  return CONTRACTION_WORDS.has(text.slice(a, b).toLowerCase());
+}
+
 /** `) , ; : ? !` after a word: a token of its own in a middle chunk (a space follows, so `,`/`:` split too). */
 const isTrailPunct = (c: number): boolean => c === 0x29 || c === 0x2c || c === 0x3b || c === 0x3a || c === 0x3f || c === 0x21;
 
@@ -126,15 +176,22 @@ const isTrailPunct = (c: number): boolean => c === 0x29 || c === 0x2c || c === 0
  * before one of `) , ; : ? !` — e.g. "(word," → ( word , — pushed to `held` as ranges of the text;
  * false (nothing pushed) for any other chunk.
  */
-function simpleChunk(text: string, from: number, to: number, held: number[]): boolean {
+function simpleChunk(text: string, from: number, to: number, nonWord: number, held: number[]): boolean {
+  if (nonWord === 0) {
+    // Word characters only (the commonest chunk): one token.
+    if (isContraction(text, from, to)) return false;
+    held.push(from, to);
+    return true;
+  }
   let a = from;
   let b = to;
   const open = text.charCodeAt(a) === 0x28 && b - a > 1;
   if (open) a++;
   const close = b - a > 1 && isTrailPunct(text.charCodeAt(b - 1));
   if (close) b--;
-  for (let i = a; i < b; i++) if (!isAsciiWordChar(text.charCodeAt(i))) return false;
-  if ((b - a === 5 || b - a === 6) && CONTRACTION_WORDS.has(text.slice(a, b).toLowerCase())) return false;
+  // `(` and the closing mark are the chunk's only units that are not word characters, or it is not simple.
+  if (nonWord !== (open ? 1 : 0) + (close ? 1 : 0)) return false;
+  if (isContraction(text, a, b)) return false;
   if (open) held.push(from, a);
   held.push(a, b);
   if (close) held.push(b, to);
@@ -146,16 +203,14 @@ function simpleChunk(text: string, from: number, to: number, held: number[]): bo
  * by the sentence's final period ("light." → light .: the rules split a final period off whatever
  * word precedes it), pushed to `held`; false for any other chunk.
  */
-function lastChunk(text: string, from: number, to: number, held: number[]): boolean {
-  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to, held);
+function lastChunk(text: string, from: number, to: number, nonWord: number, held: number[]): boolean {
+  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to, nonWord, held);
   if (to - from < 2 || !isAsciiWordChar(text.charCodeAt(to - 2))) return false;
-  if (!simpleChunk(text, from, to - 1, held)) return false;
+  // The period is one of the units that are not word characters.
+  if (!simpleChunk(text, from, to - 1, nonWord - 1, held)) return false;
   held.push(to - 1, to);
   return true;
 }
-
-/** Chunk boundaries of the sentence in work (start/end pairs), reused from call to call. */
-const chunks: number[] = [];
 
 /**
  * Receives the words of a text, in order. A word held by the fast path below comes as a range of the
@@ -195,26 +250,27 @@ export function forEachWord(text: string, sink: WordSink): void {
   /** Whether some sentence has text left for the rules (is not a single HOLE). */
   let ruled = false;
   for (let s = 0; s < n; ) {
-    const { end: e, next } = readSentence(text, s, chunks);
+    readSentence(text, s);
     const start = s;
-    s = next;
-    if (chunks.length === 0) continue; // only white space: no words
-    const last = chunks.length - 2;
+    const e = sentenceEnd;
+    s = sentenceNext;
+    if (chunkEnd === 0) continue; // only white space: no words
+    const last = chunkEnd - 3;
     let tail = last;
-    while (tail >= 0 && onlyClosers(text, chunks[tail], chunks[tail + 1])) tail -= 2;
-    // Held: the middle chunks (k = 2 … tail − 2), and the first and last ones when simple.
+    while (tail >= 0 && onlyClosers(text, chunks[tail], chunks[tail + 1])) tail -= 3;
+    // Held: the simple chunks before the tail (and the last one, when it is the tail), and the other middle ones the rules tokenize alone.
     let sentence = '';
     let copied = start;
     let runStart = -1;
     let runEnd = -1;
     let open = false;
-    for (let k = 0; k <= last; k += 2) {
+    for (let k = 0; k <= last; k += 3) {
       const from = chunks[k];
       const to = chunks[k + 1];
       let ok: boolean;
-      if (k === tail && tail === last) ok = lastChunk(text, from, to, held);
+      if (k === tail && tail === last) ok = lastChunk(text, from, to, chunks[k + 2], held);
       else if (k < tail) {
-        ok = simpleChunk(text, from, to, held);
+        ok = simpleChunk(text, from, to, chunks[k + 2], held);
         if (!ok && k > 0 && text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) {
           const got = chunkTokens(text.slice(from, to));
           if (got !== null) {
