@@ -6,7 +6,10 @@
  * CPU-heavy one that hashes every document `--rounds` times (`--filter heavy`). Prints each
  * configuration's steady-state input documents per second (after the first `--warmup` fraction of
  * the documents, while the threads' code is compiled), its ratio to one instance, and checks that
- * both configurations let the same number of documents through.
+ * both configurations let the same number of documents through. It also prints the CPU time per
+ * document of the busiest thread and its ratio: the speed-up the instances give where the pipeline
+ * has the cores to itself. On a machine busy with other work the wall-clock ratio says less, since
+ * the scheduler shares the cores between sessions, not threads (Linux autogroup).
  *
  *   node dist/bench/step-workers.js [--filter gopher_quality|heavy] [--workers 2] [--copies 16] [--rounds 60] [--reps 3] [--json]
  */
@@ -53,7 +56,15 @@ interface Run {
   warmupDocs: number;
 }
 
-async function runOnce(dir: string, dataDir: string, run: Run): Promise<{ docsPerSec: number; docs: number }> {
+interface RunResult {
+  docsPerSec: number;
+  docs: number;
+  /** CPU ms per 1000 input documents of the busiest thread, and of all threads (null without /proc). */
+  busiestMsPer1k: number | null;
+  totalMsPer1k: number | null;
+}
+
+async function runOnce(dir: string, dataDir: string, run: Run): Promise<RunResult> {
   const steps = [
     run.filter === 'heavy'
       ? { actor: './heavy.cjs', after: 'DatasetShardActor', workers: run.workers, exclusion_dir: null, options: { rounds: run.rounds } }
@@ -71,7 +82,12 @@ async function runOnce(dir: string, dataDir: string, run: Run): Promise<{ docsPe
   const results = await startPipeline(insertSteps(base, resolved), { bus: new TelemetryBus('bench'), finishers: ['Sink'] }).done;
   const r = results.get('Sink') as SteadyResult;
   // Input documents behind the window's output (drops are spread evenly: the corpus is copies of one text).
-  return { docsPerSec: (r.steady_docs * (run.inputDocs / r.docs)) / (r.steady_ms / 1000), docs: r.docs };
+  const input = (outDocs: number): number => outDocs * (run.inputDocs / r.docs);
+  const per1k = (ms: number | undefined): number | null => (ms === undefined || !r.sampled_docs ? null : ms / (input(r.sampled_docs) / 1000));
+  return {
+    docsPerSec: input(r.steady_docs) / (r.steady_ms / 1000), docs: r.docs,
+    busiestMsPer1k: per1k(r.busiest_thread_cpu_ms), totalMsPer1k: per1k(r.threads_cpu_ms),
+  };
 }
 
 async function main(): Promise<void> {
@@ -100,6 +116,8 @@ async function main(): Promise<void> {
 
   const configs = [1, workers];
   const rates: number[][] = configs.map(() => []);
+  const busiest: number[][] = configs.map(() => []);
+  const total: number[][] = configs.map(() => []);
   const passed: number[] = [];
   await runOnce(dir, dataDir, run(1)); // warm-up: file cache, compiled modules
   for (let r = 0; r < Number(values.reps); r++) {
@@ -108,10 +126,21 @@ async function main(): Promise<void> {
       passed.push(res.docs);
       if (res.docs !== passed[0]) throw new Error(`workers ${configs[k]}: ${res.docs} documents passed the filter, ${passed[0]} with workers 1`);
       rates[k].push(res.docsPerSec);
+      if (res.busiestMsPer1k !== null && res.totalMsPer1k !== null) {
+        busiest[k].push(res.busiestMsPer1k);
+        total[k].push(res.totalMsPer1k);
+      }
     }
   }
   const base = median(rates[0]);
-  const rows = configs.map((w, k) => ({ workers: w, docs_per_s: Math.round(median(rates[k])), ratio: median(rates[k]) / base, runs: rates[k].map(Math.round) }));
+  const busiestBase = busiest[0].length > 0 ? median(busiest[0]) : null;
+  const rows = configs.map((w, k) => ({
+    workers: w, docs_per_s: Math.round(median(rates[k])), ratio: median(rates[k]) / base, runs: rates[k].map(Math.round),
+    // The busiest thread's CPU per document bounds the throughput on an otherwise idle machine.
+    busiest_thread_ms_per_1k: busiest[k].length > 0 ? Math.round(median(busiest[k])) : null,
+    all_threads_ms_per_1k: total[k].length > 0 ? Math.round(median(total[k])) : null,
+    busiest_thread_ratio: busiestBase !== null && busiest[k].length > 0 ? busiestBase / median(busiest[k]) : null,
+  }));
   if (values.json) {
     process.stdout.write(JSON.stringify({ filter, docs, kept: passed[0], cores: os.availableParallelism(), loadavg: os.loadavg()[0], rows }, null, 2) + '\n');
     return;
@@ -121,7 +150,11 @@ async function main(): Promise<void> {
       `(${passed[0]} kept) in batches of ${values.batch}, ` +
       `${os.availableParallelism()} cores (load average ${os.loadavg()[0].toFixed(1)}), steady-state input docs/s, median of ${values.reps}\n`,
   );
-  for (const r of rows) process.stdout.write(`  workers: ${r.workers}  ${String(r.docs_per_s).padStart(7)} docs/s  ratio ${r.ratio.toFixed(3)}  (runs ${r.runs.join(', ')})\n`);
+  for (const r of rows) {
+    const cpu = r.busiest_thread_ratio === null ? '' :
+      `  busiest thread ${r.busiest_thread_ms_per_1k} ms CPU/1k docs, ratio ${r.busiest_thread_ratio.toFixed(3)} (all threads ${r.all_threads_ms_per_1k})`;
+    process.stdout.write(`  workers: ${r.workers}  ${String(r.docs_per_s).padStart(7)} docs/s  ratio ${r.ratio.toFixed(3)}  (runs ${r.runs.join(', ')})${cpu}\n`);
+  }
 }
 
 void main().catch((e: Error) => {
