@@ -144,6 +144,7 @@ export function simplifyAsciiBytes(src: Uint8Array, from: number, to: number, ou
     }
     if (k === SB_NON_ASCII) return -1;
     if (k === SB_DIGIT) {
+      // A number (digits, optionally `.` or `,` and more digits) → 0.
       while (i < to && isDigit(src[i])) i++;
       if (i + 1 < to && (src[i] === 0x2e || src[i] === 0x2c) && isDigit(src[i + 1])) {
         i += 2;

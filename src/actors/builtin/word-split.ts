@@ -173,14 +173,14 @@ const isTrailPunct = (c: number): boolean => c === 0x29 || c === 0x2c || c === 0
 
 /**
  * The tokens of the commonest middle chunks without the rules: an ASCII word, optionally after `(` and
- * before one of `) , ; : ? !` — e.g. "(word," → ( word , — pushed to `held` as ranges of the text;
+ * before one of `) , ; : ? !` — e.g. "(word," → ( word , — held (`hold`) as ranges of the text;
  * false (nothing pushed) for any other chunk.
  */
-function simpleChunk(text: string, from: number, to: number, nonWord: number, held: number[]): boolean {
+function simpleChunk(text: string, from: number, to: number, nonWord: number): boolean {
   if (nonWord === 0) {
     // Word characters only (the commonest chunk): one token.
     if (isContraction(text, from, to)) return false;
-    held.push(from, to);
+    hold(from, to);
     return true;
   }
   let a = from;
@@ -192,24 +192,43 @@ function simpleChunk(text: string, from: number, to: number, nonWord: number, he
   // `(` and the closing mark are the chunk's only units that are not word characters, or it is not simple.
   if (nonWord !== (open ? 1 : 0) + (close ? 1 : 0)) return false;
   if (isContraction(text, a, b)) return false;
-  if (open) held.push(from, a);
-  held.push(a, b);
-  if (close) held.push(b, to);
+  if (open) hold(from, a);
+  hold(a, b);
+  if (close) hold(b, to);
   return true;
 }
 
 /**
  * The tokens of the last chunk of a sentence that `simpleChunk` takes, or of an ASCII word followed
  * by the sentence's final period ("light." → light .: the rules split a final period off whatever
- * word precedes it), pushed to `held`; false for any other chunk.
+ * word precedes it), held; false for any other chunk.
  */
-function lastChunk(text: string, from: number, to: number, nonWord: number, held: number[]): boolean {
-  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to, nonWord, held);
+function lastChunk(text: string, from: number, to: number, nonWord: number): boolean {
+  if (text.charCodeAt(to - 1) !== 0x2e) return simpleChunk(text, from, to, nonWord);
   if (to - from < 2 || !isAsciiWordChar(text.charCodeAt(to - 2))) return false;
   // The period is one of the units that are not word characters.
-  if (!simpleChunk(text, from, to - 1, nonWord - 1, held)) return false;
-  held.push(to - 1, to);
+  if (!simpleChunk(text, from, to - 1, nonWord - 1)) return false;
+  hold(to - 1, to);
   return true;
+}
+
+/**
+ * The words of every hole of the text in work, one after another: a range of the text as its
+ * [from, to) pair, or a string (a memorised chunk's token) as [−1 − its index in heldStrings, 0].
+ * Reused from text to text (grown as needed): a sink must not split words itself.
+ */
+let held = new Int32Array(2 * 1024);
+let heldLength = 0;
+
+function hold(a: number, b: number): void {
+  if (heldLength === held.length) {
+    const more = new Int32Array(held.length * 2);
+    more.set(held);
+    held = more;
+  }
+  held[heldLength] = a;
+  held[heldLength + 1] = b;
+  heldLength += 2;
 }
 
 /**
@@ -237,13 +256,10 @@ export function forEachWord(text: string, sink: WordSink): void {
   if (text.includes(SENTENCE_JOIN)) text = text.replaceAll(SENTENCE_JOIN, ' ');
   if (text.includes(HOLE) || text.includes(LONG_S)) return wordsToSink(splitIntoWordsByRules(text), sink);
   const n = text.length;
-  /**
-   * The words of every hole, one after another: a range of the text as its [from, to) pair, or a
-   * string (a memorised chunk's token) as [−1 − its index in heldStrings, 0]. Hole h's words end
-   * at heldEnd[h].
-   */
-  const held: number[] = [];
+  heldLength = 0;
+  /** The memorised chunks' tokens held (see `held`). */
   const heldStrings: string[] = [];
+  /** Where hole h's words end in `held`. */
   const heldEnd: number[] = [];
   /** Each sentence as the rules see it (runs of held chunks → one HOLE each). */
   const sentences: string[] = [];
@@ -268,14 +284,14 @@ export function forEachWord(text: string, sink: WordSink): void {
       const from = chunks[k];
       const to = chunks[k + 1];
       let ok: boolean;
-      if (k === tail && tail === last) ok = lastChunk(text, from, to, chunks[k + 2], held);
+      if (k === tail && tail === last) ok = lastChunk(text, from, to, chunks[k + 2]);
       else if (k < tail) {
-        ok = simpleChunk(text, from, to, chunks[k + 2], held);
+        ok = simpleChunk(text, from, to, chunks[k + 2]);
         if (!ok && k > 0 && text.charCodeAt(from - 1) === 0x20 && text.charCodeAt(to) === 0x20) {
           const got = chunkTokens(text.slice(from, to));
           if (got !== null) {
             for (const w of got) {
-              held.push(-1 - heldStrings.length, 0);
+              hold(-1 - heldStrings.length, 0);
               heldStrings.push(w);
             }
             ok = true;
@@ -287,7 +303,7 @@ export function forEachWord(text: string, sink: WordSink): void {
         if (runStart >= 0) {
           sentence += text.slice(copied, runStart) + HOLE;
           copied = runEnd;
-          heldEnd.push(held.length);
+          heldEnd.push(heldLength);
           runStart = -1;
         }
         continue;
@@ -298,13 +314,13 @@ export function forEachWord(text: string, sink: WordSink): void {
     if (runStart >= 0) {
       sentence += text.slice(copied, runStart) + HOLE;
       copied = runEnd;
-      heldEnd.push(held.length);
+      heldEnd.push(heldLength);
     }
     if (open) ruled = true;
     sentences.push(copied === start ? text.slice(start, e) : sentence + text.slice(copied, e));
   }
   // Every sentence a single hole: its words are the held ones, in order.
-  if (!ruled) return heldToSink(text, held, heldStrings, 0, held.length, sink);
+  if (!ruled) return heldToSink(text, heldStrings, 0, heldLength, sink);
   const tokens = treebankTokenize(...sentences);
   // Every placeholder must come back as a token of its own (it always does; checked anyway, before any word is given out).
   let holes = 0;
@@ -314,7 +330,7 @@ export function forEachWord(text: string, sink: WordSink): void {
   for (const t of tokens) {
     if (t !== HOLE) sink.word(t);
     else {
-      heldToSink(text, held, heldStrings, h === 0 ? 0 : heldEnd[h - 1], heldEnd[h], sink);
+      heldToSink(text, heldStrings, h === 0 ? 0 : heldEnd[h - 1], heldEnd[h], sink);
       h++;
     }
   }
@@ -324,7 +340,7 @@ function wordsToSink(words: readonly string[], sink: WordSink): void {
   for (const w of words) sink.word(w);
 }
 
-function heldToSink(text: string, held: readonly number[], heldStrings: readonly string[], from: number, to: number, sink: WordSink): void {
+function heldToSink(text: string, heldStrings: readonly string[], from: number, to: number, sink: WordSink): void {
   for (let i = from; i < to; i += 2) {
     const a = held[i];
     if (a >= 0) sink.range(text, a, held[i + 1]);
