@@ -128,8 +128,14 @@ describe('countWords (ASCII words counted as ranges of the text) = counts over t
   // strings, odd white space and non-ASCII; stop lists with ASCII words, '_'-words and punctuation.
   const PIECES = ['the', 'And', 'of', 'x', 'I', '42', '3.14', '_', '__', '_x', 'x_', '9a', 'caf\u00e9', '\u{1D400}b', '(a', 'b)', 'c,', 'd.', 'e;', 'f:', 'g?', 'h!', '(the)', 'to.', '...', '#', "'s", '"', '--', '(', ')', ','];
   const SPACES = [' ', ' ', ' ', '', '\n', '\t', '  ', '\u00a0', '. ', '.\n'];
+  // xorshift32: every piece and space comes up (a power-of-two LCG's low bits would cycle through a few).
   let seed = 5;
-  const next = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const next = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
   const texts = Array.from({ length: 1500 }, () => Array.from({ length: 1 + next(30) }, () => PIECES[next(PIECES.length)] + SPACES[next(SPACES.length)]).join(''));
   const stopLists = [['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with'], ['_', '__', '_x', '(', ',', 'x', 'And', '42', 'caf\u00e9'], []];
 
