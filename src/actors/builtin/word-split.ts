@@ -261,8 +261,11 @@ export function forEachWord(text: string, sink: WordSink): void {
   const heldStrings: string[] = [];
   /** Where hole h's words end in `held`. */
   const heldEnd: number[] = [];
-  /** Each sentence as the rules see it (runs of held chunks → one HOLE each). */
-  const sentences: string[] = [];
+  /**
+   * Each sentence as the rules would see it: start, end, how many runs of held chunks it has, and each
+   * run's start and end (a run → one HOLE). The strings are made only if some sentence needs the rules.
+   */
+  const marks: number[] = [];
   /** Whether some sentence has text left for the rules (is not a single HOLE). */
   let ruled = false;
   for (let s = 0; s < n; ) {
@@ -275,8 +278,8 @@ export function forEachWord(text: string, sink: WordSink): void {
     let tail = last;
     while (tail >= 0 && onlyClosers(text, chunks[tail], chunks[tail + 1])) tail -= 3;
     // Held: the simple chunks before the tail (and the last one, when it is the tail), and the other middle ones the rules tokenize alone.
-    let sentence = '';
-    let copied = start;
+    const at = marks.length;
+    marks.push(start, e, 0);
     let runStart = -1;
     let runEnd = -1;
     let open = false;
@@ -301,8 +304,8 @@ export function forEachWord(text: string, sink: WordSink): void {
       if (!ok) {
         open = true;
         if (runStart >= 0) {
-          sentence += text.slice(copied, runStart) + HOLE;
-          copied = runEnd;
+          marks.push(runStart, runEnd);
+          marks[at + 2]++;
           heldEnd.push(heldLength);
           runStart = -1;
         }
@@ -312,16 +315,15 @@ export function forEachWord(text: string, sink: WordSink): void {
       runEnd = to;
     }
     if (runStart >= 0) {
-      sentence += text.slice(copied, runStart) + HOLE;
-      copied = runEnd;
+      marks.push(runStart, runEnd);
+      marks[at + 2]++;
       heldEnd.push(heldLength);
     }
     if (open) ruled = true;
-    sentences.push(copied === start ? text.slice(start, e) : sentence + text.slice(copied, e));
   }
   // Every sentence a single hole: its words are the held ones, in order.
   if (!ruled) return heldToSink(text, heldStrings, 0, heldLength, sink);
-  const tokens = treebankTokenize(...sentences);
+  const tokens = treebankTokenize(...sentencesOf(text, marks));
   // Every placeholder must come back as a token of its own (it always does; checked anyway, before any word is given out).
   let holes = 0;
   for (const t of tokens) if (t === HOLE) holes++;
@@ -334,6 +336,25 @@ export function forEachWord(text: string, sink: WordSink): void {
       h++;
     }
   }
+}
+
+/** The sentences `marks` describe (see forEachWord), each run of held chunks replaced by one HOLE. */
+function sentencesOf(text: string, marks: readonly number[]): string[] {
+  const sentences: string[] = [];
+  for (let m = 0; m < marks.length; ) {
+    const start = marks[m];
+    const end = marks[m + 1];
+    const runs = marks[m + 2];
+    m += 3;
+    let sentence = '';
+    let copied = start;
+    for (let r = 0; r < runs; r++, m += 2) {
+      sentence += text.slice(copied, marks[m]) + HOLE;
+      copied = marks[m + 1];
+    }
+    sentences.push(sentence + text.slice(copied, end));
+  }
+  return sentences;
 }
 
 function wordsToSink(words: readonly string[], sink: WordSink): void {
