@@ -30,7 +30,7 @@
  */
 import { SENTENCE_JOIN, isPyWs, splitIntoWordsByRules, treebankTokenize } from './text';
 
-/** Stands for a run of middle chunks in the text the rules see: inert to every rule, and Latin-1, so the text stays a one-byte string. */
+/** Stands for a run of held chunks in the text the rules see: inert to every rule, and Latin-1, so the text stays a one-byte string. */
 const HOLE = '\u0001';
 const LONG_S = '\u017f';
 /** Remembered chunks at most (then the memory starts again): bounded, however varied the corpus. */
@@ -172,9 +172,10 @@ function isContraction(text: string, a: number, b: number): boolean {
 const isTrailPunct = (c: number): boolean => c === 0x29 || c === 0x2c || c === 0x3b || c === 0x3a || c === 0x3f || c === 0x21;
 
 /**
- * The tokens of the commonest middle chunks without the rules: an ASCII word, optionally after `(` and
- * before one of `) , ; : ? !` — e.g. "(word," → ( word , — held (`hold`) as ranges of the text;
- * false (nothing pushed) for any other chunk.
+ * The tokens of the commonest chunks (anywhere before a sentence's tail) without the rules: an ASCII
+ * word, optionally after `(` and before one of `) , ; : ? !` — e.g. "(word," → ( word , — held
+ * (`hold`) as ranges of the text; false (nothing held) for any other chunk. `nonWord`: how many of the
+ * chunk's units are not ASCII word characters (readSentence counts them).
  */
 function simpleChunk(text: string, from: number, to: number, nonWord: number): boolean {
   if (nonWord === 0) {
