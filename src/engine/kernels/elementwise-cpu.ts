@@ -11,9 +11,11 @@
  * rounded once to float32 on store (`1 / (1 + Math.exp(-x))` for sigmoid, `outVals[j] += v` in
  * float32 for AddN). Cases not covered (non-float32, complex, a broadcast that is neither a scalar
  * nor a contiguous row/column pattern, an empty output) go to the stock kernel (kernels/stock.ts).
+ * Outputs come from the cpu buffer pool (cpu-buffer-pool.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { allocFloat32 } from './cpu-buffer-pool';
 import { stockKernel } from './stock';
 
 interface CpuBackendLike {
@@ -108,7 +110,7 @@ function binaryKernel(kernelName: string, loop: BinaryLoop): KernelConfig {
         const sa = strides(a.shape, out, inner);
         const sb = strides(b.shape, out, inner);
         if (sa === null || sb === null) continue;
-        const values = new Float32Array(total);
+        const values = allocFloat32(total);
         if (total > 0) loop(av, bv, values, total / inner, inner, sa[0], sa[1], sb[0], sb[1]);
         return backend.makeTensorInfo(out, 'float32', values);
       }
@@ -126,7 +128,7 @@ function unaryKernel(kernelName: string, loop: UnaryLoop): KernelConfig {
     const backend = args.backend as unknown as CpuBackendLike;
     const xv = f32(backend, x);
     if (xv === null) return stockKernel(kernelName, 'cpu', 'case not covered by the typed-array kernel')(args);
-    const values = new Float32Array(xv.length);
+    const values = allocFloat32(xv.length);
     loop(xv, values);
     return backend.makeTensorInfo(x.shape.slice(), 'float32', values);
   };
@@ -141,7 +143,7 @@ const addNKernel: KernelConfig = {
     const backend = args.backend as unknown as CpuBackendLike;
     const vals = inputs.map((t) => f32(backend, t));
     if (inputs.length === 0 || vals.some((v) => v === null)) return stockKernel(tf.AddN, 'cpu', 'case not covered by the typed-array kernel')(args);
-    const out = new Float32Array(numel(inputs[0].shape));
+    const out = allocFloat32(numel(inputs[0].shape), true);
     for (const v of vals as F32[]) for (let j = 0; j < out.length; j++) out[j] += v[j];
     return backend.makeTensorInfo(inputs[0].shape.slice(), 'float32', out);
   },

@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { installCpuBufferPool } from './cpu-buffer-pool';
 import { elementwiseCpuConfigs } from './elementwise-cpu';
 import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
@@ -56,6 +57,8 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
 /** Register (or re-register) ptflow's kernels for `backend`; returns the kernel names. */
 export function registerPtflowKernels(backend: KernelBackendName): string[] {
   const names: string[] = [];
+  // The cpu kernels' outputs come from a pool of freed buffers (cpu-buffer-pool.ts).
+  if (backend === 'cpu') installCpuBufferPool(tf.findBackend('cpu'));
   for (const config of kernelsFor(backend)) {
     const existing = tf.getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc !== config.kernelFunc) {
