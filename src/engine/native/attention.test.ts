@@ -22,6 +22,8 @@ const SHAPES: NativeAttentionShape[] = [
   { batchSize: 3, seqLen: 7, heads: 6, kvHeads: 2, headDim: 5 },
   { batchSize: 2, seqLen: 33, heads: 4, kvHeads: 4, headDim: 16 },
   { batchSize: 2, seqLen: 64, heads: 4, kvHeads: 2, headDim: 32 }, // large enough to run threaded
+  // Rows span three 64-column blocks: the kernels skip the masked blocks of each row.
+  { batchSize: 3, seqLen: 150, heads: 2, kvHeads: 1, headDim: 8 },
 ];
 
 /** Padding at the end of row 0, left padding on row 1, two documents on row 2. */
