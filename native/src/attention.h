@@ -29,10 +29,10 @@ struct AttnArgs {
 
 struct AttnImpl {
   const char* name;
-  // One (batch row, query head); scratch holds d·T + 2d + T floats.
+  // One (batch row, query head); scratch holds d·T + 4·(T + d) floats.
   void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
   // One (batch row, query head): dq, and the head's shares of dk, dv into dkh, dvh [T, d];
-  // scratch holds 2·d·T + 2·T·T + 2T + d floats.
+  // scratch holds 2·d·T + 2·T·T + 4·(2T + d) floats.
   void (*backward)(const AttnArgs& a, int64_t b, int64_t h, float* dkh, float* dvh, float* scratch);
 };
 
