@@ -37,14 +37,14 @@ float* scratch(int64_t n) {
 void forward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
-  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * a.T + 4 * (a.T + a.d)));
+  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * attn_ld(a.T) + 4 * (a.T + a.d)));
 }
 
 void backward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
   float* dkh = job.shares + task * 2 * a.T * a.d;
-  job.impl->backward(a, task / a.H, task % a.H, dkh, dkh + a.T * a.d, scratch(2 * a.d * a.T + 2 * a.T * a.T + 4 * (2 * a.T + a.d)));
+  job.impl->backward(a, task / a.H, task % a.H, dkh, dkh + a.T * a.d, scratch((2 * a.d + 2 * a.T) * attn_ld(a.T) + 4 * (2 * a.T + a.d)));
 }
 
 // dk, dv of (batch row, kv head) = Σ over its query heads, in head order, of their shares.

@@ -27,12 +27,17 @@ struct AttnArgs {
   float* dv = nullptr;      // backward: [B·T, KV·d]
 };
 
+// Row stride of the scratch matrices with T columns: T itself, a power of two for the usual
+// sequence lengths, put a column of them in one cache set (column walks then missed L1 on
+// every row); 16 floats more spread them and keep rows 64-byte aligned relative to each other.
+inline int64_t attn_ld(int64_t T) { return T + 16; }
+
 struct AttnImpl {
   const char* name;
-  // One (batch row, query head); scratch holds d·T + 4·(T + d) floats.
+  // One (batch row, query head); scratch holds d·attn_ld(T) + 4·(T + d) floats.
   void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
   // One (batch row, query head): dq, and the head's shares of dk, dv into dkh, dvh [T, d];
-  // scratch holds 2·d·T + 2·T·T + 4·(2T + d) floats.
+  // scratch holds (2·d + 2·T)·attn_ld(T) + 4·(2T + d) floats.
   void (*backward)(const AttnArgs& a, int64_t b, int64_t h, float* dkh, float* dvh, float* scratch);
 };
 
