@@ -9,6 +9,9 @@
  * `--steps` steps (5 by default): the ticks then fall on kernels in proportion to their time.
  *
  *   node dist/bench/kernel-cpu.js [--shape reference] [--layers N] [--threads 2] [--wasm-threads N] [--steps 5] [--checkpointing on|off]
+ *                                 [--backend auto|wasm|cpu] [--shapes N]
+ *
+ * `--shapes N` also lists the N (kernel, input shapes) pairs with the most main-thread time.
  */
 import { initBackend, type BackendRequest } from '../src/engine/backend';
 import { LlamaModel } from '../src/engine/model/llama';
@@ -63,6 +66,13 @@ async function main(): Promise<void> {
   console.log('  by input shapes, kernels mostly on the main thread (main/all ≥ 0.8):');
   for (const r of byShape.filter((x) => x.mainMs >= 0.8 * x.allMs).slice(0, 12)) {
     console.log(`    ${r.name.padEnd(60)}${String(r.calls).padStart(6)}${r.mainMs.toFixed(1).padStart(10)} ms`);
+  }
+  const topShapes = Number(arg('shapes', '0'));
+  if (topShapes > 0) {
+    console.log(`  by input shapes, the ${topShapes} largest:`);
+    for (const r of byShape.slice(0, topShapes)) {
+      console.log(`    ${r.name.padEnd(60)}${String(r.calls).padStart(6)}${r.mainMs.toFixed(1).padStart(10)} ms${r.allMs.toFixed(1).padStart(10)} ms all`);
+    }
   }
   process.exit(0);
 }
