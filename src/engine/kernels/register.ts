@@ -10,6 +10,7 @@
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | wasm    | Identity           | stock copies: every tensor saved for the backward pass (each linear's weight too) was a copy |
+ * | wasm, cpu | GatherV2 (axis 0) | stock computes each element's source index generically (50–150 ms per embedding lookup) |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
  * | cpu     | Add, Sub, Multiply, RealDiv, Sigmoid, Square, Neg, Sqrt, Exp, AddN | stock calls a shared closure per element (elementwise-cpu.ts) |
  * | webgpu  | AddN               | stock binds every input at once: more than 7 fail WebGPU's default limit |
@@ -22,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { installCpuBufferPool } from './cpu-buffer-pool';
 import { elementwiseCpuConfigs } from './elementwise-cpu';
+import { gatherRowsCpuConfig, gatherRowsWasmConfig } from './gather-rows';
 import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
 import { splitVWasmConfig } from './split-v-wasm';
@@ -44,9 +46,10 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
         splitVWasmConfig,
         transposeWasmConfig,
         identityWasmConfig,
+        gatherRowsWasmConfig,
       ];
     case 'cpu':
-      return [unsortedSegmentSumCpuConfig, ...elementwiseCpuConfigs];
+      return [unsortedSegmentSumCpuConfig, gatherRowsCpuConfig, ...elementwiseCpuConfigs];
     case 'webgpu':
       return [addNWebgpuConfig];
     case 'tensorflow':
