@@ -25,7 +25,22 @@ struct AttnArgs {
   float* dq = nullptr;      // backward: [B·T, H·d]
   float* dk = nullptr;      // backward: [B·T, KV·d]
   float* dv = nullptr;      // backward: [B·T, KV·d]
+  // Per (batch row, query row) summary of the mask row, shared by every head (attention.cc):
+  // [B·T] entries, filled before the tasks run.
+  const struct MaskRowInfo* rows = nullptr;
 };
+
+// One mask row: its largest value, the smallest column range [lo, hi) holding every value
+// within 1e4 of it, the largest value outside that range (−∞ if none), and whether it holds
+// a NaN (then nothing is skipped).
+struct MaskRowInfo {
+  float top = 0.f;
+  float outside = 0.f;
+  int64_t lo = 0, hi = 0;
+  bool nan = false;
+};
+
+void mask_row_info(const float* maskRow, int64_t T, MaskRowInfo* info);
 
 // Row stride of the scratch matrices with T columns: T itself, a power of two for the usual
 // sequence lengths, put a column of them in one cache set (column walks then missed L1 on
