@@ -5,10 +5,12 @@
  * decides) or the one named; timed after a warm-up step, printed as one JSON line.
  *
  *   node dist/bench/beyond-heap-step.js --config '<json>' --batch 1 --seq 256 [--backend auto|wasm|cpu]
- *                                       [--elementwise typed|stock] [--steps 2]
+ *                                       [--elementwise typed|stock] [--steps 2] [--profile 20]
  *
  * `--elementwise stock` puts the cpu backend's stock element-wise kernels back in place of
  * ptflow's typed-array ones (kernels/elementwise-cpu.ts), to measure what those bring.
+ * `--profile N` adds one more step under tf.profile and prints its N largest kernels (by name and
+ * by input shapes) to stderr.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../src/engine/backend';
@@ -24,6 +26,7 @@ import { parameterShapes } from '../src/engine/model/names';
 import { AdamW } from '../src/engine/optim/adamw';
 import { TrainStep } from '../src/engine/train-step';
 import { peakRssBytes } from './util/memory';
+import { profileKernels } from './util/profile';
 import { flopsPerToken, randomBatch } from './util/reference-model';
 import { median } from './util/stats';
 
@@ -69,6 +72,17 @@ async function main(): Promise<void> {
     walls.push(performance.now() - t);
   }
   const stepMs = median(walls);
+  const top = Number(arg('profile', '0'));
+  if (top > 0) {
+    const p = await profileKernels(() => void ts.step([batch]));
+    const total = p.totals.reduce((a, k) => a + k.ms, 0);
+    const line = (k: { name: string; calls: number; ms: number }): string =>
+      `  ${k.name.slice(0, 70).padEnd(70)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(9)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)} %`;
+    console.error(`profiled step: ${p.wallMs.toFixed(0)} ms wall, ${total.toFixed(0)} ms in kernels; by kernel:`);
+    for (const k of p.totals.slice(0, top)) console.error(line(k));
+    console.error('by input shapes:');
+    for (const k of p.byShape.slice(0, top)) console.error(line(k));
+  }
   const tokens = batchSize * seqLen;
   const fpt = flopsPerToken(parameterShapes(cfg), cfg, seqLen);
   const tensorPeak = info.name === 'cpu' ? cpuTensorMemory().peak : wasmHeapUsage().peak;

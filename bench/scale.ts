@@ -8,7 +8,10 @@
  * targets are about: tokens/s ≥ 1.5× PyTorch, peak RSS ≤ PyTorch's, GFLOP/s ≥ 0.6× sgemm.
  *
  *   node dist/bench/scale.js [--shapes a,b] [--steps 2] [--torch-threads 1,2] [--checkpointing on|off|auto]
- *                            [--backend auto] [--json]
+ *                            [--backend auto] [--layers N] [--json]
+ *
+ * `--layers N` runs every shape with N decoder layers in both ptflow and PyTorch (a quicker proxy
+ * with the same per-layer ops; the head's share of the step is larger than in the full model).
  *
  * OpenBLAS runs with its own core detection: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed
  * from the Python processes' environment only.
@@ -71,13 +74,16 @@ function main(): void {
     console.log(`machine: ${os.cpus().length} cores, ${gib(os.totalmem())}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`OpenBLAS sgemm 1024³ (numpy): ${'error' in sgemm ? sgemm.error : `${sgemmGflops.toFixed(1)} GFLOP/s`}`);
   }
-  for (const s of shapes) {
-    const cfg = shapeConfig(s);
+  const layers = process.argv.includes('--layers') ? Number(arg('layers', '0')) : undefined;
+  for (const full of shapes) {
+    const s: ScaleShape = layers === undefined ? full : { ...full, hf: { ...full.hf, num_hidden_layers: layers } };
+    const cfg = layers === undefined ? shapeConfig(s) : { ...shapeConfig(s), numHiddenLayers: layers };
     const tokens = s.batchSize * s.seqLen;
     const fpt = flopsPerToken(parameterShapes(cfg), cfg, s.seqLen);
-    const ck = checkpointingFor(s, ckMode);
+    const ck = checkpointingFor(full, ckMode); // as the full model would run
     const pt = runJson(process.execPath, [
       path.join(__dirname, 'scale-step.js'), '--shape', s.name, '--steps', steps, '--backend', backend, '--checkpointing', ck ? 'on' : 'off',
+      ...(layers === undefined ? [] : ['--layers', String(layers)]),
     ]);
     const torchRuns = torchThreads.map((t) =>
       runJson(PYTHON, [TORCH_SCRIPT, '--config', JSON.stringify(s.hf), '--batch', String(s.batchSize), '--seq', String(s.seqLen), '--threads', t, '--steps', steps], pythonEnv()),

@@ -17,6 +17,7 @@
 #include "rmsnorm.h"
 #include "rope.h"
 #include "swiglu.h"
+#include "elementwise.h"
 #include "dispatch.h"
 #include "pool.h"
 
@@ -591,6 +592,35 @@ napi_value SwigluCall(napi_env env, napi_callback_info info, bool backward) {
 napi_value SwigluForward(napi_env env, napi_callback_info info) { return SwigluCall(env, info, false); }
 napi_value SwigluBackward(napi_env env, napi_callback_info info) { return SwigluCall(env, info, true); }
 
+// ewBinary(op, a, off, b, off, out, off, n, aScalar, bScalar): out = a ∘ b over n float32
+// elements, op 0..3 = + − × ÷; a scalar operand holds one element.
+napi_value EwBinary(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 10) return throw_range(env, "ewBinary: expected 10 arguments");
+  double op = 0, n = 0;
+  if (!get_number(env, argv[0], &op) || !(op == 0 || op == 1 || op == 2 || op == 3)) return throw_range(env, "ewBinary: op must be 0, 1, 2 or 3");
+  if (!get_number(env, argv[7], &n) || !is_count(n)) return throw_range(env, "ewBinary: n must be a non-negative integer");
+  bool aScalar = false, bScalar = false;
+  if (napi_get_value_bool(env, argv[8], &aScalar) != napi_ok || napi_get_value_bool(env, argv[9], &bScalar) != napi_ok)
+    return throw_range(env, "ewBinary: aScalar and bScalar must be booleans");
+  static const char* const names[3] = {"ewBinary a", "ewBinary b", "ewBinary out"};
+  const double need[3] = {aScalar ? 1.0 : n, bScalar ? 1.0 : n, n};
+  F32 b[3];
+  if (!attn_buffers(env, argv + 1, 3, names, need, b)) return nullptr;
+  ptflow::BinaryArgs a;
+  a.op = static_cast<ptflow::BinaryOp>(static_cast<int>(op));
+  a.a = b[0].ptr;
+  a.b = b[1].ptr;
+  a.out = b[2].ptr;
+  a.n = static_cast<int64_t>(n);
+  a.aScalar = aScalar;
+  a.bScalar = bScalar;
+  ptflow::binary(a);
+  return nullptr;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -655,6 +685,7 @@ NAPI_MODULE_INIT() {
       {"rmsnormBackward", nullptr, RmsNormBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"swigluForward", nullptr, SwigluForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"swigluBackward", nullptr, SwigluBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"ewBinary", nullptr, EwBinary, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rope", nullptr, Rope, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

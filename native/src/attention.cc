@@ -5,6 +5,7 @@
 // Uses the implementation of the instruction set the GEMM uses.
 #include "attention.h"
 
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <vector>
@@ -37,14 +38,14 @@ float* scratch(int64_t n) {
 void forward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
-  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * a.T + 2 * a.d + a.T));
+  job.impl->forward(a, task / a.H, task % a.H, scratch(a.d * attn_ld(a.T) + 4 * (a.T + a.d)));
 }
 
 void backward_task(void* ctx, int64_t task) {
   const Job& job = *static_cast<const Job*>(ctx);
   const AttnArgs& a = *job.a;
   float* dkh = job.shares + task * 2 * a.T * a.d;
-  job.impl->backward(a, task / a.H, task % a.H, dkh, dkh + a.T * a.d, scratch(2 * a.d * a.T + 2 * a.T * a.T + 2 * a.T + a.d));
+  job.impl->backward(a, task / a.H, task % a.H, dkh, dkh + a.T * a.d, scratch((2 * a.d + 2 * a.T) * attn_ld(a.T) + 4 * (2 * a.T + a.d)));
 }
 
 // dk, dv of (batch row, kv head) = Σ over its query heads, in head order, of their shares.
@@ -66,12 +67,43 @@ bool threaded(const AttnArgs& a) {
   return pool_threads() > 1 && static_cast<double>(a.B) * a.H * a.T * a.T * a.d >= 1.0e6;
 }
 
+// Mask rows of every batch row, once for all heads.
+std::vector<MaskRowInfo> mask_rows(const AttnArgs& a) {
+  std::vector<MaskRowInfo> rows(static_cast<size_t>(a.B * a.T));
+  for (int64_t r = 0; r < a.B * a.T; r++) mask_row_info(a.mask + r * a.T, a.T, &rows[static_cast<size_t>(r)]);
+  return rows;
+}
+
 }  // namespace
+
+void mask_row_info(const float* m, int64_t T, MaskRowInfo* info) {
+  float top = -INFINITY;
+  bool nan = false;
+  for (int64_t j = 0; j < T; j++) {
+    nan |= m[j] != m[j];
+    top = m[j] > top ? m[j] : top;
+  }
+  int64_t lo = 0, hi = T;
+  const float near = top - 1.0e4f;
+  while (lo < T && !(m[lo] >= near)) lo++;
+  while (hi > lo && !(m[hi - 1] >= near)) hi--;
+  float outside = -INFINITY;
+  for (int64_t j = 0; j < lo; j++) outside = m[j] > outside ? m[j] : outside;
+  for (int64_t j = hi; j < T; j++) outside = m[j] > outside ? m[j] : outside;
+  info->top = top;
+  info->outside = outside;
+  info->lo = lo;
+  info->hi = hi;
+  info->nan = nan || lo >= hi;
+}
 
 void attention_forward(const AttnArgs& a) {
   const int64_t tasks = a.B * a.H;
   if (tasks <= 0 || a.T <= 0) return;
-  Job job{&a, select()};
+  const std::vector<MaskRowInfo> rows = mask_rows(a);
+  AttnArgs args = a;
+  args.rows = rows.data();
+  Job job{&args, select()};
   if (!threaded(a)) {
     for (int64_t t = 0; t < tasks; t++) forward_task(&job, t);
     return;
@@ -83,7 +115,10 @@ void attention_backward(const AttnArgs& a) {
   const int64_t tasks = a.B * a.H;
   if (tasks <= 0 || a.T <= 0) return;
   std::vector<float> shares(static_cast<size_t>(tasks * 2 * a.T * a.d));
-  Job job{&a, select(), shares.data()};
+  const std::vector<MaskRowInfo> rows = mask_rows(a);
+  AttnArgs args = a;
+  args.rows = rows.data();
+  Job job{&args, select(), shares.data()};
   if (!threaded(a)) {
     for (int64_t t = 0; t < tasks; t++) backward_task(&job, t);
     for (int64_t t = 0; t < a.B * a.KV; t++) reduce_task(&job, t);

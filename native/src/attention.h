@@ -25,14 +25,34 @@ struct AttnArgs {
   float* dq = nullptr;      // backward: [B·T, H·d]
   float* dk = nullptr;      // backward: [B·T, KV·d]
   float* dv = nullptr;      // backward: [B·T, KV·d]
+  // Per (batch row, query row) summary of the mask row, shared by every head (attention.cc):
+  // [B·T] entries, filled before the tasks run.
+  const struct MaskRowInfo* rows = nullptr;
 };
+
+// One mask row: its largest value, the smallest column range [lo, hi) holding every value
+// within 1e4 of it, the largest value outside that range (−∞ if none), and whether it holds
+// a NaN (then nothing is skipped).
+struct MaskRowInfo {
+  float top = 0.f;
+  float outside = 0.f;
+  int64_t lo = 0, hi = 0;
+  bool nan = false;
+};
+
+void mask_row_info(const float* maskRow, int64_t T, MaskRowInfo* info);
+
+// Row stride of the scratch matrices with T columns: T itself, a power of two for the usual
+// sequence lengths, put a column of them in one cache set (column walks then missed L1 on
+// every row); 16 floats more spread them and keep rows 64-byte aligned relative to each other.
+inline int64_t attn_ld(int64_t T) { return T + 16; }
 
 struct AttnImpl {
   const char* name;
-  // One (batch row, query head); scratch holds d·T + 2d + T floats.
+  // One (batch row, query head); scratch holds d·attn_ld(T) + 4·(T + d) floats.
   void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
   // One (batch row, query head): dq, and the head's shares of dk, dv into dkh, dvh [T, d];
-  // scratch holds 2·d·T + 2·T·T + 2T + d floats.
+  // scratch holds (2·d + 2·T)·attn_ld(T) + 4·(2T + d) floats.
   void (*backward)(const AttnArgs& a, int64_t b, int64_t h, float* dkh, float* dvh, float* scratch);
 };
 

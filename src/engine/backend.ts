@@ -30,6 +30,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { PtflowError, usageError } from '../errors';
 import { installBackpropRelease } from './kernels/backprop-release';
 import { registerPtflowKernels } from './kernels/register';
+import { clearCpuBufferPool } from './kernels/cpu-buffer-pool';
 import { initWasm, shutdownWasm } from './wasm/init';
 import { startWebgpu, stopWebgpu } from './webgpu/init';
 
@@ -292,6 +293,8 @@ export async function shutdownBackend(): Promise<void> {
     return;
   }
   if (info.name === 'wasm') shutdownWasm();
+  // Freed cpu tensor buffers kept for reuse (up to 1 GiB) go to the garbage collector.
+  if (info.name === 'cpu') clearCpuBufferPool();
   if (info.name === 'webgpu') {
     // Disposes the backend (its GPU device) and lets the process exit.
     if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');

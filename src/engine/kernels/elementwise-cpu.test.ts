@@ -4,7 +4,8 @@
 // the stock kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, shutdownBackend } from '../backend';
-import { elementwiseCpuConfigs } from './elementwise-cpu';
+import { loadNativeAddon } from '../native/addon';
+import { elementwiseCpuConfigs, resetNativeElementwise } from './elementwise-cpu';
 import { stockKernel } from './stock';
 
 beforeAll(async () => {
@@ -119,4 +120,40 @@ test('AddN: float32 running sum, as the stock kernel', () => {
 
 test('every kernel is the one registered on the cpu backend', () => {
   for (const c of elementwiseCpuConfigs) expect(tf.getKernel(c.kernelName, 'cpu')?.kernelFunc).toBe(c.kernelFunc);
+});
+
+describe('large operands: the native ewBinary where the addon is loaded', () => {
+  const N = 70001; // above the threading threshold, odd
+  /** Ordinary values with subnormals, values whose products and quotients underflow to them, ±0, ±∞, NaN. */
+  function special(seed: number): Float32Array {
+    const v = values([N], seed);
+    const extra = [1e-40, -3e-39, 1e-20, -2e-19, 1.5e-38, 0, -0, Infinity, -Infinity, NaN, 3e38, -3e38];
+    for (let i = 0; i < N; i += 7) v[i] = extra[(i / 7 + seed) % extra.length];
+    return v;
+  }
+
+  test.each(BINARY)('%s: whole and scalar operands, the stock kernel bit for bit', (name, fn) => {
+    const load = loadNativeAddon();
+    const spy = load.ok ? jest.spyOn(load.addon, 'ewBinary') : null;
+    resetNativeElementwise();
+    const backend = tf.backend();
+    for (const [as, bs] of [[[N], [N]], [[N], []], [[], [N]], [[1, N], [N]]] as number[][][]) {
+      const a = tf.tensor(as.length === 0 ? [1e-20] : special(1), as);
+      const b = tf.tensor(bs.length === 0 ? [-3e-19] : special(2), bs);
+      const y = fn(a, b);
+      const stock = stockKernel(name, 'cpu', 'test')({ inputs: { a, b }, backend, attrs: {} }) as tf.TensorInfo;
+      expect(y.shape).toEqual(stock.shape);
+      // The first differing element (Object.is: NaN equals NaN, −0 differs from +0), not a
+      // diff of 70k-element arrays.
+      const got = y.dataSync();
+      const want = backend.readSync(stock.dataId) as Float32Array;
+      const bad = want.findIndex((w, i) => !Object.is(w, got[i]));
+      expect(bad < 0 ? null : { index: bad, got: got[bad], want: want[bad] }).toBeNull();
+      backend.disposeData(stock.dataId);
+      tf.dispose([a, b, y]);
+    }
+    if (spy) expect(spy).toHaveBeenCalledTimes(4);
+    spy?.mockRestore();
+    resetNativeElementwise();
+  });
 });

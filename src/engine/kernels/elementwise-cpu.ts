@@ -11,9 +11,17 @@
  * rounded once to float32 on store (`1 / (1 + Math.exp(-x))` for sigmoid, `outVals[j] += v` in
  * float32 for AddN). Cases not covered (non-float32, complex, a broadcast that is neither a scalar
  * nor a contiguous row/column pattern, an empty output) go to the stock kernel (kernels/stock.ts).
+ * Outputs come from the cpu buffer pool (cpu-buffer-pool.ts).
+ *
+ * Add, Sub, Multiply and RealDiv of operands that are whole or scalar, from `NATIVE_MIN`
+ * elements, run in the native addon where it is loaded (`ewBinary`, threaded, float32
+ * arithmetic with subnormals kept: the same values, since a float64 +, −, × or ÷ of two float32
+ * values rounds to the float32 result).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { loadNativeAddon, type NativeAddon } from '../native/addon';
+import { allocFloat32 } from './cpu-buffer-pool';
 import { stockKernel } from './stock';
 
 interface CpuBackendLike {
@@ -93,7 +101,26 @@ function f32(b: CpuBackendLike, t: TensorInfo): F32 | null {
   return d?.values instanceof Float32Array && d.complexTensorInfos == null ? d.values : null;
 }
 
-function binaryKernel(kernelName: string, loop: BinaryLoop): KernelConfig {
+/** Outputs from this many elements go to the native `ewBinary` (N-API call ~1 µs). */
+export const NATIVE_MIN = 1 << 14;
+
+let nativeBinary: NativeAddon['ewBinary'] | null | undefined;
+
+/** The addon's ewBinary, or null without it (looked up once). */
+function ewBinary(): NativeAddon['ewBinary'] | null {
+  if (nativeBinary === undefined) {
+    const load = loadNativeAddon();
+    nativeBinary = load.ok && typeof load.addon.ewBinary === 'function' ? load.addon.ewBinary.bind(load.addon) : null;
+  }
+  return nativeBinary;
+}
+
+/** Forget the looked-up addon (tests that load or unload it). */
+export function resetNativeElementwise(): void {
+  nativeBinary = undefined;
+}
+
+function binaryKernel(kernelName: string, loop: BinaryLoop, nativeOp: number): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const backend = args.backend as unknown as CpuBackendLike;
@@ -102,13 +129,19 @@ function binaryKernel(kernelName: string, loop: BinaryLoop): KernelConfig {
     if (av !== null && bv !== null) {
       const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       const total = numel(out);
+      const native = total >= NATIVE_MIN ? ewBinary() : null;
+      if (native != null && (av.length === total || av.length === 1) && (bv.length === total || bv.length === 1)) {
+        const values = allocFloat32(total);
+        native(nativeOp, av, 0, bv, 0, values, 0, total, av.length === 1, bv.length === 1);
+        return backend.makeTensorInfo(out, 'float32', values);
+      }
       // Try the splits either operand's broadcast pattern asks for.
       for (const inner of new Set([...splits(av.length, total), ...splits(bv.length, total)])) {
         if (total > 0 && inner === 0) continue;
         const sa = strides(a.shape, out, inner);
         const sb = strides(b.shape, out, inner);
         if (sa === null || sb === null) continue;
-        const values = new Float32Array(total);
+        const values = allocFloat32(total);
         if (total > 0) loop(av, bv, values, total / inner, inner, sa[0], sa[1], sb[0], sb[1]);
         return backend.makeTensorInfo(out, 'float32', values);
       }
@@ -126,7 +159,7 @@ function unaryKernel(kernelName: string, loop: UnaryLoop): KernelConfig {
     const backend = args.backend as unknown as CpuBackendLike;
     const xv = f32(backend, x);
     if (xv === null) return stockKernel(kernelName, 'cpu', 'case not covered by the typed-array kernel')(args);
-    const values = new Float32Array(xv.length);
+    const values = allocFloat32(xv.length);
     loop(xv, values);
     return backend.makeTensorInfo(x.shape.slice(), 'float32', values);
   };
@@ -141,17 +174,17 @@ const addNKernel: KernelConfig = {
     const backend = args.backend as unknown as CpuBackendLike;
     const vals = inputs.map((t) => f32(backend, t));
     if (inputs.length === 0 || vals.some((v) => v === null)) return stockKernel(tf.AddN, 'cpu', 'case not covered by the typed-array kernel')(args);
-    const out = new Float32Array(numel(inputs[0].shape));
+    const out = allocFloat32(numel(inputs[0].shape), true);
     for (const v of vals as F32[]) for (let j = 0; j < out.length; j++) out[j] += v[j];
     return backend.makeTensorInfo(inputs[0].shape.slice(), 'float32', out);
   },
 };
 
 export const elementwiseCpuConfigs: KernelConfig[] = [
-  binaryKernel(tf.Add, addLoop),
-  binaryKernel(tf.Sub, subLoop),
-  binaryKernel(tf.Multiply, mulLoop),
-  binaryKernel(tf.RealDiv, divLoop),
+  binaryKernel(tf.Add, addLoop, 0),
+  binaryKernel(tf.Sub, subLoop, 1),
+  binaryKernel(tf.Multiply, mulLoop, 2),
+  binaryKernel(tf.RealDiv, divLoop, 3),
   unaryKernel(tf.Sigmoid, (x, out) => {
     for (let i = 0; i < x.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]));
   }),

@@ -10,6 +10,7 @@
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | wasm    | Identity           | stock copies: every tensor saved for the backward pass (each linear's weight too) was a copy |
+ * | wasm, cpu | GatherV2 (axis 0) | stock computes each element's source index generically (50–150 ms per embedding lookup) |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
  * | cpu     | Add, Sub, Multiply, RealDiv, Sigmoid, Square, Neg, Sqrt, Exp, AddN | stock calls a shared closure per element (elementwise-cpu.ts) |
  * | webgpu  | AddN               | stock binds every input at once: more than 7 fail WebGPU's default limit |
@@ -20,7 +21,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { installCpuBufferPool } from './cpu-buffer-pool';
 import { elementwiseCpuConfigs } from './elementwise-cpu';
+import { gatherRowsCpuConfig, gatherRowsWasmConfig } from './gather-rows';
 import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
 import { splitVWasmConfig } from './split-v-wasm';
@@ -43,9 +46,10 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
         splitVWasmConfig,
         transposeWasmConfig,
         identityWasmConfig,
+        gatherRowsWasmConfig,
       ];
     case 'cpu':
-      return [unsortedSegmentSumCpuConfig, ...elementwiseCpuConfigs];
+      return [unsortedSegmentSumCpuConfig, gatherRowsCpuConfig, ...elementwiseCpuConfigs];
     case 'webgpu':
       return [addNWebgpuConfig];
     case 'tensorflow':
@@ -56,6 +60,8 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
 /** Register (or re-register) ptflow's kernels for `backend`; returns the kernel names. */
 export function registerPtflowKernels(backend: KernelBackendName): string[] {
   const names: string[] = [];
+  // The cpu kernels' outputs come from a pool of freed buffers (cpu-buffer-pool.ts).
+  if (backend === 'cpu') installCpuBufferPool(tf.findBackend('cpu'));
   for (const config of kernelsFor(backend)) {
     const existing = tf.getKernel(config.kernelName, config.backendName);
     if (existing?.kernelFunc !== config.kernelFunc) {

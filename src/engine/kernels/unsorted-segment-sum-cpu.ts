@@ -5,11 +5,12 @@
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { PtflowError } from '../../errors';
+import { allocFloat32 } from './cpu-buffer-pool';
 import { UNSORTED_SEGMENT_SUM, segmentSumGeometry, unsortedSegmentSumInto } from './unsorted-segment-sum';
 
-/** The two cpu-backend methods used (MathBackendCPU: readSync returns the stored array). */
+/** The two cpu-backend members used (MathBackendCPU: `data` holds each tensor's array). */
 interface CpuBackendLike {
-  readSync(dataId: object): unknown;
+  data: { get(dataId: object): { values?: unknown } | undefined };
   makeTensorInfo(shape: number[], dtype: 'float32' | 'int32', values: Float32Array | Int32Array): TensorInfo;
 }
 
@@ -26,9 +27,10 @@ const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
   }
   const g = segmentSumGeometry(x.shape, segmentIds.shape, numSegments);
   const size = g.outShape.reduce((a, c) => a * c, 1);
-  const out = x.dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
-  const xVals = b.readSync(x.dataId) as Float32Array | Int32Array;
-  const ids = b.readSync(segmentIds.dataId) as Int32Array;
+  const out = x.dtype === 'float32' ? allocFloat32(size, true) : new Int32Array(size);
+  // Not readSync: that marks a pooled buffer as kept by its reader (cpu-buffer-pool.ts).
+  const xVals = b.data.get(x.dataId)?.values as Float32Array | Int32Array;
+  const ids = b.data.get(segmentIds.dataId)?.values as Int32Array;
   unsortedSegmentSumInto(xVals, ids, g, out);
   return b.makeTensorInfo(g.outShape, x.dtype, out);
 };

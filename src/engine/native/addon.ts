@@ -137,6 +137,17 @@ export interface NativeAddon {
     dw: ArrayBufferView | null, dwByteOffset: number,
     n: number, d: number,
   ): void;
+  /**
+   * out = a ∘ b over n float32 elements (op 0..3: + − × ÷), either operand a one-element scalar;
+   * threaded from 64k elements, subnormals kept (see native/src/elementwise.h).
+   */
+  ewBinary?(
+    op: number,
+    a: ArrayBufferView, aByteOffset: number,
+    b: ArrayBufferView, bByteOffset: number,
+    out: ArrayBufferView, outByteOffset: number,
+    n: number, aScalar: boolean, bScalar: boolean,
+  ): void;
   /** SwiGLU forward over n elements: y = silu(g)·u (see native/src/swiglu.h). */
   swigluForward?(
     g: ArrayBufferView, gByteOffset: number,

@@ -22,6 +22,8 @@ const SHAPES: NativeAttentionShape[] = [
   { batchSize: 3, seqLen: 7, heads: 6, kvHeads: 2, headDim: 5 },
   { batchSize: 2, seqLen: 33, heads: 4, kvHeads: 4, headDim: 16 },
   { batchSize: 2, seqLen: 64, heads: 4, kvHeads: 2, headDim: 32 }, // large enough to run threaded
+  // Rows span three 64-column blocks: the kernels skip the masked blocks of each row.
+  { batchSize: 3, seqLen: 150, heads: 2, kvHeads: 1, headDim: 8 },
 ];
 
 /** Padding at the end of row 0, left padding on row 1, two documents on row 2. */
@@ -162,6 +164,28 @@ describe.each(['cpu', 'wasm'] as const)('native attention on %s', (backend) => {
       expect(dv[(T - 1) * 8 + c]).toBe(0);
       expect(Math.abs(dv[(T - 2) * 8 + c])).toBeGreaterThan(1e-30);
     }
+  });
+
+  test('masked columns whose scores could still win are not skipped', () => {
+    // Causal mask with −2e4 (not −1e9) above the diagonal and scores up to ~2e6: a masked
+    // column can hold a row's largest score, so the kernel must visit it (rows < 64 would
+    // otherwise skip columns 64…T−1). Integer q, k and head size 4 (scale 1/2) make every score
+    // exact in float32, so the result is compared with a float64 attention.
+    const s: NativeAttentionShape = { batchSize: 1, seqLen: 130, heads: 2, kvHeads: 1, headDim: 4 };
+    const { seqLen: T, heads: H, headDim: d } = s;
+    let x = 12345;
+    const int = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), ((x >>> 16) % 2001) - 1000);
+    const q = Float32Array.from({ length: T * H * d }, int);
+    const k = Float32Array.from({ length: T * d }, int);
+    const v = randomFloat32(T * d, 5);
+    const mask = (masked: number): Float32Array => Float32Array.from({ length: T * T }, (_, ij) => (ij % T <= Math.floor(ij / T) ? 0 : masked));
+    const out = new Float32Array(T * H * d);
+    addon.attnForward!(q, 0, k, 0, v, 0, mask(-2e4), 0, out, 0, new Float32Array(H * T * 2), 0, new Float64Array([1, T, H, 1, d, 0.5]));
+    const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
+    const ref = attention64(f64(q), f64(k), f64(v), [f64(mask(-2e4))], s);
+    const causal = attention64(f64(q), f64(k), f64(v), [f64(mask(-1e9))], s);
+    expect(relativeError(ref, causal)).toBeGreaterThan(0.01); // the masked columns matter here
+    expect(relativeError(out, ref)).toBeLessThan(1e-5);
   });
 
   test('gradients against central finite differences of a float64 attention', () => {

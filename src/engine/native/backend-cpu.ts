@@ -1,10 +1,13 @@
 /**
  * Access to tensors of tfjs-backend-cpu for native kernels: inputs are the backend's own
- * Float32Array / Int32Array values (no copy); the output array is allocated here and adopted by the
- * backend (`makeTensorInfo` keeps the array it is given).
+ * Float32Array / Int32Array values (no copy); the output array is taken from the cpu buffer pool
+ * (kernels/cpu-buffer-pool.ts: native kernels write every output value, as they must on wasm,
+ * whose outputs are not zeroed either) and adopted by the backend (`makeTensorInfo` keeps the
+ * array it is given).
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import { PtflowError } from '../../errors';
+import { allocFloat32 } from '../kernels/cpu-buffer-pool';
 import type { BackendAdapter } from './kernels';
 
 interface CpuBackendLike {
@@ -33,7 +36,7 @@ function valuesOf(b: CpuBackendLike, t: TensorInfo): Float32Array | Int32Array {
 export const cpuAdapter: BackendAdapter = {
   withOutput(backend, shape, inputs, compute) {
     const b = asCpu(backend);
-    const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
+    const out = allocFloat32(shape.reduce((p, d) => p * d, 1));
     compute(
       inputs.map((t) => ({ array: valuesOf(b, t), byteOffset: 0 })),
       { array: out, byteOffset: 0 },
@@ -42,7 +45,7 @@ export const cpuAdapter: BackendAdapter = {
   },
   withOutputs(backend, shapes, inputs, compute) {
     const b = asCpu(backend);
-    const outs = shapes.map((shape) => new Float32Array(shape.reduce((p, d) => p * d, 1)));
+    const outs = shapes.map((shape) => allocFloat32(shape.reduce((p, d) => p * d, 1)));
     compute(
       inputs.map((t) => ({ array: valuesOf(b, t), byteOffset: 0 })),
       outs.map((o) => ({ array: o, byteOffset: 0 })),

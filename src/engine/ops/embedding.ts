@@ -1,7 +1,9 @@
 /**
  * Token embedding lookup `E[ids]` whose gradient is a `ScatterNd` (duplicate ids accumulate),
- * which both the cpu and wasm backends implement directly, instead of `tf.gather`'s
- * `UnsortedSegmentSum` gradient.
+ * which the wasm backend implements directly, instead of `tf.gather`'s `UnsortedSegmentSum`
+ * gradient. On the cpu backend the gradient is ptflow's `UnsortedSegmentSum`
+ * (kernels/unsorted-segment-sum-cpu.ts): the same float32 sums in the same order as the stock
+ * ScatterNd, without its fresh zero-filled [V, D] array per step (230 ms for 32000 × 576).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { customOp } from './custom-op';
@@ -13,7 +15,10 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D, trainable = true): t
     save([ids]);
     return {
       value: tf.gather(t, ids) as tf.Tensor2D,
-      gradFunc: (dy, [sids]) => tf.scatterND(tf.reshape(sids, [-1, 1]), dy, table.shape),
+      gradFunc: (dy, [sids]) =>
+        tf.getBackend() === 'cpu'
+          ? tf.unsortedSegmentSum(dy, sids as tf.Tensor1D, table.shape[0])
+          : tf.scatterND(tf.reshape(sids, [-1, 1]), dy, table.shape),
     };
   })(table);
 }

@@ -1,0 +1,91 @@
+// Element-wise binary arithmetic (see elementwise.h). Built with the baseline flags: the loops
+// are memory-bound, SSE2/NEON vectorisation is enough.
+#include "elementwise.h"
+
+#include "pool.h"
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__SSE__)
+#include <xmmintrin.h>
+#define PTFLOW_EW_MXCSR 1
+#endif
+
+namespace ptflow {
+namespace {
+
+// Flush-to-zero and denormals-are-zero off while a range runs (pool workers keep them on for
+// the other kernels), restored afterwards.
+class KeepSubnormals {
+ public:
+  KeepSubnormals() {
+#ifdef PTFLOW_EW_MXCSR
+    saved_ = _mm_getcsr();
+    _mm_setcsr(saved_ & ~0x8040u);
+#endif
+  }
+  ~KeepSubnormals() {
+#ifdef PTFLOW_EW_MXCSR
+    _mm_setcsr(saved_);
+#endif
+  }
+  KeepSubnormals(const KeepSubnormals&) = delete;
+  KeepSubnormals& operator=(const KeepSubnormals&) = delete;
+
+ private:
+  unsigned saved_ = 0;
+};
+
+template <typename F>
+void loop(const BinaryArgs& x, int64_t i0, int64_t i1, F f) {
+  const float* __restrict a = x.a;
+  const float* __restrict b = x.b;
+  float* __restrict out = x.out;
+  if (x.aScalar) {
+    const float s = a[0];
+    for (int64_t i = i0; i < i1; i++) out[i] = f(s, b[i]);
+  } else if (x.bScalar) {
+    const float s = b[0];
+    for (int64_t i = i0; i < i1; i++) out[i] = f(a[i], s);
+  } else {
+    for (int64_t i = i0; i < i1; i++) out[i] = f(a[i], b[i]);
+  }
+}
+
+void range(const BinaryArgs& x, int64_t i0, int64_t i1) {
+  KeepSubnormals keep;
+  switch (x.op) {
+    case BinaryOp::Add: loop(x, i0, i1, [](float p, float q) { return p + q; }); break;
+    case BinaryOp::Sub: loop(x, i0, i1, [](float p, float q) { return p - q; }); break;
+    case BinaryOp::Mul: loop(x, i0, i1, [](float p, float q) { return p * q; }); break;
+    case BinaryOp::Div: loop(x, i0, i1, [](float p, float q) { return p / q; }); break;
+  }
+}
+
+struct Job {
+  const BinaryArgs* a;
+  int64_t chunk;
+};
+
+void run_task(void* ctx, int64_t task) {
+  const Job& job = *static_cast<const Job*>(ctx);
+  const int64_t i0 = task * job.chunk;
+  const int64_t i1 = i0 + job.chunk < job.a->n ? i0 + job.chunk : job.a->n;
+  if (i0 < i1) range(*job.a, i0, i1);
+}
+
+}  // namespace
+
+void binary(const BinaryArgs& a) {
+  if (a.n <= 0) return;
+  const int threads = pool_threads();
+  if (threads <= 1 || a.n < (1 << 16)) {
+    range(a, 0, a.n);
+    return;
+  }
+  const int64_t tasks = 2 * static_cast<int64_t>(threads);
+  int64_t chunk = (a.n + tasks - 1) / tasks;
+  chunk = (chunk + 63) / 64 * 64;  // whole cache lines per task
+  Job job{&a, chunk};
+  pool_run((a.n + chunk - 1) / chunk, run_task, &job);
+}
+
+}  // namespace ptflow
