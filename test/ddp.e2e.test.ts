@@ -10,6 +10,7 @@
  * - Resume across world sizes: a checkpoint of 2 ranks × 4 resumed by 1 process × 8, and one of
  *   1 × 8 resumed by 2 × 4, continue as the uninterrupted runs.
  * - SIGKILL of rank 1 after step 4 ends the job; the same command resumes from checkpoint-3 exactly.
+ * - A rank that stays alive but never joins the next collective: ddp_timeout ends both ranks, naming it.
  * - `streaming: true`: 2 ranks × 4 against 1 × 8 again (same log_history, rows in the same order, weights),
  *   and the checkpoint's stream cursor is the one process's, so it resumes on either world size.
  *
@@ -178,6 +179,19 @@ describeMpi('data-parallel training under mpiexec -n 2 (end to end)', () => {
     expectSameHistory(history(out), history(at('two')));
     const ref = rowsPerStep(at('one.trace'));
     expect([4, 5, 6].map((s) => rowsPerStep(at('killed.0.trace'), at('killed.1.trace')).get(s))).toEqual([4, 5, 6].map((s) => ref.get(s)));
+  });
+  it('rank 1 stuck after step 2 (alive, never joins the next collective): ddp_timeout ends both ranks, naming rank 1', async () => {
+    const out = at('stuck');
+    const started = Date.now();
+    const run = await mpiRun(['train', two, `output_dir=${out}`, 'ddp_timeout=10'], [{}, { PTFLOW_FAULTS: 'hold-after-step@2', PTFLOW_FAULT_RELEASE: at('never-created') }]);
+    const ms = Date.now() - started;
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(124); // MPI_Abort's code after a timeout
+    expect(run.stderr).toContain('[fault] hold-after-step@2');
+    expect(run.stderr).toMatch(/ptflow: rank 0 of 2: .* timed out: waited 10\.0 s for every rank to join \(the collective timeout, ddp_timeout\)\. rank 1 has not called it: .*; ending all ranks/);
+    // Startup and two steps, the 10 s timeout, rank 1's answer: far below the 300 s guard of mpiRun.
+    expect(ms).toBeLessThan(120_000);
+    expect(existsSync(path.join(out, 'model.safetensors'))).toBe(false);
   });
 });
 
