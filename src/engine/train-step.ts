@@ -43,6 +43,8 @@ export interface TrainStepOptions {
   clip?: ClipFn;
   /** Appended to an out-of-memory error: what the run needs and which settings would fit. */
   memoryHint?: () => string;
+  /** Data-parallel: hand each gradient to the allreduce during the last backward pass (default true; false: after it). */
+  handOverGradients?: boolean;
 }
 
 export interface StepResult {
@@ -111,6 +113,7 @@ export class TrainStep {
   private readonly seed: number;
   private readonly clip: ClipFn;
   private readonly memoryHint: () => string;
+  private readonly handOverGradients: boolean;
 
   constructor(
     private readonly model: TrainableModel,
@@ -123,6 +126,7 @@ export class TrainStep {
     this.seed = opts.seed ?? 42;
     this.clip = opts.clip ?? clipByGlobalNorm;
     this.memoryHint = opts.memoryHint ?? (() => '');
+    this.handOverGradients = opts.handOverGradients ?? true;
   }
 
   /** One optimizer step over the micro-batches of one accumulation window. */
@@ -214,7 +218,7 @@ export class TrainStep {
       run.where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
       if (countLossTokens(b) === 0) return;
       const dropoutSeed = hashSeed(this.seed, `${this.stepsDone}:${i}${seedTag}`);
-      const hooked = reduction !== undefined && i === last && this.model.setGradientHook !== undefined;
+      const hooked = reduction !== undefined && this.handOverGradients && i === last && this.model.setGradientHook !== undefined;
       if (hooked) this.model.setGradientHook?.(handOver);
       let out: { value: tf.Scalar; grads: tf.NamedTensorMap };
       try {
