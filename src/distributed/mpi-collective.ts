@@ -19,6 +19,8 @@ import type { MpiBinding, MpiWorldInfo } from './mpi-binding';
 const TIMEOUT_CODE = 'PTFLOW_MPI_TIMEOUT';
 /** The exit code MPI_Abort passes to the launcher after a timeout (as `timeout(1)`). */
 export const TIMEOUT_EXIT_CODE = 124;
+/** Pause between the timeout's stderr line and MPI_Abort. */
+const ABORT_GRACE_MS = 500;
 
 export class MpiCollective implements Collective {
   readonly rank: number;
@@ -79,6 +81,9 @@ export class MpiCollective implements Collective {
         } catch {
           // stderr closed: the abort still ends the job
         }
+        // The launcher stops forwarding a rank's output once the abort reaches it: give it the line
+        // first (seen lost under load without this pause).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ABORT_GRACE_MS);
         this.abort(TIMEOUT_EXIT_CODE);
       }
       throw new Error(`rank ${this.rank} of ${this.size}: ${msg}`, { cause: e });
