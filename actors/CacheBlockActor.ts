@@ -10,8 +10,10 @@
  *   eval    the validation split's rows in order, in batches of eval_batch_size
  *   train   map mode: each epoch a seeded permutation of the block indices (this rank's share of it
  *           with world_size > 1); `streaming: true`: blocks read in order through a shuffle buffer of
- *           buffer_size blocks (src/cache/block-order.ts). Every micro-batch carries the cursor of the
- *           next one: (epoch, micro), or the buffer's block indices when streaming.
+ *           buffer_size blocks (src/cache/block-order.ts), every rank reading every block through
+ *           the same buffer and keeping its slice of each global micro-batch. Every micro-batch
+ *           carries the cursor of the next one: (epoch, micro), or the buffer's block indices when
+ *           streaming; both count global micro-batches, whatever the world size.
  *
  * With `build` (a map-mode run without tokenized_path) it first makes the run's own cache in `dir`
  * (src/cache/run-cache.ts: reused when its fingerprint matches, else built with the prepare builder),
@@ -51,7 +53,7 @@ export interface CacheBlockParams extends CollatorPackingParams {
   seed: number;
   disable_shuffling: boolean;
   resume_cursor: DataCursor | null;
-  /** This trainer's slice of each global micro-batch (map mode; src/data/epoch-order.ts rankShare). */
+  /** This trainer's slice of each global micro-batch (src/data/epoch-order.ts rankShare; streaming: rankSlice). */
   rank: number;
   world_size: number;
   /** Read blocks in order through a shuffle buffer of buffer_size blocks. */
@@ -147,6 +149,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
         resident.delete(i);
         return r;
       });
+      for (const i of mb.others ?? []) resident.delete(i); // read into the buffer, trained on by another rank
       const batch = rows.length > 0 ? collate(rows, p.pad_id) : emptyShareBatch(p.pad_id); // this rank's slice of a short last micro-batch
       let tokens = 0;
       for (const v of batch.attentionMask) tokens += v;
@@ -169,7 +172,7 @@ function trainBatches(p: CacheBlockParams, restartAt: DataCursor | null, src: Bl
     if (from !== null && !isCacheStreamCursor(from)) {
       throw new PtflowError('the checkpoint was written by a run that did not stream the tokenized cache: resume it with the same streaming and tokenized_path', 2);
     }
-    const o = { blocks: src.count, batchSize: p.train_batch_size, bufferSize: p.buffer_size, seed: p.seed };
+    const o = { blocks: src.count, batchSize: p.train_batch_size, bufferSize: p.buffer_size, seed: p.seed, rank: p.rank, worldSize: p.world_size };
     const start: CacheStreamCursor = from === null ? streamStart(o) : parseCacheStreamCursor(from, 'checkpoint ptflow_state.json cursor');
     // A block is read when it enters the buffer (in order) and held until it is batched.
     return streamMicroBatches(o, start, (i) => void resident.set(i, src.row(i)));

@@ -17,7 +17,7 @@ import { backendStartLine } from '../src/engine/backend-line';
 import { AdamW } from '../src/engine/optim/adamw';
 import { hfDecayFilter } from '../src/engine/optim/decay';
 import { makeLrSchedule, resolveWarmupSteps, type SchedulerType } from '../src/engine/optim/schedule';
-import { TrainStep } from '../src/engine/train-step';
+import { TrainStep, type GradReduction } from '../src/engine/train-step';
 import { epochAt, floatingPointOps, speedMetrics, trainLogEntry, withEpoch, withStep } from '../src/outputs/log-entries';
 import { TrainerLog } from '../src/outputs/trainer-log';
 import { EventFileWriter } from '../src/outputs/tensorboard/event-writer';
@@ -42,7 +42,7 @@ import { evalMetricsOf, evalSums, type EvalMetrics } from './EvaluatorActor';
 import { openTrainerCollective, type TrainerWorld } from '../src/distributed/trainer-world';
 import { closeWorld } from '../src/distributed/world';
 import { broadcastParameters } from '../src/distributed/sync-params';
-import { allreduceGradients, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
+import { GradStream, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
 import { isEmptyShare } from '../src/data/collate';
 import type { LlamaModel } from '../src/engine/model/llama';
 import type { LogEntry } from '../src/outputs/trainer-state';
@@ -149,7 +149,7 @@ export interface TrainerResult {
   backend: string;
   resumed_from: string | null;
   /** Gradient allreduce over the run (zeros in a run of one process). */
-  allreduce: { steps: number; bytes: number; reduce_ms: number; wait_ms: number };
+  allreduce: { steps: number; bytes: number; reduce_ms: number; wait_ms: number; early_bytes: number };
 }
 
 export const stage = defineStage<TrainerParams>(async (ctx) => {
@@ -219,6 +219,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     maxGradNorm: p.max_grad_norm,
     skipNonFinite: p.skip_nonfinite_steps,
     seed: p.seed, // LoRA dropout masks derive from the run's seed
+    // PTFLOW_GRAD_HANDOVER=0: every gradient reaches the allreduce after the backward pass (bench/ddp-train.ts compares).
+    handOverGradients: process.env['PTFLOW_GRAD_HANDOVER'] !== '0',
     memoryHint: () => `Estimated need per step: ${describeEstimate(estimate)}`,
   });
 
@@ -258,14 +260,22 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   // Every rank starts from rank 0's weights (a resumed run's ranks all read the same checkpoint).
   await broadcastParameters([...model.params, ...(model.lora?.params ?? [])], collective);
   const layout = gradLayout(model.trainableParams());
-  const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0 };
-  const reduceGrads = async (g: Map<string, tf.Tensor>): Promise<Map<string, tf.Tensor>> => {
-    const r: { stats: ReduceStats; grads: Map<string, tf.Tensor> } = await allreduceGradients(g, layout, collective);
-    reduceTotals.steps += 1;
-    reduceTotals.bytes += r.stats.bytes;
-    reduceTotals.reduce_ms += r.stats.reduceMs;
-    reduceTotals.wait_ms += r.stats.waitMs;
-    return r.grads;
+  const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0, early_bytes: 0 };
+  // One GradStream a step: buckets start during the last backward pass as their gradients are final.
+  const reduceGrads = (): GradReduction => {
+    const stream = new GradStream(layout, collective);
+    return {
+      offer: (name, grad) => stream.offer(name, grad),
+      finish: async (g) => {
+        const r: { stats: ReduceStats; grads: Map<string, tf.Tensor> } = await stream.finish(g);
+        reduceTotals.steps += 1;
+        reduceTotals.bytes += r.stats.bytes;
+        reduceTotals.reduce_ms += r.stats.reduceMs;
+        reduceTotals.wait_ms += r.stats.waitMs;
+        reduceTotals.early_bytes += r.stats.earlyBytes;
+        return r.grads;
+      },
+    };
   };
 
   // The re-base anchor: this run's, or the one the resumed checkpoint carries. micro_per_epoch is an
@@ -421,7 +431,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     const r = reduceTotals;
     const hidden = r.reduce_ms > 0 ? 1 - r.wait_ms / r.reduce_ms : 0;
     ctx.log('info', `gradient allreduce: ${r.steps} steps, ${fmtBytes(r.bytes / r.steps)} a step, ${(r.reduce_ms / r.steps).toFixed(1)} ms a step ` +
-      `(${(r.wait_ms / r.steps).toFixed(1)} ms of it waited for after the last bucket was handed over: ${(100 * hidden).toFixed(0)} % hidden)`);
+      `(${(r.wait_ms / r.steps).toFixed(1)} ms of it waited for after the last bucket was handed over: ${(100 * hidden).toFixed(0)} % hidden; ` +
+      `${(100 * r.early_bytes / Math.max(1, r.bytes)).toFixed(0)} % of the bytes started during backward)`);
   }
   if (stopRequested) {
     if (lastSavedStep !== step && step > 0) await checkpoint(step);

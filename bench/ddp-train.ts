@@ -3,8 +3,11 @@
  * per_device_train_batch_size 4) against 1 process × 2 threads (batch 8) in the same run: the same
  * global batch, the same steps, the same blocks. Prints tokens/s of each, their ratio (target ≥ 0.9),
  * and from rank 0's log the gradient allreduce per step and the share of it hidden (the time from the
- * first bucket's allreduce start to the last one's end during which the rank was still handing
- * buckets over, rather than waiting).
+ * first bucket's allreduce start to the last one's end during which the rank was still computing the
+ * backward pass or handing buckets over, rather than waiting), and the share of the gradient bytes
+ * whose allreduce started during the backward pass. A third run, the same 2 ranks with
+ * PTFLOW_GRAD_HANDOVER=0, hands every gradient over after the backward pass: the baseline for the
+ * overlap.
  *
  *   node dist/bench/ddp-train.js [--steps 20] [--dir /tmp/ptflow-bench-ddp]
  *
@@ -52,8 +55,8 @@ function config(dir: string, m: { model: string; data: string }, batch: number, 
   return file;
 }
 
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+function run(cmd: string, args: string[], env: Record<string, string> = {}): string {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return r.stderr;
 }
@@ -76,17 +79,23 @@ function main(): void {
   }
   const oneOut = path.join(dir, 'one');
   const twoOut = path.join(dir, 'two');
+  const lateOut = path.join(dir, 'two-late');
   run(process.execPath, [CLI, 'train', config(dir, m, 8, 2, steps), `output_dir=${oneOut}`]);
   const log = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${twoOut}`]);
+  // The same 2 ranks handing every gradient over after the backward pass (no overlap with it).
+  const lateLog = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${lateOut}`], { PTFLOW_GRAD_HANDOVER: '0' });
   const one = tokensPerSecond(oneOut, steps);
   const two = tokensPerSecond(twoOut, steps);
-  const reduce = /gradient allreduce: .*/.exec(log)?.[0] ?? 'gradient allreduce: (no line from the trainer)';
+  const late = tokensPerSecond(lateOut, steps);
+  const reduce = (l: string): string => /gradient allreduce: .*/.exec(l)?.[0] ?? 'gradient allreduce: (no line from the trainer)';
   process.stdout.write([
     `ddp-train: ${steps} steps of 8 × ${REFERENCE_SHAPE.seqLen} tokens, reference shape with vocab 32000`,
     `  1 process × 2 threads, batch 8   ${one.toFixed(0)} tokens/s`,
     `  2 ranks × 1 thread, batch 4      ${two.toFixed(0)} tokens/s`,
     `  ratio (2 ranks / 1 process)      ${(two / one).toFixed(3)}   (target ≥ 0.9)`,
-    `  rank 0: ${reduce}`,
+    `  rank 0: ${reduce(log)}`,
+    `  2 ranks, gradients handed over after backward (PTFLOW_GRAD_HANDOVER=0)   ${late.toFixed(0)} tokens/s, ratio ${(late / one).toFixed(3)}`,
+    `  rank 0: ${reduce(lateLog)}`,
   ].join('\n') + '\n');
 }
 

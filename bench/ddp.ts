@@ -12,12 +12,18 @@
  *   buckets    25 MiB buckets (PyTorch DDP's default bucket_cap_mb), one allreduce each
  *   per-tensor one allreduce per parameter tensor (what bucketing saves)
  *   latency    a 1-element allreduce (per-call cost: MPI plus the addon's agreement check)
+ *   overlap    the fused allreduce started, then this rank's JavaScript thread computing for about as
+ *              long as the allreduce takes alone (a multiply-add loop standing in for a backward
+ *              pass), then waiting for it: hidden = (compute + allreduce − both) / allreduce, the
+ *              share of the allreduce a backward pass could hide on this machine at best (the
+ *              three timed in turn in each repetition; medians)
  * GB/s is gradient bytes / time (algorithm bandwidth); "bus" multiplies by 2(n-1)/n, the bytes
  * each rank must send and receive in a ring, comparable across rank counts.
  *
- * Not measured here: tokens/s of N ranks against one process with N threads, and how much of
- * the allreduce time backward hides. Both need the data-parallel trainer (`ptflow train` under
- * mpiexec); see TRAINER_RATIO below.
+ * Not measured here: tokens/s of N ranks against one process with N threads, and the allreduce time
+ * the trainer hides per step (none behind backward: tfjs hands the gradients over only when the
+ * whole backward is done; README "What overlaps"). Both need the data-parallel trainer:
+ * bench/ddp-train.ts runs `ptflow train` under mpiexec and reports them.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -89,6 +95,43 @@ async function rank(): Promise<void> {
   });
   const latency = await timeIt(world, reps * 10, () => world.allreduce(one, 'sum'));
 
+  // Overlap ceiling: a compute loop calibrated to the fused allreduce's time, alone, the allreduce
+  // alone, and both at once (the allreduce on the addon's thread), interleaved in each repetition so
+  // that the machine's load drifts alike over the three; the median of the per-repetition shares.
+  // Both ranks run the same number of rounds (rank 0's count is broadcast).
+  const work = new Float32Array(1 << 16).fill(1.0001);
+  const computeFor = (rounds: number): void => {
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < work.length; i++) work[i] = work[i] * 0.99991 + 0.0001;
+  };
+  const probe = await timeIt(world, reps, async () => computeFor(20)); // JIT-warm, as timeIt warms up
+  const roundsBuf = Float64Array.of(Math.max(1, Math.round((20 * fused) / probe)));
+  await world.broadcast(roundsBuf, 0);
+  const rounds = roundsBuf[0];
+  const timed = async (body: () => Promise<void>): Promise<number> => {
+    await world.barrier();
+    const t0 = process.hrtime.bigint();
+    await body();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const computeMs: number[] = [];
+  const aloneMs: number[] = [];
+  const bothMs: number[] = [];
+  const hiddenShare: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const c = await timed(async () => computeFor(rounds));
+    const a = await timed(() => world.allreduce(grad, 'mean'));
+    const b = await timed(async () => {
+      const pending = world.allreduce(grad, 'mean');
+      computeFor(rounds);
+      await pending;
+    });
+    computeMs.push(c);
+    aloneMs.push(a);
+    bothMs.push(b);
+    hiddenShare.push(Math.min(1, Math.max(0, (c + a - b) / a)));
+  }
+  const [compute, alone, both, hidden] = [computeMs, aloneMs, bothMs, hiddenShare].map(median);
+
   if (world.rank === 0) {
     const busFactor = (2 * (world.size - 1)) / world.size;
     const line = (name: string, ms: number, calls: number): string =>
@@ -102,6 +145,8 @@ async function rank(): Promise<void> {
       line('buckets', bucketed, buckets.length),
       line('per-tensor', perTensor, views.length),
       `latency     ${(latency * 1000).toFixed(1).padStart(8)} µs  per 1-element allreduce (spin: ${(latencySpin * 1000).toFixed(1)} µs)`,
+      `overlap     compute ${compute.toFixed(1)} ms, fused allreduce ${alone.toFixed(1)} ms, both at once ${both.toFixed(1)} ms: ` +
+        `${(100 * hidden).toFixed(0)} % of the allreduce hidden behind compute (median of ${reps}; the most a backward pass could hide here)`,
       TRAINER_RATIO,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
@@ -111,7 +156,7 @@ async function rank(): Promise<void> {
 
 /** The trainer-side measurement of this benchmark (tokens/s ratio, hidden allreduce fraction). */
 const TRAINER_RATIO =
-  'tokens/s (N ranks × 1 thread vs 1 process × N threads) and allreduce hidden behind backward: not measured here (needs `ptflow train` across ranks)';
+  'tokens/s (N ranks × 1 thread vs 1 process × N threads) and the allreduce the trainer hides: node dist/bench/ddp-train.js (`ptflow train` across ranks)';
 
 function launch(): void {
   const ranks = arg('ranks', 2);

@@ -10,6 +10,9 @@
  * - Resume across world sizes: a checkpoint of 2 ranks × 4 resumed by 1 process × 8, and one of
  *   1 × 8 resumed by 2 × 4, continue as the uninterrupted runs.
  * - SIGKILL of rank 1 after step 4 ends the job; the same command resumes from checkpoint-3 exactly.
+ * - A rank that stays alive but never joins the next collective: ddp_timeout ends both ranks, naming it.
+ * - `streaming: true`: 2 ranks × 4 against 1 × 8 again (same log_history, rows in the same order, weights),
+ *   and the checkpoint's stream cursor is the one process's, so it resumes on either world size.
  *
  * Skipped, saying why, where mpiexec or the MPI addon (native/mpi/build) is missing; CI installs both
  * and sets PTFLOW_REQUIRE_MPI=1, which turns the skip into a failure.
@@ -176,5 +179,78 @@ describeMpi('data-parallel training under mpiexec -n 2 (end to end)', () => {
     expectSameHistory(history(out), history(at('two')));
     const ref = rowsPerStep(at('one.trace'));
     expect([4, 5, 6].map((s) => rowsPerStep(at('killed.0.trace'), at('killed.1.trace')).get(s))).toEqual([4, 5, 6].map((s) => ref.get(s)));
+  });
+  it('rank 1 stuck after step 2 (alive, never joins the next collective): ddp_timeout ends both ranks, naming rank 1', async () => {
+    const out = at('stuck');
+    const started = Date.now();
+    const run = await mpiRun(['train', two, `output_dir=${out}`, 'ddp_timeout=10'], [{}, { PTFLOW_FAULTS: 'hold-after-step@2', PTFLOW_FAULT_RELEASE: at('never-created') }]);
+    const ms = Date.now() - started;
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(124); // MPI_Abort's code after a timeout
+    expect(run.stderr).toContain('[fault] hold-after-step@2');
+    expect(run.stderr).toMatch(/ptflow: rank 0 of 2: .* timed out: waited 10\.0 s for every rank to join \(the collective timeout, ddp_timeout\)\. rank 1 has not called it: .*; ending all ranks/);
+    // Startup and two steps, the 10 s timeout, rank 1's answer: far below the 300 s guard of mpiRun.
+    expect(ms).toBeLessThan(120_000);
+    expect(existsSync(path.join(out, 'model.safetensors'))).toBe(false);
+  });
+});
+
+describeMpi('streamed data-parallel training under mpiexec -n 2 (end to end)', () => {
+  const dir = tmpDir('ptflow-ddp-stream-');
+  const model = tinyModelDir(dir);
+  const data = tinyDataset(dir, 16);
+  // Every rank reads, shuffles and packs the whole stream and trains on its slice of each global micro-batch.
+  const base = {
+    model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, do_eval: true, finetuning_type: 'full',
+    dataset: 'kjv', dataset_dir: data, cutoff_len: 16, val_size: 3, streaming: true, buffer_size: 5, tokenizer_workers: 1,
+    per_device_eval_batch_size: 2, gradient_accumulation_steps: 2, learning_rate: 0.01, max_steps: 4, logging_steps: 1,
+    save_steps: 2, eval_strategy: 'steps', eval_steps: 2, lr_scheduler_type: 'cosine', warmup_steps: 1, seed: 11, num_threads: 1,
+  };
+  const one = writeYaml(path.join(dir, 'one.yaml'), { ...base, per_device_train_batch_size: 8 });
+  const two = writeYaml(path.join(dir, 'two.yaml'), { ...base, per_device_train_batch_size: 4 });
+  const at = (n: string) => path.join(dir, n);
+
+  beforeAll(async () => {
+    const [a, b] = [
+      await runCli(['train', one, `output_dir=${at('one')}`], { env: { PTFLOW_TRACE_BATCHES: at('one.trace') } }),
+      await mpiRun(['train', two, `output_dir=${at('two')}`], [{ PTFLOW_TRACE_BATCHES: at('two.0.trace') }, { PTFLOW_TRACE_BATCHES: at('two.1.trace') }]),
+    ];
+    if (a.code !== 0) throw new Error(`one process failed:\n${a.stderr}`);
+    if (b.code !== 0) throw new Error(`mpiexec -n 2 failed:\n${b.stderr}`);
+  }, 600_000);
+
+  it('2 ranks × 4 log what 1 process × 8 logs, on the same rows in the same order, and end with the same weights', async () => {
+    expect(history(at('one')).filter((e) => 'loss' in e).map((e) => e.step)).toEqual([1, 2, 3, 4]);
+    expectSameHistory(history(at('two')), history(at('one')));
+    const oneRows = rowsPerMicro(at('one.trace'));
+    expect(oneRows.length).toBe(8); // 4 steps × 2 micro-batches
+    for (const rows of oneRows) expect(rows.length).toBe(8);
+    expect(rowsPerMicro(at('two.0.trace'), at('two.1.trace'))).toEqual(oneRows);
+    for (const f of [at('two.0.trace'), at('two.1.trace')]) for (const l of trace(f)) expect(l.row_sums.length).toBe(4);
+    const w1 = await weights(at('one'));
+    const w2 = await weights(at('two'));
+    let maxDiff = 0;
+    for (const [n, a] of w1) {
+      const b = w2.get(n) as Float32Array;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    }
+    expect(maxDiff).toBeLessThanOrEqual(1e-5);
+  });
+
+  it("the checkpoint's stream cursor is the one process's (world-size independent), and it resumes on one process", async () => {
+    const state = (out: string) => JSON.parse(readFileSync(path.join(out, 'checkpoint-2', 'ptflow_state.json'), 'utf8'));
+    const [s1, s2] = [state(at('one')), state(at('two'))];
+    expect(s2.cursor.kind).toBe('stream');
+    expect(s2.cursor.micro).toBe(4); // global micro-batches: 2 steps × 2
+    expect(s2.cursor).toEqual(s1.cursor);
+    expect(s2.data_settings).toMatchObject({ world_size: 2, per_device_train_batch_size: 4, streaming: true });
+    const r = await runCli(['train', one, `output_dir=${at('two-to-one')}`, `resume_from_checkpoint=${at('two/checkpoint-2')}`], {
+      env: { PTFLOW_TRACE_BATCHES: at('two-to-one.trace') },
+    });
+    if (r.code !== 0) throw new Error(r.stderr);
+    expect(r.stderr).toMatch(/written by 2 processes × per_device_train_batch_size 4, on 1 × 8: the same global batch/);
+    const after2 = (h: Entry[]) => h.filter((e) => e.step > 2);
+    expectSameHistory(after2(history(at('two-to-one'))), after2(history(at('one'))));
+    expect(rowsPerMicro(at('two-to-one.trace'))).toEqual(rowsPerMicro(at('one.trace')).slice(4));
   });
 });

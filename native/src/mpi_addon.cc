@@ -7,7 +7,10 @@
 //   barrier() -> Promise<void>
 //   abort(code) -> false when MPI is not up (otherwise the process is gone)
 //   finalize(), initialized(), finalized(), setChunkBytes(n), chunkBytes(),
-//   setWaitMode('spin' | 'polite'), waitMode()
+//   setWaitMode('spin' | 'polite'), waitMode(), setTimeoutSeconds(s), timeoutSeconds()
+//
+// A collective that waits longer than the timeout rejects with code PTFLOW_MPI_TIMEOUT (the
+// message names the op and what each other rank is doing); every later call then fails.
 //
 // A pending op keeps its TypedArray alive (a reference) and the event loop alive (a
 // thread-safe function, released when the op completes); the JS thread never blocks on MPI.
@@ -38,6 +41,7 @@ struct Pending {
   napi_ref keep = nullptr;  // the TypedArray under MPI, if any
   napi_threadsafe_function tsfn = nullptr;
   std::string error;
+  bool timedOut = false;  // rejected with code PTFLOW_MPI_TIMEOUT
 };
 
 // Runs on the JS thread that submitted the op. env is null when that thread is already gone.
@@ -51,7 +55,7 @@ void complete(napi_env env, napi_value /*js_cb*/, void* /*context*/, void* data)
       napi_resolve_deferred(env, p->deferred, undef);
     } else {
       napi_value code, msg, err;
-      napi_create_string_utf8(env, "PTFLOW_MPI", NAPI_AUTO_LENGTH, &code);
+      napi_create_string_utf8(env, p->timedOut ? "PTFLOW_MPI_TIMEOUT" : "PTFLOW_MPI", NAPI_AUTO_LENGTH, &code);
       napi_create_string_utf8(env, p->error.c_str(), NAPI_AUTO_LENGTH, &msg);
       napi_create_error(env, code, msg, &err);
       napi_reject_deferred(env, p->deferred, err);
@@ -76,8 +80,9 @@ napi_value submitWithPromise(napi_env env, ptflow_mpi::Op op, napi_value array, 
     delete p;
     return throwError(env, std::string(name) + ": cannot reference the buffer");
   }
-  op.done = [p](const std::string& error) {
+  op.done = [p](const std::string& error, bool timedOut) {
     p->error = error;
+    p->timedOut = timedOut;
     napi_threadsafe_function tsfn = p->tsfn;
     if (napi_call_threadsafe_function(tsfn, p, napi_tsfn_blocking) != napi_ok) delete p;  // its thread is gone
     napi_release_threadsafe_function(tsfn, napi_tsfn_release);
@@ -235,6 +240,23 @@ napi_value WaitMode(napi_env env, napi_callback_info /*info*/) {
   return v;
 }
 
+napi_value SetTimeoutSeconds(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  double s = -1;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &s) != napi_ok || !(s >= 0))
+    return throwError(env, "setTimeoutSeconds: expected a number of seconds >= 0 (0: wait for ever)");
+  ptflow_mpi::setTimeoutMs(s * 1000.0 >= 9.2e18 ? 0 : static_cast<long long>(s * 1000.0));
+  return nullptr;
+}
+
+napi_value TimeoutSeconds(napi_env env, napi_callback_info /*info*/) {
+  napi_value v;
+  CHECK_NAPI(env, napi_create_double(env, static_cast<double>(ptflow_mpi::timeoutMs()) / 1000.0, &v));
+  return v;
+}
+
 napi_value ChunkBytes(napi_env env, napi_callback_info /*info*/) {
   napi_value v;
   CHECK_NAPI(env, napi_create_double(env, static_cast<double>(ptflow_mpi::chunkBytes()), &v));
@@ -263,6 +285,8 @@ NAPI_MODULE_INIT() {
       {"chunkBytes", nullptr, ChunkBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWaitMode", nullptr, SetWaitMode, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"waitMode", nullptr, WaitMode, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setTimeoutSeconds", nullptr, SetTimeoutSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"timeoutSeconds", nullptr, TimeoutSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
   return exports;

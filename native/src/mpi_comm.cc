@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <climits>
 #include <condition_variable>
 #include <deque>
@@ -32,6 +34,24 @@ std::string initError;          // written once before state becomes Failed
 std::string finalizeError;      // written once before state becomes Done
 std::atomic<size_t> chunk{16u << 20};
 std::atomic<bool> spinWait{false};
+std::atomic<long long> timeoutLimitMs{30LL * 60 * 1000};
+bool broken = false;            // guarded by mu: a collective timed out, no op can run any more
+
+// What this rank's communication thread is doing, for the other ranks' questions after a timeout
+// (comm thread only). Ops are numbered 1, 2, ... in execution order, the same order on every rank.
+MPI_Comm statusComm = MPI_COMM_NULL;  // a duplicate of MPI_COMM_WORLD: questions never match collectives
+const int TAG_ASK = 1;
+const int TAG_REPLY = 2;
+long long opsDone = 0;
+const Op* current = nullptr;
+long long changedAt = 0;  // monotonic ms when the current op started, or when the last one ended
+long long lastServe = 0;
+
+long long nowMs() {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
 
 std::string mpiError(int code, const std::string& what) {
   char text[MPI_MAX_ERROR_STRING];
@@ -49,22 +69,68 @@ void promoteMpiLibraryToGlobal() {
     dlopen(dl.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
 }
 
+// Answers every question waiting from a rank whose collective timed out: { busy, op number,
+// kind, count, element type, ms in this state }. Cheap when there is none (one MPI_Iprobe).
+struct Reply {
+  MPI_Request req;
+  long long v[6];
+};
+std::deque<Reply>& replies = *new std::deque<Reply>;
+
+void serveAsks() {
+  if (statusComm == MPI_COMM_NULL) return;
+  lastServe = nowMs();
+  for (;;) {
+    int flag = 0;
+    MPI_Status st;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_ASK, statusComm, &flag, &st) != MPI_SUCCESS || !flag) break;
+    int ask = 0;
+    if (MPI_Recv(&ask, 1, MPI_INT, st.MPI_SOURCE, TAG_ASK, statusComm, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+    replies.push_back(Reply{});
+    Reply& r = replies.back();
+    const bool busy = current != nullptr;
+    r.v[0] = busy ? 1 : 0;
+    r.v[1] = busy ? opsDone + 1 : opsDone;
+    r.v[2] = busy ? static_cast<long long>(current->kind) : -1;
+    r.v[3] = busy ? static_cast<long long>(current->count) : 0;
+    r.v[4] = busy ? static_cast<long long>(current->elem) : 0;
+    r.v[5] = lastServe - changedAt;
+    if (MPI_Isend(r.v, 6, MPI_LONG_LONG, st.MPI_SOURCE, TAG_REPLY, statusComm, &r.req) != MPI_SUCCESS) replies.pop_back();
+  }
+  while (!replies.empty()) {
+    int done = 0;
+    MPI_Test(&replies.front().req, &done, MPI_STATUS_IGNORE);
+    if (!done) break;
+    replies.pop_front();
+  }
+}
+
 // Waits for a nonblocking collective. MPI's own blocking calls busy-poll, which on a machine
 // whose cores also run the ranks' compute threads (backward overlapping the allreduce of the
 // previous bucket) takes a core away from them. The polite wait polls hot for 20 µs, then yields
 // the core between polls, and after 1 ms naps 50 µs between polls (MPI progresses inside
 // MPI_Test). PTFLOW_MPI_WAIT=spin (or setWaitMode('spin')) polls hot throughout.
-int politeWait(MPI_Request* req) {
+// Every 16 tests it also reads the clock: past the collective timeout (counted from the op's
+// start) it gives up, setting *timedOut; every 10 ms it answers the other ranks' questions.
+int politeWait(MPI_Request* req, bool* timedOut) {
   int done = 0;
   const bool spin = spinWait.load(std::memory_order_relaxed);
+  const long long limit = timeoutLimitMs.load(std::memory_order_relaxed);
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (unsigned i = 0;; i++) {
     int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS || done) return rc;
-    if (spin || (i & 15) != 15) continue;
+    if ((i & 15) != 15) continue;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    const long long ms = now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+    if (limit > 0 && ms - changedAt >= limit) {
+      *timedOut = true;
+      return MPI_SUCCESS;
+    }
+    if (ms - lastServe >= 10) serveAsks();
+    if (spin) continue;
     const long long us = (now.tv_sec - t0.tv_sec) * 1000000LL + (now.tv_nsec - t0.tv_nsec) / 1000;
     if (us < 20) continue;
     if (us < 1000) {
@@ -80,15 +146,16 @@ int politeWait(MPI_Request* req) {
 // truncates, or the chunked loops below run a different number of calls and the job hangs. One
 // small MAX-allreduce of (x, -x) pairs finds any disagreement, and every rank then fails the op
 // with the same message instead of hanging.
-std::string checkAgreement(const Op& op) {
+std::string checkAgreement(const Op& op, bool* timedOut) {
   long long v[6] = {static_cast<long long>(op.kind), -static_cast<long long>(op.kind),
                     static_cast<long long>(op.count), -static_cast<long long>(op.count),
                     static_cast<long long>(op.root * 4 + static_cast<int>(op.elem)),
                     -static_cast<long long>(op.root * 4 + static_cast<int>(op.elem))};
   MPI_Request req;
   int rc = MPI_Iallreduce(MPI_IN_PLACE, v, 6, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD, &req);
-  if (rc == MPI_SUCCESS) rc = politeWait(&req);
+  if (rc == MPI_SUCCESS) rc = politeWait(&req, timedOut);
   if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Iallreduce (agreement check)");
+  if (*timedOut) return "";
   if (v[0] != -v[1]) return "ranks called different collectives at the same point (allreduce, broadcast and barrier must be called in the same order on every rank)";
   if (v[2] != -v[3])
     return "ranks passed buffers of different lengths (" + std::to_string(-v[3]) + " to " + std::to_string(v[2]) +
@@ -102,14 +169,14 @@ size_t chunkElements(size_t elemBytes) {
   return std::max<size_t>(1, std::min<size_t>(n, static_cast<size_t>(INT_MAX)));
 }
 
-std::string execute(const Op& op) {
-  std::string err = checkAgreement(op);
-  if (!err.empty()) return err;
+std::string execute(const Op& op, bool* timedOut) {
+  std::string err = checkAgreement(op, timedOut);
+  if (!err.empty() || *timedOut) return err;
   switch (op.kind) {
     case OpKind::Barrier: {
       MPI_Request req;
       int rc = MPI_Ibarrier(MPI_COMM_WORLD, &req);
-      if (rc == MPI_SUCCESS) rc = politeWait(&req);
+      if (rc == MPI_SUCCESS) rc = politeWait(&req, timedOut);
       return rc == MPI_SUCCESS ? "" : mpiError(rc, "MPI_Ibarrier");
     }
     case OpKind::Broadcast: {
@@ -119,8 +186,9 @@ std::string execute(const Op& op) {
         int n = static_cast<int>(std::min(step, op.count - at));
         MPI_Request req;
         int rc = MPI_Ibcast(p + at, n, MPI_BYTE, op.root, MPI_COMM_WORLD, &req);
-        if (rc == MPI_SUCCESS) rc = politeWait(&req);
+        if (rc == MPI_SUCCESS) rc = politeWait(&req, timedOut);
         if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Ibcast");
+        if (*timedOut) return "";
       }
       return "";
     }
@@ -133,8 +201,9 @@ std::string execute(const Op& op) {
         int n = static_cast<int>(std::min(step, op.count - at));
         MPI_Request req;
         int rc = MPI_Iallreduce(MPI_IN_PLACE, p + at * elemBytes, n, f32 ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req);
-        if (rc == MPI_SUCCESS) rc = politeWait(&req);
+        if (rc == MPI_SUCCESS) rc = politeWait(&req, timedOut);
         if (rc != MPI_SUCCESS) return mpiError(rc, "MPI_Iallreduce");
+        if (*timedOut) return "";
       }
       if (op.mean && world.size > 1) {
         // Divide (not multiply by 1/size): the same rounding as sum / size computed anywhere else.
@@ -154,6 +223,83 @@ std::string execute(const Op& op) {
   return "unknown collective";
 }
 
+std::string describeOp(long long kind, long long count, long long elem) {
+  const char* type = elem == static_cast<long long>(Elem::F32) ? "float32" : elem == static_cast<long long>(Elem::F64) ? "float64" : "byte";
+  switch (static_cast<OpKind>(kind)) {
+    case OpKind::Allreduce: return "allreduce of " + std::to_string(count) + " " + type + " elements";
+    case OpKind::Broadcast: return "broadcast of " + std::to_string(count) + " bytes";
+    case OpKind::Barrier: return "barrier";
+  }
+  return "collective";
+}
+
+std::string seconds(long long ms) {
+  char b[32];
+  snprintf(b, sizeof b, "%.1f s", static_cast<double>(ms) / 1000.0);
+  return b;
+}
+
+// After a timeout: asks every other rank what it is doing and waits up to 5 s for the answers
+// (answering the others' questions meanwhile: they may have timed out too). Returns one clause
+// per rank. Buffers live for the process: an unanswered question stays posted.
+std::string askOthers(long long seq) {
+  const int n = world.size;
+  auto* answers = new long long[6 * static_cast<size_t>(n)]();
+  auto* recv = new MPI_Request[n];
+  auto* send = new MPI_Request[n];
+  auto* got = new bool[n]();
+  static int ask = 1;
+  for (int r = 0; r < n; r++) {
+    recv[r] = send[r] = MPI_REQUEST_NULL;
+    if (r == world.rank) continue;
+    MPI_Irecv(answers + 6 * r, 6, MPI_LONG_LONG, r, TAG_REPLY, statusComm, &recv[r]);
+    MPI_Isend(&ask, 1, MPI_INT, r, TAG_ASK, statusComm, &send[r]);
+  }
+  const long long deadline = nowMs() + 5000;
+  int missing = n - 1;
+  while (missing > 0 && nowMs() < deadline) {
+    serveAsks();
+    for (int r = 0; r < n; r++) {
+      if (r == world.rank || got[r] || recv[r] == MPI_REQUEST_NULL) continue;
+      int flag = 0;
+      if (MPI_Test(&recv[r], &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && flag) {
+        got[r] = true;
+        missing--;
+      }
+    }
+    struct timespec nap = {0, 1000 * 1000};
+    nanosleep(&nap, nullptr);
+  }
+  std::string out;
+  for (int r = 0; r < n; r++) {
+    if (r == world.rank) continue;
+    const long long* a = answers + 6 * r;
+    std::string who = "rank " + std::to_string(r);
+    std::string clause;
+    if (!got[r]) {
+      clause = who + " did not answer within 5 s (its process is stopped, or its MPI cannot make progress)";
+    } else if (a[0] == 1 && a[1] == seq) {
+      clause = who + " waits in it too (for " + seconds(a[5]) + ")";
+    } else if (a[0] == 1) {
+      clause = who + " waits in collective #" + std::to_string(a[1]) + ", a " + describeOp(a[2], a[3], a[4]) + " (for " + seconds(a[5]) + ")";
+    } else if (a[1] == 0) {
+      clause = who + " has called no collective in the " + seconds(a[5]) + " since MPI started (its JavaScript is busy elsewhere or stuck)";
+    } else {
+      clause = who + " has not called it: its last collective, #" + std::to_string(a[1]) + ", ended " + seconds(a[5]) +
+               " ago and it has called none since (its JavaScript is busy elsewhere or stuck)";
+    }
+    out += (out.empty() ? "" : "; ") + clause;
+  }
+  return out;
+}
+
+std::string timeoutMessage(const Op& op, long long seq) {
+  const long long limit = timeoutLimitMs.load();
+  return describeOp(static_cast<long long>(op.kind), static_cast<long long>(op.count), static_cast<long long>(op.elem)) +
+         " (collective #" + std::to_string(seq) + ") timed out: waited " + seconds(limit) +
+         " for every rank to join (the collective timeout, ddp_timeout). " + askOthers(seq);
+}
+
 void run() {
   int provided = 0;
   int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
@@ -167,6 +313,9 @@ void run() {
     }
     // Errors come back as return codes (then JS errors) instead of aborting the job from inside MPI.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (MPI_Comm_dup(MPI_COMM_WORLD, &statusComm) != MPI_SUCCESS) statusComm = MPI_COMM_NULL;
+    else MPI_Comm_set_errhandler(statusComm, MPI_ERRORS_RETURN);
+    changedAt = nowMs();
     MPI_Comm_rank(MPI_COMM_WORLD, &world.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world.size);
     world.threadLevel = provided;
@@ -182,16 +331,52 @@ void run() {
   }
   for (;;) {
     Op op;
+    bool isBroken = false;
     {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [] { return !queue.empty() || finalizeRequested; });
+      // Idle: wake every 50 ms to answer a timed-out rank's question.
+      while (queue.empty() && !finalizeRequested) {
+        if (cv.wait_for(lock, std::chrono::milliseconds(50)) == std::cv_status::timeout) {
+          lock.unlock();
+          serveAsks();
+          lock.lock();
+        }
+      }
       if (queue.empty()) break;  // finalize requested and nothing left to run
       op = std::move(queue.front());
       queue.pop_front();
+      isBroken = broken;
     }
-    std::string err = execute(op);
-    op.done(err);
+    if (isBroken) {
+      op.done("an earlier collective timed out: this rank's MPI world cannot be used any more", false);
+      continue;
+    }
+    const long long seq = opsDone + 1;
+    current = &op;
+    changedAt = nowMs();
+    bool timedOut = false;
+    std::string err = execute(op, &timedOut);
+    if (timedOut) {
+      err = timeoutMessage(op, seq);
+      std::lock_guard<std::mutex> lock(mu);
+      broken = true;
+    }
+    current = nullptr;
+    opsDone = seq;
+    changedAt = nowMs();
+    op.done(err, timedOut);
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (broken) {
+      // The timed-out collective is still posted: MPI_Finalize would wait for it for ever.
+      finalizeError = "MPI not finalized: a collective timed out (abort the job instead)";
+      state = State::Done;
+      cv.notify_all();
+      return;
+    }
+  }
+  if (statusComm != MPI_COMM_NULL) MPI_Comm_free(&statusComm);
   rc = MPI_Finalize();
   std::lock_guard<std::mutex> lock(mu);
   if (rc != MPI_SUCCESS) finalizeError = mpiError(rc, "MPI_Finalize");
@@ -243,6 +428,10 @@ bool submit(Op op, std::string* error) {
     *error = state == State::Done || finalizeRequested ? "MPI is finalized" : "MPI is not initialized (call init() first)";
     return false;
   }
+  if (broken) {
+    *error = "an earlier collective timed out: this rank's MPI world cannot be used any more";
+    return false;
+  }
   if (op.kind == OpKind::Broadcast && (op.root < 0 || op.root >= world.size)) {
     *error = "broadcast root " + std::to_string(op.root) + " is not a rank of this world of " + std::to_string(world.size);
     return false;
@@ -254,6 +443,9 @@ bool submit(Op op, std::string* error) {
 
 void setSpinWait(bool spin) { spinWait.store(spin); }
 bool spinWaitEnabled() { return spinWait.load(); }
+
+void setTimeoutMs(long long ms) { timeoutLimitMs.store(std::max<long long>(0, ms)); }
+long long timeoutMs() { return timeoutLimitMs.load(); }
 
 void setChunkBytes(size_t bytes) { chunk.store(std::max<size_t>(8, bytes)); }
 size_t chunkBytes() { return chunk.load(); }

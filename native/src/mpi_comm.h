@@ -26,7 +26,8 @@ struct Op {
   bool mean = false; // allreduce: divide the sum by the world size
   int root = 0;      // broadcast
   // Called on the communication thread when the op is done; `error` is empty on success.
-  std::function<void(const std::string& error)> done;
+  // `timedOut`: the op waited longer than the collective timeout (the world is then unusable).
+  std::function<void(const std::string& error, bool timedOut)> done;
 };
 
 struct WorldInfo {
@@ -57,6 +58,14 @@ size_t chunkBytes();
 // core, then naps; true polls hot (lowest latency when every rank has a core to itself).
 void setSpinWait(bool spin);
 bool spinWaitEnabled();
+
+// How long one collective may wait for the other ranks before it fails (milliseconds; 0: for
+// ever; default 30 minutes, Hugging Face's ddp_timeout of 1800 s). On expiry this rank asks
+// every other rank what it is doing (each rank's communication thread answers, busy or idle,
+// whatever its JS threads are doing), fails the op with the answers in its message, and refuses
+// every later op: an MPI collective cannot be withdrawn, so the caller must abort().
+void setTimeoutMs(long long ms);
+long long timeoutMs();
 
 // Runs every queued op, then MPI_Finalize on the communication thread; waits for it.
 bool finalize(std::string* error);

@@ -2,7 +2,8 @@
  * Micro-batch orders of a cache run: map mode against the in-memory collator's loop (a seeded
  * permutation per epoch, cut into micro-batches) and the data-parallel split (each rank a slice of
  * the micro-batch one process with the whole global batch takes);
- * streaming against a hand-run shuffle buffer; and resuming from any cursor against the uninterrupted run.
+ * streaming against a hand-run shuffle buffer, and its data-parallel split against one process with
+ * the global batch; and resuming from any cursor against the uninterrupted run.
  */
 import { epochOrder, rankShare } from '../data/epoch-order';
 import { Rng } from '../data/rng';
@@ -139,6 +140,29 @@ describe('streamMicroBatches', () => {
     }
     const phases = new Set(all.map((m) => m.next.buffer.phase));
     expect(phases).toEqual(new Set(['stream', 'drain', 'fill']));
+  });
+
+  it.each([2, 3])('%i ranks × batch 4: slices, in rank order, of the micro-batches one process with batch W·4 takes, with its cursors', (W) => {
+    const per = Math.ceil(o.blocks / (W * o.batchSize));
+    const one = take(streamMicroBatches({ ...o, batchSize: W * o.batchSize }, streamStart(o), () => undefined), 2 * per);
+    const ranks = Array.from({ length: W }, (_, r) => take(streamMicroBatches({ ...o, rank: r, worldSize: W }, streamStart(o), () => undefined), 2 * per));
+    one.forEach((want, m) => {
+      const got = ranks.map((g) => g[m]);
+      expect(got.flatMap((x) => x.rows)).toEqual(want.rows); // disjoint, in rank order, nothing repeated
+      got.forEach((x, r) => {
+        expect(x.rows.length).toBeLessThanOrEqual(o.batchSize);
+        // what the other ranks train on, so the caller can release it
+        expect([...x.rows, ...(x.others ?? [])].sort((a, b) => a - b)).toEqual([...want.rows].sort((a, b) => a - b));
+        expect({ r, epoch: x.epoch, micro: x.micro, microPerEpoch: x.microPerEpoch, last: x.last, next: x.next })
+          .toEqual({ r, epoch: want.epoch, micro: want.micro, microPerEpoch: want.microPerEpoch, last: want.last, next: want.next });
+      });
+    });
+    // 29 blocks in global micro-batches of 8 or 12: each epoch ends short (5 blocks), rank 1 of 2 gets 1, ranks 1 and 2 of 3 none and 0.
+    const lastOfEpoch = ranks.map((g) => g[per - 1].rows.length);
+    expect(lastOfEpoch).toEqual(W === 2 ? [4, 1] : [4, 1, 0]);
+    // A cursor written by rank 1 of W resumes one process with the global batch on the same blocks.
+    const resumed = take(streamMicroBatches({ ...o, batchSize: W * o.batchSize }, JSON.parse(JSON.stringify(ranks[1][1].next)), () => undefined), 3);
+    expect(resumed.map((m) => m.rows)).toEqual(one.slice(2, 5).map((m) => m.rows));
   });
 
   it('refuses a cursor made for other data or settings', () => {

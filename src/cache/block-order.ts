@@ -13,13 +13,19 @@
  *   streamMicroBatches(o, from, load)  streaming: blocks read in order, through a seeded shuffle
  *                                 buffer of `bufferSize` blocks (the streamed run's algorithm);
  *                                 `load(i)` is called as block i enters the buffer, in read order
- *                                 (and for the resident blocks first when resuming).
+ *                                 (and for the resident blocks first when resuming). With
+ *                                 rank/world_size every rank runs the same buffer and cuts global
+ *                                 micro-batches of batchSize × worldSize blocks (those one process
+ *                                 with that batch size takes; `micro` and the cursor count them, so
+ *                                 the cursor does not depend on the world size); `rows` is this
+ *                                 rank's slice (rankSlice; empty for a late rank in a short last
+ *                                 one) and `others` the rest, which the caller may release.
  *
  * Both are endless generators: the trainer stops the run.
  */
 import type { MapCursor } from '../../schemas/train-batch-meta';
 import type { CacheStreamCursor } from '../../schemas/cache-cursor';
-import { epochOrder, rankShare } from '../data/epoch-order';
+import { epochOrder, rankShare, rankSlice } from '../data/epoch-order';
 import { Rng } from '../data/rng';
 import { ShuffleBuffer } from '../data/stream/shuffle-buffer';
 import { PtflowError } from '../errors';
@@ -33,6 +39,8 @@ export interface MicroBatchRows<C> {
   rows: number[];
   /** Where to resume right after this micro-batch. */
   next: C;
+  /** Streaming with several ranks: the global micro-batch's blocks the other ranks train on. */
+  others?: number[];
 }
 
 export interface MapOrderOptions {
@@ -69,9 +77,12 @@ export function* mapMicroBatches(o: MapOrderOptions, from: MapCursor): Generator
 
 export interface StreamOrderOptions {
   blocks: number;
+  /** Rows per rank of each micro-batch. */
   batchSize: number;
   bufferSize: number;
   seed: number;
+  rank?: number;
+  worldSize?: number;
 }
 
 /** The cursor a streamed run over a cache starts from. */
@@ -97,7 +108,11 @@ export function* streamMicroBatches(
     );
   }
   if (from.read > o.blocks || from.buffer.slots.some((s) => s >= o.blocks)) throw new PtflowError('the checkpoint\'s data cursor names blocks past the end of the cache', 2);
-  const microPerEpoch = Math.ceil(o.blocks / o.batchSize);
+  const rank = o.rank ?? 0;
+  const worldSize = o.worldSize ?? 1;
+  rankShare(o.blocks, o.batchSize, rank, worldSize); // validates rank, world size and batch size
+  const globalBatch = o.batchSize * worldSize;
+  const microPerEpoch = Math.ceil(o.blocks / globalBatch);
   let epoch = from.epoch;
   let read = from.read;
   let micro = from.micro;
@@ -116,7 +131,9 @@ export function* streamMicroBatches(
     const r = rows;
     rows = [];
     micro++;
-    const mb = { epoch, micro: epochMicro, microPerEpoch, last, rows: r, next: null as unknown as CacheStreamCursor };
+    const mine = worldSize === 1 ? r : rankSlice(r, o.batchSize, rank);
+    const mb: MicroBatchRows<CacheStreamCursor> = { epoch, micro: epochMicro, microPerEpoch, last, rows: mine, next: null as unknown as CacheStreamCursor };
+    if (worldSize > 1) mb.others = r.filter((_, k) => k < rank * o.batchSize || k >= (rank + 1) * o.batchSize);
     epochMicro++;
     return mb;
   };
@@ -126,7 +143,7 @@ export function* streamMicroBatches(
       const out = buffer.push(read++);
       if (out === undefined) continue;
       rows.push(out);
-      if (rows.length === o.batchSize) {
+      if (rows.length === globalBatch) {
         const mb = batch(false);
         mb.next = cursorNow();
         yield mb;
@@ -135,7 +152,7 @@ export function* streamMicroBatches(
     buffer.end();
     for (let x = buffer.pop(); x !== undefined; x = buffer.pop()) {
       rows.push(x);
-      if (rows.length === o.batchSize && buffer.length > 0) {
+      if (rows.length === globalBatch && buffer.length > 0) {
         const mb = batch(false);
         mb.next = cursorNow();
         yield mb;

@@ -115,7 +115,6 @@ export const FOREIGN_KEYS: Readonly<Record<string, ForeignKey>> = {
   deepspeed: notHonoured('ptflow trains in one process without DeepSpeed (no ZeRO partitioning or offload)'),
   fsdp: notHonoured('ptflow trains in one process without FSDP'),
   fsdp_config: notHonoured('ptflow trains in one process without FSDP'),
-  ddp_timeout: ignored('single process, no distributed training'),
   ddp_find_unused_parameters: ignored('single process, no distributed training'),
   ddp_backend: ignored('single process, no distributed training'),
   local_rank: ignored('single process, no distributed training'),

@@ -101,6 +101,7 @@ describe('defaults', () => {
       report_to: [],
       run_name: null,
       logging_dir: null,
+      ddp_timeout: 1800, // HF TrainingArguments default
       backend: 'auto',
       num_threads: null,
       tokenizer_workers: null,
@@ -357,10 +358,10 @@ describe('forbidden combinations', () => {
 
 describe('foreign keys and warnings', () => {
   it('accepts common LLaMA-Factory / HF keys with one warning each', () => {
-    const { warnings } = load('template: default\ntrust_remote_code: true\nddp_timeout: 180000000\npreprocessing_num_workers: 16\nflash_attn: auto\n');
+    const { warnings } = load('template: default\ntrust_remote_code: true\nddp_find_unused_parameters: false\npreprocessing_num_workers: 16\nflash_attn: auto\n');
     expect(warnings).toHaveLength(5);
     expect(warnings[0]).toMatch(/^'template: default' \(.*:5\) is ignored: /);
-    expect(warnings.map((w) => w.split(':')[0])).toEqual(["'template", "'trust_remote_code", "'ddp_timeout", "'preprocessing_num_workers", "'flash_attn"]);
+    expect(warnings.map((w) => w.split(':')[0])).toEqual(["'template", "'trust_remote_code", "'ddp_find_unused_parameters", "'preprocessing_num_workers", "'flash_attn"]);
   });
 
   it('says bf16 / fp16 / quantization / deepspeed cannot be honoured when asked for', () => {

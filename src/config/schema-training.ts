@@ -128,5 +128,11 @@ export const trainingFields = {
   ),
   run_name: optStr('Name of the run in logs and telemetry; null = output_dir.'),
   logging_dir: optStr('Directory of the TensorBoard event files (report_to: tensorboard); null = output_dir/runs/<date>_<host>, as HF.'),
+  ddp_timeout: int(
+    1800,
+    'Data-parallel runs (several ranks): seconds one collective (gradient allreduce, barrier, broadcast) waits for every rank; ' +
+      'past it the job ends with an error saying which rank did not join and what it was doing. 0 = wait for ever.',
+    atLeast(0),
+  ),
 };
 

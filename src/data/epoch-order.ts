@@ -15,6 +15,9 @@
  *       the same batchSize × worldSize, which is what makes a data cursor world-size independent.
  *       `shift` > 0 (a re-based resume's first epoch, src/train/cursor-rebase.ts) moves the grid back
  *       by that many positions: global micro-batch k covers [k·G − shift, (k+1)·G − shift), clipped.
+ *   rankSlice(rows, batchSize, rank) → one rank's slice of a global micro-batch already cut (the
+ *       streamed paths, which batch as rows arrive): rows [rank·batchSize, (rank+1)·batchSize),
+ *       clipped, so a short last micro-batch is cut in rank order as rankShare cuts it.
  */
 import { PtflowError } from '../errors';
 import { Rng } from './rng';
@@ -47,4 +50,8 @@ export function rankShare(n: number, batchSize: number, rank: number, worldSize:
       return { start: Math.min(n, Math.max(0, from)), end: Math.min(n, Math.max(0, from + batchSize)) };
     },
   };
+}
+
+export function rankSlice<T>(rows: readonly T[], batchSize: number, rank: number): T[] {
+  return rows.slice(Math.min(rows.length, rank * batchSize), Math.min(rows.length, (rank + 1) * batchSize));
 }

@@ -23,7 +23,9 @@ import { AdamW } from '../engine/optim/adamw';
 import { TrainStep, type OptimizerLike } from '../engine/train-step';
 import { collate, emptyShareBatch, isEmptyShare } from '../data/collate';
 import { Rng } from '../data/rng';
-import { allreduceGradients, gradLayout } from './grad-buckets';
+import { GradStream, gradLayout, type GradLayout, type ReduceStats } from './grad-buckets';
+import type { Collective } from './collective';
+import type { GradReduction } from '../engine/train-step';
 import { inMemoryWorld } from './testing/in-memory-world';
 import { singleProcess } from './collective';
 
@@ -57,30 +59,51 @@ class Recording implements OptimizerLike {
   }
 }
 
-function trainer(seed = 3) {
-  const model = LlamaModel.fromWeights(cfg, randomWeights(cfg, seed));
+/**
+ * `handOver: false` gives TrainStep the model without its gradient hook, so every gradient reaches
+ * the allreduce after the backward pass.
+ */
+function trainer(seed = 3, opts: { config?: typeof cfg; checkpointing?: boolean; handOver?: boolean } = {}) {
+  const config = opts.config ?? cfg;
+  const model = LlamaModel.fromWeights(config, randomWeights(config, seed));
+  model.setGradientCheckpointing(opts.checkpointing ?? false);
   const opt = new Recording(new AdamW(model.trainableParams(), { weightDecay: 0.01 }));
-  const ts = new TrainStep(model, opt, (s) => 1e-2 * (1 - s / 10), { maxGradNorm: 1 });
+  const stepModel = opts.handOver === false ? { trainableParams: () => model.trainableParams(), lossSum: model.lossSum.bind(model) } : model;
+  const ts = new TrainStep(stepModel, opt, (s) => 1e-2 * (1 - s / 10), { maxGradNorm: 1 });
   return { model, opt, ts };
+}
+
+/** One step's GradStream; its stats go to `stats`. */
+function streamOf(layout: GradLayout, c: Collective, bucketBytes?: number, stats?: ReduceStats[]): GradReduction {
+  const s = new GradStream(layout, c, bucketBytes);
+  return {
+    offer: (n, g) => s.offer(n, g),
+    finish: async (g) => {
+      const r = await s.finish(g);
+      stats?.push(r.stats);
+      return r.grads;
+    },
+  };
 }
 
 function weights(model: LlamaModel): Map<string, Float32Array> {
   return new Map([...model.trainableParams()].map(([n, v]) => [n, (v.dataSync() as Float32Array).slice()]));
 }
 
-async function runWorld(world: number, steps: number, bucketBytes: number) {
+async function runWorld(world: number, steps: number, bucketBytes: number, opts: Parameters<typeof trainer>[1] = {}) {
   const all = rows();
-  const ranks = inMemoryWorld(world).map((c) => ({ c, ...trainer() }));
+  const ranks = inMemoryWorld(world).map((c) => ({ c, ...trainer(3, opts) }));
   const out = ranks.map(() => [] as { loss: number; gradNorm: number; tokens: number; lossTokens: number }[]);
+  const stats: ReduceStats[] = [];
   await Promise.all(ranks.map(async ({ c, model, ts }, r) => {
     const layout = gradLayout(model.trainableParams());
     for (let s = 0; s < steps; s++) {
       const micro = [slice(all, 2 * s, r, world), slice(all, 2 * s + 1, r, world)];
-      const res = await ts.stepAcross(micro, c, async (g) => (await allreduceGradients(g, layout, c, bucketBytes)).grads);
+      const res = await ts.stepAcross(micro, c, () => streamOf(layout, c, bucketBytes, stats));
       out[r].push(res);
     }
   }));
-  return { ranks, results: out };
+  return { ranks, results: out, stats };
 }
 
 function maxAbsDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
@@ -141,7 +164,7 @@ describe('data-parallel step (TrainStep.stepAcross)', () => {
       const second = r === 0 ? collate(all.slice(8, 12), 0) : emptyShareBatch(0);
       expect(isEmptyShare(second)).toBe(r === 1);
       const layout = gradLayout(model.trainableParams());
-      return ts.stepAcross([collate(all.slice(4 * r, 4 * r + 4), 0), second], c, async (g) => (await allreduceGradients(g, layout, c)).grads);
+      return ts.stepAcross([collate(all.slice(4 * r, 4 * r + 4), 0), second], c, () => streamOf(layout, c));
     }));
     for (const g of got) {
       expect(g.lossTokens).toBe(ref.lossTokens);
@@ -150,13 +173,36 @@ describe('data-parallel step (TrainStep.stepAcross)', () => {
     expect(maxAbsDiff(weights(world[1].model), weights(oneP.model))).toBeLessThanOrEqual(2e-6);
   });
 
+  // The last backward pass hands each gradient to the allreduce as soon as it is final: the same
+  // values as handing them all over after the pass, bit for bit, and buckets start during the pass.
+  it.each([
+    ['untied head', {}],
+    ['gradient checkpointing', { checkpointing: true }],
+    ['tied embedding and head (one hand-over for both uses)', { config: tinyConfig({ tie_word_embeddings: true }) }],
+  ])('gradients handed over during backward (%s) give the same step as after it, bit for bit', async (_, opts) => {
+    const early = await runWorld(2, 2, 256, opts);
+    const late = await runWorld(2, 2, 256, { ...opts, handOver: false });
+    for (let r = 0; r < 2; r++) {
+      expect(early.results[r]).toEqual(late.results[r]);
+      for (let s = 0; s < 2; s++) expect(early.ranks[r].opt.grads[s]).toEqual(late.ranks[r].opt.grads[s]);
+      expect(maxAbsDiff(weights(early.ranks[r].model), weights(late.ranks[r].model))).toBe(0);
+    }
+    expect(late.stats.every((st) => st.earlyBytes === 0)).toBe(true);
+    // Every parameter trains and passes the hand-over op, so every bucket starts during backward.
+    expect(early.stats).toHaveLength(4); // 2 ranks × 2 steps
+    for (const st of early.stats) expect(st.earlyBytes).toBe(st.bytes);
+    for (const x of [...early.ranks, ...late.ranks]) x.model.dispose();
+  });
+
   it('with one rank stepAcross is step, bit for bit', async () => {
     const all = rows();
     const a = trainer();
     const b = trainer();
     const micro = () => [slice(all, 0, 0, 1), slice(all, 1, 0, 1)];
     const ra = a.ts.step(micro());
-    const rb = await b.ts.stepAcross(micro(), singleProcess, () => Promise.reject(new Error('no reduce with one rank')));
+    const rb = await b.ts.stepAcross(micro(), singleProcess, () => {
+      throw new Error('no reduce with one rank');
+    });
     expect(rb).toEqual(ra);
     expect(maxAbsDiff(weights(a.model), weights(b.model))).toBe(0);
   });

@@ -5,12 +5,18 @@
  * the bucket is full, so the transfer of one bucket runs while the next is being filled; then the
  * sums are copied back into tensors.
  *
- *   const { grads, stats } = await allreduceGradients(acc, layout, collective);
+ *   const stream = new GradStream(layout, collective);
+ *   stream.offer(name, grad);                          // during backward, as each gradient is final
+ *   const { grads, stats } = await stream.finish(acc);  // the rest, then wait for every bucket
+ *   // or, all after the backward pass: await allreduceGradients(acc, layout, collective)
  *
- * Why not during the backward pass itself: tfjs computes all gradients in one synchronous
- * `variableGrads` call and hands them over only at its end, so nothing can be sent before the whole
- * backward is done. What overlaps is the transfer of bucket k with the read-out of bucket k + 1 (and
- * the buckets with each other); `stats` says how much of the reduce time was hidden that way.
+ * During the backward pass: tfjs computes all gradients in one synchronous `variableGrads` call, but
+ * LlamaModel.setGradientHook routes each trainable base parameter through an identity op whose
+ * gradient function receives the parameter's final gradient while the pass goes on with the earlier
+ * layers; TrainStep offers it here, and a bucket's allreduce (on the MPI addon's thread) starts once
+ * its last tensor is in. LoRA adapters, and models without the hook, hand everything over at the
+ * end; then the transfer of bucket k overlaps the read-out of bucket k + 1. `stats` says how much of
+ * the reduce time was hidden, and how many bytes started during the backward pass.
  *
  * Every rank must pass the same layout (names, shapes, order): a gradient a rank does not have (it
  * had no labelled token this step) is sent as zeros.
@@ -35,6 +41,8 @@ export interface ReduceStats {
   reduceMs: number;
   /** Of reduceMs, the time spent waiting after every bucket was handed over (not hidden). */
   waitMs: number;
+  /** Bytes whose allreduce started during the backward pass (GradStream.offer before finish). */
+  earlyBytes: number;
 }
 
 interface Bucket {
@@ -62,6 +70,101 @@ function planBuckets(layout: GradLayout, bucketBytes: number): Bucket[] {
 }
 
 /**
+ * The allreduce of one step's gradients, fed as they become final: `offer` takes one parameter's
+ * gradient (copied at once) while the backward pass is still running, and a bucket's allreduce
+ * starts as soon as every tensor of it has been offered and the buckets before it have started
+ * (the same call order on every rank, whenever each rank offers); `finish` takes the gradients of
+ * the whole step, fills in the tensors not offered, starts the remaining buckets and waits.
+ */
+export class GradStream {
+  private readonly buckets: Bucket[];
+  private readonly where = new Map<string, { bucket: number; offset: number; size: number }>();
+  private readonly missing: number[];
+  private readonly offered = new Set<string>();
+  private readonly pending: Promise<void>[] = [];
+  private started = 0;
+  private t0 = 0;
+  private bytes = 0;
+  /** Bytes whose allreduce started before `finish` (during the backward pass). */
+  private earlyBytes = 0;
+  private finishing = false;
+
+  constructor(
+    private readonly layout: GradLayout,
+    private readonly collective: Collective,
+    bucketBytes = DEFAULT_BUCKET_BYTES,
+  ) {
+    this.buckets = planBuckets(layout, bucketBytes);
+    this.buckets.forEach((b, i) => {
+      let offset = 0;
+      for (const e of b.entries) {
+        this.where.set(e.name, { bucket: i, offset, size: e.size });
+        offset += e.size;
+      }
+    });
+    this.missing = this.buckets.map((b) => b.entries.length);
+  }
+
+  /** This rank's final gradient of `name` for the step (not kept: copied into its bucket). */
+  offer(name: string, grad: ArrayLike<number>): void {
+    const at = this.where.get(name);
+    if (!at) throw new Error(`gradient allreduce: "${name}" is not a trainable parameter`);
+    if (this.offered.has(name)) throw new Error(`gradient allreduce: "${name}" was handed over twice in one step`);
+    if (grad.length !== at.size) throw new Error(`gradient allreduce: "${name}" has ${grad.length} values, expected ${at.size}`);
+    this.offered.add(name);
+    this.buckets[at.bucket].buf.set(grad, at.offset);
+    this.missing[at.bucket]--;
+    this.startReady();
+  }
+
+  /**
+   * Replaces `grads` (taken over: disposed) by their sum over all ranks; a gradient neither offered
+   * nor in `grads` (this rank had no labelled token for it) counts as zeros.
+   */
+  async finish(grads: Map<string, tf.Tensor>): Promise<{ grads: Map<string, tf.Tensor>; stats: ReduceStats }> {
+    const early = this.earlyBytes;
+    this.finishing = true;
+    try {
+      for (const e of this.layout) {
+        if (this.offered.has(e.name)) continue;
+        const g = grads.get(e.name);
+        if (g) this.offer(e.name, g.dataSync() as Float32Array);
+        else {
+          this.offered.add(e.name);
+          this.missing[(this.where.get(e.name) as { bucket: number }).bucket]--;
+          this.startReady();
+        }
+      }
+    } finally {
+      for (const g of grads.values()) g.dispose();
+    }
+    const handedOver = performance.now();
+    await Promise.all(this.pending);
+    const end = performance.now();
+    const out = new Map<string, tf.Tensor>();
+    for (const e of this.layout) {
+      const at = this.where.get(e.name) as { bucket: number; offset: number };
+      out.set(e.name, tf.tensor(this.buckets[at.bucket].buf.subarray(at.offset, at.offset + e.size), [...e.shape], 'float32'));
+    }
+    return {
+      grads: out,
+      stats: { buckets: this.buckets.length, bytes: this.bytes, reduceMs: end - this.t0, waitMs: end - handedOver, earlyBytes: early },
+    };
+  }
+
+  /** Starts, in bucket order, every bucket whose tensors are all in. */
+  private startReady(): void {
+    while (this.started < this.buckets.length && this.missing[this.started] === 0) {
+      const b = this.buckets[this.started++];
+      if (this.pending.length === 0) this.t0 = performance.now();
+      this.pending.push(this.collective.allreduce(b.buf, 'sum'));
+      this.bytes += b.buf.byteLength;
+      if (!this.finishing) this.earlyBytes += b.buf.byteLength;
+    }
+  }
+}
+
+/**
  * Replaces `grads` (taken over: disposed) by their sum over all ranks. With one rank it returns them
  * untouched.
  */
@@ -71,39 +174,6 @@ export async function allreduceGradients(
   collective: Collective,
   bucketBytes = DEFAULT_BUCKET_BYTES,
 ): Promise<{ grads: Map<string, tf.Tensor>; stats: ReduceStats }> {
-  if (collective.size === 1) return { grads, stats: { buckets: 0, bytes: 0, reduceMs: 0, waitMs: 0 } };
-  const buckets = planBuckets(layout, bucketBytes);
-  const pending: Promise<void>[] = [];
-  let t0 = 0;
-  let bytes = 0;
-  try {
-    for (const b of buckets) {
-      let off = 0;
-      for (const e of b.entries) {
-        const g = grads.get(e.name);
-        if (g) b.buf.set(g.dataSync() as Float32Array, off); // else: zeros (fresh buffer)
-        off += e.size;
-      }
-      if (pending.length === 0) t0 = performance.now();
-      pending.push(collective.allreduce(b.buf, 'sum'));
-      bytes += b.buf.byteLength;
-    }
-  } finally {
-    for (const g of grads.values()) g.dispose();
-  }
-  const handedOver = performance.now();
-  await Promise.all(pending);
-  const end = performance.now();
-  const out = new Map<string, tf.Tensor>();
-  for (const b of buckets) {
-    let off = 0;
-    for (const e of b.entries) {
-      out.set(e.name, tf.tensor(b.buf.subarray(off, off + e.size), [...e.shape], 'float32'));
-      off += e.size;
-    }
-  }
-  // Back in the model's order (the optimizer does not care, but a reader of the map might).
-  const ordered = new Map<string, tf.Tensor>();
-  for (const e of layout) ordered.set(e.name, out.get(e.name) as tf.Tensor);
-  return { grads: ordered, stats: { buckets: buckets.length, bytes, reduceMs: end - t0, waitMs: end - handedOver } };
+  if (collective.size === 1) return { grads, stats: { buckets: 0, bytes: 0, reduceMs: 0, waitMs: 0, earlyBytes: 0 } };
+  return new GradStream(layout, collective, bucketBytes).finish(grads);
 }

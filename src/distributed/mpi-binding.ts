@@ -21,7 +21,11 @@ export interface MpiWorldInfo {
 export interface MpiBinding {
   /** MPI_Init_thread(MPI_THREAD_MULTIPLE) on the addon's communication thread; idempotent, blocks until wired up. */
   init(): MpiWorldInfo;
-  /** In place; settles when this rank's buffer holds the result. Rejects (code 'PTFLOW_MPI') on MPI errors or length mismatch across ranks. */
+  /**
+   * In place; settles when this rank's buffer holds the result. Rejects (code 'PTFLOW_MPI') on MPI
+   * errors or length mismatch across ranks, and (code 'PTFLOW_MPI_TIMEOUT') when the other ranks
+   * do not all join within the collective timeout (the same for broadcast and barrier).
+   */
   allreduce(buf: Float32Array | Float64Array, op: ReduceOp): Promise<void>;
   broadcast(buf: ArrayBufferView, root: number): Promise<void>;
   barrier(): Promise<void>;
@@ -41,6 +45,15 @@ export interface MpiBinding {
    */
   setWaitMode(mode: 'spin' | 'polite'): void;
   waitMode(): 'spin' | 'polite';
+  /**
+   * How long one collective may wait for the other ranks (seconds; 0: for ever; default 1800).
+   * On expiry this rank asks every other rank what it is doing (each rank's communication thread
+   * answers whatever its JavaScript is doing; a stopped process cannot), rejects with code
+   * 'PTFLOW_MPI_TIMEOUT' and the answers in the message, and refuses every later collective: the
+   * timed-out one stays posted inside MPI, so the job can only be aborted.
+   */
+  setTimeoutSeconds(seconds: number): void;
+  timeoutSeconds(): number;
 }
 
 export type MpiLoad = { ok: true; binding: MpiBinding; file: string } | { ok: false; reason: string };
@@ -72,7 +85,8 @@ function isBinding(x: unknown): x is MpiBinding {
     typeof o.broadcast === 'function' &&
     typeof o.barrier === 'function' &&
     typeof o.abort === 'function' &&
-    typeof o.finalize === 'function'
+    typeof o.finalize === 'function' &&
+    typeof o.setTimeoutSeconds === 'function'
   );
 }
 

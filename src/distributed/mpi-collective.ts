@@ -3,10 +3,24 @@
  * order with buffers of the same length; the addon checks the lengths and the kind of each call
  * across ranks and rejects on every rank instead of hanging when they differ. Calls from several
  * threads of one process are run one at a time in the order they were made.
+ *
+ * A collective that waits longer than the collective timeout (`ddp_timeout`, set with
+ * `setTimeoutSeconds`) because a rank never joins it (its process stopped, its JavaScript stuck in
+ * a loop) ends the job from this rank: the message names the collective and says what each other
+ * rank is doing, then MPI_Abort takes every rank down (the timed-out call cannot be withdrawn, so
+ * this rank cannot go on, and the stuck rank cannot end itself).
  */
+import { writeSync } from 'node:fs';
 import type { Collective, CollectiveBuffer, ReduceOp } from './collective';
 import type { Launcher } from './launch';
 import type { MpiBinding, MpiWorldInfo } from './mpi-binding';
+
+/** The addon's error code for a collective that waited past the timeout. */
+const TIMEOUT_CODE = 'PTFLOW_MPI_TIMEOUT';
+/** The exit code MPI_Abort passes to the launcher after a timeout (as `timeout(1)`). */
+export const TIMEOUT_EXIT_CODE = 124;
+/** Pause between the timeout's stderr line and MPI_Abort. */
+const ABORT_GRACE_MS = 500;
 
 export class MpiCollective implements Collective {
   readonly rank: number;
@@ -46,12 +60,32 @@ export class MpiCollective implements Collective {
     this.binding.finalize();
   }
 
-  /** Errors say which rank saw them. */
+  /** Seconds a collective may wait for the other ranks before the job is ended (0: for ever). Process-wide. */
+  setTimeoutSeconds(seconds: number): void {
+    this.binding.setTimeoutSeconds(seconds);
+  }
+
+  timeoutSeconds(): number {
+    return this.binding.timeoutSeconds();
+  }
+
+  /** Errors say which rank saw them; a timeout ends the job (see the top of this file). */
   private async named(call: () => Promise<void>): Promise<void> {
     try {
       await call();
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
+      if ((e as { code?: unknown } | null)?.code === TIMEOUT_CODE) {
+        try {
+          writeSync(2, `ptflow: rank ${this.rank} of ${this.size}: ${msg}; ending all ranks\n`);
+        } catch {
+          // stderr closed: the abort still ends the job
+        }
+        // The launcher stops forwarding a rank's output once the abort reaches it: give it the line
+        // first (seen lost under load without this pause).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ABORT_GRACE_MS);
+        this.abort(TIMEOUT_EXIT_CODE);
+      }
       throw new Error(`rank ${this.rank} of ${this.size}: ${msg}`, { cause: e });
     }
   }

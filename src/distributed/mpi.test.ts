@@ -141,4 +141,22 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
     expect(pidOf(run.stderr, 1)).toBeDefined();
     names(run);
   });
+
+  // Rank 1 is alive but never joins: rank 0's collective timeout (2 s in the fixture) ends the job
+  // through MPI_Abort (exit code 124), with rank 0 saying what rank 1 was doing. Bound: the timeout,
+  // up to 5 s for rank 1's answer (none from a stopped process), then the abort: well under 20 s.
+  const stuck: [string, RegExp][] = [
+    ['stop', /rank 1 did not answer within 5 s \(its process is stopped/],
+    ['busy', /rank 1 has not called it: its last collective, #1, ended \d+\.\d s ago and it has called none since/],
+  ];
+  test.each(stuck)('rank 1 alive but stuck (%s) while rank 0 waits in an allreduce: the collective timeout ends both, naming rank 1', async (scenario, about1) => {
+    const run = await ranks(scenario, 30_000);
+    expect(run.signal).toBeNull(); // not our hang guard
+    expect(run.code).toBe(124);
+    expect(run.ms).toBeLessThan(20_000);
+    expect(run.stderr).toMatch(/ptflow: rank 0 of 2: allreduce of 16 float32 elements \(collective #2\) timed out: waited 2\.0 s for every rank to join/);
+    expect(run.stderr).toMatch(about1);
+    expect(run.stderr).toContain('; ending all ranks');
+    expect(checks(run.stdout).filter((c) => c.case === 'allreduce returned without rank 1')).toEqual([]);
+  });
 });

@@ -5,11 +5,13 @@
  */
 import { PtflowError } from '../errors';
 import { singleProcess, type Collective } from './collective';
-import { openWorld } from './world';
+import { MpiCollective, openWorld } from './world';
 
 export interface TrainerWorld {
   rank: number;
   world_size: number;
+  /** `ddp_timeout`: seconds a collective waits for every rank before the job ends (0: for ever; absent: the addon's 1800). */
+  timeout_s?: number;
 }
 
 export function openTrainerCollective(w: TrainerWorld): Collective {
@@ -18,5 +20,6 @@ export function openTrainerCollective(w: TrainerWorld): Collective {
   if (c.rank !== w.rank || c.size !== w.world_size) {
     throw new PtflowError(`MPI says rank ${c.rank} of ${c.size}, the main thread was told rank ${w.rank} of ${w.world_size}`, 2);
   }
+  if (c instanceof MpiCollective && w.timeout_s !== undefined) c.setTimeoutSeconds(w.timeout_s);
   return c;
 }

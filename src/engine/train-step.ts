@@ -20,6 +20,8 @@ export interface TrainableModel {
   trainableParams(): Map<string, tf.Variable>;
   /** Σ of token losses of `b`; `dropoutSeed` is given in training only. */
   lossSum(b: MicroBatch, opts?: { dropoutSeed?: number }): tf.Scalar;
+  /** Hands each trainable parameter's gradient (by its trainableParams name) to `hook` during backward, once final (LlamaModel.setGradientHook). */
+  setGradientHook?(hook: ((name: string, grad: tf.Tensor) => void) | null): void;
 }
 
 /** What the step needs of an optimizer (`AdamW` of optim/adamw.ts). It must not dispose `grads`. */
@@ -41,6 +43,8 @@ export interface TrainStepOptions {
   clip?: ClipFn;
   /** Appended to an out-of-memory error: what the run needs and which settings would fit. */
   memoryHint?: () => string;
+  /** Data-parallel: hand each gradient to the allreduce during the last backward pass (default true; false: after it). */
+  handOverGradients?: boolean;
 }
 
 export interface StepResult {
@@ -71,8 +75,16 @@ export class NonFiniteError extends PtflowError {
   }
 }
 
-/** Sums gradients over the ranks (src/distributed/grad-buckets.ts); takes ownership of its input. */
-export type GradReducer = (grads: Map<string, tf.Tensor>) => Promise<Map<string, tf.Tensor>>;
+/**
+ * One step's sum of gradients over the ranks (src/distributed/grad-buckets.ts GradStream): `offer`
+ * takes a parameter's final gradient of the step during the last backward pass (copied at once),
+ * `finish` the step's gradients (taken over) and returns the sums.
+ */
+export interface GradReduction {
+  offer(name: string, grad: Float32Array): void;
+  finish(grads: Map<string, tf.Tensor>): Promise<Map<string, tf.Tensor>>;
+}
+export type GradReducer = () => GradReduction;
 
 interface WindowRun {
   /** Gradients summed so far (owned: disposed by the caller's finally). */
@@ -101,6 +113,7 @@ export class TrainStep {
   private readonly seed: number;
   private readonly clip: ClipFn;
   private readonly memoryHint: () => string;
+  private readonly handOverGradients: boolean;
 
   constructor(
     private readonly model: TrainableModel,
@@ -113,6 +126,7 @@ export class TrainStep {
     this.seed = opts.seed ?? 42;
     this.clip = opts.clip ?? clipByGlobalNorm;
     this.memoryHint = opts.memoryHint ?? (() => '');
+    this.handOverGradients = opts.handOverGradients ?? true;
   }
 
   /** One optimizer step over the micro-batches of one accumulation window. */
@@ -161,12 +175,13 @@ export class TrainStep {
     const run: WindowRun = { acc: new Map(), lossT: null, where: 'forward/backward' };
     try {
       // Ranks draw different dropout masks (one process draws one mask over the whole window).
-      this.backward(micro, count, run, `:rank${collective.rank}`);
+      const reduction = reduce();
+      this.backward(micro, count, run, `:rank${collective.rank}`, reduction);
       run.where = 'gradient allreduce';
       const lossSum = Float64Array.of((run.lossT as tf.Scalar | null)?.dataSync()[0] ?? 0);
       const acc = run.acc;
       run.acc = new Map();
-      run.acc = await reduce(acc);
+      run.acc = await reduction.finish(acc);
       await collective.allreduce(lossSum, 'sum');
       run.where = 'gradient clipping';
       return this.update(run, Math.fround(lossSum[0]), stepNo, base);
@@ -178,21 +193,40 @@ export class TrainStep {
     }
   }
 
-  /** Forward/backward of each micro-batch, token losses scaled by 1 / count; gradients summed into run.acc. */
-  private backward(micro: MicroBatch[], count: number, run: WindowRun, seedTag: string): void {
+  /**
+   * Forward/backward of each micro-batch, token losses scaled by 1 / count; gradients summed into
+   * run.acc. With `reduction` (data-parallel), the last backward pass offers each parameter's sum
+   * over the window to it as soon as the pass has finished that parameter (the same addition
+   * `prev + g` as below, so the same values), and its allreduce can start while the pass goes on.
+   */
+  private backward(micro: MicroBatch[], count: number, run: WindowRun, seedTag: string, reduction?: GradReduction): void {
     const params = this.model.trainableParams();
     if (params.size === 0) throw new PtflowError(`optimizer step ${this.stepsDone + 1}: the model has no trainable parameters`);
     const nameOf = new Map<string, string>();
     for (const [n, v] of params) nameOf.set(v.name, n);
     const vars = [...params.values()];
+    let last = -1;
+    micro.forEach((b, i) => {
+      if (countLossTokens(b) > 0) last = i;
+    });
+    const handOver = (name: string, g: tf.Tensor): void => {
+      if (!params.has(name)) return;
+      const prev = run.acc.get(name);
+      (reduction as GradReduction).offer(name, prev ? tf.tidy(() => tf.add(prev, g).dataSync() as Float32Array) : (g.dataSync() as Float32Array));
+    };
     micro.forEach((b, i) => {
       run.where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
       if (countLossTokens(b) === 0) return;
       const dropoutSeed = hashSeed(this.seed, `${this.stepsDone}:${i}${seedTag}`);
-      const { value, grads } = tf.variableGrads(
-        () => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar,
-        vars,
-      );
+      const hooked = reduction !== undefined && this.handOverGradients && i === last && this.model.setGradientHook !== undefined;
+      if (hooked) this.model.setGradientHook?.(handOver);
+      let out: { value: tf.Scalar; grads: tf.NamedTensorMap };
+      try {
+        out = tf.variableGrads(() => tf.mul(this.model.lossSum(b, { dropoutSeed }), 1 / count) as tf.Scalar, vars);
+      } finally {
+        if (hooked) this.model.setGradientHook?.(null);
+      }
+      const { value, grads } = out;
       if (run.lossT === null) run.lossT = tf.scalar(0);
       const l = tf.add(run.lossT, value) as tf.Scalar;
       run.lossT.dispose();

@@ -11,13 +11,6 @@ import type { Launch } from '../distributed/launch';
 export function refuseUnsupportedInWorld(c: TrainConfig, world: Launch): void {
   if (world.size === 1) return;
   const who = `${world.size} processes (${world.source})`;
-  if (c.streaming) {
-    throw new PtflowError(
-      `streaming: true with ${who}: a streamed run trains in one process for now. Use map mode (streaming: false), ` +
-        'with tokenized_path for a corpus larger than memory',
-      2,
-    );
-  }
   if (c.tokenized_path && (c.overwrite_cache || !existsSync(path.join(c.tokenized_path, 'index.json')))) {
     // Every rank would tokenize the corpus into the same directory at once.
     throw new PtflowError(

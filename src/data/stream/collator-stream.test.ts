@@ -85,6 +85,21 @@ describe('runStreamCollator', () => {
     expect(r).toEqual({ eval_blocks: 3, micro_batches: 7 });
   });
 
+  it('rank r of 2 sends the r-th half of each global micro-batch of 2 × 2 blocks, with the global cursor', async () => {
+    const block = (k: number): number[] => Array.from({ length: 4 }, (_, j) => 1000 + 4 * k + j); // train block k
+    const one = sink();
+    await runStreamCollator(from(messages()), sink(), one, { ...params, train_batch_size: 4 });
+    const ranks = [sink(), sink()];
+    for (const r of [0, 1]) await runStreamCollator(from(messages()), sink(), ranks[r], { ...params, rank: r, world_size: 2 });
+    // 14 blocks → 3 global micro-batches of 4 (blocks 12, 13 wait for a fourth): rank 0 blocks 4m, 4m+1; rank 1 4m+2, 4m+3
+    for (const r of [0, 1]) expect(ranks[r].sent.map((b) => b.ids)).toEqual([0, 1, 2].map((m) => [...block(4 * m + 2 * r), ...block(4 * m + 2 * r + 1)]));
+    expect(one.sent.map((b) => b.ids)).toEqual([0, 1, 2].map((m) => [0, 1, 2, 3].flatMap((j) => block(4 * m + j))));
+    for (const r of [0, 1]) {
+      expect(ranks[r].sent.map((b) => b.meta!.cursor)).toEqual(one.sent.map((b) => b.meta!.cursor));
+      expect(ranks[r].sent.map((b) => [b.meta!.micro, b.meta!.tokens])).toEqual([[0, 8], [1, 8], [2, 8]]);
+    }
+  });
+
   it('a restart mid-message (re-delivered) sends every micro-batch exactly once', async () => {
     const full = sink();
     await runStreamCollator(from(messages()), sink(), full, params);

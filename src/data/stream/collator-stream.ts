@@ -7,6 +7,13 @@
  *
  * Memory: the eval rows, fewer than one micro-batch of rows, and one block of carry-over.
  *
+ * Data-parallel (`world_size` > 1): every rank reads, shuffles, tokenizes and packs the whole stream
+ * the same way, and the batcher cuts global micro-batches of train_batch_size × world_size rows —
+ * exactly the micro-batches one process with that batch size makes. Rank r sends rows
+ * [r·train_batch_size, (r+1)·train_batch_size) of each (epoch-order.ts rankSlice). The cursor is the
+ * global one (its `micro` counts global micro-batches), so it does not depend on how the global batch
+ * is split over ranks.
+ *
  * With `microPerEpoch: null` the trainer plans on `max_steps` alone and reports epoch = step / max_steps
  * (HF's value for an iterable dataset of unknown length); trainer_state.json's `num_train_epochs` is 1
  * (HF writes sys.maxsize there, the "Num Epochs = 9223372036854775807" users find confusing).
@@ -19,6 +26,7 @@ import { decodeTokenizedDocs } from '../../../schemas/tokenized-docs';
 import { encodeTrainBatch } from '../../../schemas/train-batch';
 import type { TrainBatchMeta } from '../../../schemas/train-batch-meta';
 import { collate, type Row } from '../collate';
+import { rankSlice } from '../epoch-order';
 import { blockBosId, type CollatorPackingParams } from '../collator-params';
 import { evalRowsOf, sendEvalBatches } from '../eval-batches';
 import { Packer, type PackerState } from '../packer';
@@ -27,6 +35,9 @@ import { StreamBatcher, type BatcherSnapshot } from './stream-batcher';
 
 export interface StreamCollatorParams extends CollatorPackingParams {
   resume: StreamCursor | null;
+  /** Data-parallel: this rank's slice of each global micro-batch (absent: rank 0 of 1). */
+  rank?: number;
+  world_size?: number;
 }
 
 export interface BatchIn {
@@ -61,7 +72,7 @@ export function newStreamCollatorMemory(p: StreamCollatorParams): StreamCollator
   const bosId = blockBosId(p);
   return {
     batcher: new StreamBatcher(
-      { cutoffLen: p.cutoff_len, packing: p.packing, bosId, trackSegments: p.neat_packing, batchSize: p.train_batch_size },
+      { cutoffLen: p.cutoff_len, packing: p.packing, bosId, trackSegments: p.neat_packing, batchSize: p.train_batch_size * (p.world_size ?? 1) },
       p.resume,
     ),
     evalPacker: p.packing ? new Packer(p.cutoff_len, { bosId, trackSegments: p.neat_packing }) : null,
@@ -122,7 +133,7 @@ export async function runStreamCollator(
             mem.trainSent++;
             continue;
           }
-          const batch = collate(r.rows, p.pad_id);
+          const batch = collate(rankSlice(r.rows, p.train_batch_size, p.rank ?? 0), p.pad_id);
           let tokens = 0;
           for (const v of batch.attentionMask) tokens += v;
           const out: TrainBatchMeta = {

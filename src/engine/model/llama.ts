@@ -47,6 +47,12 @@ interface LayerContext {
   opts: ForwardOptions;
 }
 
+/**
+ * Receives a trainable base parameter's gradient (HF name) during a backward pass, once it is
+ * final for the pass; `grad` lives only during the call.
+ */
+export type GradientHook = (name: string, grad: tf.Tensor) => void;
+
 export interface WeightTensor {
   shape: number[];
   data: Float32Array;
@@ -60,6 +66,9 @@ export class LlamaModel {
   private adapters: LoraAdapters | null = null;
   private kind: FinetuningArgs['finetuningType'] = 'full';
   private checkpointing = false;
+  private gradHook: GradientHook | null = null;
+  /** The tied embedding/head matrix of the current pass, handed over once (set when a hook is). */
+  private tiedHandOver: tf.Tensor | null = null;
 
   private constructor(config: LlamaConfig, params: Map<string, tf.Variable>) {
     this.config = config;
@@ -160,6 +169,7 @@ export class LlamaModel {
    * logits and their gradient never exist at once.
    */
   lossSum(b: ModelInputs & LabelledBatch, opts: ForwardOptions = {}): tf.Scalar {
+    this.tiedHandOver = null;
     const h = this.hidden2d(b, opts);
     const headName = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     return headCrossEntropySum(h, this.p2(headName), shiftedTargets(b, this.config.vocabSize), this.trains(headName));
@@ -167,6 +177,7 @@ export class LlamaModel {
 
   /** Logits [B·T, V] without a tidy of its own (so gradients can flow). */
   logits2d(x: ModelInputs, opts: ForwardOptions = {}): tf.Tensor2D {
+    this.tiedHandOver = null;
     const headName = this.config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     return linear(this.hidden2d(x, opts), this.p2(headName), this.trains(headName));
   }
@@ -206,6 +217,19 @@ export class LlamaModel {
 
   get gradientCheckpointing(): boolean {
     return this.checkpointing;
+  }
+
+  /**
+   * While set, every trainable base parameter (full / freeze; not LoRA adapters) enters the forward
+   * pass through an identity op whose gradient function hands the parameter's gradient to `hook`:
+   * that op's upstream gradient is the sum over all of the parameter's uses, so it is final when
+   * the backward pass reaches it (the tied embedding/head matrix goes through one such op per pass).
+   * The gradients tfjs returns are unchanged. Data-parallel training starts a bucket's allreduce
+   * from there, while the backward pass goes on with the earlier layers.
+   */
+  setGradientHook(hook: GradientHook | null): void {
+    this.gradHook = hook;
+    this.tiedHandOver = null;
   }
 
   /** One decoder layer: `h + attn(norm(h))`, then `+ mlp(norm(·))`. */
@@ -270,11 +294,28 @@ export class LlamaModel {
   private p2(name: string): tf.Tensor2D {
     const v = this.params.get(name);
     if (!v) throw new PtflowError(`model: parameter "${name}" is missing`);
-    return v as tf.Variable<tf.Rank.R2>;
+    return this.handedOver(name, v) as tf.Tensor2D;
   }
 
   private norm(x: tf.Tensor2D, name: string, eps: number): tf.Tensor2D {
-    return rmsNorm(x, this.params.get(name) as tf.Variable<tf.Rank.R1>, eps, this.trains(name));
+    return rmsNorm(x, this.handedOver(name, this.params.get(name) as tf.Variable) as tf.Tensor1D, eps, this.trains(name));
+  }
+
+  /** `v` itself, or (while a gradient hook is set and `name` trains) `v` through the hand-over op. */
+  private handedOver(name: string, v: tf.Variable): tf.Tensor {
+    const hook = this.gradHook;
+    if (hook === null || !this.trains(name)) return v;
+    const tied = this.config.tieWordEmbeddings && name === 'model.embed_tokens.weight';
+    if (tied && this.tiedHandOver !== null && !this.tiedHandOver.isDisposed) return this.tiedHandOver;
+    const out = customOp<tf.Tensor>(([w]) => ({
+      value: tf.reshape(w, w.shape),
+      gradFunc: (dy) => {
+        hook(name, dy);
+        return dy;
+      },
+    }))(v);
+    if (tied) this.tiedHandOver = out;
+    return out;
   }
 
   private project(x: tf.Tensor2D, layer: number, m: LinearModule, opts: ForwardOptions): tf.Tensor2D {
