@@ -198,7 +198,9 @@ describe('bad compressed input', () => {
         expect(await collectDocs({ files: [f], format, textColumn: 'text' }, 3, { chunkBytes: 1024 })).toHaveLength(3);
       }
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Descriptors close asynchronously: wait (up to 10 s, however loaded the machine) for them to go.
+    // A leak keeps one open per early stop: 20 here.
+    for (const until = Date.now() + 10_000; fds() > before + 1 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
     expect(fds()).toBeLessThanOrEqual(before + 1);
   });
 });

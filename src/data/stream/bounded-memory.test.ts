@@ -13,12 +13,17 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 class Stop extends Error {}
 
-/** A full garbage collection (the flag can be set at run time; `gc` is then reachable in a fresh context). */
+/**
+ * What the process keeps alive (JS heap and array buffers), after a full garbage collection (the flag
+ * can be set at run time; `gc` is then reachable in a fresh context). RSS would also count garbage not
+ * yet collected and allocator slack, which depend on the machine's load, not on the stream.
+ */
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-const liveHeap = (): number => {
+const retained = (): number => {
   gc();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 };
 
 it('streams a corpus 160× larger than the shuffle buffer in bounded memory, every document exactly once per epoch', async () => {
@@ -42,7 +47,7 @@ it('streams a corpus 160× larger than the shuffle buffer in bounded memory, eve
   const seen = new Uint8Array(n);
   let count = 0;
   let displaced = 0;
-  const heapBase = liveHeap();
+  const heapBase = retained();
   let heapPeak = heapBase;
   const base = process.memoryUsage().rss;
   let peak = base;
@@ -60,7 +65,7 @@ it('streams a corpus 160× larger than the shuffle buffer in bounded memory, eve
         }
         if (count % 20_000 < 256) {
           peak = Math.max(peak, process.memoryUsage().rss);
-          heapPeak = Math.max(heapPeak, liveHeap());
+          heapPeak = Math.max(heapPeak, retained());
         }
       },
     }, {
@@ -75,8 +80,7 @@ it('streams a corpus 160× larger than the shuffle buffer in bounded memory, eve
   expect(count).toBe(n);
   // the buffer moved almost every document from its place in the input
   expect(displaced).toBeGreaterThan(0.9 * n);
-  console.log(`rss growth ${((peak - base) / 2 ** 20).toFixed(1)} MiB, live heap growth ${((heapPeak - heapBase) / 2 ** 20).toFixed(1)} MiB over ${(corpusBytes / 1e6).toFixed(0)} MB`);
-  // live objects: the buffer's documents, one read chunk, a RawDocs batch; RSS: that plus allocator slack
-  expect(heapPeak - heapBase).toBeLessThan(16 * 2 ** 20);
-  expect(peak - base).toBeLessThan(64 * 2 ** 20);
+  console.log(`rss growth ${((peak - base) / 2 ** 20).toFixed(1)} MiB (not checked: load-dependent), retained growth ${((heapPeak - heapBase) / 2 ** 20).toFixed(1)} MiB over ${(corpusBytes / 1e6).toFixed(0)} MB`);
+  // live: the buffer's documents, read chunks, a RawDocs batch (~16 MiB); holding the corpus: > 70 MB
+  expect(heapPeak - heapBase).toBeLessThan(32 * 2 ** 20);
 }, 120_000);
