@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import type { JsonValue } from '../../../schemas/ports';
 import { decodeRawDocs } from '../../../schemas/raw-docs';
 import type { DatasetSpec } from '../registry';
+import { retainedBytes as retained } from '../../../test/retained-memory';
 import { runStreamShard, type StreamDocsMeta } from './shard-stream';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-stream-mem-'));
@@ -13,18 +12,6 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 class Stop extends Error {}
 
-/**
- * What the process keeps alive (JS heap and array buffers), after a full garbage collection (the flag
- * can be set at run time; `gc` is then reachable in a fresh context). RSS would also count garbage not
- * yet collected and allocator slack, which depend on the machine's load, not on the stream.
- */
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-const retained = (): number => {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
 
 it('streams a corpus 160× larger than the shuffle buffer in bounded memory, every document exactly once per epoch', async () => {
   // ~75 MB in 2 files, 160 000 documents of ~460 bytes; a buffer of 1 000 documents (~0.5 MB of text).
