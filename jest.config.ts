@@ -16,6 +16,8 @@ const config: Config = {
   setupFiles: ['<rootDir>/test/jest-setup.ts'],
   // Two cores: run test files two at a time at most.
   maxWorkers: 2,
+  // On a fresh clone, the end-to-end files first (test/sequencer.js).
+  testSequencer: '<rootDir>/test/sequencer.js',
 };
 
 export default config;

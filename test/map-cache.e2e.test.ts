@@ -61,10 +61,10 @@ describe('map mode trains from the run\'s own token cache (end to end)', () => {
     learning_rate: 0.01, max_steps: 7, logging_steps: 1, save_steps: 3, eval_strategy: 'steps', eval_steps: 5, seed: 5,
     backend: 'cpu', tokenizer_workers: 1, output_dir: path.join(dir, 'unused'),
   };
-  // Stock kernels: the comparisons are about the data, so keep the arithmetic identical.
+  // Native kernels when built (as users run): they are deterministic, so runs compared here do the same arithmetic, and their training steps take about a sixth of the stock cpu kernels' time on this model (32000-word head).
   const train = async (cfg: string, name: string, env: Record<string, string> = {}) => {
     const out = path.join(dir, name);
-    const r = await runCli(['train', cfg, `output_dir=${out}`], { env: { PTFLOW_NATIVE: '0', PTFLOW_TRACE_BATCHES: `${out}.trace`, ...env }, timeoutMs: 600_000 });
+    const r = await runCli(['train', cfg, `output_dir=${out}`], { env: { PTFLOW_TRACE_BATCHES: `${out}.trace`, ...env }, timeoutMs: 600_000 });
     return { ...r, out, trace: `${out}.trace` };
   };
   const ok = (r: { code: number | null; stderr: string }) => {

@@ -97,7 +97,7 @@ describe('pipeline steps in ptflow prepare (end to end)', () => {
   const cached = yaml('cached.yaml', { ...base, tokenized_path: cache }, pipeline(WORD, path.join(dir, 'cached-excluded')));
   const train = (cfg: string, name: string) => {
     const out = path.join(dir, name);
-    return runCli(['train', cfg, `output_dir=${out}`], { env: { PTFLOW_NATIVE: '0', PTFLOW_TRACE_BATCHES: `${out}.trace` } }).then((r) => ({ ...r, out, trace: `${out}.trace` }));
+    return runCli(['train', cfg, `output_dir=${out}`], { env: { PTFLOW_TRACE_BATCHES: `${out}.trace` } }).then((r) => ({ ...r, out, trace: `${out}.trace` }));
   };
 
   it('a cache prepared through the steps trains on exactly the micro-batches of the run that filters in memory', async () => {

@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "ptflow_mpi",
-      "sources": ["../src/mpi_addon.cc", "../src/mpi_comm.cc"],
+      "sources": ["../src/mpi_addon.cc", "../src/mpi_comm.cc", "../src/output_drain.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O2", "-std=c++17", "-pthread", "<!@(node flags.js cflags)"],
       "libraries": ["-pthread", "<!@(node flags.js libs)"],

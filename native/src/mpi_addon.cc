@@ -6,6 +6,8 @@
 //   broadcast(TypedArray, root) -> Promise<void>                              in place
 //   barrier() -> Promise<void>
 //   abort(code) -> false when MPI is not up (otherwise the process is gone)
+//   waitOutputTaken(timeoutMs) -> true when this process's reader has taken everything it wrote
+//     to stdout and stderr (what abort waits for first; output_drain.h); false after the timeout
 //   finalize(), initialized(), finalized(), setChunkBytes(n), chunkBytes(),
 //   setWaitMode('spin' | 'polite'), waitMode(), setTimeoutSeconds(s), timeoutSeconds()
 //
@@ -20,6 +22,7 @@
 #include <string>
 
 #include "mpi_comm.h"
+#include "output_drain.h"
 
 namespace {
 
@@ -192,6 +195,18 @@ napi_value Abort(napi_env env, napi_callback_info info) {
   return v;
 }
 
+napi_value WaitOutputTaken(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t timeoutMs = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &timeoutMs) != napi_ok || timeoutMs < 0)
+    return throwError(env, "waitOutputTaken: expected a timeout in milliseconds >= 0");
+  napi_value v;
+  CHECK_NAPI(env, napi_get_boolean(env, ptflow_mpi::waitOutputTaken(timeoutMs), &v));
+  return v;
+}
+
 napi_value Finalize(napi_env env, napi_callback_info /*info*/) {
   std::string err;
   if (!ptflow_mpi::finalize(&err)) return throwError(env, err);
@@ -278,6 +293,7 @@ NAPI_MODULE_INIT() {
       {"broadcast", nullptr, Broadcast, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"barrier", nullptr, Barrier, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"abort", nullptr, Abort, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"waitOutputTaken", nullptr, WaitOutputTaken, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"finalize", nullptr, Finalize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"initialized", nullptr, Initialized, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"finalized", nullptr, Finalized, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,5 +1,6 @@
 // See mpi_comm.h. Every MPI call except MPI_Abort runs on the communication thread below.
 #include "mpi_comm.h"
+#include "output_drain.h"
 
 #include <dlfcn.h>
 #include <mpi.h>
@@ -470,6 +471,8 @@ bool abort(int code) {
     std::lock_guard<std::mutex> lock(mu);
     if (state != State::Up && state != State::Starting) return false;
   }
+  // The launcher exits when the abort reaches it: let it read the lines saying why first.
+  waitOutputTaken(kAbortOutputWaitMs);
   MPI_Abort(MPI_COMM_WORLD, code);
   return false;  // not reached when MPI_Abort ends the process
 }

@@ -70,8 +70,10 @@ long long timeoutMs();
 // Runs every queued op, then MPI_Finalize on the communication thread; waits for it.
 bool finalize(std::string* error);
 
-// MPI_Abort(MPI_COMM_WORLD, code) from the calling thread. Does not return when MPI is up;
-// without MPI it returns false and the caller exits by itself.
+// MPI_Abort(MPI_COMM_WORLD, code) from the calling thread, once the launcher has read what this
+// process wrote to stdout and stderr (at most kAbortOutputWaitMs; output_drain.h). Does not
+// return when MPI is up; without MPI it returns false and the caller exits by itself.
+constexpr int kAbortOutputWaitMs = 5000;
 bool abort(int code);
 
 }  // namespace ptflow_mpi

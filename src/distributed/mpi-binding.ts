@@ -29,8 +29,14 @@ export interface MpiBinding {
   allreduce(buf: Float32Array | Float64Array, op: ReduceOp): Promise<void>;
   broadcast(buf: ArrayBufferView, root: number): Promise<void>;
   barrier(): Promise<void>;
-  /** MPI_Abort(MPI_COMM_WORLD, code): does not return when MPI is up; false otherwise. */
+  /**
+   * MPI_Abort(MPI_COMM_WORLD, code), once the launcher has read what this process wrote to stdout
+   * and stderr (waitOutputTaken(5000): mpiexec exits when the abort reaches it, dropping unread
+   * lines). Does not return when MPI is up; false otherwise.
+   */
   abort(code: number): boolean;
+  /** Waits until this process's reader has taken all it wrote to stdout and stderr (pipes, sockets); false after `timeoutMs`. */
+  waitOutputTaken(timeoutMs: number): boolean;
   /** Runs the queued collectives, then MPI_Finalize; blocks. */
   finalize(): void;
   initialized(): boolean;

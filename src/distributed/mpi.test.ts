@@ -120,6 +120,8 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
   // which rank failed (by name where rank 1 can still speak). The 30 s bound only separates "ended" from "hung" (it ends in ~2 s).
   const faults: [string, (r: Run) => void][] = [
     ['fail', (r) => expect(r.stderr).toContain('ptflow: rank 1 of 2 failed: loss is NaN at step 3; ending all ranks')],
+    // The launcher's proxy is paused while rank 1 writes these lines (mpi-ranks.js): mpiexec drops
+    // what it has not read when the abort reaches it, so the abort must wait for it to read them.
     ['uncaught', (r) => {
       expect(r.stderr).toContain('uncaught on purpose');
       expect(r.stderr).toContain('ptflow: rank 1 of 2 is exiting with code 1; ending all ranks');

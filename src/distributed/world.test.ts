@@ -40,7 +40,7 @@ describe('openWorld', () => {
     const writes: string[] = [];
     const spy = jest.spyOn(require('node:fs'), 'writeSync').mockImplementation((...args: unknown[]) => {
       writes.push(String(args[1]));
-      return 0;
+      return Buffer.byteLength(String(args[1]));
     });
     try {
       expect(() => failRank(world, new Error('bad shard'), 3)).toThrow('exited');

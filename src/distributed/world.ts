@@ -10,7 +10,6 @@
  * (exit 2) on every rank, saying what to install or change. `failRank()` ends every rank of the
  * job when one rank cannot go on.
  */
-import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { PtflowError, usageError } from '../errors';
@@ -18,6 +17,7 @@ import { singleProcess, type Collective } from './collective';
 import { launchFromEnv, type Env, type Launch } from './launch';
 import { loadMpiBinding, type MpiBinding } from './mpi-binding';
 import { MpiCollective } from './mpi-collective';
+import { stderrLine } from './stderr-line';
 
 export { launchFromEnv, isRankZero, type Launch, type Launcher } from './launch';
 export { MpiCollective } from './mpi-collective';
@@ -31,14 +31,6 @@ export interface OpenWorldOptions {
    * node7") is read against these lines to find the rank.
    */
   announce?: ((line: string) => void) | null;
-}
-
-function stderrLine(line: string): void {
-  try {
-    writeSync(2, `${line}\n`);
-  } catch {
-    // stderr closed: the line is informational
-  }
 }
 
 /** What to do when a multi-rank launch finds no MPI transport. */

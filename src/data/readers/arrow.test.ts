@@ -6,6 +6,7 @@ import { Dictionary, Int32, LargeUtf8, Table, Utf8, tableToIPC, vectorFromArray,
 import { PtflowError } from '../../errors';
 import { collectDocs } from './index';
 import { readArrow } from './arrow';
+import { withOwnTmpdir } from './testing/own-tmpdir';
 import { zstdStoredFrame } from './testing/zstd-frame';
 
 let dir: string;
@@ -80,16 +81,18 @@ describe('arrow reader', () => {
   });
 
   it('stops early without reading the rest, and leaves no temporary copy behind', async () => {
-    const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ptflow-decompressed-')).length;
-    for (const [name, bytes] of [
-      ['s.arrow', tableToIPC(table(), 'stream')],
-      ['f.arrow.gz', zlib.gzipSync(tableToIPC(table(), 'file'))],
-      ['s.arrow.zst', zstdStoredFrame(tableToIPC(table(), 'stream'))],
-    ] as const) {
-      const docs = await collectDocs({ files: [write(name, bytes)], format: 'arrow', textColumn: 'text' }, 2);
-      expect(docs.map((d) => d.text)).toEqual(texts.slice(0, 2));
-    }
-    expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ptflow-decompressed-')).length).toBe(before);
+    // A temp dir of this test's own: other test files make decompressed copies at the same time.
+    await withOwnTmpdir(async (tmp) => {
+      for (const [name, bytes] of [
+        ['s.arrow', tableToIPC(table(), 'stream')],
+        ['f.arrow.gz', zlib.gzipSync(tableToIPC(table(), 'file'))],
+        ['s.arrow.zst', zstdStoredFrame(tableToIPC(table(), 'stream'))],
+      ] as const) {
+        const docs = await collectDocs({ files: [write(name, bytes)], format: 'arrow', textColumn: 'text' }, 2);
+        expect(docs.map((d) => d.text)).toEqual(texts.slice(0, 2));
+      }
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    });
   });
 
   it('a truncated stream gives the complete batches, then a PtflowError naming the file and batch', async () => {

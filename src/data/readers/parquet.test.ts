@@ -7,6 +7,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { PtflowError } from '../../errors';
 import { collectDocs } from './index';
 import { readParquet } from './parquet';
+import { withOwnTmpdir } from './testing/own-tmpdir';
 import { zstdStoredFrame } from './testing/zstd-frame';
 
 let dir: string;
@@ -71,20 +72,13 @@ describe('parquet reader', () => {
     ['zst', (b: Uint8Array) => zstdStoredFrame(b)],
   ])('reads a .parquet.%s file through a temporary decompressed copy, then deletes it', async (ext, compress) => {
     const p = write(`a.parquet.${ext}`, compress(new Uint8Array(parquetBytes({ rowGroupSize: 64 }))));
-    // A temp dir of this test's own ($TMPDIR, where local-copy.ts puts copies): other test files run at the same time.
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-parquet-tmp-'));
-    const savedTmp = process.env.TMPDIR;
-    process.env.TMPDIR = tmp;
-    try {
+    // A temp dir of this test's own: other test files make decompressed copies at the same time.
+    await withOwnTmpdir(async (tmp) => {
       expect((await read(p)).texts).toEqual(texts);
       // stopping early releases the copy too
       expect((await collectDocs({ files: [p], format: 'parquet', textColumn: 'text' }, 3)).map((d) => d.text)).toEqual(texts.slice(0, 3));
       expect(fs.readdirSync(tmp)).toEqual([]);
-    } finally {
-      if (savedTmp === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = savedTmp;
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
+    });
   });
 
   it('reads row group by row group: the first document comes before later row groups are read', async () => {
