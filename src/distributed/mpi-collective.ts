@@ -10,17 +10,15 @@
  * rank is doing, then MPI_Abort takes every rank down (the timed-out call cannot be withdrawn, so
  * this rank cannot go on, and the stuck rank cannot end itself).
  */
-import { writeSync } from 'node:fs';
 import type { Collective, CollectiveBuffer, ReduceOp } from './collective';
 import type { Launcher } from './launch';
 import type { MpiBinding, MpiWorldInfo } from './mpi-binding';
+import { stderrLine } from './stderr-line';
 
 /** The addon's error code for a collective that waited past the timeout. */
 const TIMEOUT_CODE = 'PTFLOW_MPI_TIMEOUT';
 /** The exit code MPI_Abort passes to the launcher after a timeout (as `timeout(1)`). */
 export const TIMEOUT_EXIT_CODE = 124;
-/** Pause between the timeout's stderr line and MPI_Abort. */
-const ABORT_GRACE_MS = 500;
 
 export class MpiCollective implements Collective {
   readonly rank: number;
@@ -76,14 +74,8 @@ export class MpiCollective implements Collective {
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       if ((e as { code?: unknown } | null)?.code === TIMEOUT_CODE) {
-        try {
-          writeSync(2, `ptflow: rank ${this.rank} of ${this.size}: ${msg}; ending all ranks\n`);
-        } catch {
-          // stderr closed: the abort still ends the job
-        }
-        // The launcher stops forwarding a rank's output once the abort reaches it: give it the line
-        // first (seen lost under load without this pause).
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ABORT_GRACE_MS);
+        // abort() waits until the launcher has read this line before MPI_Abort.
+        stderrLine(`ptflow: rank ${this.rank} of ${this.size}: ${msg}; ending all ranks`);
         this.abort(TIMEOUT_EXIT_CODE);
       }
       throw new Error(`rank ${this.rank} of ${this.size}: ${msg}`, { cause: e });
