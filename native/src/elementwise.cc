@@ -60,32 +60,10 @@ void range(const BinaryArgs& x, int64_t i0, int64_t i1) {
   }
 }
 
-struct Job {
-  const BinaryArgs* a;
-  int64_t chunk;
-};
-
-void run_task(void* ctx, int64_t task) {
-  const Job& job = *static_cast<const Job*>(ctx);
-  const int64_t i0 = task * job.chunk;
-  const int64_t i1 = i0 + job.chunk < job.a->n ? i0 + job.chunk : job.a->n;
-  if (i0 < i1) range(*job.a, i0, i1);
-}
-
 }  // namespace
 
 void binary(const BinaryArgs& a) {
-  if (a.n <= 0) return;
-  const int threads = pool_threads();
-  if (threads <= 1 || a.n < (1 << 16)) {
-    range(a, 0, a.n);
-    return;
-  }
-  const int64_t tasks = 2 * static_cast<int64_t>(threads);
-  int64_t chunk = (a.n + tasks - 1) / tasks;
-  chunk = (chunk + 63) / 64 * 64;  // whole cache lines per task
-  Job job{&a, chunk};
-  pool_run((a.n + chunk - 1) / chunk, run_task, &job);
+  pool_for(a.n, int64_t{1} << 16, [&](int64_t i0, int64_t i1) { range(a, i0, i1); });
 }
 
 }  // namespace ptflow
