@@ -57,6 +57,14 @@ describe('PartWriter / readPart', () => {
     expect(Array.from(tableFromIPC(readFileSync(file)).getChild('input_ids')!.get(10) as Iterable<number>)).toEqual([1000]);
   });
 
+  it('a failed write is an error naming the file, from the add that flushed the batch', () => {
+    // /dev/full: every write fails with ENOSPC (a full disk)
+    const w = new PartWriter('/dev/full', { docs: 2, tokens: 100 });
+    w.add(Int32Array.of(1, 2));
+    expect(() => w.add(Int32Array.of(3))).toThrow(/^cannot write \/dev\/full: ENOSPC/);
+    w.abort();
+  });
+
   it('writes a readable empty part', async () => {
     const file = path.join(tmp(), 'e.arrow');
     const st = await new PartWriter(file).close();
