@@ -128,6 +128,7 @@ async function measure(times: number, tokenizerFingerprint: string): Promise<Mea
 }
 
 async function main(): Promise<void> {
+  if (!root || !model || !(Number(timesArg) >= 1)) throw new Error('usage: node --expose-gc dist/bench/run-cache-live-memory.js <work dir> <model dir> <times ≥ 1>');
   const fp = (await loadTokenizer(model)).fingerprint;
   await measure(1, fp);
   console.log(JSON.stringify(await measure(Number(timesArg), fp)));
