@@ -15,7 +15,10 @@
  * cache (its fingerprint covers a one-line stub dataset), so `ptflow train` reads them as prepared
  * ones. They are generated into --dir once and reused. It also times the per-epoch permutation of the
  * large cache's block indices (4 bytes per block). With --reps R the three runs are repeated in turn
- * R times and each figure is the median (a shared machine's load drifts between runs).
+ * R times and each figure is the median (a shared machine's load drifts between runs); each run's
+ * figures are printed to stderr as it ends. Steps of --batch 4 at cutoff_len 1024 spend most of their
+ * time in the 32000-way output layer; --batch 1 makes reading a larger share of each step (a stricter
+ * steps/s check) and the runs shorter.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -199,10 +202,16 @@ async function main(): Promise<void> {
   const permMs = performance.now() - t;
 
   const runs: { small: RunResult[]; large: RunResult[]; memory: RunResult[] } = { small: [], large: [], memory: [] };
+  // Each run's figures go to stderr as it ends: on a busy machine a run takes minutes.
+  const one = async (name: keyof typeof runs, cfgFile: string, env: Record<string, string>, r: number): Promise<void> => {
+    const res = await run(cfgFile, path.join(a.dir, `out-${name}`), env, a.steps);
+    runs[name].push(res);
+    console.error(`rep ${r + 1}/${a.reps} ${name}: first step ${res.firstStepMs} ms, ${res.stepsPerSec.toFixed(3)} steps/s, peak RSS ${res.peakRssMb} MB`);
+  };
   for (let r = 0; r < a.reps; r++) {
-    runs.small.push(await run(smallCfg, path.join(a.dir, 'out-small'), {}, a.steps));
-    runs.large.push(await run(largeCfg, path.join(a.dir, 'out-large'), {}, a.steps));
-    if (!a.skipMemory) runs.memory.push(await run(smallCfg, path.join(a.dir, 'out-memory'), { PTFLOW_CACHE_READ: 'memory' }, a.steps));
+    await one('small', smallCfg, {}, r);
+    await one('large', largeCfg, {}, r);
+    if (!a.skipMemory) await one('memory', smallCfg, { PTFLOW_CACHE_READ: 'memory' }, r);
   }
   const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const summary = (rs: RunResult[]): RunResult => ({

@@ -37,6 +37,34 @@ describe('PartWriter / readPart', () => {
     expect(Array.from(table.getChild('input_ids')!.get(8999) as Iterable<number>)).toEqual(docs[8999]);
   });
 
+  it('copies what it is given: the caller may reuse its arrays at once (the file holds what was added)', async () => {
+    const file = path.join(tmp(), 'r.arrow');
+    // record batches of 3 documents or 8 tokens: documents pending in a batch, batches flushed
+    const w = new PartWriter(file, { docs: 3, tokens: 8 });
+    const scratch = new Int32Array(5);
+    const expected: number[][] = [];
+    for (let i = 0; i < 11; i++) {
+      const len = 1 + (i % 5);
+      for (let k = 0; k < len; k++) scratch[k] = 100 * i + k;
+      w.add(scratch.subarray(0, len));
+      expected.push(Array.from(scratch.subarray(0, len)));
+      scratch.fill(-1); // the next document overwrites the same memory
+    }
+    const st = await w.close();
+    expect(st.documents).toBe(11);
+    expect(st.tokens).toBe(expected.flat().length);
+    expect((await collect(file, st)).docs).toEqual(expected);
+    expect(Array.from(tableFromIPC(readFileSync(file)).getChild('input_ids')!.get(10) as Iterable<number>)).toEqual([1000]);
+  });
+
+  it('a failed write is an error naming the file, from the add that flushed the batch', () => {
+    // /dev/full: every write fails with ENOSPC (a full disk)
+    const w = new PartWriter('/dev/full', { docs: 2, tokens: 100 });
+    w.add(Int32Array.of(1, 2));
+    expect(() => w.add(Int32Array.of(3))).toThrow(/^cannot write \/dev\/full: ENOSPC/);
+    w.abort();
+  });
+
   it('writes a readable empty part', async () => {
     const file = path.join(tmp(), 'e.arrow');
     const st = await new PartWriter(file).close();

@@ -10,7 +10,7 @@
  * the file and what is wrong; so is a record batch whose content does not match its checksum.
  */
 import * as fs from 'node:fs';
-import { Field, Int32, List, RecordBatch, RecordBatchFileWriter, RecordBatchReader, Schema, Struct, makeData } from 'apache-arrow';
+import { AsyncByteQueue, Field, Int32, List, RecordBatch, RecordBatchFileWriter, RecordBatchReader, Schema, Struct, makeData } from 'apache-arrow';
 import { PtflowError } from '../errors';
 import { TOKEN_CACHE_VERSION } from '../../schemas/token-cache';
 import { batchChecksum, verifyBatch, verifyBatchCount } from './part-checksum';
@@ -38,61 +38,84 @@ export interface PartStats {
   contentSha256: string[];
 }
 
+/**
+ * The writer's byte sink: each chunk goes to the file at once (no queue), so a record batch's buffers
+ * are written before `write` returns and PartWriter can fill the same buffers for the next batch.
+ */
+type WriterChunk = Parameters<AsyncByteQueue['write']>[0];
+
+class FileSink extends AsyncByteQueue {
+  constructor(private readonly put: (bytes: Uint8Array) => void) {
+    super();
+  }
+
+  override write(value: WriterChunk): void {
+    const bytes = toUint8Array(value);
+    if (bytes.byteLength > 0) this.put(bytes);
+  }
+}
+
+function toUint8Array(v: WriterChunk): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  throw new Error(`internal: the Arrow writer wrote a ${typeof v}, not bytes`);
+}
+
+/**
+ * Memory: one record batch being filled (its token ids and document lengths, copied in by `add`, in
+ * buffers reused from batch to batch), whatever the part's size. `add` keeps no reference to the
+ * caller's array: a tokenizer's result buffer dies as soon as it is copied, while it is young, instead
+ * of living on until its batch is flushed (which made it outlive minor collections and pile up as
+ * old-generation garbage, raising peak RSS with the corpus until a full collection).
+ */
 export class PartWriter {
   private readonly fd: number;
   private readonly writer = new RecordBatchFileWriter();
-  private readonly pump: Promise<void>;
-  private docs: Int32Array[] = [];
+  /** The batch being filled: `pendingDocs` documents, their ends in offsets[1..], ids in values. */
+  private offsets = new Int32Array(1024 + 1);
+  private values = new Int32Array(1 << 16);
+  private pendingDocs = 0;
   private pendingTokens = 0;
   private documents = 0;
   private tokens = 0;
   private bytes = 0;
   private readonly checksums: string[] = [];
-  private failed: Error | null = null;
 
   /** `limits` (tests): flush a record batch at this many documents / tokens instead of the defaults. */
   constructor(
     readonly file: string,
     private readonly limits: { docs: number; tokens: number } = { docs: BATCH_DOCS, tokens: BATCH_TOKENS },
   ) {
-    const fd = fs.openSync(file, 'w');
-    this.fd = fd;
-    this.pump = (async () => {
-      for await (const chunk of this.writer) {
-        if (this.failed) continue;
-        try {
-          let done = 0;
-          while (done < chunk.byteLength) done += fs.writeSync(fd, chunk, done, chunk.byteLength - done);
-          this.bytes += chunk.byteLength;
-        } catch (e) {
-          this.failed = e as Error;
-        }
-      }
-    })();
+    this.fd = fs.openSync(file, 'w');
+    this.writer.reset(new FileSink((chunk) => this.writeBytes(chunk)));
   }
 
   /** Documents added so far. */
   get documentsAdded(): number {
-    return this.documents + this.docs.length;
+    return this.documents + this.pendingDocs;
   }
 
+  /** Copies `ids` into the batch being filled (the caller may reuse or drop its array at once). */
   add(ids: Int32Array): void {
-    this.docs.push(ids);
-    this.pendingTokens += ids.length;
-    if (this.docs.length >= this.limits.docs || this.pendingTokens >= this.limits.tokens) this.flushBatch();
+    const n = this.pendingDocs;
+    if (n + 2 > this.offsets.length) this.offsets = grown(this.offsets, n + 2, this.limits.docs + 1);
+    const end = this.pendingTokens + ids.length;
+    if (end > this.values.length) this.values = grown(this.values, end, this.limits.tokens);
+    this.values.set(ids, this.pendingTokens);
+    this.offsets[n + 1] = end;
+    this.pendingDocs = n + 1;
+    this.pendingTokens = end;
+    if (this.pendingDocs >= this.limits.docs || this.pendingTokens >= this.limits.tokens) this.flushBatch();
   }
 
-  /** Let the writer hand its bytes to the file (call now and then between `add`s). */
+  /** Let other work run between `add`s (bytes are written as each record batch is flushed). */
   async drain(): Promise<void> {
     await new Promise((r) => setImmediate(r));
-    this.check();
   }
 
   async close(): Promise<PartStats> {
     this.flushBatch(true);
-    this.writer.finish();
-    await this.pump;
-    this.check();
+    this.writer.finish(); // the footer, written to the file before this returns
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     return { documents: this.documents, tokens: this.tokens, bytes: this.bytes, contentSha256: [...this.checksums] };
@@ -107,17 +130,21 @@ export class PartWriter {
     }
   }
 
-  private check(): void {
-    if (this.failed) throw new PtflowError(`cannot write ${this.file}: ${this.failed.message}`);
+  private writeBytes(chunk: Uint8Array): void {
+    try {
+      let done = 0;
+      while (done < chunk.byteLength) done += fs.writeSync(this.fd, chunk, done, chunk.byteLength - done);
+    } catch (e) {
+      throw new PtflowError(`cannot write ${this.file}: ${(e as Error).message}`);
+    }
+    this.bytes += chunk.byteLength;
   }
 
   private flushBatch(evenIfEmpty = false): void {
-    const n = this.docs.length;
+    const n = this.pendingDocs;
     if (n === 0 && !(evenIfEmpty && this.documents === 0)) return;
-    const offsets = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + this.docs[i].length;
-    const values = new Int32Array(offsets[n]);
-    for (let i = 0; i < n; i++) values.set(this.docs[i], offsets[i]);
+    const offsets = this.offsets.subarray(0, n + 1);
+    const values = this.values.subarray(0, this.pendingTokens);
     const list = makeData({
       type: idsField.type,
       length: n,
@@ -127,12 +154,22 @@ export class PartWriter {
     });
     this.checksums.push(batchChecksum(offsets, values));
     const struct = makeData({ type: new Struct([idsField]), length: n, nullCount: 0, children: [list] });
-    this.writer.write(new RecordBatch(schema, struct));
+    this.writer.write(new RecordBatch(schema, struct)); // written through FileSink before it returns
     this.documents += n;
     this.tokens += values.length;
-    this.docs = [];
+    this.pendingDocs = 0;
     this.pendingTokens = 0;
   }
+}
+
+/**
+ * A copy of `a` with room for at least `min` entries: doubling up to `cap` (a full batch), past it by
+ * what is needed plus some headroom (the document that fills a batch usually ends beyond `cap`).
+ */
+function grown(a: Int32Array<ArrayBuffer>, min: number, cap: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(min > cap ? min + (1 << 14) : Math.max(min, Math.min(2 * a.length, cap)));
+  b.set(a);
+  return b;
 }
 
 export interface PartExpectation {

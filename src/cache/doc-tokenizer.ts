@@ -15,17 +15,20 @@ import { encodeRawDocs } from '../../schemas/raw-docs';
 import { decodeTokenizedDocs } from '../../schemas/tokenized-docs';
 import { PtflowError } from '../errors';
 import { compiledModule } from '../pipeline/compiled';
-import { tokenizeBatch, tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
+import { tokenizerFor, type TokenizeMode } from '../data/tokenize-batch';
 import type { DocsTaskResult, UnitTask } from './prepare-task';
 import { UnitStream } from './unit-stream';
 
-/** Receives each batch's token ids (views on one buffer) and the document ids it was given. */
+/** Receives each batch's token ids and the document ids it was given (the arrays may be views on one buffer: copy what is kept). */
 export type BatchSink = (ids: Int32Array[], docIds: BigInt64Array) => void | Promise<void>;
 
 type PoolResult = DocsTaskResult;
 
 /** Documents as in `packing: true`: `encodeDoc` (text + eos), never truncated. */
 const MODE: TokenizeMode = { packing: true, cutoffLen: 1 };
+
+/** A UTF-16 surrogate not part of a pair (what TextEncoder writes as U+FFFD). */
+const LONE_SURROGATE = /\p{Cs}/gu;
 
 export class OrderedTokenizer {
   private readonly pool: Piscina | null;
@@ -66,11 +69,15 @@ export class OrderedTokenizer {
   }
 
   async push(texts: readonly string[], docIds: readonly number[]): Promise<void> {
-    const payload = encodeRawDocs(texts.map((text, i) => ({ docId: docIds[i], source: '', text })));
     if (!this.pool) {
-      await this.deliver(tokenizeBatch(this.dir, payload, MODE).payload);
+      // Inline: tokenizeBatch's ids without the RawDocs / TokenizedDocs round trip (three copies of
+      // every document fewer to collect). The UTF-8 round trip's one effect is kept: a lone surrogate
+      // (JSON "\ud800") becomes U+FFFD, as in TokenizerActor's messages.
+      const tok = tokenizerFor(this.dir);
+      await this.sink(texts.map((t) => tok.encodeDoc(t.replace(LONE_SURROGATE, '\uFFFD'))), BigInt64Array.from(docIds, (d) => BigInt(d)));
       return;
     }
+    const payload = encodeRawDocs(texts.map((text, i) => ({ docId: docIds[i], source: '', text })));
     this.inFlight.push(this.pool.run({ kind: 'docs', dir: this.dir, payload, mode: MODE }, { transferList: [payload] }) as Promise<PoolResult>);
     while (this.inFlight.length >= this.maxInFlight) await this.drainOne();
   }
