@@ -219,8 +219,9 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     maxGradNorm: p.max_grad_norm,
     skipNonFinite: p.skip_nonfinite_steps,
     seed: p.seed, // LoRA dropout masks derive from the run's seed
-    // PTFLOW_GRAD_HANDOVER=0: every gradient reaches the allreduce after the backward pass (bench/ddp-train.ts compares).
-    handOverGradients: process.env['PTFLOW_GRAD_HANDOVER'] !== '0',
+    // PTFLOW_GRAD_HANDOVER=1: gradients reach the allreduce during the backward pass. Off by default:
+    // on shared-memory ranks it was ~20 % slower (README, "Multiple machines"; bench/ddp-train.ts compares).
+    handOverGradients: process.env['PTFLOW_GRAD_HANDOVER'] === '1',
     memoryHint: () => `Estimated need per step: ${describeEstimate(estimate)}`,
   });
 

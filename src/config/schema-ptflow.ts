@@ -17,7 +17,7 @@ export const ptflowFields = {
     'Let backend: webgpu run on a software adapter (e.g. Mesa llvmpipe) when no GPU is found; slower than wasm, ' +
       'useful to test the webgpu code path. Never used by backend: auto.',
   ),
-  num_threads: optInt('Threads for the wasm / tensorflow backend; null = the number of cores.', atLeast(1)),
+  num_threads: optInt('Threads for the wasm / tensorflow backend and the native kernels; null = the cores, shared among the MPI ranks on the same machine.', atLeast(1)),
   tokenizer_workers: optInt('Tokenizer worker threads; null = cores - 1 (at least 1).', atLeast(1)),
   prefetch_batches: int(
     4,

@@ -2,7 +2,8 @@
 let mockNative: () => unknown = () => ({ registerNativeKernels: () => ({ active: true, isa: 'test-isa' }) });
 jest.mock('./native', () => mockNative());
 
-import { initBackend, shutdownBackend } from './backend';
+import * as os from 'os';
+import { defaultThreads, initBackend, shutdownBackend } from './backend';
 
 describe('initBackend with the native addon', () => {
   const saved = process.env['PTFLOW_NATIVE'];
@@ -44,5 +45,31 @@ describe('initBackend with the native addon', () => {
     mockNative = () => ({ registerNativeKernels: () => ({ active: false, reason: 'not built' }) });
     const info = await initBackend('cpu');
     expect(info.notes).toContain('native kernels: inactive (not built)');
+  });
+
+  test('the native pool gets the threads the backend was given, unless PTFLOW_NATIVE_THREADS is set', async () => {
+    const calls: number[] = [];
+    mockNative = () => ({ registerNativeKernels: () => ({ active: true }), setNativeThreads: (n: number) => calls.push(n) });
+    await initBackend('cpu', { threads: 3 });
+    expect(calls).toEqual([3]);
+    await shutdownBackend();
+    process.env['PTFLOW_NATIVE_THREADS'] = '5';
+    try {
+      await initBackend('cpu', { threads: 3 });
+    } finally {
+      delete process.env['PTFLOW_NATIVE_THREADS'];
+    }
+    expect(calls).toEqual([3]);
+  });
+});
+
+describe('defaultThreads', () => {
+  const cores = os.availableParallelism();
+  test('all cores for one process, the cores shared among the MPI ranks on this machine', () => {
+    expect(defaultThreads({})).toBe(cores);
+    expect(defaultThreads({ MPI_LOCALNRANKS: '1' })).toBe(cores);
+    expect(defaultThreads({ MPI_LOCALNRANKS: '2' })).toBe(Math.max(1, Math.floor(cores / 2)));
+    expect(defaultThreads({ OMPI_COMM_WORLD_LOCAL_SIZE: String(cores * 4) })).toBe(1);
+    expect(defaultThreads({ MPI_LOCALNRANKS: 'x' })).toBe(cores);
   });
 });

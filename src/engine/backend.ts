@@ -83,9 +83,16 @@ const INSTALL_HINT =
 let current: { requested: BackendRequest; promise: Promise<BackendInfo> } | undefined;
 let resolved: BackendInfo | undefined;
 
-export function defaultThreads(): number {
+/**
+ * The cores this process may use, shared among the ranks an MPI launcher started on this machine
+ * (MPICH's MPI_LOCALNRANKS, Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE): two ranks on two cores get one
+ * thread each, not two each (oversubscribed pools wait on each other at every kernel).
+ */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
   const ap = (os as { availableParallelism?: () => number }).availableParallelism;
-  return Math.max(1, typeof ap === 'function' ? ap() : os.cpus().length);
+  const cores = Math.max(1, typeof ap === 'function' ? ap() : os.cpus().length);
+  const local = Number(env['MPI_LOCALNRANKS'] ?? env['OMPI_COMM_WORLD_LOCAL_SIZE'] ?? 1);
+  return Number.isInteger(local) && local > 1 ? Math.max(1, Math.floor(cores / local)) : cores;
 }
 
 function errorText(e: unknown): string {
@@ -124,7 +131,7 @@ async function tryTensorflow(
 }
 
 /** Ask the native addon (src/engine/native) to register its kernels; never throws. */
-function registerNative(backend: 'wasm' | 'cpu', notes: string[]): NativeStatus {
+function registerNative(backend: 'wasm' | 'cpu', threads: number, notes: string[]): NativeStatus {
   if (process.env['PTFLOW_NATIVE'] === '0') {
     notes.push('native kernels: disabled (PTFLOW_NATIVE=0)');
     return { active: false, reason: 'PTFLOW_NATIVE=0' };
@@ -138,6 +145,9 @@ function registerNative(backend: 'wasm' | 'cpu', notes: string[]): NativeStatus 
       return { active: false, reason: 'no registerNativeKernels export' };
     }
     const r: Partial<NativeStatus> | null | undefined = mod.registerNativeKernels(backend);
+    // The kernels' pool uses as many threads as the backend was given (num_threads), unless
+    // PTFLOW_NATIVE_THREADS says otherwise.
+    if (r?.active === true && process.env['PTFLOW_NATIVE_THREADS'] === undefined) mod.setNativeThreads?.(threads);
     const status: NativeStatus = {
       active: r?.active === true,
       ...(typeof r?.reason === 'string' ? { reason: r.reason } : {}),
@@ -159,17 +169,17 @@ async function startWasm(threads: number, notes: string[]): Promise<BackendInfo>
   const w = await initWasm({ threads });
   notes.push(...w.notes);
   registerPtflowKernels('wasm');
-  const native = registerNative('wasm', notes);
+  const native = registerNative('wasm', threads, notes);
   return { name: 'wasm', module: '@tensorflow/tfjs-backend-wasm', threads: w.threads, simd: w.simd, notes, native };
 }
 
-async function startCpu(notes: string[]): Promise<BackendInfo> {
+async function startCpu(threads: number, notes: string[]): Promise<BackendInfo> {
   if (!(await tf.setBackend('cpu'))) throw new PtflowError("the 'cpu' backend failed to start");
   // The cpu backend's first tensor prints an advert for tfjs-node; the choice is explained here.
   (tf.backend() as { firstUse?: boolean }).firstUse = false;
   notes.push('cpu: the plain-JavaScript backend is slow (wasm is ~30x faster); see backend: auto');
   registerPtflowKernels('cpu');
-  const native = registerNative('cpu', notes);
+  const native = registerNative('cpu', threads, notes);
   return { name: 'cpu', module: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, notes, native };
 }
 
@@ -217,19 +227,19 @@ async function start(requested: BackendRequest, opts: InitBackendOptions): Promi
     case 'wasm':
       return startWasm(threads, notes);
     case 'cpu':
-      return startCpu(notes);
+      return startCpu(threads, notes);
     case 'auto': {
       const info = (await tryTensorflow(requireModule, notes)) ?? (await tryWebgpu('auto', opts, notes));
       if (info != null) return info;
       if (opts.wasmUnfit !== undefined) {
         notes.push(`wasm: skipped (${opts.wasmUnfit}); using cpu`);
-        return startCpu(notes);
+        return startCpu(threads, notes);
       }
       try {
         return await startWasm(threads, notes);
       } catch (e) {
         notes.push(`wasm: failed to start (${errorText(e)}); using cpu`);
-        return startCpu(notes);
+        return startCpu(threads, notes);
       }
     }
     default:
