@@ -18,12 +18,10 @@
  * sizes first. Works on tfjs-core 4.x's DataStorage (`get` / `set` / `delete`).
  */
 import type { DataId } from '@tensorflow/tfjs-core';
+import { bufferIn, followStoreBuffers, type BufferStore } from '../memory/store-buffers';
 
-interface StoreLike {
+interface StoreLike extends BufferStore {
   get(dataId: DataId): { values?: unknown } | undefined;
-  set(dataId: DataId, value: { values?: unknown }): void;
-  delete(dataId: DataId): boolean;
-  ptflowBufferPool?: boolean;
 }
 
 interface CpuBackendLike {
@@ -40,16 +38,9 @@ let pooledBytes = 0;
 let active = false;
 /** Free buffers by length, each list oldest first. */
 const free = new Map<number, Float32Array[]>();
-/** Buffers handed out and not escaped → how many store entries hold (a view of) them. */
-const owned = new WeakMap<ArrayBufferLike, { array: Float32Array; refs: number }>();
-/** The buffer each store entry holds, where it is an owned one. */
-const bufferOf = new WeakMap<DataId, ArrayBufferLike>();
+/** Buffers handed out and not escaped → the array to reuse once no store entry holds them. */
+const owned = new WeakMap<ArrayBufferLike, Float32Array>();
 const stats = { allocated: 0, reused: 0, recycled: 0, escaped: 0 };
-
-function bufferIn(value: { values?: unknown } | undefined): ArrayBufferLike | undefined {
-  const v = value?.values;
-  return ArrayBuffer.isView(v) ? v.buffer : undefined;
-}
 
 function recycle(array: Float32Array): void {
   const bytes = array.byteLength;
@@ -67,19 +58,6 @@ function recycle(array: Float32Array): void {
   stats.recycled++;
 }
 
-function release(dataId: DataId): void {
-  const buf = bufferOf.get(dataId);
-  if (buf === undefined) return;
-  bufferOf.delete(dataId);
-  const o = owned.get(buf);
-  if (o === undefined) return;
-  o.refs--;
-  if (o.refs <= 0) {
-    owned.delete(buf);
-    recycle(o.array);
-  }
-}
-
 /**
  * Follow `backend`'s data store so that buffers from `allocFloat32` come back when freed
  * (idempotent per backend instance). Until this runs, `allocFloat32` allocates.
@@ -91,22 +69,16 @@ export function installCpuBufferPool(backend: unknown): void {
     return;
   }
   active = true;
-  if (store.ptflowBufferPool) return;
-  const set = store.set.bind(store);
-  const del = store.delete.bind(store);
-  store.set = (dataId, value) => {
-    release(dataId);
-    set(dataId, value);
-    const buf = bufferIn(value);
-    const o = buf === undefined ? undefined : owned.get(buf);
-    if (buf === undefined || o === undefined) return;
-    o.refs++;
-    bufferOf.set(dataId, buf);
-  };
-  store.delete = (dataId) => {
-    release(dataId);
-    return del(dataId);
-  };
+  if ((store as { ptflowBufferPool?: boolean }).ptflowBufferPool === true) return;
+  followStoreBuffers(store, 'ptflowBufferPool', {
+    follows: (buf) => owned.has(buf),
+    released(buf) {
+      const array = owned.get(buf);
+      if (array === undefined) return; // escaped to a reader meanwhile
+      owned.delete(buf);
+      recycle(array);
+    },
+  });
   const readSync = b.readSync.bind(b);
   b.readSync = (dataId) => {
     // The caller gets the backend's own array: it may keep it, so it is never reused.
@@ -114,7 +86,6 @@ export function installCpuBufferPool(backend: unknown): void {
     if (buf !== undefined && owned.delete(buf)) stats.escaped++;
     return readSync(dataId);
   };
-  store.ptflowBufferPool = true;
 }
 
 /**
@@ -134,7 +105,7 @@ export function allocFloat32(length: number, zero = false): Float32Array {
     array = new Float32Array(length);
     stats.allocated++;
   }
-  owned.set(array.buffer, { array, refs: 0 });
+  owned.set(array.buffer, array);
   return array;
 }
 

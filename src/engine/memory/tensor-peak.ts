@@ -9,64 +9,28 @@
  * Buffers freed by tfjs stay in the process until V8 collects them; peak RSS is measured apart.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { followStoreBuffers, type BufferStore } from './store-buffers';
 
-interface StoreLike {
-  set(dataId: object, value: { values?: unknown }): void;
-  delete(dataId: object): boolean;
-  ptflowPeakTracking?: boolean;
-}
-
-const bufferOf = new WeakMap<object, ArrayBufferLike>();
-const refs = new Map<ArrayBufferLike, number>();
 const usage = { inUse: 0, peak: 0 };
-
-function bufferIn(value: { values?: unknown } | undefined): ArrayBufferLike | undefined {
-  const v = value?.values;
-  return ArrayBuffer.isView(v) ? v.buffer : undefined;
-}
-
-function release(dataId: object): void {
-  const buf = bufferOf.get(dataId);
-  if (buf === undefined) return;
-  bufferOf.delete(dataId);
-  const n = (refs.get(buf) ?? 1) - 1;
-  if (n > 0) refs.set(buf, n);
-  else {
-    refs.delete(buf);
-    usage.inUse -= buf.byteLength;
-  }
-}
 
 /**
  * Start following the cpu backend's tensor buffers (idempotent; the backend must be running and
  * be `cpu`). Tensors that existed before are not counted.
  */
 export function trackCpuTensorMemory(): void {
-  const store = (tf.backend() as unknown as { data?: StoreLike }).data;
+  const store = (tf.backend() as unknown as { data?: BufferStore }).data;
   if (tf.getBackend() !== 'cpu' || store == null || typeof store.set !== 'function') {
     throw new Error('trackCpuTensorMemory: the current backend is not tfjs-backend-cpu');
   }
-  if (store.ptflowPeakTracking) return;
-  const set = store.set.bind(store);
-  const del = store.delete.bind(store);
-  store.set = (dataId, value) => {
-    release(dataId);
-    set(dataId, value);
-    const buf = bufferIn(value);
-    if (buf === undefined) return;
-    bufferOf.set(dataId, buf);
-    const n = refs.get(buf) ?? 0;
-    refs.set(buf, n + 1);
-    if (n === 0) {
+  followStoreBuffers(store, 'ptflowPeakTracking', {
+    taken(buf) {
       usage.inUse += buf.byteLength;
       if (usage.inUse > usage.peak) usage.peak = usage.inUse;
-    }
-  };
-  store.delete = (dataId) => {
-    release(dataId);
-    return del(dataId);
-  };
-  store.ptflowPeakTracking = true;
+    },
+    released(buf) {
+      usage.inUse -= buf.byteLength;
+    },
+  });
 }
 
 /** Bytes of the buffers live tensors hold now, and the most since tracking began or the last reset. */
