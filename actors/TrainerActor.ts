@@ -42,7 +42,7 @@ import { evalMetricsOf, evalSums, type EvalMetrics } from './EvaluatorActor';
 import { openTrainerCollective, type TrainerWorld } from '../src/distributed/trainer-world';
 import { closeWorld } from '../src/distributed/world';
 import { broadcastParameters } from '../src/distributed/sync-params';
-import { GradStream, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
+import { GradBuckets, GradStream, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
 import { isEmptyShare } from '../src/data/collate';
 import type { LlamaModel } from '../src/engine/model/llama';
 import type { LogEntry } from '../src/outputs/trainer-state';
@@ -260,11 +260,13 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   }
   // Every rank starts from rank 0's weights (a resumed run's ranks all read the same checkpoint).
   await broadcastParameters([...model.params, ...(model.lora?.params ?? [])], collective);
-  const layout = gradLayout(model.trainableParams());
+  // The buckets' buffers, allocated at the first step that reduces and reused by every later one.
+  let buckets: GradBuckets | null = null;
   const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0, early_bytes: 0 };
   // One GradStream a step: buckets start during the last backward pass as their gradients are final.
   const reduceGrads = (): GradReduction => {
-    const stream = new GradStream(layout, collective);
+    buckets ??= new GradBuckets(gradLayout(model.trainableParams()));
+    const stream = new GradStream(buckets, collective);
     return {
       offer: (name, grad) => stream.offer(name, grad),
       finish: async (g) => {

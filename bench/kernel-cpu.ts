@@ -9,7 +9,7 @@
  * `--steps` steps (5 by default): the ticks then fall on kernels in proportion to their time.
  *
  *   node dist/bench/kernel-cpu.js [--shape reference] [--layers N] [--threads 2] [--wasm-threads N] [--steps 5] [--checkpointing on|off]
- *                                 [--backend auto|wasm|cpu] [--shapes N]
+ *                                 [--backend auto|wasm|cpu] [--shapes N] [--vocab V] [--batch B]
  *
  * `--shapes N` also lists the N (kernel, input shapes) pairs with the most main-thread time.
  */
@@ -35,11 +35,18 @@ async function main(): Promise<void> {
   const info = await initBackend(arg('backend', 'auto') as BackendRequest, { threads: Number(arg('wasm-threads', String(threads))) });
   setNativeThreads(threads);
   const layers = process.argv.includes('--layers') ? Number(arg('layers', '1')) : undefined;
-  const cfg = layers !== undefined ? { ...shapeConfig(shape), numHiddenLayers: layers } : shapeConfig(shape);
+  // --vocab / --batch: e.g. the data-parallel bench's model (reference shape, vocab 32000) at each rank's batch.
+  const base = shapeConfig(shape);
+  const cfg = {
+    ...base,
+    ...(layers !== undefined ? { numHiddenLayers: layers } : {}),
+    ...(process.argv.includes('--vocab') ? { vocabSize: Number(arg('vocab', '0')) } : {}),
+  };
+  const batchSize = Number(arg('batch', String(shape.batchSize)));
   const model = LlamaModel.init(cfg, 42);
   model.setGradientCheckpointing(arg('checkpointing', 'on') === 'on');
   const ts = new TrainStep(model, new AdamW(model.trainableParams(), { weightDecay: 0.01 }), () => 1e-4, { maxGradNorm: 1 });
-  const batch = randomBatch(cfg.vocabSize, shape.batchSize, shape.seqLen);
+  const batch = randomBatch(cfg.vocabSize, batchSize, shape.seqLen);
   ts.step([batch]);
   const track = trackKernelCpu();
   ts.step([batch]); // once more with the wrappers in place

@@ -23,7 +23,7 @@ import { AdamW } from '../engine/optim/adamw';
 import { TrainStep, type OptimizerLike } from '../engine/train-step';
 import { collate, emptyShareBatch, isEmptyShare } from '../data/collate';
 import { Rng } from '../data/rng';
-import { GradStream, gradLayout, type GradLayout, type ReduceStats } from './grad-buckets';
+import { GradBuckets, GradStream, gradLayout, type GradLayout, type ReduceStats } from './grad-buckets';
 import type { Collective } from './collective';
 import type { GradReduction } from '../engine/train-step';
 import { inMemoryWorld } from './testing/in-memory-world';
@@ -73,9 +73,9 @@ function trainer(seed = 3, opts: { config?: typeof cfg; checkpointing?: boolean;
   return { model, opt, ts };
 }
 
-/** One step's GradStream; its stats go to `stats`. */
-function streamOf(layout: GradLayout, c: Collective, bucketBytes?: number, stats?: ReduceStats[]): GradReduction {
-  const s = new GradStream(layout, c, bucketBytes);
+/** One step's GradStream over `plan` (a rank's GradBuckets, reused step after step, or a layout); its stats go to `stats`. */
+function streamOf(plan: GradBuckets | GradLayout, c: Collective, bucketBytes?: number, stats?: ReduceStats[]): GradReduction {
+  const s = new GradStream(plan, c, bucketBytes);
   return {
     offer: (n, g) => s.offer(n, g),
     finish: async (g) => {
@@ -96,10 +96,10 @@ async function runWorld(world: number, steps: number, bucketBytes: number, opts:
   const out = ranks.map(() => [] as { loss: number; gradNorm: number; tokens: number; lossTokens: number }[]);
   const stats: ReduceStats[] = [];
   await Promise.all(ranks.map(async ({ c, model, ts }, r) => {
-    const layout = gradLayout(model.trainableParams());
+    const buckets = new GradBuckets(gradLayout(model.trainableParams()), bucketBytes);
     for (let s = 0; s < steps; s++) {
       const micro = [slice(all, 2 * s, r, world), slice(all, 2 * s + 1, r, world)];
-      const res = await ts.stepAcross(micro, c, () => streamOf(layout, c, bucketBytes, stats));
+      const res = await ts.stepAcross(micro, c, () => streamOf(buckets, c, bucketBytes, stats));
       out[r].push(res);
     }
   }));

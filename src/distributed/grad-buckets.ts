@@ -5,7 +5,8 @@
  * the bucket is full, so the transfer of one bucket runs while the next is being filled; then the
  * sums are copied back into tensors.
  *
- *   const stream = new GradStream(layout, collective);
+ *   const buckets = new GradBuckets(layout);           // once per run: the buffers are reused
+ *   const stream = new GradStream(buckets, collective); // once per step
  *   stream.offer(name, grad);                          // during backward, as each gradient is final
  *   const { grads, stats } = await stream.finish(acc);  // the rest, then wait for every bucket
  *   // or, all after the backward pass: await allreduceGradients(acc, layout, collective)
@@ -18,10 +19,15 @@
  * end; then the transfer of bucket k overlaps the read-out of bucket k + 1. `stats` says how much of
  * the reduce time was hidden, and how many bytes started during the backward pass.
  *
+ * Gradients go from the backend straight into the bucket (readFloat32Into: no intermediate copy), and
+ * the buckets are allocated once per run: fresh buffers of this size cost more than the copy itself,
+ * the first write to each new page being a page fault (bench/ddp-train.ts measures it).
+ *
  * Every rank must pass the same layout (names, shapes, order): a gradient a rank does not have (it
  * had no labelled token this step) is sent as zeros.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFloat32Into, tensorFromFloat32 } from '../engine/tensor-io';
 import type { Collective } from './collective';
 
 /** The trainable parameters' names and shapes, in the model's order. */
@@ -69,29 +75,13 @@ function planBuckets(layout: GradLayout, bucketBytes: number): Bucket[] {
   return buckets;
 }
 
-/**
- * The allreduce of one step's gradients, fed as they become final: `offer` takes one parameter's
- * gradient (copied at once) while the backward pass is still running, and a bucket's allreduce
- * starts as soon as every tensor of it has been offered and the buckets before it have started
- * (the same call order on every rank, whenever each rank offers); `finish` takes the gradients of
- * the whole step, fills in the tensors not offered, starts the remaining buckets and waits.
- */
-export class GradStream {
-  private readonly buckets: Bucket[];
-  private readonly where = new Map<string, { bucket: number; offset: number; size: number }>();
-  private readonly missing: number[];
-  private readonly offered = new Set<string>();
-  private readonly pending: Promise<void>[] = [];
-  private started = 0;
-  private t0 = 0;
-  private bytes = 0;
-  /** Bytes whose allreduce started before `finish` (during the backward pass). */
-  private earlyBytes = 0;
-  private finishing = false;
+/** The fused buffers of a layout and where each parameter lies in them; reused by every step's GradStream. */
+export class GradBuckets {
+  readonly buckets: Bucket[];
+  readonly where = new Map<string, { bucket: number; offset: number; size: number }>();
 
   constructor(
-    private readonly layout: GradLayout,
-    private readonly collective: Collective,
+    readonly layout: GradLayout,
     bucketBytes = DEFAULT_BUCKET_BYTES,
   ) {
     this.buckets = planBuckets(layout, bucketBytes);
@@ -102,17 +92,54 @@ export class GradStream {
         offset += e.size;
       }
     });
-    this.missing = this.buckets.map((b) => b.entries.length);
+  }
+}
+
+/**
+ * The allreduce of one step's gradients, fed as they become final: `offer` takes one parameter's
+ * gradient (copied at once) while the backward pass is still running, and a bucket's allreduce
+ * starts as soon as every tensor of it has been offered and the buckets before it have started
+ * (the same call order on every rank, whenever each rank offers); `finish` takes the gradients of
+ * the whole step, fills in the tensors not offered, starts the remaining buckets and waits.
+ */
+export class GradStream {
+  private readonly layout: GradLayout;
+  private readonly buckets: Bucket[];
+  private readonly where: GradBuckets['where'];
+  private readonly missing: number[];
+  private readonly offered = new Set<string>();
+  private readonly pending: Promise<void>[] = [];
+  private started = 0;
+  private t0 = 0;
+  private bytes = 0;
+  /** Bytes whose allreduce started before `finish` (during the backward pass). */
+  private earlyBytes = 0;
+  private finishing = false;
+
+  /** `plan`: the run's GradBuckets (no step of it may still be running), or a layout to plan afresh. */
+  constructor(
+    plan: GradBuckets | GradLayout,
+    private readonly collective: Collective,
+    bucketBytes = DEFAULT_BUCKET_BYTES,
+  ) {
+    const b = plan instanceof GradBuckets ? plan : new GradBuckets(plan, bucketBytes);
+    this.layout = b.layout;
+    this.buckets = b.buckets;
+    this.where = b.where;
+    this.missing = this.buckets.map((x) => x.entries.length);
   }
 
   /** This rank's final gradient of `name` for the step (not kept: copied into its bucket). */
-  offer(name: string, grad: ArrayLike<number>): void {
+  offer(name: string, grad: tf.Tensor | ArrayLike<number>): void {
     const at = this.where.get(name);
     if (!at) throw new Error(`gradient allreduce: "${name}" is not a trainable parameter`);
     if (this.offered.has(name)) throw new Error(`gradient allreduce: "${name}" was handed over twice in one step`);
-    if (grad.length !== at.size) throw new Error(`gradient allreduce: "${name}" has ${grad.length} values, expected ${at.size}`);
+    const n = grad instanceof tf.Tensor ? grad.size : grad.length;
+    if (n !== at.size) throw new Error(`gradient allreduce: "${name}" has ${n} values, expected ${at.size}`);
     this.offered.add(name);
-    this.buckets[at.bucket].buf.set(grad, at.offset);
+    const buf = this.buckets[at.bucket].buf;
+    if (grad instanceof tf.Tensor) readFloat32Into(grad, buf, at.offset);
+    else buf.set(grad, at.offset);
     this.missing[at.bucket]--;
     this.startReady();
   }
@@ -128,7 +155,7 @@ export class GradStream {
       for (const e of this.layout) {
         if (this.offered.has(e.name)) continue;
         const g = grads.get(e.name);
-        if (g) this.offer(e.name, g.dataSync() as Float32Array);
+        if (g) this.offer(e.name, g);
         else {
           this.offered.add(e.name);
           this.missing[(this.where.get(e.name) as { bucket: number }).bucket]--;
@@ -144,7 +171,7 @@ export class GradStream {
     const out = new Map<string, tf.Tensor>();
     for (const e of this.layout) {
       const at = this.where.get(e.name) as { bucket: number; offset: number };
-      out.set(e.name, tf.tensor(this.buckets[at.bucket].buf.subarray(at.offset, at.offset + e.size), [...e.shape], 'float32'));
+      out.set(e.name, tensorFromFloat32(this.buckets[at.bucket].buf.subarray(at.offset, at.offset + e.size), e.shape));
     }
     return {
       grads: out,

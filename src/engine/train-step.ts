@@ -77,11 +77,11 @@ export class NonFiniteError extends PtflowError {
 
 /**
  * One step's sum of gradients over the ranks (src/distributed/grad-buckets.ts GradStream): `offer`
- * takes a parameter's final gradient of the step during the last backward pass (copied at once),
- * `finish` the step's gradients (taken over) and returns the sums.
+ * takes a parameter's final gradient of the step during the last backward pass (copied at once, not
+ * kept), `finish` the step's gradients (taken over) and returns the sums.
  */
 export interface GradReduction {
-  offer(name: string, grad: Float32Array): void;
+  offer(name: string, grad: tf.Tensor): void;
   finish(grads: Map<string, tf.Tensor>): Promise<Map<string, tf.Tensor>>;
 }
 export type GradReducer = () => GradReduction;
@@ -212,7 +212,8 @@ export class TrainStep {
     const handOver = (name: string, g: tf.Tensor): void => {
       if (!params.has(name)) return;
       const prev = run.acc.get(name);
-      (reduction as GradReduction).offer(name, prev ? tf.tidy(() => tf.add(prev, g).dataSync() as Float32Array) : (g.dataSync() as Float32Array));
+      if (prev) tf.tidy(() => (reduction as GradReduction).offer(name, tf.add(prev, g)));
+      else (reduction as GradReduction).offer(name, g);
     };
     micro.forEach((b, i) => {
       run.where = `micro-batch ${i + 1} of ${micro.length} ([${b.batchSize}, ${b.seqLen}] tokens), forward/backward`;
