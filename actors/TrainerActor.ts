@@ -262,7 +262,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   await broadcastParameters([...model.params, ...(model.lora?.params ?? [])], collective);
   // The buckets' buffers, allocated at the first step that reduces and reused by every later one.
   let buckets: GradBuckets | null = null;
-  const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0, early_bytes: 0 };
+  const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0, early_bytes: 0, copy_ms: 0 };
   // One GradStream a step: buckets start during the last backward pass as their gradients are final.
   const reduceGrads = (): GradReduction => {
     buckets ??= new GradBuckets(gradLayout(model.trainableParams()));
@@ -276,6 +276,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
         reduceTotals.reduce_ms += r.stats.reduceMs;
         reduceTotals.wait_ms += r.stats.waitMs;
         reduceTotals.early_bytes += r.stats.earlyBytes;
+        reduceTotals.copy_ms += r.stats.copyMs;
         return r.grads;
       },
     };
@@ -435,7 +436,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     const hidden = r.reduce_ms > 0 ? 1 - r.wait_ms / r.reduce_ms : 0;
     ctx.log('info', `gradient allreduce: ${r.steps} steps, ${fmtBytes(r.bytes / r.steps)} a step, ${(r.reduce_ms / r.steps).toFixed(1)} ms a step ` +
       `(${(r.wait_ms / r.steps).toFixed(1)} ms of it waited for after the last bucket was handed over: ${(100 * hidden).toFixed(0)} % hidden; ` +
-      `${(100 * r.early_bytes / Math.max(1, r.bytes)).toFixed(0)} % of the bytes started during backward)`);
+      `${(100 * r.early_bytes / Math.max(1, r.bytes)).toFixed(0)} % of the bytes started during backward; ` +
+      `${(r.copy_ms / r.steps).toFixed(1)} ms a step copying gradients into the buckets and back)`);
   }
   if (stopRequested) {
     if (lastSavedStep !== step && step > 0) await checkpoint(step);

@@ -49,6 +49,8 @@ export interface ReduceStats {
   waitMs: number;
   /** Bytes whose allreduce started during the backward pass (GradStream.offer before finish). */
   earlyBytes: number;
+  /** Time spent copying the gradients into the buckets and the sums back into tensors. */
+  copyMs: number;
 }
 
 interface Bucket {
@@ -114,6 +116,7 @@ export class GradStream {
   private bytes = 0;
   /** Bytes whose allreduce started before `finish` (during the backward pass). */
   private earlyBytes = 0;
+  private copyMs = 0;
   private finishing = false;
 
   /** `plan`: the run's GradBuckets (no step of it may still be running), or a layout to plan afresh. */
@@ -137,9 +140,11 @@ export class GradStream {
     const n = grad instanceof tf.Tensor ? grad.size : grad.length;
     if (n !== at.size) throw new Error(`gradient allreduce: "${name}" has ${n} values, expected ${at.size}`);
     this.offered.add(name);
+    const c0 = performance.now();
     const buf = this.buckets[at.bucket].buf;
     if (grad instanceof tf.Tensor) readFloat32Into(grad, buf, at.offset);
     else buf.set(grad, at.offset);
+    this.copyMs += performance.now() - c0;
     this.missing[at.bucket]--;
     this.startReady();
   }
@@ -173,9 +178,12 @@ export class GradStream {
       const at = this.where.get(e.name) as { bucket: number; offset: number };
       out.set(e.name, tensorFromFloat32(this.buckets[at.bucket].buf.subarray(at.offset, at.offset + e.size), e.shape));
     }
+    this.copyMs += performance.now() - end;
     return {
       grads: out,
-      stats: { buckets: this.buckets.length, bytes: this.bytes, reduceMs: end - this.t0, waitMs: end - handedOver, earlyBytes: early },
+      stats: {
+        buckets: this.buckets.length, bytes: this.bytes, reduceMs: end - this.t0, waitMs: end - handedOver, earlyBytes: early, copyMs: this.copyMs,
+      },
     };
   }
 
@@ -201,6 +209,6 @@ export async function allreduceGradients(
   collective: Collective,
   bucketBytes = DEFAULT_BUCKET_BYTES,
 ): Promise<{ grads: Map<string, tf.Tensor>; stats: ReduceStats }> {
-  if (collective.size === 1) return { grads, stats: { buckets: 0, bytes: 0, reduceMs: 0, waitMs: 0, earlyBytes: 0 } };
+  if (collective.size === 1) return { grads, stats: { buckets: 0, bytes: 0, reduceMs: 0, waitMs: 0, earlyBytes: 0, copyMs: 0 } };
   return new GradStream(layout, collective, bucketBytes).finish(grads);
 }
