@@ -7,7 +7,9 @@
  * backward pass or handing buckets over, rather than waiting), and the share of the gradient bytes
  * whose allreduce started during the backward pass. A third run, the same 2 ranks with
  * PTFLOW_GRAD_HANDOVER=1, hands each gradient over during the backward pass as soon as it is final
- * (the overlap; the default hands them over after the pass).
+ * (the overlap; the default hands them over after the pass). A fourth run, 1 process × 1 thread with
+ * batch 4 (one rank's share, alone on the machine), gives the ceiling of the ratio: two ranks cannot
+ * train faster than twice that, however fast the exchange.
  *
  *   node dist/bench/ddp-train.js [--steps 20] [--dir /tmp/ptflow-bench-ddp]
  *
@@ -61,9 +63,10 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): str
   return r.stderr;
 }
 
-function tokensPerSecond(out: string, steps: number): number {
+/** Tokens/s of a finished run whose steps were `batch` × seq tokens each. */
+function tokensPerSecond(out: string, steps: number, batch: number = REFERENCE_SHAPE.batchSize): number {
   const res = JSON.parse(readFileSync(path.join(out, 'train_results.json'), 'utf8')) as { train_runtime: number };
-  return (steps * REFERENCE_SHAPE.batchSize * REFERENCE_SHAPE.seqLen) / res.train_runtime;
+  return (steps * batch * REFERENCE_SHAPE.seqLen) / res.train_runtime;
 }
 
 function main(): void {
@@ -80,11 +83,15 @@ function main(): void {
   const oneOut = path.join(dir, 'one');
   const twoOut = path.join(dir, 'two');
   const earlyOut = path.join(dir, 'two-early');
+  const aloneOut = path.join(dir, 'alone');
   run(process.execPath, [CLI, 'train', config(dir, m, 8, 2, steps), `output_dir=${oneOut}`]);
   const log = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${twoOut}`]);
   // The same 2 ranks handing each gradient over during the backward pass (overlapping it).
   const earlyLog = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${earlyOut}`], { PTFLOW_GRAD_HANDOVER: '1' });
+  // One rank's share alone: batch 4 on 1 thread, the other core idle.
+  run(process.execPath, [CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${aloneOut}`]);
   const one = tokensPerSecond(oneOut, steps);
+  const alone = tokensPerSecond(aloneOut, steps, 4);
   const two = tokensPerSecond(twoOut, steps);
   const early = tokensPerSecond(earlyOut, steps);
   const reduce = (l: string): string => /gradient allreduce: .*/.exec(l)?.[0] ?? 'gradient allreduce: (no line from the trainer)';
@@ -93,6 +100,7 @@ function main(): void {
     `  1 process × 2 threads, batch 8   ${one.toFixed(0)} tokens/s`,
     `  2 ranks × 1 thread, batch 4      ${two.toFixed(0)} tokens/s`,
     `  ratio (2 ranks / 1 process)      ${(two / one).toFixed(3)}   (target ≥ 0.9)`,
+    `  1 process × 1 thread, batch 4    ${alone.toFixed(0)} tokens/s: ceiling of the ratio 2 × that / 1 process = ${((2 * alone) / one).toFixed(3)}`,
     `  rank 0: ${reduce(log)}`,
     `  2 ranks, gradients handed over during backward (PTFLOW_GRAD_HANDOVER=1)   ${early.toFixed(0)} tokens/s, ratio ${(early / one).toFixed(3)}`,
     `  rank 0: ${reduce(earlyLog)}`,
