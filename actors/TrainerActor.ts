@@ -269,8 +269,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     const stream = new GradStream(buckets, collective);
     return {
       offer: (name, grad) => stream.offer(name, grad),
-      finish: async (g) => {
-        const r: { stats: ReduceStats; grads: Map<string, tf.Tensor> } = await stream.finish(g);
+      finish: async (g, alsoSum) => {
+        const r: { stats: ReduceStats; grads: Map<string, tf.Tensor> } = await stream.finish(g, alsoSum);
         reduceTotals.steps += 1;
         reduceTotals.bytes += r.stats.bytes;
         reduceTotals.reduce_ms += r.stats.reduceMs;
@@ -376,7 +376,9 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     if (!window) break;
     const ts = performance.now();
     blockIfArmed('block-step', state.global_step + 1);
-    const r = await trainStep.stepAcross(window.micro, collective, reduceGrads);
+    // The window's input tokens, summed over the ranks within the step (HF counts every rank's).
+    const inputTokensSum = Float64Array.of(window.micro.reduce((a, b) => a + (isEmptyShare(b) ? 0 : b.batchSize * b.seqLen), 0));
+    const r = await trainStep.stepAcross(window.micro, collective, reduceGrads, inputTokensSum);
     const stepMs = performance.now() - ts;
     trainMs += stepMs;
     state.global_step += 1;
@@ -393,12 +395,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       progress.lossTotal += r.loss;
       progress.stepsSinceLog += 1;
     }
-    let inputTokens = window.micro.reduce((a, b) => a + (isEmptyShare(b) ? 0 : b.batchSize * b.seqLen), 0);
-    if (collective.size > 1) {
-      const t = Float64Array.of(inputTokens);
-      await collective.allreduce(t, 'sum');
-      inputTokens = t[0];
-    }
+    const inputTokens = inputTokensSum[0];
     progress.tokensSeen += inputTokens;
     state.total_flos += floatingPointOps(inputTokens, nonEmbedding);
     progress.cursor = window.last.cursor as unknown as JsonValue;

@@ -78,8 +78,8 @@ function streamOf(plan: GradBuckets | GradLayout, c: Collective, bucketBytes?: n
   const s = new GradStream(plan, c, bucketBytes);
   return {
     offer: (n, g) => s.offer(n, g),
-    finish: async (g) => {
-      const r = await s.finish(g);
+    finish: async (g, alsoSum) => {
+      const r = await s.finish(g, alsoSum);
       stats?.push(r.stats);
       return r.grads;
     },

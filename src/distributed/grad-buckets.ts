@@ -151,9 +151,11 @@ export class GradStream {
 
   /**
    * Replaces `grads` (taken over: disposed) by their sum over all ranks; a gradient neither offered
-   * nor in `grads` (this rank had no labelled token for it) counts as zeros.
+   * nor in `grads` (this rank had no labelled token for it) counts as zeros. `alsoSum` (e.g. the
+   * step's loss) is summed over the ranks in place, in a collective queued after the last bucket's,
+   * so every rank calls the collectives in the same order whatever it offered during backward.
    */
-  async finish(grads: Map<string, tf.Tensor>): Promise<{ grads: Map<string, tf.Tensor>; stats: ReduceStats }> {
+  async finish(grads: Map<string, tf.Tensor>, alsoSum?: Float64Array): Promise<{ grads: Map<string, tf.Tensor>; stats: ReduceStats }> {
     const early = this.earlyBytes;
     this.finishing = true;
     try {
@@ -171,8 +173,10 @@ export class GradStream {
       for (const g of grads.values()) g.dispose();
     }
     const handedOver = performance.now();
+    const also = alsoSum !== undefined ? this.collective.allreduce(alsoSum, 'sum') : null;
     await Promise.all(this.pending);
     const end = performance.now();
+    await also;
     const out = new Map<string, tf.Tensor>();
     for (const e of this.layout) {
       const at = this.where.get(e.name) as { bucket: number; offset: number };

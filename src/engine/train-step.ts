@@ -78,11 +78,12 @@ export class NonFiniteError extends PtflowError {
 /**
  * One step's sum of gradients over the ranks (src/distributed/grad-buckets.ts GradStream): `offer`
  * takes a parameter's final gradient of the step during the last backward pass (copied at once, not
- * kept), `finish` the step's gradients (taken over) and returns the sums.
+ * kept), `finish` the step's gradients (taken over) and returns the sums; `alsoSum` is summed over the
+ * ranks in place, after the last bucket (one wait for both).
  */
 export interface GradReduction {
   offer(name: string, grad: tf.Tensor): void;
-  finish(grads: Map<string, tf.Tensor>): Promise<Map<string, tf.Tensor>>;
+  finish(grads: Map<string, tf.Tensor>, alsoSum?: Float64Array): Promise<Map<string, tf.Tensor>>;
 }
 export type GradReducer = () => GradReduction;
 
@@ -158,15 +159,20 @@ export class TrainStep {
    * so each rank scales its token losses by 1 / (the global window's count), exactly as `step` does
    * for the whole window in one process; then the gradients and the loss are summed over the ranks
    * (`reduce`, in fused buckets), and every rank clips and updates with the same sums. With one rank it
-   * is `step`.
+   * is `step`. `alsoSum`: the caller's own per-rank values, replaced by their sums over the ranks in the
+   * same collective as the label count (one round trip less a step).
    */
-  async stepAcross(micro: MicroBatch[], collective: Collective, reduce: GradReducer): Promise<StepResult> {
+  async stepAcross(micro: MicroBatch[], collective: Collective, reduce: GradReducer, alsoSum?: Float64Array): Promise<StepResult> {
     if (collective.size === 1) return this.step(micro);
     const stepNo = this.stepsDone + 1;
     const lr = this.lrAt(this.stepsDone);
     const local = windowCounts(micro);
-    const sums = Float64Array.of(local.count, local.tokens);
+    const sums = new Float64Array(2 + (alsoSum?.length ?? 0));
+    sums[0] = local.count;
+    sums[1] = local.tokens;
+    if (alsoSum) sums.set(alsoSum, 2);
     await collective.allreduce(sums, 'sum');
+    if (alsoSum) alsoSum.set(sums.subarray(2));
     const [count, tokens] = sums;
     const base = { lr, tokens, lossTokens: count };
     if (count === 0) {
@@ -181,8 +187,7 @@ export class TrainStep {
       const lossSum = Float64Array.of((run.lossT as tf.Scalar | null)?.dataSync()[0] ?? 0);
       const acc = run.acc;
       run.acc = new Map();
-      run.acc = await reduction.finish(acc);
-      await collective.allreduce(lossSum, 'sum');
+      run.acc = await reduction.finish(acc, lossSum);
       run.where = 'gradient clipping';
       return this.update(run, Math.fround(lossSum[0]), stepNo, base);
     } catch (e) {
