@@ -1,24 +1,25 @@
 /**
  * What reading training blocks from a tokenized cache by offset costs per step, in CPU time (so the
- * figures hold on a loaded machine), split by part — the offset reader of actors/CacheBlockActor.ts with its real pieces
- * (SplitTokens, BlockSource, mapMicroBatches, collate, encodeTrainBatch) run in a worker thread as the
- * actor is, the trainer's side (receive, decodeTrainBatch) in the main thread:
+ * figures hold on a loaded machine), split by part. The offset reader's real pieces (SplitTokens,
+ * BlockSource, collate, encodeTrainBatch) run in a worker thread, as actors/CacheBlockActor.ts does,
+ * and the trainer's side (decodeTrainBatch) in the main thread:
  *
  *   first touch of a record batch   read its bytes (1 MiB pieces), vocab_size check, sha256 check
  *   each block                      positioned read of its tokens (+ BOS)
- *   each micro-batch                collate + encode (reader), transfer + decode (trainer)
+ *   each micro-batch                collate + encode + postMessage (reader), decode (trainer)
  *
- * then the reader's CPU per step of bench/cache-train.ts (seed 42) projected for its 0.5 GB and 4 GB
- * caches from how many record batches each of its first steps touches for the first time (the real
- * epoch permutation over their block count; record batches of the size measured here), and the same
- * loop run for real over the small cache built here.
+ * From these, the reader's CPU per step over bench/cache-train.ts's steps 2..N (seed 42) is projected
+ * for its 0.5 GB and 4 GB caches: how many record batches each step touches for the first time, from
+ * the real epoch permutation over their block count (record batches of the size measured here), with
+ * the checks done when a block is read and done VERIFY_AHEAD_BLOCKS ahead (src/cache/verify-ahead.ts).
  *
- * Then the real CacheBlockActor in a pipeline (its own worker thread, credit window --window) feeding a
- * stand-in trainer (bench/util/step-sink.ts) that waits --setup-ms, then takes --steps batches
+ * Then the real CacheBlockActor in a pipeline (its own worker thread, credit window --window), and the
+ * in-memory path it is compared with (CacheShardActor → CollatorActor), feeding a stand-in trainer (bench/util/step-sink.ts) that waits --setup-ms, then takes --steps batches
  * --step-ms apart without using CPU itself: the CPU of every thread but the trainer's and the main
- * thread's (the actor's, with V8's helpers), before the first step and per step over steps 2..N, as
- * bench/cache-train.ts counts steps/s. With --base <dist> the same is measured, in the same run, for
- * the CacheBlockActor of another build (e.g. a copy of the previous commit's dist/).
+ * thread's (the data actors', with V8's helpers), before the first step and per step over steps 2..N, as
+ * bench/cache-train.ts counts steps/s. With --base <dist> the first touch and the pipeline are also
+ * measured, in the same run, with another build's reader and actor (e.g. a copy of the previous
+ * commit's dist/).
  *
  *   node dist/bench/cache-read-cost.js [--mtokens 16] [--cutoff 1024] [--batch 4] [--steps 20] [--reps 3]
  *                                      [--window 4] [--setup-ms 1500] [--step-ms 100] [--base <dist>]
@@ -31,13 +32,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CacheBlockParams } from '../actors/CacheBlockActor';
+import type { CacheShardParams } from '../actors/CacheShardActor';
+import type { CollatorParams } from '../actors/CollatorActor';
+import type { ActorNode, Edge } from '../src/pipeline/graph';
 import { startPipeline } from '../src/pipeline/supervisor';
 import { TelemetryBus } from '../src/telemetry/bus';
 import type { StepSinkResult } from './util/step-sink';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PartWriter } from '../src/cache/arrow-part';
 import { BlockSource, type BlockRules } from '../src/cache/block-source';
-import { mapMicroBatches } from '../src/cache/block-order';
 import { scanPartOffsets, type PartOffsets } from '../src/cache/part-offsets';
 import { SplitTokens, type SplitChecks } from '../src/cache/split-tokens';
 import { VERIFY_AHEAD_BLOCKS } from '../src/cache/verify-ahead';
@@ -118,8 +121,6 @@ interface ReaderReport {
   /** Per micro-batch. */
   collateEncode: number;
   send: number;
-  /** The actor's loop over the small cache from a cold start: CPU ms per step, new batches per step. */
-  loop: { ms: number; cold: number }[];
   /** With --base: first touch of a record batch (all checks), that build's reader and this one's, in turn. */
   versus: { base: number; this: number } | null;
 }
@@ -196,35 +197,6 @@ function readerThread(c: Cache, o: Opts): void {
   }
   src.tokens.close();
 
-  // The actor's loop from a cold start (bench/cache-train.ts's order), per step.
-  const loopSrc = new BlockSource(open(c, { vocabSize: VOCAB }), rules);
-  const seen = new Set<number>();
-  const batchOf = (tok: number): number => {
-    let lo = 0;
-    let hi = batchStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (batchStarts[mid] <= tok) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  const loop: { ms: number; cold: number }[] = [];
-  const gen = mapMicroBatches({ blocks: loopSrc.count, batchSize: o.batch, seed: SEED, keepOrder: false }, { epoch: 0, micro: 0 });
-  for (let k = 0; k < o.steps; k++) {
-    const mb = gen.next().value;
-    let cold = 0;
-    for (const i of mb.rows) {
-      for (let b = batchOf(i * L); b <= batchOf((i + 1) * L - 1); b++) if (!seen.has(b) && seen.add(b)) cold++;
-    }
-    const ms = cpu(() => {
-      const bytes = encodeTrainBatch(collate(mb.rows.map((i) => loopSrc.row(i)), 0));
-      parentPort!.postMessage({ t: 'batch', b: bytes }, [bytes]);
-    }).ms;
-    loop.push({ ms, cold });
-  }
-  loopSrc.tokens.close();
-
   const report: ReaderReport = {
     batches: batchStarts.length,
     batchTokens: c.part.tokens / batchStarts.length,
@@ -235,7 +207,6 @@ function readerThread(c: Cache, o: Opts): void {
     warmBlock: median(warm),
     collateEncode: median(ce),
     send: median(send),
-    loop,
     versus: base ? { base: median(baseFull), this: median(thisFull) } : null,
   };
   parentPort!.postMessage({ t: 'report', report });
@@ -326,29 +297,27 @@ async function main(): Promise<void> {
           `  verified when read: ${at(0)}\n  verified ${VERIFY_AHEAD_BLOCKS} blocks ahead (done during setup): ${at(VERIFY_AHEAD_BLOCKS)}\n`,
       );
     }
-    const loopCold = r.loop.filter((s) => s.cold > 0);
-    const loopWarm = r.loop.filter((s) => s.cold === 0);
-    const newBatches = loopCold.reduce((a, s) => a + s.cold, 0);
     process.stdout.write(
-      `measured, the actor's loop over the small cache, first ${o.steps} steps: ${newBatches} new record batches in ${loopCold.length} steps ` +
-        `(${f(loopCold.reduce((a, s) => a + s.ms, 0))} ms), the other ${loopWarm.length} steps ${f(loopWarm.length ? mean(loopWarm.map((s) => s.ms)) : 0)} ms each\n`,
+      `in a pipeline: data actors → stand-in trainer (setup ${o.setupMs} ms, ${o.steps} steps ${o.stepMs} ms apart, window ${o.window}); ` +
+        `CPU ms of the data actors' threads and helpers, median of ${o.reps}\n`,
     );
-    process.stdout.write(
-      `in a pipeline: CacheBlockActor → stand-in trainer (setup ${o.setupMs} ms, ${o.steps} steps ${o.stepMs} ms apart, window ${o.window}); ` +
-        `CPU ms of the actor's thread and helpers, median of ${o.reps}\n`,
-    );
-    const builds: [string, string][] = [['this build', 'actors/CacheBlockActor']];
-    if (o.base) builds.unshift([`base ${o.base}`, path.resolve(o.base, 'actors/CacheBlockActor.js')]);
-    const results = new Map<string, { setup: number[]; perStep: number[] }>(builds.map(([name]) => [name, { setup: [], perStep: [] }]));
+    const readers: [string, Reader][] = [
+      ['in memory (CacheShardActor → CollatorActor)', { kind: 'memory' }],
+      ['by offset, this build', { kind: 'blocks', module: 'actors/CacheBlockActor' }],
+    ];
+    if (o.base) readers.splice(1, 0, [`by offset, base ${o.base}`, { kind: 'blocks', module: path.resolve(o.base, 'actors/CacheBlockActor.js') }]);
+    const results = new Map<string, { setup: number[]; perStep: number[] }>(readers.map(([name]) => [name, { setup: [], perStep: [] }]));
     for (let r = 0; r < o.reps; r++) {
-      for (const [name, module] of builds) {
-        const x = await inPipeline(c, o, module);
+      for (const [name, reader] of readers) {
+        const x = await inPipeline(c, o, reader);
         results.get(name)!.setup.push(x.setup);
         results.get(name)!.perStep.push(x.perStep);
       }
     }
+    const memPerStep = median(results.get(readers[0][0])!.perStep);
     for (const [name, x] of results) {
-      process.stdout.write(`  ${name}: until the first step ${f(median(x.setup))} ms; steps 2..${o.steps}: ${f(median(x.perStep))} ms a step\n`);
+      const ratio = name === readers[0][0] ? '' : ` (${(median(x.perStep) / memPerStep).toFixed(2)} × in memory)`;
+      process.stdout.write(`  ${name}: until the first step ${f(median(x.setup))} ms; steps 2..${o.steps}: ${f(median(x.perStep))} ms a step${ratio}\n`);
     }
   } finally {
     fs.rmSync(c.dir, { recursive: true, force: true });
@@ -356,24 +325,41 @@ async function main(): Promise<void> {
 }
 
 /** CPU of the reader's side: until the first batch is taken, and per step over steps 2..N. */
-async function inPipeline(c: Cache, o: Opts, module: string): Promise<{ setup: number; perStep: number }> {
+type Reader = { kind: 'blocks'; module: string } | { kind: 'memory' };
+
+/**
+ * CPU of the reader's side (every thread but the stand-in trainer's and the main one's): until the
+ * first batch is taken, and per step over steps 2..N. `blocks`: CacheBlockActor from `module`;
+ * `memory`: the in-memory path it is compared with (CacheShardActor → CollatorActor, every block held).
+ */
+async function inPipeline(c: Cache, o: Opts, reader: Reader): Promise<{ setup: number; perStep: number }> {
   for (const f of fs.readdirSync(c.dir)) if (f.endsWith('.offsets.json')) fs.rmSync(path.join(c.dir, f)); // each run builds its own
-  const params: CacheBlockParams = {
+  const packing = {
     cutoff_len: o.cutoff, packing: true, neat_packing: false, add_bos: true, bos_id: 1, pad_id: 0, train_batch_size: o.batch, eval_batch_size: o.batch,
-    train: true, dir: c.dir, fingerprint: 'f'.repeat(64), build: null, train_parts: [c.part], validation_parts: [], seed: SEED, disable_shuffling: false,
-    resume_cursor: null, rank: 0, world_size: 1, streaming: false, buffer_size: 1, vocab_size: VOCAB,
+    train: true, seed: SEED, disable_shuffling: false, resume_cursor: null,
   };
-  const edge = (port: string, window: number) => ({ from: { actor: 'blocks', port }, to: { actor: 'trainer', port }, schema: 'TrainBatch', window, byteBudget: 256 * 2 ** 20 });
-  const p = startPipeline(
-    {
-      actors: [
-        { name: 'blocks', module, params, inputs: [], outputs: ['train', 'eval'], maxRestarts: 0 },
-        { name: 'trainer', module: 'bench/util/step-sink', params: { setup_ms: o.setupMs, steps: o.steps, step_ms: o.stepMs }, inputs: ['train', 'eval'], outputs: [], maxRestarts: 0 },
-      ],
-      edges: [edge('train', o.window), edge('eval', 2)],
-    },
-    { bus: new TelemetryBus('bench-read-cost'), finishers: ['trainer'] },
+  const actors: ActorNode[] = [
+    { name: 'trainer', module: 'bench/util/step-sink', params: { setup_ms: o.setupMs, steps: o.steps, step_ms: o.stepMs }, inputs: ['train', 'eval'], outputs: [], maxRestarts: 0 },
+  ];
+  const edge = (from: string, port: string, to: string, toPort: string, window: number): Edge => (
+    { from: { actor: from, port }, to: { actor: to, port: toPort }, schema: 'TrainBatch', window, byteBudget: 256 * 2 ** 20 }
   );
+  const edges = [edge('batches', 'train', 'trainer', 'train', o.window), edge('batches', 'eval', 'trainer', 'eval', 2)];
+  if (reader.kind === 'blocks') {
+    const params: CacheBlockParams = {
+      ...packing, dir: c.dir, fingerprint: 'f'.repeat(64), build: null, train_parts: [c.part], validation_parts: [], rank: 0, world_size: 1,
+      streaming: false, buffer_size: 1, vocab_size: VOCAB,
+    };
+    actors.push({ name: 'batches', module: reader.module, params, inputs: [], outputs: ['train', 'eval'], maxRestarts: 0 });
+  } else {
+    const shard: CacheShardParams = { dir: c.dir, train: [c.part], validation: [], do_train: true, packing: true, cutoff_len: o.cutoff, bos_id: 1, vocab_size: VOCAB };
+    actors.push(
+      { name: 'shard', module: 'actors/CacheShardActor', params: shard, inputs: [], outputs: ['tokens'], maxRestarts: 0 },
+      { name: 'batches', module: 'actors/CollatorActor', params: packing satisfies CollatorParams, inputs: ['tokens'], outputs: ['train', 'eval'], maxRestarts: 0 },
+    );
+    edges.push(edge('shard', 'tokens', 'batches', 'tokens', 4));
+  }
+  const p = startPipeline({ actors, edges }, { bus: new TelemetryBus('bench-read-cost'), finishers: ['trainer'] });
   const cpuAt = ((await p.done).get('trainer') as StepSinkResult).othersCpuMs;
   // cpuAt[0] start, cpuAt[k] when batch k is taken, cpuAt[steps + 1] at the end
   return { setup: cpuAt[1] - cpuAt[0], perStep: (cpuAt[o.steps + 1] - cpuAt[2]) / (o.steps - 1) };
