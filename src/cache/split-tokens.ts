@@ -8,6 +8,7 @@
  *   s.readTokens(start, out)        out.length tokens of the stream from token `start`
  *   s.docStartsIn(start, end)       stream positions p, start < p < end, where a document begins
  *   s.docSpan(d)                    the token range [start, end) of document d
+ *   s.verifyRange(start, end)       the content checks a read of [start, end) would do, without reading it
  *   s.close()
  *
  * List offsets read from a part are checked (non-decreasing, inside the batch's values); a part whose
