@@ -5,7 +5,8 @@
  * order, as the in-memory collator builds — so memory stays flat whatever the cache size and the first
  * micro-batch is ready as soon as the offsets indexes are read. Each record batch's content checksum
  * (and with vocab_size, its token id range) is verified the first time a block touches it, before any
- * of its tokens is sent (split-tokens.ts).
+ * of its tokens is sent (split-tokens.ts) — in map mode usually earlier, while the actor waits for the
+ * trainer's credit (src/cache/verify-ahead.ts).
  *
  *   eval    the validation split's rows in order, in batches of eval_batch_size
  *   train   map mode: each epoch a seeded permutation of the block indices (this rank's share of it
@@ -33,6 +34,7 @@ import { checkTrainDocuments, ensureRunCache, type RunCacheBuild } from '../src/
 import { describeBadRecord } from '../src/data/readers/record-error';
 import { BadRecordLog } from '../src/data/bad-record-log';
 import { SplitTokens } from '../src/cache/split-tokens';
+import { VERIFY_AHEAD_BLOCKS, VerifyAhead } from '../src/cache/verify-ahead';
 import { collate, emptyShareBatch } from '../src/data/collate';
 import { blockBosId, type CollatorPackingParams } from '../src/data/collator-params';
 import { sendEvalBatches } from '../src/data/eval-batches';
@@ -140,8 +142,11 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
     const sent = out.stats.messages;
     const resident = new Map<number, PackedBlock>();
     const batches = trainBatches(p, mem.nextToSend, trainSrc, resident);
+    // Map mode: checks of the next blocks run while waiting for credit (src/cache/verify-ahead.ts).
+    // Streaming reads its blocks in order, so a record batch is checked once per ~1000 blocks anyway.
+    const ahead = new VerifyAhead<DataCursor>(batches, trainSrc, p.streaming ? 0 : VERIFY_AHEAD_BLOCKS);
     for (let k = 1; ; k++) {
-      const mb = batches.next().value as MicroBatchRows<DataCursor>;
+      const mb = ahead.next();
       throwIfArmed(ctx.actor, sent + k);
       const rows = mb.rows.map((i) => {
         const r = resident.get(i);
@@ -156,7 +161,7 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
       const meta: TrainBatchMeta = {
         epoch: mb.epoch, micro: mb.micro, microPerEpoch: mb.microPerEpoch, lastInEpoch: mb.last, blocks: trainSrc.count, tokens, cursor: mb.next,
       };
-      await out.send(encodeTrainBatch(batch), meta as unknown as JsonValue);
+      await ahead.whileWaiting(out.send(encodeTrainBatch(batch), meta as unknown as JsonValue));
       mem.nextToSend = mb.next;
     }
   } finally {

@@ -9,7 +9,7 @@
  *   packing: false   row i = document i as `bos + text + eos` (BOS only when the tokenizer adds it),
  *                    truncated to L (truncateIds)
  *
- *   const src = new BlockSource(splitTokens, rules);  src.count;  src.row(i) → PackedBlock
+ *   const src = new BlockSource(splitTokens, rules);  src.count;  src.row(i) → PackedBlock;  src.verify(i)
  */
 import type { PackedBlock } from '../data/packer';
 import { PtflowError } from '../errors';
@@ -45,6 +45,14 @@ export class BlockSource {
   row(i: number): PackedBlock {
     if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new Error(`internal: row ${i} outside 0..${this.count - 1}`);
     return this.rules.packing ? this.packed(i) : this.truncated(i);
+  }
+
+  /** The content checks `row(i)` would do (split-tokens.ts), without reading the row. */
+  verify(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new Error(`internal: row ${i} outside 0..${this.count - 1}`);
+    const L = this.rules.cutoffLen;
+    if (this.rules.packing) this.tokens.verifyRange(i * L, (i + 1) * L);
+    else this.tokens.docSpan(i); // a document lies in one record batch, which docSpan verifies
   }
 
   private packed(i: number): PackedBlock {

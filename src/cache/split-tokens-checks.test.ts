@@ -60,6 +60,11 @@ describe('SplitTokens content checks', () => {
     expect(() => s.docSpan(16)).toThrow(bad);
     expect(() => s.docStartsIn(tokenStart(docs, 15), tokenStart(docs, 16) + 1)).toThrow(bad);
     expect(() => new BlockSource(s, { cutoffLen: 8, packing: true, neatPacking: false }).row(Math.floor(tokenStart(docs, 16) / 8))).toThrow(bad);
+    // Checking ahead of a read (verify-ahead.ts) refuses the same blocks, and only those.
+    expect(() => new BlockSource(s, { cutoffLen: 8, packing: true, neatPacking: false }).verify(Math.floor(tokenStart(docs, 16) / 8))).toThrow(bad);
+    expect(() => new BlockSource(s, { cutoffLen: 64, packing: false, neatPacking: false }).verify(19)).toThrow(bad);
+    expect(() => new BlockSource(s, { cutoffLen: 64, packing: false, neatPacking: false }).verify(20)).not.toThrow();
+    expect(() => s.verifyRange(tokenStart(docs, 14), tokenStart(docs, 15) + 1)).toThrow(bad); // rows 14 and 15: batches 2 and 3
     s.close();
 
     // The same read without checksums serves the damaged token: the check is what refuses it.
@@ -108,6 +113,15 @@ describe('SplitTokens content checks', () => {
       /tokenized cache file \S+\/train\/part-00001-of-00002\.arrow: row 7 \(0-based\), token 3: id 1500 is outside the model's vocabulary \(vocab_size 1500\)/,
     );
     s.close();
+    // A negative id is outside the vocabulary too.
+    const neg = docs.map((d) => Int32Array.from(d));
+    neg[22][3] = 5;
+    neg[8][2] = -7; // part 0, batch 1, row 8
+    const negDir = path.join(dir, 'neg');
+    const negParts = await writeSplit(negDir, 'train', neg, 2, 5);
+    const n = SplitTokens.open(negDir, negParts, await offsetsOf(negDir, negParts), { vocabSize: 1500 });
+    expect(() => n.readTokens(tokenStart(neg, 5), new Int32Array(1))).toThrow(/part-00000-of-00002\.arrow: row 8 \(0-based\), token 2: id -7 is outside the model's vocabulary/);
+    n.close();
     const wider = SplitTokens.open(dir, parts, offsets, { vocabSize: 1501 });
     const all = new Int32Array(wider.tokens);
     wider.readTokens(0, all);

@@ -8,6 +8,7 @@
  *   s.readTokens(start, out)        out.length tokens of the stream from token `start`
  *   s.docStartsIn(start, end)       stream positions p, start < p < end, where a document begins
  *   s.docSpan(d)                    the token range [start, end) of document d
+ *   s.verifyRange(start, end)       the content checks a read of [start, end) would do, without reading it
  *   s.close()
  *
  * List offsets read from a part are checked (non-decreasing, inside the batch's values); a part whose
@@ -63,7 +64,7 @@ export class SplitTokens {
   private readonly partFirstBatch: Int32Array;
   private readonly partFirstDoc: Float64Array;
   private readonly verified: Uint8Array;
-  private verifyBuf: Int32Array | null = null;
+  private verifyBuf: Uint32Array | null = null;
 
   private constructor(files: string[], offsets: PartOffsets[], expected: (readonly string[] | undefined)[], vocabSize: number | null) {
     if (os.endianness() !== 'LE') throw new PtflowError('reading a tokenized cache by offset needs a little-endian machine (Arrow stores little-endian)');
@@ -174,6 +175,16 @@ export class SplitTokens {
     }
   }
 
+  /**
+   * The content checks of every record batch holding tokens [start, end), now, as a read of them would
+   * do (throwing as it would): lets a reader verify the batches of blocks it will serve soon while it
+   * would otherwise wait (actors/CacheBlockActor.ts). Batches already verified cost nothing.
+   */
+  verifyRange(start: number, end: number): void {
+    if (!this.checking || end <= start) return;
+    for (let b = SplitTokens.findIn(this.tokStart, start); b < this.nTok.length && this.tokStart[b] < end; b++) this.ensureChecked(b);
+  }
+
   /** The list offsets of batch b, relative to its first token, checked. */
   private batchOffsets(b: number): Int32Array {
     const hit = this.offsetsCache.get(b);
@@ -215,7 +226,7 @@ export class SplitTokens {
     const nTok = this.nTok[b];
     if (off[0] !== v0 || off[n] - off[0] !== nTok) throw expected ? checksumMismatch(file, index, firstRow, n) : this.corrupt(b);
     const h = expected ? startBatchHash(off) : null;
-    const buf = (this.verifyBuf ??= new Int32Array(VERIFY_CHUNK));
+    const buf = (this.verifyBuf ??= new Uint32Array(VERIFY_CHUNK));
     const vocab = this.vocabSize;
     let bad = -1; // first out-of-range token of the batch, reported once the checksum has passed
     let badId = 0;
@@ -225,12 +236,10 @@ export class SplitTokens {
       this.readInto(b, this.valAt[b] + 4 * (v0 + t), bytes);
       h?.update(bytes);
       if (vocab !== null && bad < 0) {
-        for (let i = 0; i < m; i++) {
-          if (buf[i] < 0 || buf[i] >= vocab) {
-            bad = t + i;
-            badId = buf[i];
-            break;
-          }
+        const i = firstAtOrAbove(buf, m, vocab);
+        if (i >= 0) {
+          bad = t + i;
+          badId = buf[i] | 0;
         }
       }
     }
@@ -293,4 +302,13 @@ export class SplitTokens {
     if (two[0] < v0 || two[1] < two[0] || two[1] - v0 > this.nTok[b]) throw this.corrupt(b);
     return { start: this.tokStart[b] + two[0] - v0, end: this.tokStart[b] + two[1] - v0 };
   }
+}
+
+/**
+ * Index of the first of ids[0..m) at or above `limit`, else −1. The ids are Int32 read as Uint32, so a
+ * negative id is ≥ 2^31 and caught by the same single compare (half the work of `id < 0 || id ≥ limit`).
+ */
+function firstAtOrAbove(ids: Uint32Array, m: number, limit: number): number {
+  for (let i = 0; i < m; i++) if (ids[i] >= limit) return i;
+  return -1;
 }
