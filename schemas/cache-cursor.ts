@@ -23,6 +23,8 @@ export interface CacheStreamCursor {
   micro: number;
   /** What the state was made for, checked on resume. */
   check: { blocks: number; buffer_size: number; seed: number };
+  /** Snapshots of the stateful pipeline steps on the batches edge after this cursor's micro-batch, by step name (src/actors/step-snapshots.ts). */
+  steps?: Record<string, unknown>;
 }
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
@@ -35,6 +37,7 @@ const cacheStreamCursorSchema = z.object({
   buffer: z.object({ rng: z.object({ s: z.tuple([uint32, uint32, uint32, uint32]) }), phase: z.enum(['fill', 'stream', 'drain']), slots: z.array(nat) }),
   micro: nat,
   check: z.object({ blocks: nat, buffer_size: nat, seed: z.number().int() }),
+  steps: z.record(z.string(), z.unknown()).optional(),
 });
 
 export function isCacheStreamCursor(v: unknown): v is CacheStreamCursor {

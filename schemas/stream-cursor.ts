@@ -72,9 +72,10 @@ export interface StreamCursor {
   /** Training micro-batches produced up to and including the one this cursor follows. */
   micro: number;
   /**
-   * Snapshots (`snapshot()`, JSON) of the stateful pipeline steps on the docs and tokens edges, taken
-   * before they processed the RawDocs batch that starts at `shard`, by step name: a resumed run restores
-   * them before that batch is re-read (src/actors/step-snapshots.ts).
+   * Snapshots (`snapshot()`, JSON) of the stateful pipeline steps, by step name: of those on the docs
+   * and tokens edges taken before they processed the RawDocs batch that starts at `shard` (a resumed run
+   * restores them before that batch is re-read), of those on the batches edge taken after this cursor's
+   * micro-batch (src/actors/step-snapshots.ts).
    */
   steps?: Record<string, unknown>;
 }

@@ -22,6 +22,8 @@ export interface MapCursor {
    * (rebase_data_cursor, src/train/cursor-rebase.ts); absent = 0.
    */
   shift?: number;
+  /** Snapshots of the stateful pipeline steps on the batches edge after this cursor's micro-batch, by step name (src/actors/step-snapshots.ts). */
+  steps?: Record<string, unknown>;
 }
 
 export type DataCursor = MapCursor | StreamCursor | CacheStreamCursor;

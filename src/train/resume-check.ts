@@ -33,7 +33,7 @@ import { mapCursorAfterAnchor, rebaseMapCursor, type RebaseAnchor } from './curs
 const nat = z.number().int().min(0);
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat, shift: nat.optional() }).strict();
+const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat, shift: nat.optional(), steps: z.record(z.string(), z.unknown()).optional() }).strict();
 
 /** ptflow_state.json as written by saveCheckpoint (`step` and `data_settings` are absent in older checkpoints). */
 export const ptflowStateSchema = z.object({
@@ -269,7 +269,8 @@ function rebased(dir: string, file: string, step: number, cursor: DataCursor | n
     return { cursor, notes, rebase: null };
   }
   const from = cursor as MapCursor;
-  const to = rebaseMapCursor(from, globalMicroBatch(saved), globalMicroBatch(now));
+  // The batches-edge steps' snapshots go on with the data (src/actors/step-snapshots.ts).
+  const to: MapCursor = { ...rebaseMapCursor(from, globalMicroBatch(saved), globalMicroBatch(now)), ...(from.steps ? { steps: from.steps } : {}) };
   const position = from.micro * globalMicroBatch(saved) - (from.shift ?? 0);
   notes.push(
     `rebase_data_cursor: ${unit.join('; ')}: step ${step} of ${dir} continues at block ${position} of epoch ${from.epoch}, the next one not trained on ` +

@@ -47,7 +47,8 @@ import { dataSettingsOf, type DataSettings } from '../train/data-settings';
 import { checkResume, type ResumePlan } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
-import { parallelizable, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
+import { resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
+import { inexactResumeWarning } from '../actors/resume-exactness';
 import { insertSteps } from '../pipeline/insert-steps';
 import type { Launch } from '../distributed/launch';
 import { requireTransport } from '../distributed/world';
@@ -245,7 +246,10 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   }), inp.steps, [], stepSnapshotsOf(resumeCursor));
-  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, stepSnapshotsOf(resumeCursor), out);
+  if (resumeCursor !== null && inp.world.rank === 0) {
+    const warning = inexactResumeWarning(inp.steps, { streaming: c.streaming, worldSize: inp.world.size }, stepSnapshotsOf(resumeCursor));
+    if (warning !== null) out.write(warning + '\n');
+  }
   inp.run.set({ graph: tapGraph(graph) });
   // The hello names the backend the trainer actually started (auto resolves in its thread).
   bus.subscribe((e) => {
@@ -417,24 +421,6 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     cutoff_len: c.cutoff_len, gradient_checkpointing: c.gradient_checkpointing ?? null,
     disable_gradient_checkpointing: c.disable_gradient_checkpointing,
   };
-}
-
-/**
- * A map-style run re-reads every document on resume, so a deterministic step is in the same state at
- * the cursor. A streamed run seeks past documents: a stateful step on the docs or tokens edge is
- * restored from the snapshot its checkpoint's cursor holds (src/actors/step-snapshots.ts). A step that
- * keeps state without `snapshot`, a stateful step on the batches edge, or one the checkpoint has no
- * snapshot of starts empty there: said once.
- */
-function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, snapshots: Record<string, unknown>, out: NodeJS.WritableStream): void {
-  if (!streaming) return;
-  const inexact = steps.filter((s) => !parallelizable(s.def) && !(s.def.snapshot !== undefined && s.def.input !== 'batches' && s.name in snapshots));
-  if (inexact.length === 0) return;
-  out.write(
-    `warning: resuming a streamed run with stateful pipeline step${inexact.length > 1 ? 's' : ''} ${inexact.map((s) => `'${s.name}'`).join(', ')} ` +
-      'that the checkpoint holds no state of (no snapshot/restore, on the batches edge, or not in the run that wrote it): ' +
-      'they restart empty at the checkpoint, so the token stream is not guaranteed to match an uninterrupted run.\n',
-  );
 }
 
 /**
