@@ -18,7 +18,7 @@ import type { JsonValue } from '../schemas/ports';
 import type { Json } from '../src/actors/api';
 import { createExclusionWriter, type ExclusionWriter } from '../src/actors/exclusions';
 import { loadActor } from '../src/actors/load';
-import { isStreamTrainMeta, withCursorSnapshot, withStepSnapshot } from '../src/actors/step-snapshots';
+import { isStreamTrainMeta, splitOutputMetas, withCursorSnapshot, withStepSnapshot } from '../src/actors/step-snapshots';
 import { parseStepOptions } from '../src/actors/options';
 import type { StepParams } from '../src/actors/step-params';
 import { StepRunner, type StepCounts } from '../src/actors/step-runner';
@@ -115,7 +115,8 @@ export const stage = defineStage<StepParams>(async (ctx) => {
     const after = runner.stateful ? runner.snapshot() : undefined;
     // Batches edge: the cursor after this micro-batch resumes the step in its state after it.
     if (p.input === 'batches') meta = withCursorSnapshot(meta, ctx.actor, after);
-    for (const payload of outputs) await out.send(payload, meta);
+    const metas = p.input === 'batches' ? splitOutputMetas(meta, ctx.actor, outputs.length) : null;
+    for (const [i, payload] of outputs.entries()) await out.send(payload, metas ? metas[i] : meta);
     lastMeta = meta;
     mem.exclusions?.commit();
     if (runner.stateful) mem.snapshot = after;
@@ -155,7 +156,8 @@ async function runPooled(ctx: StageContext<StepParams>, mem: StepMemory, pool: P
     throwIfArmed(ctx.actor, mem.handled);
     for (const l of r.logs) ctx.log(l.level, `${ctx.actor}: ${l.message}`);
     for (const d of r.drops) mem.exclusions?.add(d);
-    for (const payload of r.outputs) await out.send(payload, f.meta);
+    const metas = p.input === 'batches' ? splitOutputMetas(f.meta, ctx.actor, r.outputs.length) : null;
+    for (const [i, payload] of r.outputs.entries()) await out.send(payload, metas ? metas[i] : f.meta);
     mem.exclusions?.commit();
     for (const [k, n] of Object.entries(r.counts)) mem.live[k] = (mem.live[k] ?? 0) + n;
     mem.counts = { ...mem.live };

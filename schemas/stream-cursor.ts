@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { PtflowError } from '../src/errors';
+import { splitMarkSchema, type SplitMark } from './split-mark';
 
 /** Where one dataset's reader stands: `order` = index into this epoch's file order, `pos` in that file. */
 export interface SourcePos {
@@ -78,6 +79,8 @@ export interface StreamCursor {
    * micro-batch (src/actors/step-snapshots.ts).
    */
   steps?: Record<string, unknown>;
+  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  split?: SplitMark;
 }
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
@@ -99,7 +102,7 @@ const shardSchema = z.object({
   check: z.object({ files: nat, buffer_size: nat, seed: z.number().int(), val_size: nat }),
 });
 
-const cursorSchema = z.object({ kind: z.literal('stream'), shard: shardSchema, doc: nat, token: nat, micro: nat, steps: z.record(z.string(), z.unknown()).optional() });
+const cursorSchema = z.object({ kind: z.literal('stream'), shard: shardSchema, doc: nat, token: nat, micro: nat, steps: z.record(z.string(), z.unknown()).optional(), split: splitMarkSchema.optional() });
 
 export function isStreamCursor(v: unknown): v is StreamCursor {
   return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'stream';

@@ -21,6 +21,12 @@
  *   withCursorSnapshot(meta, step, snapshot) → meta (unchanged unless the meta holds a data cursor)
  *
  *   stepSnapshotsOf(cursor) → { step: snapshot }    (empty for a cursor without any)
+ *
+ * A batches step may send several micro-batches for one it got; each carries the input's cursor (after
+ * the whole input micro-batch). All but the last are marked (schemas/split-mark.ts): a checkpoint
+ * taken there cannot be resumed exactly, and the resume says so instead of losing the rest.
+ *
+ *   splitOutputMetas(meta, step, n) → the n metas to send (meta itself for n ≤ 1 or no cursor)
  */
 import type { JsonValue } from '../../schemas/ports';
 import type { Json } from './api';
@@ -48,6 +54,14 @@ export function withStepSnapshot(meta: JsonValue, step: string, snapshot: Json |
 export function withCursorSnapshot(meta: JsonValue, step: string, snapshot: Json | undefined): JsonValue {
   if (snapshot === undefined || !isObject(meta) || !isObject(meta.cursor)) return meta;
   return { ...meta, cursor: addStep(meta.cursor, step, snapshot) };
+}
+
+export function splitOutputMetas(meta: JsonValue, step: string, n: number): JsonValue[] {
+  if (n <= 1 || !isObject(meta) || !isObject(meta.cursor)) return new Array<JsonValue>(n).fill(meta);
+  const cursor = meta.cursor;
+  return Array.from({ length: n }, (_, i) =>
+    i === n - 1 ? meta : { ...meta, lastInEpoch: false, cursor: { ...cursor, split: { step, sent: i + 1, of: n } } },
+  );
 }
 
 export function stepSnapshotsOf(cursor: unknown): Record<string, Json> {

@@ -44,6 +44,7 @@ import { tensorboardDir } from '../outputs/tensorboard/log-dir';
 import { EventFileWriter } from '../outputs/tensorboard/event-writer';
 import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
 import { dataSettingsOf, type DataSettings } from '../train/data-settings';
+import { pipelineSettingsOf } from '../train/pipeline-settings';
 import { checkResume, type ResumePlan } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
@@ -153,7 +154,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
   await hangIfArmed('hang-startup', 1);
-  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size);
+  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size, pipelineSettingsOf([...steps.prepare, ...steps.graph]));
   const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip, c.rebase_data_cursor) : null;
   makeOutputDir(c.output_dir);
   // Rank 0 writes output_dir; the other ranks of its job only read from it (a checkpoint to resume).
