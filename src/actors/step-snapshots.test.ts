@@ -1,6 +1,6 @@
 import { parseCacheStreamCursor } from '../../schemas/cache-cursor';
 import { parseStreamCursor } from '../../schemas/stream-cursor';
-import { stepSnapshotsOf, withCursorSnapshot, withStepSnapshot } from './step-snapshots';
+import { splitOutputMetas, stepSnapshotsOf, withCursorSnapshot, withStepSnapshot } from './step-snapshots';
 
 const cacheCursor = {
   kind: 'cache-stream', epoch: 1, read: 4, buffer: { rng: { s: [1, 2, 3, 4] }, phase: 'stream', slots: [3, 0] }, micro: 9,
@@ -38,5 +38,17 @@ describe('step snapshots in data cursors', () => {
     expect(stepSnapshotsOf({ epoch: 1, micro: 2, steps })).toEqual(steps);
     expect(stepSnapshotsOf(parseCacheStreamCursor(cacheCursor, 'w'))).toEqual({});
     expect(stepSnapshotsOf(null)).toEqual({});
+  });
+
+  it('a batches step that splits a micro-batch marks all but the last part (kept by the stream cursor schemas)', () => {
+    const meta = { epoch: 0, micro: 5, lastInEpoch: true, cursor: { ...streamCursor, steps: { b: { n: 6 } } } };
+    const [first, second, last] = splitOutputMetas(meta, 'b', 3) as { lastInEpoch: boolean; cursor: unknown }[];
+    expect(first).toEqual({ ...meta, lastInEpoch: false, cursor: { ...meta.cursor, split: { step: 'b', sent: 1, of: 3 } } });
+    expect(second.cursor).toEqual({ ...meta.cursor, split: { step: 'b', sent: 2, of: 3 } });
+    expect(last).toBe(meta);
+    expect(parseStreamCursor(first.cursor, 'w').split).toEqual({ step: 'b', sent: 1, of: 3 });
+    expect(parseCacheStreamCursor({ ...cacheCursor, split: { step: 'b', sent: 1, of: 2 } }, 'w').split).toEqual({ step: 'b', sent: 1, of: 2 });
+    expect(splitOutputMetas(meta, 'b', 1)).toEqual([meta]);
+    expect(splitOutputMetas({ epoch: 0 }, 'b', 2)).toEqual([{ epoch: 0 }, { epoch: 0 }]);
   });
 });
