@@ -109,6 +109,8 @@ describe.each([
     // Step 6 trained on the first half of n = 6 (its cursor marked), step 7 on the second half.
     expect(refTrace[5].meta.split).toEqual({ step: 'rotate_rows', sent: 1, of: 2 });
     expect(refTrace[6].meta.split).toBeUndefined();
+    expect(a.stderr.match(/^warn: \S+checkpoint-6 ends on micro-batch 1 of the 2 that pipeline step 'rotate_rows' made of one micro-batch: it cannot be resumed exactly/gm)).toHaveLength(1);
+    expect(a.stderr).not.toMatch(/checkpoint-12 ends on/);
     const fromSplit = await runCli(['train', cfg(`${mode}-from-6`, streaming, './rotate_rows.ts'), `resume_from_checkpoint=${path.join(ref, 'checkpoint-6')}`]);
     expect(fromSplit.code).toBe(2);
     expect(fromSplit.stderr).toMatch(/cannot resume \S+checkpoint-6 exactly: step 6 ended on micro-batch 1 of the 2 that pipeline step 'rotate_rows' made of one micro-batch.*ignore_data_skip: true/);
