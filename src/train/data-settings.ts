@@ -4,7 +4,8 @@
  * current configuration (src/train/resume-check.ts) and refuses a change that would make the cursor
  * point somewhere else than where the run stopped.
  *
- * The `pipeline:` steps are part of it (src/train/pipeline-settings.ts): they change what the trainer gets.
+ * The `pipeline:` steps are part of it (src/train/pipeline-settings.ts): they change what the trainer
+ * gets (their `workers` is recorded but may change).
  *
  * Not part of it (safe to change on resume): logging / eval / save schedules, learning rate and
  * optimizer settings, max_steps / num_train_epochs, eval batch size, backend and threads.

@@ -5,7 +5,10 @@
  *  1. The checkpoint's files agree with each other: the directory name checkpoint-N, trainer_state.json
  *     `global_step`, scheduler.json `last_epoch` / `_step_count`, rng_state.json `step` and
  *     ptflow_state.json `step` all say N; ptflow_state.json is well formed (its cursor included) and its
- *     data cursor is where N optimizer steps leave the data.
+ *     data cursor is where N optimizer steps leave the data (unless a `pipeline:` step on the batches
+ *     edge may drop or split micro-batches: then the cursor alone says where the data continues). A
+ *     cursor between the parts of a split micro-batch (schemas/split-mark.ts) is refused (exit 2) unless
+ *     ignore_data_skip.
  *  2. The settings the data order depends on (src/train/data-settings.ts), the `pipeline:` steps
  *     included, are those the checkpoint was written with (the world size may change if per_device_train_batch_size × world_size stays).
  *     A change is refused, naming each key old → new, unless `ignore_data_skip: true` (then the data
