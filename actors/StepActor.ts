@@ -18,7 +18,7 @@ import type { JsonValue } from '../schemas/ports';
 import type { Json } from '../src/actors/api';
 import { createExclusionWriter, type ExclusionWriter } from '../src/actors/exclusions';
 import { loadActor } from '../src/actors/load';
-import { isStreamTrainMeta, withStepSnapshot } from '../src/actors/step-snapshots';
+import { isStreamTrainMeta, splitOutputMetas, withCursorSnapshot, withStepSnapshot } from '../src/actors/step-snapshots';
 import { parseStepOptions } from '../src/actors/options';
 import type { StepParams } from '../src/actors/step-params';
 import { StepRunner, type StepCounts } from '../src/actors/step-runner';
@@ -41,7 +41,7 @@ interface StepMemory {
   counts: StepCounts;
   handled: number;
   exclusions: ExclusionWriter | null;
-  /** A resumed streamed run: the snapshot to restore before the first training batch. */
+  /** A resumed streamed run, step on the docs or tokens edge: the snapshot to restore before the first training batch. */
   resume?: Json;
   /** Hands each pool thread its instance index (ActorContext.worker). */
   slots?: SharedArrayBuffer;
@@ -65,10 +65,13 @@ export const stage = defineStage<StepParams>(async (ctx) => {
         log: (level, message) => ctx.log(level, `${ctx.actor}: ${message}`),
         attempt: () => ctx.attempt,
       });
-      await runner.start();
+      // On the batches edge a resumed run's step starts from its snapshot after the checkpoint's last
+      // micro-batch: every batch it sees comes after it (src/actors/step-snapshots.ts).
+      const onBatches = p.input === 'batches';
+      await runner.start(runner.stateful && onBatches ? p.resume_snapshot : undefined);
       memory = {
         runner, pool: null, live: runner.counts, snapshot: runner.snapshot(), counts: { ...runner.counts }, handled: 0, exclusions,
-        resume: runner.stateful ? p.resume_snapshot : undefined,
+        resume: runner.stateful && !onBatches ? p.resume_snapshot : undefined,
       };
     }
     const made = memory;
@@ -106,12 +109,17 @@ export const stage = defineStage<StepParams>(async (ctx) => {
       mem.resume = undefined;
       mem.snapshot = runner.snapshot();
     }
-    // What a streamed run's cursor needs to resume this step before this batch: its state now.
-    const meta = runner.stateful ? withStepSnapshot(m.meta, ctx.actor, mem.snapshot) : m.meta;
-    for (const payload of await runner.process(m.payload)) await out.send(payload, meta);
+    // Docs / tokens edge: what a streamed run's cursor needs to resume this step before this batch, its state now.
+    let meta = runner.stateful && p.input !== 'batches' ? withStepSnapshot(m.meta, ctx.actor, mem.snapshot) : m.meta;
+    const outputs = await runner.process(m.payload);
+    const after = runner.stateful ? runner.snapshot() : undefined;
+    // Batches edge: the cursor after this micro-batch resumes the step in its state after it.
+    if (p.input === 'batches') meta = withCursorSnapshot(meta, ctx.actor, after);
+    const metas = p.input === 'batches' ? splitOutputMetas(meta, ctx.actor, outputs.length) : null;
+    for (const [i, payload] of outputs.entries()) await out.send(payload, metas ? metas[i] : meta);
     lastMeta = meta;
     mem.exclusions?.commit();
-    if (runner.stateful) mem.snapshot = runner.snapshot();
+    if (runner.stateful) mem.snapshot = after;
     mem.counts = { ...runner.counts };
     report(false);
   }
@@ -148,7 +156,8 @@ async function runPooled(ctx: StageContext<StepParams>, mem: StepMemory, pool: P
     throwIfArmed(ctx.actor, mem.handled);
     for (const l of r.logs) ctx.log(l.level, `${ctx.actor}: ${l.message}`);
     for (const d of r.drops) mem.exclusions?.add(d);
-    for (const payload of r.outputs) await out.send(payload, f.meta);
+    const metas = p.input === 'batches' ? splitOutputMetas(f.meta, ctx.actor, r.outputs.length) : null;
+    for (const [i, payload] of r.outputs.entries()) await out.send(payload, metas ? metas[i] : f.meta);
     mem.exclusions?.commit();
     for (const [k, n] of Object.entries(r.counts)) mem.live[k] = (mem.live[k] ?? 0) + n;
     mem.counts = { ...mem.live };

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { PtflowError } from '../src/errors';
+import { splitMarkSchema, type SplitMark } from './split-mark';
 
 export interface CacheStreamCursor {
   kind: 'cache-stream';
@@ -23,6 +24,10 @@ export interface CacheStreamCursor {
   micro: number;
   /** What the state was made for, checked on resume. */
   check: { blocks: number; buffer_size: number; seed: number };
+  /** Snapshots of the stateful pipeline steps on the batches edge after this cursor's micro-batch, by step name (src/actors/step-snapshots.ts). */
+  steps?: Record<string, unknown>;
+  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  split?: SplitMark;
 }
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
@@ -35,6 +40,8 @@ const cacheStreamCursorSchema = z.object({
   buffer: z.object({ rng: z.object({ s: z.tuple([uint32, uint32, uint32, uint32]) }), phase: z.enum(['fill', 'stream', 'drain']), slots: z.array(nat) }),
   micro: nat,
   check: z.object({ blocks: nat, buffer_size: nat, seed: z.number().int() }),
+  steps: z.record(z.string(), z.unknown()).optional(),
+  split: splitMarkSchema.optional(),
 });
 
 export function isCacheStreamCursor(v: unknown): v is CacheStreamCursor {

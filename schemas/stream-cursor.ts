@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { PtflowError } from '../src/errors';
+import { splitMarkSchema, type SplitMark } from './split-mark';
 
 /** Where one dataset's reader stands: `order` = index into this epoch's file order, `pos` in that file. */
 export interface SourcePos {
@@ -72,11 +73,14 @@ export interface StreamCursor {
   /** Training micro-batches produced up to and including the one this cursor follows. */
   micro: number;
   /**
-   * Snapshots (`snapshot()`, JSON) of the stateful pipeline steps on the docs and tokens edges, taken
-   * before they processed the RawDocs batch that starts at `shard`, by step name: a resumed run restores
-   * them before that batch is re-read (src/actors/step-snapshots.ts).
+   * Snapshots (`snapshot()`, JSON) of the stateful pipeline steps, by step name: of those on the docs
+   * and tokens edges taken before they processed the RawDocs batch that starts at `shard` (a resumed run
+   * restores them before that batch is re-read), of those on the batches edge taken after this cursor's
+   * micro-batch (src/actors/step-snapshots.ts).
    */
   steps?: Record<string, unknown>;
+  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  split?: SplitMark;
 }
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
@@ -98,7 +102,7 @@ const shardSchema = z.object({
   check: z.object({ files: nat, buffer_size: nat, seed: z.number().int(), val_size: nat }),
 });
 
-const cursorSchema = z.object({ kind: z.literal('stream'), shard: shardSchema, doc: nat, token: nat, micro: nat, steps: z.record(z.string(), z.unknown()).optional() });
+const cursorSchema = z.object({ kind: z.literal('stream'), shard: shardSchema, doc: nat, token: nat, micro: nat, steps: z.record(z.string(), z.unknown()).optional(), split: splitMarkSchema.optional() });
 
 export function isStreamCursor(v: unknown): v is StreamCursor {
   return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'stream';

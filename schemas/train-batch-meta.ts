@@ -9,6 +9,7 @@
  */
 import type { CacheStreamCursor } from './cache-cursor';
 import type { StreamCursor } from './stream-cursor';
+import type { SplitMark } from './split-mark';
 
 export interface MapCursor {
   kind?: 'map';
@@ -22,6 +23,10 @@ export interface MapCursor {
    * (rebase_data_cursor, src/train/cursor-rebase.ts); absent = 0.
    */
   shift?: number;
+  /** Snapshots of the stateful pipeline steps on the batches edge after this cursor's micro-batch, by step name (src/actors/step-snapshots.ts). */
+  steps?: Record<string, unknown>;
+  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  split?: SplitMark;
 }
 
 export type DataCursor = MapCursor | StreamCursor | CacheStreamCursor;

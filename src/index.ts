@@ -18,7 +18,8 @@ export {
   type Json,
   type StepOutput,
 } from './actors/api';
-export { contractViolation, docsBatch, readDocs, readTokens, tokensBatch, type Doc, type TokenDoc } from './actors/edges';
+export { contractViolation, docsBatch, readDocs, readTokens, readTrainBatch, tokensBatch, trainBatch, type Doc, type TokenDoc } from './actors/edges';
+export type { MicroBatch } from './engine/batch';
 export { BUILTIN_ACTORS } from './actors/builtin';
 export type { TrainRunOptions, TrainRunResult } from './workflow/train';
 export type { PrepareResult } from './workflow/prepare';

@@ -11,6 +11,8 @@ import { Dictionary, FixedSizeList, Int32, Int64, List, RecordBatch, Schema, Tab
 import { SCHEMA_KEY, SCHEMA_VERSION, VERSION_KEY, type MessageType } from '../../schemas/arrow-ipc';
 import { encodeRawDocs } from '../../schemas/raw-docs';
 import { decodeTokenizedDocs, encodeTokenizedDocs } from '../../schemas/tokenized-docs';
+import { decodeTrainBatch, encodeTrainBatch } from '../../schemas/train-batch';
+import type { MicroBatch } from '../engine/batch';
 import type { EdgeKind } from './api';
 
 export const EDGE_SCHEMA: Record<EdgeKind, MessageType> = { docs: 'RawDocs', tokens: 'TokenizedDocs', batches: 'TrainBatch' };
@@ -142,4 +144,17 @@ export function readTokens(batch: RecordBatch): TokenDoc[] {
 /** A tokens batch of `docs`. */
 export function tokensBatch(docs: readonly { id: number | bigint; ids: Int32Array }[]): RecordBatch {
   return batchFromIpc(encodeTokenizedDocs(docs.map((d) => BigInt(d.id)), docs.map((d) => d.ids)));
+}
+
+/**
+ * The rows of a batches batch as flat row-major arrays of rows × seq_len (`MicroBatch`): a copy, so a
+ * step may change them and make a new batch of them with `trainBatch`.
+ */
+export function readTrainBatch(batch: RecordBatch): MicroBatch {
+  return decodeTrainBatch(batchToIpc(batch, 'batches'));
+}
+
+/** A batches batch of `rows` (rows × seq_len arrays; position_ids and segment_ids optional). */
+export function trainBatch(rows: MicroBatch): RecordBatch {
+  return batchFromIpc(encodeTrainBatch(rows));
 }

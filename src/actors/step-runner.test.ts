@@ -2,7 +2,8 @@ import { tableFromArrays } from 'apache-arrow';
 import { z } from 'zod';
 import { decodeRawDocs, encodeRawDocs } from '../../schemas/raw-docs';
 import { defineActor, defineFilter } from './api';
-import { docsBatch, readDocs } from './edges';
+import { docsBatch, readDocs, readTrainBatch, trainBatch } from './edges';
+import { decodeTrainBatch, encodeTrainBatch } from '../../schemas/train-batch';
 import { parseStepOptions } from './options';
 import { StepRunner } from './step-runner';
 
@@ -75,6 +76,37 @@ describe('StepRunner', () => {
     const r = new StepRunner(t, {}, opts);
     await r.start();
     await expect(r.process(docs(['a']))).rejects.toThrow("pipeline step 't' (cfg.yaml:3): process threw: kaput");
+  });
+
+  it('a batches actor reads the rows with readTrainBatch and makes a new batch with trainBatch', async () => {
+    // Swaps the two rows of each batch and ignores the first label of each row.
+    const swap = defineActor({
+      name: 'swap', input: 'batches', output: 'batches',
+      process(batch) {
+        const b = readTrainBatch(batch);
+        const w = b.seqLen;
+        const flip = (a: Int32Array) => Int32Array.from([...a.subarray(w), ...a.subarray(0, w)]);
+        const labels = flip(b.labels);
+        for (let r = 0; r < b.batchSize; r++) labels[r * w] = -100;
+        return trainBatch({ ...b, inputIds: flip(b.inputIds), attentionMask: flip(b.attentionMask), labels, positionIds: flip(b.positionIds!) });
+      },
+    });
+    const r = new StepRunner(swap, {}, opts);
+    await r.start();
+    const input = encodeTrainBatch({
+      batchSize: 2, seqLen: 3, inputIds: Int32Array.from([1, 2, 3, 4, 5, 0]), attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0]),
+      labels: Int32Array.from([1, 2, 3, 4, 5, -100]), positionIds: Int32Array.from([0, 1, 2, 0, 1, 2]),
+    });
+    const [out] = await r.process(input);
+    const b = decodeTrainBatch(out);
+    expect([b.batchSize, b.seqLen]).toEqual([2, 3]);
+    expect(Array.from(b.inputIds)).toEqual([4, 5, 0, 1, 2, 3]);
+    expect(Array.from(b.attentionMask)).toEqual([1, 1, 0, 1, 1, 1]);
+    expect(Array.from(b.labels)).toEqual([-100, 5, -100, -100, 2, 3]);
+    expect(Array.from(b.positionIds!)).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(b.segmentIds).toBeUndefined();
+    // the input message is not changed
+    expect(Array.from(decodeTrainBatch(input).inputIds)).toEqual([1, 2, 3, 4, 5, 0]);
   });
 
   it('snapshot / restore carry state', async () => {

@@ -92,7 +92,7 @@ export function describePreprocessing(inp: PreprocessingInput): Preprocessing {
 }
 
 /** JSON with object keys sorted at every level (a stable byte string for hashing). */
-function canonical(v: unknown): string {
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
@@ -188,7 +188,7 @@ function diffPipeline(built: readonly PipelineStepPrint[], now: readonly Pipelin
 const short = (source: string): string => (source.startsWith('sha256:') ? source.slice(0, 19) : source);
 
 /** "min_doc_words 50 → 60, max_doc_words 100000 → null" (top-level keys of two option objects). */
-function optionChanges(a: unknown, b: unknown): string {
+export function optionChanges(a: unknown, b: unknown): string {
   const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { '': v });
   const x = obj(a);
   const y = obj(b);

@@ -4,6 +4,9 @@
  * current configuration (src/train/resume-check.ts) and refuses a change that would make the cursor
  * point somewhere else than where the run stopped.
  *
+ * The `pipeline:` steps are part of it (src/train/pipeline-settings.ts): they change what the trainer
+ * gets (their `workers` is recorded but may change).
+ *
  * Not part of it (safe to change on resume): logging / eval / save schedules, learning rate and
  * optimizer settings, max_steps / num_train_epochs, eval batch size, backend and threads.
  *
@@ -17,6 +20,7 @@ import type { DatasetSpec } from '../data/registry';
 import { describePreprocessing, diffPreprocessing } from '../cache/fingerprint';
 import { preprocessingSchema } from '../../schemas/token-cache';
 import { rebaseAnchorSchema } from './cursor-rebase';
+import { diffPipelineSettings, pipelineStepSettingSchema, type PipelineStepSetting } from './pipeline-settings';
 
 export const dataSettingsSchema = z.object({
   version: z.literal(1),
@@ -41,11 +45,14 @@ export const dataSettingsSchema = z.object({
    * restarted from the beginning (ignore_data_skip); absent when never. Later cursors are checked from it.
    */
   rebase: rebaseAnchorSchema.optional(),
+  /** The `pipeline:` steps, in YAML order ([] for none); absent in checkpoints of an older ptflow (unknown). */
+  pipeline: z.array(pipelineStepSettingSchema).optional(),
 });
 export type DataSettings = z.infer<typeof dataSettingsSchema>;
 
 export function dataSettingsOf(
   c: TrainConfig, trainSets: readonly DatasetSpec[], evalSets: readonly DatasetSpec[], tokenizerFingerprint: string, worldSize = 1,
+  pipeline: PipelineStepSetting[] = [],
 ): DataSettings {
   return {
     version: 1,
@@ -64,6 +71,7 @@ export function dataSettingsOf(
     disable_shuffling: c.disable_shuffling,
     world_size: worldSize,
     micro_per_epoch: null,
+    pipeline,
   };
 }
 
@@ -89,5 +97,7 @@ export function diffDataSettings(saved: DataSettings, now: DataSettings): string
   }
   // The cache's format version says nothing about the data order.
   out.push(...diffPreprocessing({ ...saved.preprocessing, format_version: now.preprocessing.format_version }, now.preprocessing));
+  // A checkpoint of an older ptflow does not say (resume-check.ts notes that once).
+  if (saved.pipeline !== undefined && now.pipeline !== undefined) out.push(...diffPipelineSettings(saved.pipeline, now.pipeline));
   return out;
 }

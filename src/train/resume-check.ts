@@ -5,9 +5,12 @@
  *  1. The checkpoint's files agree with each other: the directory name checkpoint-N, trainer_state.json
  *     `global_step`, scheduler.json `last_epoch` / `_step_count`, rng_state.json `step` and
  *     ptflow_state.json `step` all say N; ptflow_state.json is well formed (its cursor included) and its
- *     data cursor is where N optimizer steps leave the data.
- *  2. The settings the data order depends on (src/train/data-settings.ts) are those the checkpoint
- *     was written with (the world size may change if per_device_train_batch_size × world_size stays).
+ *     data cursor is where N optimizer steps leave the data (unless a `pipeline:` step on the batches
+ *     edge may drop or split micro-batches: then the cursor alone says where the data continues). A
+ *     cursor between the parts of a split micro-batch (schemas/split-mark.ts) is refused (exit 2) unless
+ *     ignore_data_skip.
+ *  2. The settings the data order depends on (src/train/data-settings.ts), the `pipeline:` steps
+ *     included, are those the checkpoint was written with (the world size may change if per_device_train_batch_size × world_size stays).
  *     A change is refused, naming each key old → new, unless `ignore_data_skip: true` (then the data
  *     starts again from its beginning; weights, optimizer and step are restored), or, for a change of
  *     batch size / accumulation / world size only, `rebase_data_cursor: true` (the data continues at
@@ -29,11 +32,13 @@ import type { DataCursor, MapCursor } from '../../schemas/train-batch-meta';
 import type { JsonValue } from '../../schemas/ports';
 import { dataSettingsSchema, diffDataSettings, globalMicroBatch, type DataSettings } from './data-settings';
 import { mapCursorAfterAnchor, rebaseMapCursor, type RebaseAnchor } from './cursor-rebase';
+import { hasBatchesStep } from './pipeline-settings';
+import { splitMarkSchema, type SplitMark } from '../../schemas/split-mark';
 
 const nat = z.number().int().min(0);
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat, shift: nat.optional() }).strict();
+const mapCursorSchema = z.object({ kind: z.literal('map').optional(), epoch: nat, micro: nat, shift: nat.optional(), steps: z.record(z.string(), z.unknown()).optional(), split: splitMarkSchema.optional() }).strict();
 
 /** ptflow_state.json as written by saveCheckpoint (`step` and `data_settings` are absent in older checkpoints). */
 export const ptflowStateSchema = z.object({
@@ -129,8 +134,14 @@ function streamMicroAfter(s: DataSettings, step: number): number {
   return (step - from) * s.gradient_accumulation_steps;
 }
 
-/** The cursor of `state` validated for its kind, and checked against `step` where the checkpoint says enough. */
-function checkCursor(file: string, state: PtflowStateFile, step: number): DataCursor | null {
+/**
+ * The cursor of `state` validated for its kind, and checked against `step` where the checkpoint says
+ * enough. With a `pipeline:` step on the batches edge (`batchesSteps`) the cursor is not checked against
+ * the step: such a step may drop micro-batches or split one into several, so the cursor (the data the
+ * collator sent) and the step (the micro-batches the trainer took) part, and the cursor is where the
+ * data continues.
+ */
+function checkCursor(file: string, state: PtflowStateFile, step: number, batchesSteps: boolean): DataCursor | null {
   const c = state.cursor;
   const s = state.data_settings;
   if (c === null || c === undefined) {
@@ -147,14 +158,14 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
   }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
     const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
-    if (s && cursor.micro !== streamMicroAfter(s, step)) {
+    if (s && !batchesSteps && cursor.micro !== streamMicroAfter(s, step)) {
       throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
     return cursor;
   }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
     const cursor = parseStreamCursor(c, `${file}: field cursor`);
-    if (s && cursor.micro !== streamMicroAfter(s, step)) {
+    if (s && !batchesSteps && cursor.micro !== streamMicroAfter(s, step)) {
       throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
     return cursor;
@@ -174,6 +185,7 @@ function checkCursor(file: string, state: PtflowStateFile, step: number): DataCu
         `${file}: field cursor.micro is ${cursor.micro}, past the end of an epoch of ${epochMicro} micro-batches`,
       );
     }
+    if (batchesSteps) return cursor;
     const want: MapCursor = s.rebase !== undefined && step >= s.rebase.step
       ? mapCursorAfterAnchor(s.rebase, step - s.rebase.step, s.micro_per_epoch, s.gradient_accumulation_steps)
       : mapCursorAfter(step, s.micro_per_epoch, s.gradient_accumulation_steps);
@@ -205,9 +217,10 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
   }
   const { step, state } = checkCheckpointFiles(dir);
   const file = path.join(dir, 'ptflow_state.json');
-  const cursor = checkCursor(file, state, step);
-  const notes: string[] = [];
   const saved = state.data_settings;
+  // A checkpoint of an older ptflow does not record its steps: the current ones stand in.
+  const cursor = checkCursor(file, state, step, hasBatchesStep(saved?.pipeline ?? now.pipeline ?? []));
+  const notes: string[] = [];
   if (!saved) {
     notes.push(`note: ${dir} does not record its data settings (written by an older ptflow): the data order cannot be checked`);
     if (rebaseCursor) throw new PtflowError(`rebase_data_cursor: ${dir} does not record the batch size it was written with (written by an older ptflow); it cannot be re-based`, 2);
@@ -221,6 +234,11 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
     );
     // The data restarts here: later checkpoints of this run are checked from this step on.
     return { cursor: null, notes, rebase: { step, epoch: 0, micro: 0, shift: 0 } };
+  }
+  const split = cursor === null ? undefined : cursor.split;
+  if (split !== undefined) throw midSplit(dir, step, split);
+  if (saved.pipeline === undefined) {
+    notes.push(`note: ${dir} does not record its pipeline: steps (written by an older ptflow): a change of them since then cannot be checked`);
   }
   if (rebaseCursor) return rebased(dir, file, step, cursor, saved, now, notes);
   if (changes.length > 0) {
@@ -238,6 +256,16 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
     );
   }
   return { cursor, notes, rebase: null };
+}
+
+function midSplit(dir: string, step: number, m: SplitMark): PtflowError {
+  return new PtflowError(
+    `cannot resume ${dir} exactly: step ${step} ended on micro-batch ${m.sent} of the ${m.of} that pipeline step '${m.step}' made of one ` +
+      `micro-batch, and a data cursor can only continue after the whole micro-batch it split (the other ${m.of - m.sent} would be lost). ` +
+      'Resume from a checkpoint written at the end of a split, or set ignore_data_skip: true to keep the weights, optimizer and step and start ' +
+      'the data again from its beginning, or start afresh',
+    2,
+  );
 }
 
 /** The changes rebase_data_cursor cannot accept (everything but the batch unit). */
@@ -269,7 +297,8 @@ function rebased(dir: string, file: string, step: number, cursor: DataCursor | n
     return { cursor, notes, rebase: null };
   }
   const from = cursor as MapCursor;
-  const to = rebaseMapCursor(from, globalMicroBatch(saved), globalMicroBatch(now));
+  // The batches-edge steps' snapshots go on with the data (src/actors/step-snapshots.ts).
+  const to: MapCursor = { ...rebaseMapCursor(from, globalMicroBatch(saved), globalMicroBatch(now)), ...(from.steps ? { steps: from.steps } : {}) };
   const position = from.micro * globalMicroBatch(saved) - (from.shift ?? 0);
   notes.push(
     `rebase_data_cursor: ${unit.join('; ')}: step ${step} of ${dir} continues at block ${position} of epoch ${from.epoch}, the next one not trained on ` +

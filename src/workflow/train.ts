@@ -44,10 +44,12 @@ import { tensorboardDir } from '../outputs/tensorboard/log-dir';
 import { EventFileWriter } from '../outputs/tensorboard/event-writer';
 import { evalOnlyEntry, tensorboardScalars } from '../outputs/tensorboard/hf-tags';
 import { dataSettingsOf, type DataSettings } from '../train/data-settings';
+import { pipelineSettingsOf } from '../train/pipeline-settings';
 import { checkResume, type ResumePlan } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
 import type { DataCursor } from '../../schemas/train-batch-meta';
-import { parallelizable, resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
+import { resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
+import { inexactResumeWarning } from '../actors/resume-exactness';
 import { insertSteps } from '../pipeline/insert-steps';
 import type { Launch } from '../distributed/launch';
 import { requireTransport } from '../distributed/world';
@@ -152,7 +154,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     resumeFromCheckpoint: c.resume_from_checkpoint,
   });
   await hangIfArmed('hang-startup', 1);
-  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size);
+  const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size, pipelineSettingsOf([...steps.prepare, ...steps.graph]));
   const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip, c.rebase_data_cursor) : null;
   makeOutputDir(c.output_dir);
   // Rank 0 writes output_dir; the other ranks of its job only read from it (a checkpoint to resume).
@@ -245,7 +247,10 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
   }), inp.steps, [], stepSnapshotsOf(resumeCursor));
-  if (resumeCursor !== null) warnInexactResume(inp.steps, c.streaming, stepSnapshotsOf(resumeCursor), out);
+  if (resumeCursor !== null && inp.world.rank === 0) {
+    const warning = inexactResumeWarning(inp.steps, { streaming: c.streaming, worldSize: inp.world.size }, stepSnapshotsOf(resumeCursor));
+    if (warning !== null) out.write(warning + '\n');
+  }
   inp.run.set({ graph: tapGraph(graph) });
   // The hello names the backend the trainer actually started (auto resolves in its thread).
   bus.subscribe((e) => {
@@ -417,24 +422,6 @@ function trainerParams(c: TrainConfig, resumeFrom: string | null) {
     cutoff_len: c.cutoff_len, gradient_checkpointing: c.gradient_checkpointing ?? null,
     disable_gradient_checkpointing: c.disable_gradient_checkpointing,
   };
-}
-
-/**
- * A map-style run re-reads every document on resume, so a deterministic step is in the same state at
- * the cursor. A streamed run seeks past documents: a stateful step on the docs or tokens edge is
- * restored from the snapshot its checkpoint's cursor holds (src/actors/step-snapshots.ts). A step that
- * keeps state without `snapshot`, a stateful step on the batches edge, or one the checkpoint has no
- * snapshot of starts empty there: said once.
- */
-function warnInexactResume(steps: readonly ResolvedStep[], streaming: boolean, snapshots: Record<string, unknown>, out: NodeJS.WritableStream): void {
-  if (!streaming) return;
-  const inexact = steps.filter((s) => !parallelizable(s.def) && !(s.def.snapshot !== undefined && s.def.input !== 'batches' && s.name in snapshots));
-  if (inexact.length === 0) return;
-  out.write(
-    `warning: resuming a streamed run with stateful pipeline step${inexact.length > 1 ? 's' : ''} ${inexact.map((s) => `'${s.name}'`).join(', ')} ` +
-      'that the checkpoint holds no state of (no snapshot/restore, on the batches edge, or not in the run that wrote it): ' +
-      'they restart empty at the checkpoint, so the token stream is not guaranteed to match an uninterrupted run.\n',
-  );
 }
 
 /**
