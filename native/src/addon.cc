@@ -198,7 +198,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   g.b = B.ptr;
   g.c = C.ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::gemm(g);
   }
   return nullptr;
@@ -262,7 +262,7 @@ napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
   a.loss = L.ptr;
   a.lse = S.ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::cross_entropy_forward(a);
   }
   return nullptr;
@@ -299,7 +299,7 @@ napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   a.upStride = static_cast<int64_t>(stride);
   a.dlogits = D.ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::cross_entropy_backward(a);
   }
   return nullptr;
@@ -343,7 +343,7 @@ napi_value AdamWUpdate(napi_env env, napi_callback_info info) {
   a.bc2Sqrt = static_cast<float>(h[4]);
   a.decay = static_cast<float>(h[5]);
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::adamw_update(a);
   }
   return nullptr;
@@ -416,7 +416,7 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   a.out = b[4].ptr;
   a.stats = b[5].ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::attention_forward(a);
   }
   return nullptr;
@@ -448,7 +448,7 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   a.dk = b[7].ptr;
   a.dv = b[8].ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::attention_backward(a);
   }
   return nullptr;
@@ -487,7 +487,7 @@ napi_value RmsNormForward(napi_env env, napi_callback_info info) {
   a.y = b[2].ptr;
   a.r = b[3].ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::rmsnorm_forward(a);
   }
   return nullptr;
@@ -520,7 +520,7 @@ napi_value RmsNormBackward(napi_env env, napi_callback_info info) {
     a.dw = dw.ptr;
   }
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::rmsnorm_backward(a);
   }
   return nullptr;
@@ -576,7 +576,7 @@ napi_value SwigluCall(napi_env env, napi_callback_info info, bool backward) {
   a.n = static_cast<int64_t>(n);
   a.g = b[0].ptr;
   a.u = b[1].ptr;
-  ptflow::DenormalGuard flush;
+  ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
   if (backward) {
     a.dy = b[2].ptr;
     a.dg = b[3].ptr;
