@@ -16,6 +16,7 @@
 #include "denormals.h"
 #include "rmsnorm.h"
 #include "rope.h"
+#include "sumsq.h"
 #include "swiglu.h"
 #include "elementwise.h"
 #include "dispatch.h"
@@ -621,6 +622,24 @@ napi_value EwBinary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// sumSquares(x, off, n) -> Σ x_i² over n float32 elements, summed in float64 (sumsq.h).
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) return throw_range(env, "sumSquares: expected 3 arguments");
+  double n = 0;
+  if (!get_number(env, argv[2], &n) || !is_count(n)) return throw_range(env, "sumSquares: n must be a non-negative integer");
+  F32 x;
+  std::string err;
+  if (!get_f32(env, argv[0], argv[1], "sumSquares x", &x, &err)) return throw_range(env, err);
+  if (static_cast<double>(x.len) < n) return throw_range(env, "sumSquares x is too small for n");
+  const double s = ptflow::sum_squares(x.ptr, static_cast<int64_t>(n));
+  napi_value out;
+  CHECK_NAPI(env, napi_create_double(env, s, &out));
+  return out;
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -686,6 +705,7 @@ NAPI_MODULE_INIT() {
       {"swigluForward", nullptr, SwigluForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"swigluBackward", nullptr, SwigluBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"ewBinary", nullptr, EwBinary, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rope", nullptr, Rope, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
