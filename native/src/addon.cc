@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <time.h>
 #include <vector>
 
 #include "adamw.h"
@@ -640,6 +641,19 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// threadCpuNs() / processCpuNs(): CPU nanoseconds of the calling thread / of the whole process,
+// exact to the call (clock_gettime brings the running thread's count up to date, where
+// /proc/.../schedstat lags until the next tick or context switch). For benchmarks.
+napi_value CpuClock(napi_env env, clockid_t id) {
+  timespec ts{};
+  if (clock_gettime(id, &ts) != 0) return throw_range(env, "cpu clock: clock_gettime failed");
+  napi_value out;
+  CHECK_NAPI(env, napi_create_double(env, static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec), &out));
+  return out;
+}
+napi_value ThreadCpuNs(napi_env env, napi_callback_info) { return CpuClock(env, CLOCK_THREAD_CPUTIME_ID); }
+napi_value ProcessCpuNs(napi_env env, napi_callback_info) { return CpuClock(env, CLOCK_PROCESS_CPUTIME_ID); }
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -707,6 +721,8 @@ NAPI_MODULE_INIT() {
       {"ewBinary", nullptr, EwBinary, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rope", nullptr, Rope, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"threadCpuNs", nullptr, ThreadCpuNs, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"processCpuNs", nullptr, ProcessCpuNs, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
