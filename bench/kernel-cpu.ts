@@ -5,8 +5,8 @@
  * with --threads 2 is serial; the main thread's time is what bounds the step on an idle machine,
  * so the table is sorted by it. CPU times hold on a loaded machine where wall times do not.
  *
- * The kernel's own clock reads advance in scheduler ticks, so the figures are sums over
- * `--steps` steps (5 by default): the ticks then fall on kernels in proportion to their time.
+ * The figures are sums over `--steps` steps (5 by default). With the native addon the clocks are
+ * exact to each call; without it they advance in scheduler ticks (see util/kernel-cpu.ts).
  *
  *   node dist/bench/kernel-cpu.js [--shape reference] [--layers N] [--threads 2] [--wasm-threads N] [--steps 5] [--checkpointing on|off]
  *                                 [--backend auto|wasm|cpu] [--shapes N] [--vocab V] [--batch B]

@@ -4,11 +4,15 @@
  * kernel spread evenly costs the main thread about 1/N of the total, a serial one all of it.
  * Wraps every registered kernel of the active backend (tf's registry hands out the same config
  * object on each lookup, so replacing its `kernelFunc` reaches every call). Main-thread time
- * and all threads' from each thread's /proc/self/task/<tid>/schedstat (nanoseconds, Linux only;
- * getrusage's per-process figure is sampled too coarsely for one kernel call).
+ * and all threads' from the native addon's clock_gettime clocks (CLOCK_THREAD_CPUTIME_ID,
+ * CLOCK_PROCESS_CPUTIME_ID), exact to the call. Without the addon: each thread's
+ * /proc/self/task/<tid>/schedstat (Linux only), which for a running thread lags until its next
+ * tick or context switch, so a kernel that waits for pool workers is charged the main thread's
+ * unflushed time from before it (up to a tick per call) and serial ones too little.
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadNativeAddon } from '../../src/engine/native/addon';
 
 export interface KernelCpu {
   name: string;
@@ -19,7 +23,18 @@ export interface KernelCpu {
   allMs: number;
 }
 
+function exactClocks(): { thread: () => number; process: () => number } | undefined {
+  const load = loadNativeAddon();
+  if (!load.ok) return undefined;
+  const { threadCpuNs, processCpuNs } = load.addon;
+  if (typeof threadCpuNs !== 'function' || typeof processCpuNs !== 'function') return undefined;
+  return { thread: () => threadCpuNs.call(load.addon), process: () => processCpuNs.call(load.addon) };
+}
+
+const exact = exactClocks();
+
 function threadNs(): number {
+  if (exact !== undefined) return exact.thread();
   return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 }
 
@@ -35,11 +50,13 @@ class ThreadClock {
   /** Picks up threads started since (the pools start theirs lazily). */
   refresh(): void {
     for (const fd of this.fds) fs.closeSync(fd);
+    if (exact !== undefined) return;
     this.fds = fs.readdirSync('/proc/self/task').map((tid) => fs.openSync(`/proc/self/task/${tid}/schedstat`, 'r'));
   }
 
   /** Σ CPU nanoseconds of the threads. */
   allNs(): number {
+    if (exact !== undefined) return exact.process();
     let ns = 0;
     for (const fd of this.fds) {
       const n = fs.readSync(fd, this.buf, 0, this.buf.length, 0);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <time.h>
 #include <vector>
 
 #include "adamw.h"
@@ -16,6 +17,7 @@
 #include "denormals.h"
 #include "rmsnorm.h"
 #include "rope.h"
+#include "sumsq.h"
 #include "swiglu.h"
 #include "elementwise.h"
 #include "dispatch.h"
@@ -198,7 +200,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   g.b = B.ptr;
   g.c = C.ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::gemm(g);
   }
   return nullptr;
@@ -262,7 +264,7 @@ napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
   a.loss = L.ptr;
   a.lse = S.ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::cross_entropy_forward(a);
   }
   return nullptr;
@@ -299,7 +301,7 @@ napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   a.upStride = static_cast<int64_t>(stride);
   a.dlogits = D.ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::cross_entropy_backward(a);
   }
   return nullptr;
@@ -343,7 +345,7 @@ napi_value AdamWUpdate(napi_env env, napi_callback_info info) {
   a.bc2Sqrt = static_cast<float>(h[4]);
   a.decay = static_cast<float>(h[5]);
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::adamw_update(a);
   }
   return nullptr;
@@ -416,7 +418,7 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   a.out = b[4].ptr;
   a.stats = b[5].ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::attention_forward(a);
   }
   return nullptr;
@@ -448,7 +450,7 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   a.dk = b[7].ptr;
   a.dv = b[8].ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::attention_backward(a);
   }
   return nullptr;
@@ -487,7 +489,7 @@ napi_value RmsNormForward(napi_env env, napi_callback_info info) {
   a.y = b[2].ptr;
   a.r = b[3].ptr;
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::rmsnorm_forward(a);
   }
   return nullptr;
@@ -520,7 +522,7 @@ napi_value RmsNormBackward(napi_env env, napi_callback_info info) {
     a.dw = dw.ptr;
   }
   {
-    ptflow::DenormalGuard flush;
+    ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
     ptflow::rmsnorm_backward(a);
   }
   return nullptr;
@@ -576,7 +578,7 @@ napi_value SwigluCall(napi_env env, napi_callback_info info, bool backward) {
   a.n = static_cast<int64_t>(n);
   a.g = b[0].ptr;
   a.u = b[1].ptr;
-  ptflow::DenormalGuard flush;
+  ptflow::DenormalGuard flush(ptflow::Subnormals::Flush);
   if (backward) {
     a.dy = b[2].ptr;
     a.dg = b[3].ptr;
@@ -620,6 +622,37 @@ napi_value EwBinary(napi_env env, napi_callback_info info) {
   ptflow::binary(a);
   return nullptr;
 }
+
+// sumSquares(x, off, n) -> Σ x_i² over n float32 elements, summed in float64 (sumsq.h).
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) return throw_range(env, "sumSquares: expected 3 arguments");
+  double n = 0;
+  if (!get_number(env, argv[2], &n) || !is_count(n)) return throw_range(env, "sumSquares: n must be a non-negative integer");
+  F32 x;
+  std::string err;
+  if (!get_f32(env, argv[0], argv[1], "sumSquares x", &x, &err)) return throw_range(env, err);
+  if (static_cast<double>(x.len) < n) return throw_range(env, "sumSquares x is too small for n");
+  const double s = ptflow::sum_squares(x.ptr, static_cast<int64_t>(n));
+  napi_value out;
+  CHECK_NAPI(env, napi_create_double(env, s, &out));
+  return out;
+}
+
+// threadCpuNs() / processCpuNs(): CPU nanoseconds of the calling thread / of the whole process,
+// exact to the call (clock_gettime brings the running thread's count up to date, where
+// /proc/.../schedstat lags until the next tick or context switch). For benchmarks.
+napi_value CpuClock(napi_env env, clockid_t id) {
+  timespec ts{};
+  if (clock_gettime(id, &ts) != 0) return throw_range(env, "cpu clock: clock_gettime failed");
+  napi_value out;
+  CHECK_NAPI(env, napi_create_double(env, static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec), &out));
+  return out;
+}
+napi_value ThreadCpuNs(napi_env env, napi_callback_info) { return CpuClock(env, CLOCK_THREAD_CPUTIME_ID); }
+napi_value ProcessCpuNs(napi_env env, napi_callback_info) { return CpuClock(env, CLOCK_PROCESS_CPUTIME_ID); }
 
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -686,7 +719,10 @@ NAPI_MODULE_INIT() {
       {"swigluForward", nullptr, SwigluForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"swigluBackward", nullptr, SwigluBackward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"ewBinary", nullptr, EwBinary, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"rope", nullptr, Rope, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"threadCpuNs", nullptr, ThreadCpuNs, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
+      {"processCpuNs", nullptr, ProcessCpuNs, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"getNumThreads", nullptr, GetNumThreads, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

@@ -2,37 +2,11 @@
 // are memory-bound, SSE2/NEON vectorisation is enough.
 #include "elementwise.h"
 
+#include "denormals.h"
 #include "pool.h"
-
-#if defined(__x86_64__) || defined(_M_X64) || defined(__SSE__)
-#include <xmmintrin.h>
-#define PTFLOW_EW_MXCSR 1
-#endif
 
 namespace ptflow {
 namespace {
-
-// Flush-to-zero and denormals-are-zero off while a range runs (pool workers keep them on for
-// the other kernels), restored afterwards.
-class KeepSubnormals {
- public:
-  KeepSubnormals() {
-#ifdef PTFLOW_EW_MXCSR
-    saved_ = _mm_getcsr();
-    _mm_setcsr(saved_ & ~0x8040u);
-#endif
-  }
-  ~KeepSubnormals() {
-#ifdef PTFLOW_EW_MXCSR
-    _mm_setcsr(saved_);
-#endif
-  }
-  KeepSubnormals(const KeepSubnormals&) = delete;
-  KeepSubnormals& operator=(const KeepSubnormals&) = delete;
-
- private:
-  unsigned saved_ = 0;
-};
 
 template <typename F>
 void loop(const BinaryArgs& x, int64_t i0, int64_t i1, F f) {
@@ -51,7 +25,9 @@ void loop(const BinaryArgs& x, int64_t i0, int64_t i1, F f) {
 }
 
 void range(const BinaryArgs& x, int64_t i0, int64_t i1) {
-  KeepSubnormals keep;
+  // Flush-to-zero and denormals-are-zero off while a range runs (pool workers keep them on for
+  // the other kernels), restored afterwards.
+  DenormalGuard keep(Subnormals::Keep);
   switch (x.op) {
     case BinaryOp::Add: loop(x, i0, i1, [](float p, float q) { return p + q; }); break;
     case BinaryOp::Sub: loop(x, i0, i1, [](float p, float q) { return p - q; }); break;

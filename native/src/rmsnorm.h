@@ -2,8 +2,10 @@
 // the N-API glue and the per-instruction-set implementations:
 //   forward:  r_i = 1 / √(mean_j x_ij² + ε),  y_ij = x_ij · r_i · w_j
 //   backward: g = dY∘w,  dx_ij = r_i·g_ij − x_ij·r_i³·mean_j(g_ij·x_ij),  dw_j = Σ_i dY_ij·x_ij·r_i
-// Single-threaded (a model's norms are small); sums use 16 fixed partial accumulators, so the
-// vector width does not change the summation order (FMA contraction may still differ).
+// Threaded from 64k elements: the forward pass over rows; the backward pass as one task for dw
+// (all columns, rows in order) beside tasks for dx over rows. Every value is computed by the same
+// loop in the same order whatever the thread count, so results are bitwise those of one thread. Sums use 16 fixed partial accumulators, so the vector width does not change the
+// summation order (FMA contraction may still differ).
 #pragma once
 #include <cstdint>
 
@@ -20,6 +22,10 @@ struct RmsNormArgs {
   float* dx = nullptr;        // backward
   float* dw = nullptr;        // backward (may be null: no weight gradient)
 };
+
+// Rows below which a job stays on the calling thread (about 64k elements: less does not pay
+// for waking a worker).
+inline int64_t rmsnorm_min_parallel_rows(int64_t d) { return d > 0 ? ((int64_t{1} << 16) + d - 1) / d : 0; }
 
 struct RmsNormImpl {
   const char* name;

@@ -2,11 +2,18 @@
 // SSE2/NEON vectorisation is as fast as wider vectors would be.
 #include "rope.h"
 
-namespace ptflow {
+#include "denormals.h"
+#include "pool.h"
 
-void rope(const RopeArgs& a) {
+namespace ptflow {
+namespace {
+
+void positions(const RopeArgs& a, int64_t p0, int64_t p1) {
+  // IEEE subnormals on every thread (pool workers flush them for the other kernels): the values
+  // of the one-thread kernel, which runs on the JavaScript thread's default mode.
+  DenormalGuard keep(Subnormals::Keep);
   const int64_t d = a.d, half = d / 2;
-  for (int64_t p = 0; p < a.n; p++) {
+  for (int64_t p = p0; p < p1; p++) {
     const float* __restrict c = a.cos + p * d;
     const float* __restrict s = a.sin + p * d;
     for (int64_t h = 0; h < a.heads; h++) {
@@ -21,6 +28,14 @@ void rope(const RopeArgs& a) {
       }
     }
   }
+}
+
+}  // namespace
+
+void rope(const RopeArgs& a) {
+  const int64_t perPosition = a.heads * a.d;
+  const int64_t minPositions = perPosition > 0 ? ((int64_t{1} << 16) + perPosition - 1) / perPosition : 0;
+  pool_for(a.n, minPositions, [&](int64_t p0, int64_t p1) { positions(a, p0, p1); });
 }
 
 }  // namespace ptflow

@@ -2,7 +2,8 @@
 // tables cos, sin [n, d] (one row per position, shared by the heads):
 //   forward:  y_i = x_i·c_i + rot(x)_i·s_i,   rot(x) = [−x₂, x₁]
 //   inverse:  y_i = x_i·c_i + rotᵀ(x∘s)_i,    rotᵀ(z) = [z₂, −z₁]   (the forward's gradient)
-// Single-threaded (memory-bound and small); plain loops the compiler vectorises.
+// Threaded over positions from 64k elements (each output element is one expression of its own
+// inputs, so any split gives the one-thread values); plain loops the compiler vectorises.
 #pragma once
 #include <cstdint>
 

@@ -109,6 +109,11 @@ export function allocFloat32(length: number, zero = false): Float32Array {
   return array;
 }
 
+/** Most bytes the pool keeps now (`setCpuBufferPoolLimit`). */
+export function cpuBufferPoolLimit(): number {
+  return limitBytes;
+}
+
 /** Most bytes the pool keeps (default 1 GiB); lowering it drops buffers at once. */
 export function setCpuBufferPoolLimit(bytes: number): void {
   limitBytes = Math.max(0, bytes);

@@ -7,7 +7,7 @@
  *   activations without it would exceed 1 GiB (`CHECKPOINTING_AUTO_BYTES`) or would not fit the
  *   backend. Recomputing costs one more forward pass of the decoder layers per step;
  *   below 1 GiB of activations the memory saved is small next to the machine's.
- * - `checkStepMemory`: the estimate (estimate.ts) against the backend's limit (the wasm heap
+ * - `checkStepMemory`: the estimate (estimate.ts; on cpu with the output buffer pool's share) against the backend's limit (the wasm heap
  *   addresses at most 4 GiB, less under `PTFLOW_WASM_HEAP_LIMIT` (heap-limit.ts), and a heap that grows in steps fragments: 10 % is kept free) and
  *   the machine's memory. When it does not fit, a PtflowError gives the estimate and the settings
  *   that would fit: gradient checkpointing, a smaller batch (with more accumulation, the same
@@ -15,6 +15,7 @@
  */
 import * as os from 'node:os';
 import { PtflowError } from '../../errors';
+import { cpuBufferPoolLimit } from '../kernels/cpu-buffer-pool';
 import type { LlamaConfig } from '../model/config';
 import { estimateStepMemory, type MemoryEstimate, type StepShape } from './estimate';
 import { wasmHeapLimitBytes } from './heap-limit';
@@ -34,12 +35,15 @@ export interface MemoryLimits {
   backendBytes: number;
   /** Physical memory of the machine. */
   machineBytes: number;
+  /** cpu: the limit of the pool of freed output buffers its kernels draw from (estimate.ts counts it). */
+  bufferPoolLimitBytes?: number;
 }
 
 export function defaultLimits(backend: MemoryBackend): MemoryLimits {
   return {
     backendBytes: backend === 'wasm' ? Math.floor(wasmHeapLimitBytes() * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
     machineBytes: os.totalmem(),
+    ...(backend === 'cpu' ? { bufferPoolLimitBytes: cpuBufferPoolLimit() } : {}),
   };
 }
 
@@ -57,9 +61,10 @@ export interface CheckpointingKeys {
   disable_gradient_checkpointing: boolean;
 }
 
-const shapeOf = (r: RunShape, ck: boolean): StepShape => ({
+const shapeOf = (r: RunShape, ck: boolean, l: MemoryLimits): StepShape => ({
   batchSize: r.batchSize, seqLen: r.cutoffLen, gradientAccumulationSteps: r.gradientAccumulationSteps,
   gradientCheckpointing: ck, trainableParams: r.trainableParams, fusedKernels: r.fusedKernels,
+  ...(l.bufferPoolLimitBytes !== undefined ? { bufferPoolLimitBytes: l.bufferPoolLimitBytes } : {}),
 });
 
 function fits(e: MemoryEstimate, l: MemoryLimits): boolean {
@@ -74,7 +79,7 @@ export function resolveCheckpointing(
 ): { on: boolean; why: string } {
   if (keys.disable_gradient_checkpointing) return { on: false, why: 'disable_gradient_checkpointing: true' };
   if (keys.gradient_checkpointing !== null) return { on: keys.gradient_checkpointing, why: `gradient_checkpointing: ${keys.gradient_checkpointing}` };
-  const without = estimateStepMemory(cfg, shapeOf(run, false));
+  const without = estimateStepMemory(cfg, shapeOf(run, false, limits));
   if (without.activations > CHECKPOINTING_AUTO_BYTES) {
     return { on: true, why: `activations would take ${fmtBytes(without.activations)} without it (> ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
   }
@@ -97,18 +102,21 @@ export function planStepMemory(
   const planned: MemoryBackend = requested === 'auto' || requested === 'wasm' ? 'wasm' : (requested as MemoryBackend);
   const checkpointing = resolveCheckpointing(keys, cfg, run, defaultLimits(planned));
   if (requested !== 'auto') return { checkpointing };
-  const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.on)).total;
-  const heap = defaultLimits('wasm').backendBytes;
+  const wasmLimits = defaultLimits('wasm');
+  const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.on, wasmLimits)).total;
+  const heap = wasmLimits.backendBytes;
   if (need <= heap) return { checkpointing };
   const onCpu = resolveCheckpointing(keys, cfg, run, defaultLimits('cpu'));
-  const needCpu = estimateStepMemory(cfg, shapeOf(run, onCpu.on)).total;
-  return { checkpointing: onCpu, wasmUnfit: `one step needs an estimated ${fmtBytes(needCpu)}, its heap holds ${fmtBytes(heap)}` };
+  // What the step would take in the heap (without the cpu backend's buffer pool).
+  const inHeap = estimateStepMemory(cfg, shapeOf(run, onCpu.on, wasmLimits)).total;
+  return { checkpointing: onCpu, wasmUnfit: `one step needs an estimated ${fmtBytes(inHeap)}, its heap holds ${fmtBytes(heap)}` };
 }
 
 export function describeEstimate(e: MemoryEstimate): string {
   return (
     `${fmtBytes(e.total)} (weights ${fmtBytes(e.weights)}, AdamW state ${fmtBytes(e.optimizer)}, gradients ${fmtBytes(e.gradients)}, ` +
-    `activations ${fmtBytes(e.activations)}, logits and workspace ${fmtBytes(e.workspace)})`
+    `activations ${fmtBytes(e.activations)}, logits and workspace ${fmtBytes(e.workspace)}` +
+    `${e.bufferPool > 0 ? `, freed buffers pooled for reuse ${fmtBytes(e.bufferPool)}` : ''})`
   );
 }
 
@@ -122,7 +130,7 @@ export function fittingChoices(
   otherBackend?: { name: MemoryBackend; limits: MemoryLimits },
 ): string[] {
   const out: string[] = [];
-  const est = (r: RunShape, ck: boolean): MemoryEstimate => estimateStepMemory(cfg, shapeOf(r, ck));
+  const est = (r: RunShape, ck: boolean, l: MemoryLimits = limits): MemoryEstimate => estimateStepMemory(cfg, shapeOf(r, ck, l));
   if (!checkpointing && fits(est(run, true), limits)) {
     out.push(`gradient_checkpointing: true (${fmtBytes(est(run, true).total)})`);
   }
@@ -146,7 +154,7 @@ export function fittingChoices(
       break;
     }
   }
-  if (otherBackend && fits(est(run, checkpointing), otherBackend.limits)) {
+  if (otherBackend && fits(est(run, checkpointing, otherBackend.limits), otherBackend.limits)) {
     out.push(`backend: ${otherBackend.name} (no ${fmtBytes(limits.backendBytes)} limit; slower element-wise kernels)`);
   }
   void backend;
@@ -161,7 +169,7 @@ export function checkStepMemory(
   backend: MemoryBackend,
   limits: MemoryLimits = defaultLimits(backend),
 ): MemoryEstimate {
-  const e = estimateStepMemory(cfg, shapeOf(run, checkpointing));
+  const e = estimateStepMemory(cfg, shapeOf(run, checkpointing, limits));
   if (fits(e, limits)) return e;
   const where =
     e.total > limits.backendBytes

@@ -22,6 +22,14 @@
  * gradient, the head's weight gradient) and its end or the optimizer update (all gradients, one
  * recomputed layer and its gradients, AdamW's per-tensor temporaries). estimate.test.ts checks it
  * against the wasm heap's measured peak (`wasmHeapUsage`).
+ *
+ * On the cpu backend, ptflow's kernels take their outputs from a pool of freed buffers
+ * (kernels/cpu-buffer-pool.ts) that holds them for the next step, up to its limit (1 GiB by
+ * default). Through a step's peak it holds about one set of gradients: the previous step's,
+ * freed after the update, whose sizes the forward and backward passes seldom reuse (measured on
+ * the shapes of estimate-cpu.test.ts: 0.35–1.8 × the trainable parameters). Counted as
+ * min(limit, trainable parameters × 4 bytes); estimate-cpu.test.ts checks the total against the
+ * peak of the live tensors' buffers plus the pool's.
  */
 import type { LlamaConfig } from '../model/config';
 import { parameterShapes } from '../model/names';
@@ -36,6 +44,8 @@ export interface StepShape {
   trainableParams: number;
   /** The fused native attention and SwiGLU run (`nativeOpsActive()`); unset: the stock ops (more). */
   fusedKernels?: boolean;
+  /** The cpu backend's output buffer pool limit in bytes (`cpuBufferPoolLimit()`); unset: no pool (other backends). */
+  bufferPoolLimitBytes?: number;
 }
 
 export interface MemoryEstimate {
@@ -45,6 +55,8 @@ export interface MemoryEstimate {
   activations: number;
   /** Logits, their gradient and other per-step temporaries at the peak. */
   workspace: number;
+  /** Freed buffers the cpu backend's output pool holds for reuse (0 elsewhere). */
+  bufferPool: number;
   /** Peak tensor bytes of one step. */
   total: number;
 }
@@ -103,5 +115,6 @@ export function estimateStepMemory(cfg: LlamaConfig, s: StepShape): MemoryEstima
   const activations = (peak === top ? saved + head : peak === mid ? recomputed : 0) * F32;
   const gradients = (peak === top ? headGrad + accumulated : peak === mid ? peak - recomputed : Pt + accumulated) * F32;
   const workspace = peak * F32 - activations - gradients;
-  return { weights, gradients, optimizer, activations, workspace, total: weights + optimizer + peak * F32 };
+  const bufferPool = Math.min(s.bufferPoolLimitBytes ?? 0, Pt * F32);
+  return { weights, gradients, optimizer, activations, workspace, bufferPool, total: weights + optimizer + peak * F32 + bufferPool };
 }

@@ -27,7 +27,13 @@ function batch(B: number, T: number, V: number): MicroBatch {
 }
 
 /** estimate ÷ measured peak of the second training step. */
-export function estimateToPeakRatio(shape: PeakShape, checkpointing: boolean, probe: PeakProbe, fusedKernels: boolean): number {
+export function estimateToPeakRatio(
+  shape: PeakShape,
+  checkpointing: boolean,
+  probe: PeakProbe,
+  fusedKernels: boolean,
+  bufferPoolLimitBytes?: number,
+): number {
   const [, over, B, T, accum] = shape;
   const cfg = tinyConfig(over);
   const base = probe.inUse();
@@ -42,6 +48,7 @@ export function estimateToPeakRatio(shape: PeakShape, checkpointing: boolean, pr
     ts.step(window);
     const est = estimateStepMemory(cfg, {
       batchSize: B, seqLen: T, gradientAccumulationSteps: accum, gradientCheckpointing: checkpointing, trainableParams: parameterCount(cfg), fusedKernels,
+      ...(bufferPoolLimitBytes !== undefined ? { bufferPoolLimitBytes } : {}),
     });
     const ratio = est.total / (probe.peak() - base);
     if (process.env['PTFLOW_ESTIMATE_VERBOSE']) console.log(`${shape[0]} ck=${checkpointing}: estimate ${est.total} ratio ${ratio.toFixed(3)}`);

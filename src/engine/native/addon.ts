@@ -172,6 +172,15 @@ export interface NativeAddon {
     y: ArrayBufferView, yByteOffset: number,
     n: number, heads: number, d: number, inverse: boolean,
   ): void;
+  /**
+   * Σ x_i² over n float32 elements, summed in float64 in an order fixed by n alone (blocks of
+   * 16384, 16 lanes each: native/src/sumsq.h), so the result is the same for any thread count.
+   */
+  sumSquares?(x: ArrayBufferView, xByteOffset: number, n: number): number;
+  /** CPU nanoseconds of the calling thread, exact to the call (CLOCK_THREAD_CPUTIME_ID); for benchmarks. */
+  threadCpuNs?(): number;
+  /** CPU nanoseconds of the whole process (CLOCK_PROCESS_CPUTIME_ID); for benchmarks. */
+  processCpuNs?(): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */

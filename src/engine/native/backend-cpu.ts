@@ -52,4 +52,8 @@ export const cpuAdapter: BackendAdapter = {
     );
     return outs.map((o, i) => b.makeTensorInfo(shapes[i], 'float32', o));
   },
+  withInputs(backend, inputs, read) {
+    const b = asCpu(backend);
+    return read(inputs.map((t) => ({ array: valuesOf(b, t), byteOffset: 0 })));
+  },
 };

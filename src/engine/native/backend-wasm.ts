@@ -62,4 +62,9 @@ export const wasmAdapter: BackendAdapter = {
     );
     return outs;
   },
+  withInputs(backend, inputs, read) {
+    const b = asWasm(backend);
+    const heap = heapView(b);
+    return read(inputs.map((t) => ({ array: heap, byteOffset: offsetOf(b, t) })));
+  },
 };

@@ -14,6 +14,7 @@
  *   nativeRmsNorm(x, w, eps)       -> fused RMSNorm with its gradient (null where it cannot run)
  *   nativeRope(x, cos, sin)        -> rotary embedding with its gradient (null where it cannot run)
  *   nativeSiluMul(g, u)            -> fused SwiGLU gate with its gradient (null where it cannot run)
+ *   nativeSumOfSquares(tensors)    -> Σ x² over tensors in float64, thread-count independent (null where it cannot run)
  *
  * PTFLOW_NATIVE=0 disables it; without the addon everything runs on stock kernels.
  */
@@ -28,6 +29,7 @@ export type { NativeAttentionShape } from './attention';
 export { RMSNORM_GRAD_KERNEL, RMSNORM_KERNEL, nativeRmsNorm } from './rmsnorm';
 export { ROPE_KERNEL, nativeRope } from './rope';
 export { SWIGLU_GRAD_KERNEL, SWIGLU_KERNEL, nativeSiluMul } from './swiglu';
+export { nativeSumOfSquares } from './sum-squares';
 export type { AdamWHyper } from './adamw';
 export {
   CE_IGNORE_INDEX,

@@ -34,6 +34,8 @@ export interface BackendAdapter {
     inputs: TensorInfo[],
     compute: (inputs: BufferRef[], outs: BufferRef[]) => void,
   ): TensorInfo[];
+  /** Resolves the locations of `inputs` (the backend's own typed memory) and calls `read`. */
+  withInputs<T>(backend: unknown, inputs: readonly TensorInfo[], read: (inputs: BufferRef[]) => T): T;
 }
 
 export interface StockKernels {

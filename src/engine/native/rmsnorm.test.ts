@@ -42,6 +42,7 @@ describe.each(['cpu', 'wasm'] as const)('native RMSNorm on %s', (backend) => {
     [7, 33, true],
     [33, 129, false],
     [100, 256, true],
+    [300, 256, true], // from 64k elements: threaded
   ])('n %d, d %d, trainable %s: matches the stock op', (n, d, trainable) => {
     const bwd = jest.spyOn(addon, 'rmsnormBackward');
     setNativeOpsEnabled(true);
@@ -90,6 +91,25 @@ describe.each(['cpu', 'wasm'] as const)('native RMSNorm on %s', (backend) => {
       for (const r of runs.slice(1)) r.forEach((v, i) => expect(relativeError(v, runs[0][i])).toBeLessThan(1e-5));
     } finally {
       addon.setIsa(isa);
+    }
+  });
+
+  test.each([
+    [300, 256, true],
+    [700, 100, true],
+    [150, 577, true],
+    [300, 256, false],
+  ])('n %d, d %d, trainable %s (threaded): 2 threads give bitwise the one-thread values', (n, d, trainable) => {
+    const threads = addon.getNumThreads();
+    try {
+      addon.setNumThreads(1);
+      const one = evaluate(n, d, trainable, 3);
+      addon.setNumThreads(2);
+      const two = evaluate(n, d, trainable, 3);
+      expect(two.length).toBe(trainable ? 3 : 2);
+      two.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(one[i].buffer))).toBe(true));
+    } finally {
+      addon.setNumThreads(threads);
     }
   });
 

@@ -58,6 +58,40 @@ describe.each(['cpu', 'wasm'] as const)('native RoPE on %s', (backend) => {
     native.forEach((v, i) => expect(relativeError(v, stock[i])).toBeLessThan(1e-6));
   });
 
+  test.each([
+    ['HF tables', 512, 3, 64, hf],
+    ['arbitrary tables', 700, 2, 50, arbitrary],
+  ] as Array<[string, number, number, number, Tables]>)('%s, n %d, heads %d, d %d (threaded over positions): 2 threads give bitwise the one-thread values', (_name, n, heads, d, tables) => {
+    const threads = addon.getNumThreads();
+    try {
+      addon.setNumThreads(1);
+      const one = evaluate(n, heads, d, tables);
+      addon.setNumThreads(2);
+      const two = evaluate(n, heads, d, tables);
+      two.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(one[i].buffer))).toBe(true));
+    } finally {
+      addon.setNumThreads(threads);
+    }
+  });
+
+  test('subnormal inputs stay subnormal on every thread (as on the calling thread)', () => {
+    // cos 1, sin 0: y = x exactly, also for x = 2⁻¹⁴⁰ (a float32 subnormal that flush-to-zero would zero).
+    const [n, heads, d] = [512, 4, 64];
+    const threads = addon.getNumThreads();
+    addon.setNumThreads(2);
+    try {
+      const y = tf.tidy(() => {
+        const x = tf.fill([n, heads, d], Math.pow(2, -140)) as tf.Tensor3D;
+        const cos = tf.ones([n, 1, d]) as tf.Tensor3D;
+        const sin = tf.zeros([n, 1, d]) as tf.Tensor3D;
+        return (nativeRope(x, cos, sin) as tf.Tensor).dataSync() as Float32Array;
+      });
+      expect(y.every((v) => v === Math.fround(Math.pow(2, -140)))).toBe(true);
+    } finally {
+      addon.setNumThreads(threads);
+    }
+  });
+
   test('bad shapes are PtflowErrors', () => {
     const x = tf.zeros([4, 2, 6]) as tf.Tensor3D;
     const t = tf.zeros([4, 1, 6]) as tf.Tensor3D;

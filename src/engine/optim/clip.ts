@@ -5,6 +5,7 @@
  * disables clipping but the norm is still computed (HF logs it as `grad_norm`).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeOpsActive, nativeSumOfSquares } from '../native';
 
 export interface ClipResult {
   /** Gradients after clipping. Owns its tensors: inputs that were replaced have been disposed. */
@@ -15,9 +16,17 @@ export interface ClipResult {
   coef: number;
 }
 
-/** Global L2 norm of all gradients, computed in float32 on the backend, read back once. */
+/**
+ * Global L2 norm of all gradients as a float32 value. With the native kernels active: one
+ * threaded native pass per gradient summing in float64, in an order independent of the thread
+ * count (native/sum-squares.ts). Otherwise computed in float32 on the backend, read back once.
+ */
 export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
   if (grads.size === 0) return 0;
+  if (nativeOpsActive()) {
+    const sumSq = nativeSumOfSquares([...grads.values()]);
+    if (sumSq !== null) return Math.fround(Math.sqrt(sumSq));
+  }
   const total = tf.tidy(() => {
     const parts = [...grads.values()].map((g) => tf.sum(tf.square(g)));
     return tf.sqrt(tf.addN(parts));
