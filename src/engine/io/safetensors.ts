@@ -357,7 +357,7 @@ export async function writeSafetensors(
         continue;
       }
       const total = savableLayout(t).byteLength;
-      const read = sourceStep(file, name, t.open);
+      const read = sourceStep(file, name, () => t.open());
       for (let begin = 0; begin < total; begin += chunk!.byteLength) {
         const part = chunk!.subarray(0, Math.min(chunk!.byteLength, total - begin));
         sourceStep(file, name, () => read(begin, part));
