@@ -13,8 +13,10 @@
  *
  * The directory is written under a temporary name and renamed into place, so a crash at any moment
  * leaves either the previous checkpoints only, or a complete new one. Weights that are not finite are
- * refused before anything is written.
+ * refused before anything is written. Weights and AdamW moments go to their files a few MiB at a
+ * time from where the backend keeps them, so a save needs no second copy of the model or its state.
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PtflowError } from '../errors';
@@ -25,8 +27,9 @@ import { llamaConfigToJson } from '../engine/model/config';
 import type { LlamaModel } from '../engine/model/llama';
 import { saveHfModelDir, TOKENIZER_FILES } from '../engine/io/hf-model-dir';
 import { savePeftAdapter } from '../engine/io/peft';
-import { readSafetensorsF32, writeSafetensors, type FloatTensor } from '../engine/io/safetensors';
-import { adamwStateFromTensors, adamwStateToTensors } from '../engine/optim/adamw-state';
+import { readSafetensorsF32, writeSafetensors, type TensorSource } from '../engine/io/safetensors';
+import { borrowFloat32, tfTensorSource } from '../engine/io/tf-tensor-source';
+import { adamwStateFromTensors, adamwStateSources } from '../engine/optim/adamw-state';
 import type { AdamW } from '../engine/optim/adamw';
 import { saveTrainerState, loadTrainerState, type TrainerState } from '../outputs/trainer-state';
 import type { JsonValue } from '../../schemas/ports';
@@ -59,17 +62,22 @@ export interface CheckpointContents {
   dataSettings: DataSettings | null;
 }
 
-/** Weights of the model as plain arrays (HF names), checked finite. */
-export function modelWeights(params: ReadonlyMap<string, { shape: number[]; dataSync(): unknown }>, what: string): Map<string, FloatTensor> {
-  const out = new Map<string, FloatTensor>();
+/**
+ * Weights of the model (HF names) as sources that stream them to the file from where the backend
+ * keeps them, with no copy of the model (engine/io/tf-tensor-source.ts). Every value is checked
+ * finite first, so nothing is written for a model that diverged. The weights must not change
+ * until the files are written (the trainer awaits the save before its next step).
+ */
+export function modelWeights(params: ReadonlyMap<string, tf.Tensor>, what: string): Map<string, TensorSource> {
+  const out = new Map<string, TensorSource>();
   for (const [name, v] of params) {
-    const data = v.dataSync() as Float32Array;
+    const data = borrowFloat32(v);
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
         throw new PtflowError(`refusing to save ${what}: tensor ${name} holds a non-finite value (the weights diverged: lower learning_rate)`);
       }
     }
-    out.set(name, { shape: [...v.shape], data });
+    out.set(name, tfTensorSource(v));
   }
   return out;
 }
@@ -107,7 +115,8 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
     await fsp.mkdir(tmp, { recursive: true });
     await saveModelFiles(tmp, c.model, c.tokenizerDir, c.baseModelNameOrPath);
     if (!c.saveOnlyModel) {
-      const { tensors, metadata } = adamwStateToTensors(c.optimizer.exportState());
+      // Streamed from the optimizer's moments: no copy of the state (the model files likewise).
+      const { tensors, metadata } = adamwStateSources(c.optimizer);
       await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), tensors, metadata);
       await writeJsonAtomic(path.join(tmp, 'scheduler.json'), { last_epoch: c.step, _step_count: c.step + 1 });
       await writeJsonAtomic(path.join(tmp, 'rng_state.json'), { seed: c.seed, step: c.step });

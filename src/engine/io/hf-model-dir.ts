@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { PtflowError } from '../../errors';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
 import { readJsonFile } from './json-file';
-import { FloatTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
+import { FloatTensor, TensorSource, readSafetensorsF32, savableLayout, writeSafetensors } from './safetensors';
 import { SAFE_WEIGHTS_INDEX_NAME, readShardedSafetensorsF32, writeShardedSafetensors } from './sharded';
 
 export const CONFIG_NAME = 'config.json';
@@ -99,7 +99,8 @@ export interface SaveHfModelDirOptions {
   configJson: JsonObject;
   /** Default: derived from configJson by `generationConfigFromModelConfig`. */
   generationConfigJson?: JsonObject;
-  weights: ReadonlyMap<string, FloatTensor>;
+  /** Arrays, or sources streamed to the file (engine/io/tf-tensor-source.ts). */
+  weights: ReadonlyMap<string, FloatTensor | TensorSource>;
   /** Directory whose tokenizer files (TOKENIZER_FILES) are copied when present. */
   tokenizerFilesFrom?: string;
   /** Split model.safetensors into shards + index above this many bytes (default: never). */
@@ -120,7 +121,7 @@ export async function saveHfModelDir(dir: string, opts: SaveHfModelDirOptions): 
   written.push(GENERATION_CONFIG_NAME);
 
   let total = 0;
-  for (const t of opts.weights.values()) total += t.data.byteLength;
+  for (const t of opts.weights.values()) total += savableLayout(t).byteLength;
   if (opts.maxShardBytes !== undefined && total > opts.maxShardBytes) {
     await removeIfExists(path.join(dir, SAFE_WEIGHTS_NAME));
     written.push(...(await writeShardedSafetensors(dir, opts.weights, opts.maxShardBytes, { format: 'pt' })));

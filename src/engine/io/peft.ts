@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { PtflowError } from '../../errors';
 import { writeFileAtomic } from './atomic';
 import { readJsonObject } from './hf-model-dir';
-import { FloatTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
+import { FloatTensor, TensorSource, readSafetensorsF32, writeSafetensors } from './safetensors';
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json';
 export const ADAPTER_SAFE_WEIGHTS_NAME = 'adapter_model.safetensors';
@@ -19,7 +19,8 @@ export const ADAPTER_SAFE_WEIGHTS_NAME = 'adapter_model.safetensors';
 const PEFT_NAME = /^base_model\.model\.[A-Za-z0-9_.]+\.lora_[AB]\.weight$/;
 
 export interface SavePeftAdapterOptions {
-  adapterWeights: ReadonlyMap<string, FloatTensor>;
+  /** Arrays, or sources streamed to the file (engine/io/tf-tensor-source.ts). */
+  adapterWeights: ReadonlyMap<string, FloatTensor | TensorSource>;
   rank: number;
   alpha: number;
   dropout: number;

@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PtflowError } from '../../errors';
 import { halfToFloat } from './dtype';
-import { readSafetensors, readSafetensorsF32, readSafetensorsHeader, readTensor, writeSafetensors } from './safetensors';
+import {
+  readSafetensors, readSafetensorsF32, readSafetensorsHeader, readTensor, writeSafetensors, type TensorSource, type WritableTensor,
+} from './safetensors';
 import { SAFE_WEIGHTS_INDEX_NAME, readShardedSafetensorsF32, writeShardedSafetensors } from './sharded';
 
 let dir: string;
@@ -83,6 +85,83 @@ describe('safetensors write → read', () => {
 
   test('the writer refuses data that does not match the shape, naming the tensor', async () => {
     await expect(writeSafetensors(path.join(dir, 'bad.safetensors'), new Map([['w', { shape: [2, 2], data: new Float32Array(3) }]]))).rejects.toThrow(/bad\.safetensors: tensor w has 3 values but shape \[2, 2\] needs 4/);
+  });
+});
+
+/** A source over an array that copies its bytes out on demand, counting the reads. */
+function arraySource(t: WritableTensor, reads: number[] = []): TensorSource {
+  const dtype = t.data instanceof Float32Array ? 'F32' : t.data instanceof Int32Array ? 'I32' : 'I64';
+  return {
+    shape: t.shape, dtype, length: t.data.length,
+    open: () => (begin, dst) => {
+      reads.push(dst.byteLength);
+      dst.set(new Uint8Array(t.data.buffer, t.data.byteOffset + begin, dst.byteLength));
+    },
+  };
+}
+
+describe('streamed sources', () => {
+  // F32 with -0, a denormal and NaN bits; I32 extremes; I64 beyond 2^53; a scalar; an empty tensor.
+  const f = new Float32Array(1001).map((_, i) => Math.sin(i) * 10 ** ((i % 40) - 20));
+  f[3] = -0;
+  f[4] = 1e-45;
+  new Uint32Array(f.buffer)[5] = 0x7fc00123; // a NaN payload must survive byte for byte
+  const tensors = new Map<string, WritableTensor>([
+    ['b.f32', { shape: [7, 11, 13], data: f }],
+    ['a.i32', { shape: [5], data: Int32Array.from([-2147483648, -1, 0, 1, 2147483647]) }],
+    ['c.i64', { shape: [3], data: BigInt64Array.from([-(2n ** 63n), 9007199254740993n, 2n ** 63n - 1n]) }],
+    ['d.scalar', { shape: [], data: Float32Array.from([0.5]) }],
+    ['e.empty', { shape: [0, 4], data: new Float32Array(0) }],
+  ]);
+
+  test.each([3, 8, 4096, undefined])('are written byte for byte as the arrays are (chunk %p bytes)', async (chunkBytes) => {
+    const whole = path.join(dir, 'whole.safetensors');
+    await writeSafetensors(whole, tensors, { format: 'pt' });
+    // The bytes the format prescribes, built independently: length, padded JSON, sorted data.
+    const names = [...tensors.keys()].sort();
+    let off = 0;
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    for (const n of names) {
+      const t = tensors.get(n)!;
+      header[n] = { dtype: n.endsWith('i32') ? 'I32' : n.endsWith('i64') ? 'I64' : 'F32', shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
+      off += t.data.byteLength;
+    }
+    const json = JSON.stringify(header);
+    const padded = json + ' '.repeat((8 - (json.length % 8)) % 8);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(padded.length));
+    const expected = Buffer.concat([len, Buffer.from(padded), ...names.map((n) => Buffer.from(tensors.get(n)!.data.buffer))]);
+    expect(readFileSync(whole).equals(expected)).toBe(true);
+
+    const streamed = path.join(dir, 'streamed.safetensors');
+    const reads: number[] = [];
+    const sources = new Map([...tensors].map(([n, t]) => [n, arraySource(t, reads)]));
+    await writeSafetensors(streamed, sources, { format: 'pt' }, chunkBytes === undefined ? {} : { chunkBytes });
+    expect(readFileSync(streamed).equals(expected)).toBe(true);
+    // No read exceeds the chunk; a mix of sources and arrays gives the same bytes too.
+    expect(Math.max(...reads)).toBeLessThanOrEqual(chunkBytes ?? 4 * 1024 * 1024);
+    if (chunkBytes === 3) expect(reads.length).toBe(Math.ceil(f.byteLength / 3) + Math.ceil(20 / 3) + 8 + 2);
+    const mixed = new Map<string, WritableTensor | TensorSource>(tensors);
+    mixed.set('b.f32', sources.get('b.f32')!);
+    await writeSafetensors(streamed, mixed, { format: 'pt' }, { chunkBytes: chunkBytes ?? 64 });
+    expect(readFileSync(streamed).equals(expected)).toBe(true);
+  });
+
+  test('a source that fails is an error naming the file and the tensor; no file is left', async () => {
+    const file = path.join(dir, 'fails.safetensors');
+    const bad: TensorSource = {
+      shape: [4], dtype: 'F32', length: 4,
+      open: () => () => {
+        throw new Error('tensor is disposed');
+      },
+    };
+    await expect(writeSafetensors(file, new Map([['w', bad]]))).rejects.toThrow(/fails\.safetensors: cannot read tensor w: tensor is disposed/);
+    expect((await fsp.readdir(dir)).filter((n) => n.includes('fails'))).toEqual([]);
+  });
+
+  test('a source whose length does not match its shape is refused before writing', async () => {
+    const src = { ...arraySource({ shape: [3], data: new Float32Array(3) }), shape: [2, 2] };
+    await expect(writeSafetensors(path.join(dir, 'badsrc.safetensors'), new Map([['w', src]]))).rejects.toThrow(/badsrc\.safetensors: tensor w has 3 values but shape \[2, 2\] needs 4/);
   });
 });
 

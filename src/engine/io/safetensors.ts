@@ -4,7 +4,10 @@
  * `__metadata__` string map), then the tensor bytes. Reading is streamed: the header first, then
  * each tensor's own byte range into its own array, so a large file never needs twice its size in
  * memory. Writing emits F32/I32/I64, names sorted, header padded with spaces to a multiple of 8 as
- * the reference Rust library does, atomically (temp file + rename).
+ * the reference Rust library does, atomically (temp file + rename). A tensor is given either as
+ * an array (written as it is) or as a `TensorSource` that copies its bytes out on demand: those
+ * pass to the file a few MiB at a time through one reused buffer, so saving the tensors of a
+ * backend (weights, AdamW moments) never holds a second copy of them.
  * Every error names the file and, where there is one, the tensor.
  */
 import { promises as fsp } from 'node:fs';
@@ -12,7 +15,7 @@ import * as os from 'node:os';
 import { PtflowError } from '../../errors';
 import { withAtomicFile } from './atomic';
 import {
-  DTYPE_BYTES, KNOWN_DTYPES, ReadableDtype, TensorArray, decodeBytes, dtypeOfArray, isFloatDtype, isReadableDtype,
+  DTYPE_BYTES, KNOWN_DTYPES, ReadableDtype, TensorArray, WritableDtype, decodeBytes, dtypeOfArray, isFloatDtype, isReadableDtype,
 } from './dtype';
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
@@ -49,10 +52,42 @@ export interface FloatTensor {
   data: Float32Array;
 }
 
-/** What `writeSafetensors` accepts per tensor. */
+/** What `writeSafetensors` accepts per tensor: an array in memory. */
 export interface WritableTensor {
   shape: readonly number[];
   data: Float32Array | Int32Array | BigInt64Array;
+}
+
+/** Copies bytes [begin, begin + dst.byteLength) of a tensor's row-major data into `dst`. */
+export type ByteReader = (begin: number, dst: Uint8Array) => void;
+
+/**
+ * A tensor whose bytes are copied out by the writer, chunk by chunk (engine/io/tf-tensor-source.ts
+ * makes them for tfjs tensors). `open` is called once, right before the tensor's bytes are
+ * written; the reader it returns is called synchronously per chunk, so it may read memory that is
+ * only valid until the next await (a wasm heap view).
+ */
+export interface TensorSource {
+  shape: readonly number[];
+  dtype: WritableDtype;
+  /** Number of elements (must equal the product of `shape`). */
+  length: number;
+  open(): ByteReader;
+}
+
+export type SavableTensor = WritableTensor | TensorSource;
+
+/** Bytes a source is copied through at most (a reused buffer of this size per file written). */
+export const STREAM_CHUNK_BYTES = 4 * 1024 * 1024;
+
+function isSource(t: SavableTensor): t is TensorSource {
+  return typeof (t as TensorSource).open === 'function';
+}
+
+/** The tensor's safetensors dtype, element count and byte size. */
+export function savableLayout(t: SavableTensor): { dtype: WritableDtype; length: number; byteLength: number } {
+  if (isSource(t)) return { dtype: t.dtype, length: t.length, byteLength: t.length * DTYPE_BYTES[t.dtype] };
+  return { dtype: dtypeOfArray(t.data), length: t.data.length, byteLength: t.data.byteLength };
 }
 
 function assertLittleEndian(): void {
@@ -253,7 +288,7 @@ export async function readSafetensorsF32(
 
 /** Build the header bytes (length prefix + space-padded JSON) and the tensor order for `tensors`. */
 export function encodeHeader(
-  tensors: ReadonlyMap<string, WritableTensor>,
+  tensors: ReadonlyMap<string, SavableTensor>,
   metadata?: Readonly<Record<string, string>>,
   file = '<memory>',
 ): { prefix: Uint8Array; order: string[]; dataBytes: number } {
@@ -264,15 +299,14 @@ export function encodeHeader(
   for (const name of order) {
     if (name === '__metadata__') throw new PtflowError(`${file}: a tensor cannot be named __metadata__`);
     const t = tensors.get(name)!;
-    const dtype = dtypeOfArray(t.data);
+    const { dtype, length, byteLength: bytes } = savableLayout(t);
     const n = numel(t.shape);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new PtflowError(`${file}: tensor ${name} has invalid shape [${t.shape.join(', ')}]`);
     }
-    if (n !== t.data.length) {
-      throw new PtflowError(`${file}: tensor ${name} has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${n}`);
+    if (n !== length) {
+      throw new PtflowError(`${file}: tensor ${name} has ${length} values but shape [${t.shape.join(', ')}] needs ${n}`);
     }
-    const bytes = t.data.byteLength;
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
@@ -286,15 +320,24 @@ export function encodeHeader(
 
 /**
  * Write `tensors` to `file` atomically. Arrays are written as they are (F32, I32, I64), one after
- * another, never concatenated in memory. Metadata values must be strings (format rule).
+ * another, never concatenated in memory; sources are copied through one buffer of at most
+ * `chunkBytes` (default STREAM_CHUNK_BYTES), allocated once for the file. The bytes are the same
+ * either way. Metadata values must be strings (format rule).
  */
 export async function writeSafetensors(
   file: string,
-  tensors: ReadonlyMap<string, WritableTensor>,
+  tensors: ReadonlyMap<string, SavableTensor>,
   metadata?: Readonly<Record<string, string>>,
+  opts: { chunkBytes?: number } = {},
 ): Promise<void> {
   assertLittleEndian();
   const { prefix, order } = encodeHeader(tensors, metadata, file);
+  const chunkBytes = opts.chunkBytes ?? STREAM_CHUNK_BYTES;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) throw new PtflowError(`${file}: chunk size must be a positive integer, got ${chunkBytes}`);
+  let largestSource = 0;
+  for (const t of tensors.values()) if (isSource(t)) largestSource = Math.max(largestSource, savableLayout(t).byteLength);
+  // Sized to the largest source when that is smaller (a LoRA adapter's tensors are small).
+  const chunk = largestSource > 0 ? new Uint8Array(Math.min(chunkBytes, largestSource)) : null;
   await withAtomicFile(file, async (fh) => {
     let pos = 0;
     const put = async (bytes: Uint8Array): Promise<void> => {
@@ -308,8 +351,27 @@ export async function writeSafetensors(
     };
     await put(prefix);
     for (const name of order) {
-      const d = tensors.get(name)!.data;
-      await put(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      const t = tensors.get(name)!;
+      if (!isSource(t)) {
+        await put(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        continue;
+      }
+      const total = savableLayout(t).byteLength;
+      const read = sourceStep(file, name, () => t.open());
+      for (let begin = 0; begin < total; begin += chunk!.byteLength) {
+        const part = chunk!.subarray(0, Math.min(chunk!.byteLength, total - begin));
+        sourceStep(file, name, () => read(begin, part));
+        await put(part);
+      }
     }
   });
+}
+
+/** Run a source's step; its failure (a disposed tensor, say) names the file and the tensor. */
+function sourceStep<T>(file: string, name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new PtflowError(`${file}: cannot read tensor ${name}: ${(e as Error).message}`);
+  }
 }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { PtflowError } from '../../errors';
 import { writeJsonAtomic } from './atomic';
 import { readJsonFile } from './json-file';
-import { FloatTensor, WritableTensor, readSafetensorsF32, writeSafetensors } from './safetensors';
+import { FloatTensor, SavableTensor, readSafetensorsF32, savableLayout, writeSafetensors } from './safetensors';
 
 export const SAFE_WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
 
@@ -73,7 +73,7 @@ export async function readShardedSafetensorsF32(indexFile: string): Promise<Map<
  */
 export async function writeShardedSafetensors(
   dir: string,
-  tensors: ReadonlyMap<string, WritableTensor>,
+  tensors: ReadonlyMap<string, SavableTensor>,
   maxShardBytes: number,
   metadata: Readonly<Record<string, string>> = { format: 'pt' },
 ): Promise<string[]> {
@@ -83,7 +83,7 @@ export async function writeShardedSafetensors(
   let currentBytes = 0;
   let total = 0;
   for (const name of [...tensors.keys()].sort()) {
-    const bytes = tensors.get(name)!.data.byteLength;
+    const bytes = savableLayout(tensors.get(name)!).byteLength;
     if (current.length > 0 && currentBytes + bytes > maxShardBytes) {
       shards.push(current);
       current = [];
@@ -100,7 +100,7 @@ export async function writeShardedSafetensors(
   const files: string[] = [];
   for (let k = 0; k < n; k++) {
     const fname = `model-${pad(k + 1)}-of-${pad(n)}.safetensors`;
-    const sub = new Map<string, WritableTensor>();
+    const sub = new Map<string, SavableTensor>();
     for (const name of shards[k]) {
       sub.set(name, tensors.get(name)!);
       weightMap[name] = fname;

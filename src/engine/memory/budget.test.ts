@@ -9,7 +9,9 @@ import { parseLlamaConfig } from '../model/config';
 import { LlamaModel } from '../model/llama';
 import { AdamW } from '../optim/adamw';
 import { TrainStep } from '../train-step';
-import { CHECKPOINTING_AUTO_BYTES, checkStepMemory, planStepMemory, resolveCheckpointing, type MemoryLimits } from './budget';
+import {
+  CHECKPOINTING_AUTO_BYTES, PROCESS_OVERHEAD_BYTES, checkStepMemory, checkpointSaveBytes, defaultLimits, planStepMemory, resolveCheckpointing, type MemoryLimits,
+} from './budget';
 import { estimateStepMemory, parameterCount } from './estimate';
 import { trainableParameterCount } from './trainable';
 
@@ -61,6 +63,24 @@ test('SmolLM-135M at 512 × 4 without checkpointing: the error gives the estimat
 test('a step larger than the machine names the machine, not the backend', () => {
   expect(() => checkStepMemory(smol, run(1024, 2048), true, 'cpu', { backendBytes: Infinity, machineBytes: 24 * GiB })).toThrow(
     /this machine has 24\.00 GiB of memory/,
+  );
+});
+
+test('checkpoint saves: two 4 MiB copy buffers on wasm and cpu, plus one copy of the largest tensor elsewhere, counted against the machine', () => {
+  const MiB = 1024 ** 2;
+  expect(checkpointSaveBytes(smol, 'wasm')).toBe(8 * MiB);
+  expect(checkpointSaveBytes(smol, 'cpu')).toBe(8 * MiB);
+  // The tied 32000 × 576 embedding is the largest tensor.
+  expect(checkpointSaveBytes(smol, 'tensorflow')).toBe(8 * MiB + 32000 * 576 * 4);
+  expect(defaultLimits('webgpu', smol).saveBytes).toBe(checkpointSaveBytes(smol, 'webgpu'));
+  expect(defaultLimits('cpu').saveBytes).toBeUndefined();
+  // A machine that holds the step and the cpu save, but not a save that copies the embedding.
+  const r = run(1, 256);
+  const total = estimateStepMemory(smol, { batchSize: 1, seqLen: 256, gradientAccumulationSteps: 1, gradientCheckpointing: false, trainableParams: parameterCount(smol) }).total;
+  const machineBytes = total + PROCESS_OVERHEAD_BYTES + 16 * MiB;
+  expect(() => checkStepMemory(smol, r, false, 'cpu', { ...defaultLimits('cpu', smol), machineBytes })).not.toThrow();
+  expect(() => checkStepMemory(smol, r, false, 'tensorflow', { ...defaultLimits('tensorflow', smol), machineBytes })).toThrow(
+    /kept for the process itself, 78\.3 MiB for saving checkpoints\)/,
   );
 });
 

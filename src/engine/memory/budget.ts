@@ -9,7 +9,7 @@
  *   below 1 GiB of activations the memory saved is small next to the machine's.
  * - `checkStepMemory`: the estimate (estimate.ts; on cpu with the output buffer pool's share) against the backend's limit (the wasm heap
  *   addresses at most 4 GiB, less under `PTFLOW_WASM_HEAP_LIMIT` (heap-limit.ts), and a heap that grows in steps fragments: 10 % is kept free) and
- *   the machine's memory. When it does not fit, a PtflowError gives the estimate and the settings
+ *   the machine's memory, with what a checkpoint save takes besides (`checkpointSaveBytes`). When it does not fit, a PtflowError gives the estimate and the settings
  *   that would fit: gradient checkpointing, a smaller batch (with more accumulation, the same
  *   effective batch), a shorter cutoff_len, another backend.
  */
@@ -17,6 +17,8 @@ import * as os from 'node:os';
 import { PtflowError } from '../../errors';
 import { cpuBufferPoolLimit } from '../kernels/cpu-buffer-pool';
 import type { LlamaConfig } from '../model/config';
+import { STREAM_CHUNK_BYTES } from '../io/safetensors';
+import { parameterShapes } from '../model/names';
 import { estimateStepMemory, type MemoryEstimate, type StepShape } from './estimate';
 import { wasmHeapLimitBytes } from './heap-limit';
 import { fmtBytes } from './out-of-memory';
@@ -37,13 +39,32 @@ export interface MemoryLimits {
   machineBytes: number;
   /** cpu: the limit of the pool of freed output buffers its kernels draw from (estimate.ts counts it). */
   bufferPoolLimitBytes?: number;
+  /** Bytes a checkpoint save takes outside the tensors (`checkpointSaveBytes`); unset: 0. */
+  saveBytes?: number;
 }
 
-export function defaultLimits(backend: MemoryBackend): MemoryLimits {
+/**
+ * Memory a checkpoint save takes besides the tensors, in the process (so counted against the
+ * machine, never the wasm heap). Weights and AdamW moments stream to their files through one
+ * STREAM_CHUNK_BYTES buffer per file (the previous file's may await collection: two). On wasm and
+ * cpu they are read where the backend keeps them; on tensorflow and webgpu `dataSync` copies one
+ * tensor at a time, the largest parameter at most.
+ */
+export function checkpointSaveBytes(cfg: LlamaConfig, backend: MemoryBackend): number {
+  const buffers = 2 * STREAM_CHUNK_BYTES;
+  if (backend === 'wasm' || backend === 'cpu') return buffers;
+  let largest = 0;
+  for (const shape of parameterShapes(cfg).values()) largest = Math.max(largest, shape.reduce((a, b) => a * b, 1));
+  return buffers + 4 * largest;
+}
+
+/** The limits of `backend` on this machine; with `cfg`, the memory its checkpoint saves take. */
+export function defaultLimits(backend: MemoryBackend, cfg?: LlamaConfig): MemoryLimits {
   return {
     backendBytes: backend === 'wasm' ? Math.floor(wasmHeapLimitBytes() * WASM_USABLE_SHARE) : Number.POSITIVE_INFINITY,
     machineBytes: os.totalmem(),
     ...(backend === 'cpu' ? { bufferPoolLimitBytes: cpuBufferPoolLimit() } : {}),
+    ...(cfg ? { saveBytes: checkpointSaveBytes(cfg, backend) } : {}),
   };
 }
 
@@ -68,7 +89,7 @@ const shapeOf = (r: RunShape, ck: boolean, l: MemoryLimits): StepShape => ({
 });
 
 function fits(e: MemoryEstimate, l: MemoryLimits): boolean {
-  return e.total <= l.backendBytes && e.total + PROCESS_OVERHEAD_BYTES <= l.machineBytes;
+  return e.total <= l.backendBytes && e.total + PROCESS_OVERHEAD_BYTES + (l.saveBytes ?? 0) <= l.machineBytes;
 }
 
 export function resolveCheckpointing(
@@ -100,13 +121,13 @@ export function planStepMemory(
   requested: string,
 ): { checkpointing: { on: boolean; why: string }; wasmUnfit?: string } {
   const planned: MemoryBackend = requested === 'auto' || requested === 'wasm' ? 'wasm' : (requested as MemoryBackend);
-  const checkpointing = resolveCheckpointing(keys, cfg, run, defaultLimits(planned));
+  const checkpointing = resolveCheckpointing(keys, cfg, run, defaultLimits(planned, cfg));
   if (requested !== 'auto') return { checkpointing };
-  const wasmLimits = defaultLimits('wasm');
+  const wasmLimits = defaultLimits('wasm', cfg);
   const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.on, wasmLimits)).total;
   const heap = wasmLimits.backendBytes;
   if (need <= heap) return { checkpointing };
-  const onCpu = resolveCheckpointing(keys, cfg, run, defaultLimits('cpu'));
+  const onCpu = resolveCheckpointing(keys, cfg, run, defaultLimits('cpu', cfg));
   // What the step would take in the heap (without the cpu backend's buffer pool).
   const inHeap = estimateStepMemory(cfg, shapeOf(run, onCpu.on, wasmLimits)).total;
   return { checkpointing: onCpu, wasmUnfit: `one step needs an estimated ${fmtBytes(inHeap)}, its heap holds ${fmtBytes(heap)}` };
@@ -167,15 +188,16 @@ export function checkStepMemory(
   run: RunShape,
   checkpointing: boolean,
   backend: MemoryBackend,
-  limits: MemoryLimits = defaultLimits(backend),
+  limits: MemoryLimits = defaultLimits(backend, cfg),
 ): MemoryEstimate {
   const e = estimateStepMemory(cfg, shapeOf(run, checkpointing, limits));
   if (fits(e, limits)) return e;
   const where =
     e.total > limits.backendBytes
       ? `the ${backend} backend can hold ${fmtBytes(limits.backendBytes)} of tensors`
-      : `this machine has ${fmtBytes(limits.machineBytes)} of memory (${fmtBytes(PROCESS_OVERHEAD_BYTES)} kept for the process itself)`;
-  const other = backend === 'wasm' ? { name: 'cpu' as const, limits: defaultLimits('cpu') } : undefined;
+      : `this machine has ${fmtBytes(limits.machineBytes)} of memory (${fmtBytes(PROCESS_OVERHEAD_BYTES)} kept for the process itself` +
+        `${limits.saveBytes ? `, ${fmtBytes(limits.saveBytes)} for saving checkpoints` : ''})`;
+  const other = backend === 'wasm' ? { name: 'cpu' as const, limits: defaultLimits('cpu', cfg) } : undefined;
   const choices = fittingChoices(cfg, run, checkpointing, backend, limits, other);
   throw new PtflowError(
     `memory: one training step (batch ${run.batchSize} × cutoff_len ${run.cutoffLen}, gradient checkpointing ${checkpointing ? 'on' : 'off'}) ` +

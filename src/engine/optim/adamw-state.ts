@@ -1,23 +1,41 @@
 /**
  * AdamW state ⇄ safetensors tensors: `<param>.exp_avg` and `<param>.exp_avg_sq` (F32, the
  * parameter's shape), with the step counts in the file's string metadata. Checkpoints save this
- * as `optimizer.safetensors`.
+ * as `optimizer.safetensors`, streamed from the optimizer's own tensors (`adamwStateSources`).
  */
 import { PtflowError } from '../../errors';
-import { FloatTensor, readSafetensorsF32, writeSafetensors } from '../io/safetensors';
-import type { AdamWState } from './adamw';
+import { FloatTensor, TensorSource, readSafetensorsF32, writeSafetensors } from '../io/safetensors';
+import { tfTensorSource } from '../io/tf-tensor-source';
+import type { AdamW, AdamWState } from './adamw';
 
 export const ADAMW_STATE_FORMAT = 'ptflow.adamw.v1';
 
-export function adamwStateToTensors(s: AdamWState): { tensors: Map<string, FloatTensor>; metadata: Record<string, string> } {
-  const tensors = new Map<string, FloatTensor>();
+/** The file's tensors and metadata from a state whose moments are of type T. */
+function fileLayout<T, S>(
+  s: { step: number; params: Record<string, { step: number; shape: number[]; m: T; v: T }> },
+  as: (shape: number[], moment: T) => S,
+): { tensors: Map<string, S>; metadata: Record<string, string> } {
+  const tensors = new Map<string, S>();
   const steps: Record<string, number> = {};
   for (const [name, p] of Object.entries(s.params)) {
-    tensors.set(`${name}.exp_avg`, { shape: p.shape, data: p.m });
-    tensors.set(`${name}.exp_avg_sq`, { shape: p.shape, data: p.v });
+    tensors.set(`${name}.exp_avg`, as(p.shape, p.m));
+    tensors.set(`${name}.exp_avg_sq`, as(p.shape, p.v));
     steps[name] = p.step;
   }
   return { tensors, metadata: { format: ADAMW_STATE_FORMAT, step: String(s.step), param_steps: JSON.stringify(steps) } };
+}
+
+export function adamwStateToTensors(s: AdamWState): { tensors: Map<string, FloatTensor>; metadata: Record<string, string> } {
+  return fileLayout(s, (shape, data) => ({ shape, data }));
+}
+
+/**
+ * The same tensors and metadata as `adamwStateToTensors(optimizer.exportState())`, as sources
+ * reading the optimizer's moments where the backend keeps them (no copy of the state). The
+ * optimizer must not step until the file is written.
+ */
+export function adamwStateSources(optimizer: AdamW): { tensors: Map<string, TensorSource>; metadata: Record<string, string> } {
+  return fileLayout(optimizer.moments(), (_shape, t) => tfTensorSource(t));
 }
 
 /** Inverse of `adamwStateToTensors`; `file` names the source in errors. */

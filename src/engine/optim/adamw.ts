@@ -38,6 +38,12 @@ export interface AdamWState {
   params: Record<string, AdamWParamState>;
 }
 
+/** `AdamWState` with the moments as the optimizer's own tensors (`AdamW.moments`). */
+export interface AdamWMoments {
+  step: number;
+  params: Record<string, { step: number; shape: number[]; m: tf.Tensor; v: tf.Tensor }>;
+}
+
 interface Slot {
   step: number;
   m: tf.Variable;
@@ -128,6 +134,17 @@ export class AdamW {
       this.slots.set(name, s);
     }
     return s;
+  }
+
+  /**
+   * The state as the optimizer holds it: its own moment tensors (not copies; for saving them
+   * without a second copy, engine/io/tf-tensor-source.ts). Valid until the next `step` or
+   * `importState`, which replace them.
+   */
+  moments(): AdamWMoments {
+    const params: AdamWMoments['params'] = {};
+    for (const [name, s] of this.slots) params[name] = { step: s.step, shape: s.m.shape.slice(), m: s.m, v: s.v };
+    return { step: this.stepCount, params };
   }
 
   /** The state as plain arrays (copies), keyed by parameter name. */
