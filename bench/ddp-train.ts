@@ -5,9 +5,9 @@
  * and from rank 0's log the gradient allreduce per step and the share of it hidden (the time from the
  * first bucket's allreduce start to the last one's end during which the rank was still computing the
  * backward pass or handing buckets over, rather than waiting), and the share of the gradient bytes
- * whose allreduce started during the backward pass. A third run, the same 2 ranks with
- * PTFLOW_GRAD_HANDOVER=1, hands each gradient over during the backward pass as soon as it is final
- * (the overlap; the default hands them over after the pass). A fourth run, 1 process × 1 thread with
+ * whose allreduce started during the backward pass (the default hands each gradient over as soon as
+ * the pass has finished it). A third run, the same 2 ranks with PTFLOW_GRAD_HANDOVER=0, hands them
+ * all over after the pass instead (no overlap with it). A fourth run, 1 process × 1 thread with
  * batch 4 (one rank's share, alone on the machine), gives the ceiling of the ratio: two ranks cannot
  * train faster than twice that, however fast the exchange.
  *
@@ -82,18 +82,18 @@ function main(): void {
   }
   const oneOut = path.join(dir, 'one');
   const twoOut = path.join(dir, 'two');
-  const earlyOut = path.join(dir, 'two-early');
+  const lateOut = path.join(dir, 'two-late');
   const aloneOut = path.join(dir, 'alone');
   run(process.execPath, [CLI, 'train', config(dir, m, 8, 2, steps), `output_dir=${oneOut}`]);
   const log = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${twoOut}`]);
-  // The same 2 ranks handing each gradient over during the backward pass (overlapping it).
-  const earlyLog = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${earlyOut}`], { PTFLOW_GRAD_HANDOVER: '1' });
+  // The same 2 ranks handing every gradient over after the backward pass (no overlap with it).
+  const lateLog = run(mpiexec, ['-n', '2', process.execPath, CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${lateOut}`], { PTFLOW_GRAD_HANDOVER: '0' });
   // One rank's share alone: batch 4 on 1 thread, the other core idle.
   run(process.execPath, [CLI, 'train', config(dir, m, 4, 1, steps), `output_dir=${aloneOut}`]);
   const one = tokensPerSecond(oneOut, steps);
   const alone = tokensPerSecond(aloneOut, steps, 4);
   const two = tokensPerSecond(twoOut, steps);
-  const early = tokensPerSecond(earlyOut, steps);
+  const late = tokensPerSecond(lateOut, steps);
   const reduce = (l: string): string => /gradient allreduce: .*/.exec(l)?.[0] ?? 'gradient allreduce: (no line from the trainer)';
   process.stdout.write([
     `ddp-train: ${steps} steps of 8 × ${REFERENCE_SHAPE.seqLen} tokens, reference shape with vocab 32000`,
@@ -102,8 +102,8 @@ function main(): void {
     `  ratio (2 ranks / 1 process)      ${(two / one).toFixed(3)}   (target ≥ 0.9)`,
     `  1 process × 1 thread, batch 4    ${alone.toFixed(0)} tokens/s: ceiling of the ratio 2 × that / 1 process = ${((2 * alone) / one).toFixed(3)}`,
     `  rank 0: ${reduce(log)}`,
-    `  2 ranks, gradients handed over during backward (PTFLOW_GRAD_HANDOVER=1)   ${early.toFixed(0)} tokens/s, ratio ${(early / one).toFixed(3)}`,
-    `  rank 0: ${reduce(earlyLog)}`,
+    `  2 ranks, gradients handed over after backward (PTFLOW_GRAD_HANDOVER=0)   ${late.toFixed(0)} tokens/s, ratio ${(late / one).toFixed(3)}`,
+    `  rank 0: ${reduce(lateLog)}`,
   ].join('\n') + '\n');
 }
 
