@@ -5,8 +5,8 @@
  * order, as the in-memory collator builds — so memory stays flat whatever the cache size and the first
  * micro-batch is ready as soon as the offsets indexes are read. Each record batch's content checksum
  * (and with vocab_size, its token id range) is verified the first time a block touches it, before any
- * of its tokens is sent (split-tokens.ts) — in map mode usually earlier, while the actor waits for the
- * trainer's credit (src/cache/verify-ahead.ts).
+ * of its tokens is sent (split-tokens.ts) — in map mode, for the first blocks, earlier: while the
+ * trainer sets up (src/cache/verify-ahead.ts).
  *
  *   eval    the validation split's rows in order, in batches of eval_batch_size
  *   train   map mode: each epoch a seeded permutation of the block indices (this rank's share of it
@@ -142,9 +142,11 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
     const sent = out.stats.messages;
     const resident = new Map<number, PackedBlock>();
     const batches = trainBatches(p, mem.nextToSend, trainSrc, resident);
-    // Map mode: checks of the next blocks run while waiting for credit (src/cache/verify-ahead.ts).
+    // Map mode: checks of the next blocks run during the first wait for credit, while the trainer sets
+    // up (src/cache/verify-ahead.ts).
     // Streaming reads its blocks in order, so a record batch is checked once per ~1000 blocks anyway.
     const ahead = new VerifyAhead<DataCursor>(batches, trainSrc, p.streaming ? 0 : VERIFY_AHEAD_BLOCKS);
+    let verifyAhead = !p.streaming;
     for (let k = 1; ; k++) {
       const mb = ahead.next();
       throwIfArmed(ctx.actor, sent + k);
@@ -161,7 +163,10 @@ export const stage = defineStage<CacheBlockParams>(async (ctx) => {
       const meta: TrainBatchMeta = {
         epoch: mb.epoch, micro: mb.micro, microPerEpoch: mb.microPerEpoch, lastInEpoch: mb.last, blocks: trainSrc.count, tokens, cursor: mb.next,
       };
-      await ahead.whileWaiting(out.send(encodeTrainBatch(batch), meta as unknown as JsonValue));
+      const sending = out.send(encodeTrainBatch(batch), meta as unknown as JsonValue);
+      // Only the first wait is the trainer's setup; later ones are its steps, which need the cores.
+      if (verifyAhead) verifyAhead = !(await ahead.whileWaiting(sending));
+      else await sending;
       mem.nextToSend = mb.next;
     }
   } finally {

@@ -27,7 +27,7 @@ describe('VerifyAhead', () => {
     const seen: number[] = [];
     const ahead = new VerifyAhead(fours(), { verify: (i) => void seen.push(i) }, 10);
     expect(ahead.next().micro).toBe(0);
-    await ahead.whileWaiting(later(50));
+    expect(await ahead.whileWaiting(later(50))).toBe(true);
     // micro-batches 1, 2, 3 drawn (4 + 4 < 10 rows queued, then 12 ≥ 10): their rows, each once
     expect(seen).toEqual(range(4, 16));
     expect(ahead.next().rows).toEqual([4, 5, 6, 7]);
@@ -41,7 +41,7 @@ describe('VerifyAhead', () => {
     let drawn = 0;
     const now = new VerifyAhead(fours((k) => (drawn++, [k])), { verify: (i) => void seen.push(i) }, 10);
     now.next();
-    await now.whileWaiting(Promise.resolve());
+    expect(await now.whileWaiting(Promise.resolve())).toBe(false); // no wait
     expect(drawn).toBe(1); // not even a micro-batch drawn ahead
     const never = new VerifyAhead(fours(), { verify: (i) => void seen.push(i) }, 0);
     never.next();
@@ -82,7 +82,7 @@ describe('VerifyAhead', () => {
       const checked: number[] = [];
       const ahead = new VerifyAhead(fours(), { verify: (i) => (checked.push(i), src.verify(i)) }, 40);
       const first = ahead.next();
-      await expect(ahead.whileWaiting(later(50))).resolves.toBeUndefined();
+      await expect(ahead.whileWaiting(later(50))).resolves.toBe(true);
       expect(checked).toEqual(range(4, 11)); // rows 4..9 passed, row 10 failed: no more looked at
       const served = [...first.rows, ...ahead.next().rows, ...ahead.next().rows.slice(0, 2)].map((i) => Array.from(src.row(i).inputIds));
       expect(served).toEqual(docs.slice(0, 10).map((d) => Array.from(d)));

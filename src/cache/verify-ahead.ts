@@ -6,11 +6,14 @@
  * verified; done ahead, the checks of the first micro-batches run while the trainer is still setting
  * up (loading its model) instead of beside its first steps (measured: bench/cache-read-cost.ts). The
  * CPU spent is the same, only its time moves; a reader that is never blocked never verifies ahead.
+ * The reader does it only in its first wait: later waits are the trainer's steps, and on a machine
+ * whose cores the trainer's threads fill, checks run then would only slow the steps down.
  *
  *   const ahead = new VerifyAhead(microBatches, src, maxBlocks)
  *   ahead.next()                  the next micro-batch, in the generator's order (queued ones first)
  *   await ahead.whileWaiting(p)   until p settles: draw up to maxBlocks blocks of micro-batches ahead
- *                                 and verify them one block at a time, letting messages in between
+ *                                 and verify them one block at a time, letting messages in between;
+ *                                 true when it had to wait
  *
  * A failed check ahead is not reported here: looking ahead stops, and the block's own read, when its
  * turn comes, fails the same way, so a damaged batch stops the run exactly where it would without
@@ -51,14 +54,19 @@ export class VerifyAhead<C> {
     return mb;
   }
 
-  /** Verifies ahead until `p` settles (or there is nothing left to do within maxBlocks), then awaits it. */
-  async whileWaiting(p: Promise<void>): Promise<void> {
+  /**
+   * Verifies ahead until `p` settles (or there is nothing left to do within maxBlocks), then awaits
+   * it. True when `p` had not settled at once (the caller waited).
+   */
+  async whileWaiting(p: Promise<void>): Promise<boolean> {
     let settled = false;
     const settle = (): void => void (settled = true);
     p.then(settle, settle);
     await immediate(); // a send that had credit has settled by now: no work ahead of it
+    const waited = !settled;
     while (!settled && this.step()) await immediate();
     await p;
+    return waited;
   }
 
   /** One block verified (or one micro-batch drawn); false when there is nothing to do. */
