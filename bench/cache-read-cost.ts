@@ -49,6 +49,7 @@ import { epochOrder } from '../src/data/epoch-order';
 import { decodeTrainBatch, encodeTrainBatch } from '../schemas/train-batch';
 import type { PartFile } from '../schemas/token-cache';
 import { median } from './util/stats';
+import { xorshift32 } from './util/xorshift';
 
 const VOCAB = 32000;
 const SEED = 42; // bench/cache-train.ts's seed
@@ -86,14 +87,7 @@ interface Cache {
 async function makeCache(mtokens: number): Promise<Cache> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-bench-read-cost-'));
   const w = new PartWriter(path.join(dir, 'part.arrow'));
-  let s = 0x9e3779b9 >>> 0;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
+  const next = xorshift32();
   let tokens = 0;
   while (tokens < mtokens * 1e6) {
     const ids = new Int32Array(16 + (next() % 2032));

@@ -34,6 +34,7 @@ import { epochOrder } from '../src/data/epoch-order';
 import { usageError } from '../src/errors';
 import { configuredDatasets, expectedPreprocessing } from '../src/workflow/prepare';
 import { TOKEN_CACHE_FORMAT, TOKEN_CACHE_VERSION, type PartFile, type TokenCacheIndex } from '../schemas/token-cache';
+import { xorshift32 } from './util/xorshift';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'ptflow.js');
@@ -101,14 +102,7 @@ async function makeCache(cfgFile: string, cache: string, gb: number, model: stri
   const { preprocessing, fingerprint } = expectedPreprocessing(c, trainSets, evalSets, tokenizerFingerprint(model));
   const totalTokens = Math.ceil((gb * 1e9) / 4);
   const nParts = Math.max(1, Math.ceil((gb * 1e9) / PART_BYTES));
-  let s = 0x9e3779b9 >>> 0;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
+  const next = xorshift32();
   const parts: PartFile[] = [];
   let docs = 0;
   let tokens = 0;
