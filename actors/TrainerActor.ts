@@ -220,8 +220,8 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     maxGradNorm: p.max_grad_norm,
     skipNonFinite: p.skip_nonfinite_steps,
     seed: p.seed, // LoRA dropout masks derive from the run's seed
-    // Gradients reach the allreduce during the backward pass (3 % more tokens/s on 2 shared-memory ranks:
-    // README, "Multiple machines"); PTFLOW_GRAD_HANDOVER=0 hands them over after it (bench/ddp-train.ts compares).
+    // Gradients reach the allreduce during the backward pass, which hides most of it (README, "Multiple
+    // machines"); PTFLOW_GRAD_HANDOVER=0 hands them over after it (bench/ddp-train.ts compares).
     handOverGradients: process.env['PTFLOW_GRAD_HANDOVER'] !== '0',
     memoryHint: () => `Estimated need per step: ${describeEstimate(estimate)}`,
   });
