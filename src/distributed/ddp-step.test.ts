@@ -1,5 +1,5 @@
 /**
- * Data-parallel optimizer steps (TrainStep.stepAcross + allreduceGradients) against one process taking
+ * Data-parallel optimizer steps (TrainStep.stepAcross + GradStream) against one process taking
  * the same global batch: 2 ranks × batch 4 (and 4 ranks × batch 2) vs 1 process × batch 8, gradient
  * accumulation 2, three AdamW steps with clipping, on ranks simulated in one thread (inMemoryWorld).
  *
@@ -171,6 +171,22 @@ describe('data-parallel step (TrainStep.stepAcross)', () => {
       expect(Math.abs(g.loss - ref.loss)).toBeLessThanOrEqual(1e-6 * ref.loss);
     }
     expect(maxAbsDiff(weights(world[1].model), weights(oneP.model))).toBeLessThanOrEqual(2e-6);
+  });
+
+  it('a rank whose whole window is empty sends zeros, also from buckets an earlier step filled', async () => {
+    // 12 rows, 2 ranks × batch 4: the second step's global micro-batch holds 4 rows, all rank 0's.
+    const all = rows().slice(0, 12);
+    const oneP = trainer();
+    oneP.ts.step([collate(all.slice(0, 8), 0)]);
+    oneP.ts.step([collate(all.slice(8), 0)]);
+    const world = inMemoryWorld(2).map((c) => ({ c, ...trainer() }));
+    await Promise.all(world.map(async ({ c, model, ts }, r) => {
+      const buckets = new GradBuckets(gradLayout(model.trainableParams()));
+      await ts.stepAcross([collate(all.slice(4 * r, 4 * r + 4), 0)], c, () => streamOf(buckets, c));
+      const second = r === 0 ? collate(all.slice(8, 12), 0) : emptyShareBatch(0);
+      await ts.stepAcross([second], c, () => streamOf(buckets, c));
+    }));
+    for (const { model } of world) expect(maxAbsDiff(weights(model), weights(oneP.model))).toBeLessThanOrEqual(2e-6);
   });
 
   // The last backward pass hands each gradient to the allreduce as soon as it is final: the same

@@ -9,7 +9,6 @@
  *   const stream = new GradStream(buckets, collective); // once per step
  *   stream.offer(name, grad);                          // during backward, as each gradient is final
  *   const { grads, stats } = await stream.finish(acc);  // the rest, then wait for every bucket
- *   // or, all after the backward pass: await allreduceGradients(acc, layout, collective)
  *
  * During the backward pass: tfjs computes all gradients in one synchronous `variableGrads` call, but
  * LlamaModel.setGradientHook routes each trainable base parameter through an identity op whose
@@ -164,8 +163,11 @@ export class GradStream {
         const g = grads.get(e.name);
         if (g) this.offer(e.name, g);
         else {
+          // Zeros: the bucket may still hold an earlier step's values (GradBuckets are reused).
+          const at = this.where.get(e.name) as { bucket: number; offset: number; size: number };
+          this.buckets[at.bucket].buf.fill(0, at.offset, at.offset + at.size);
           this.offered.add(e.name);
-          this.missing[(this.where.get(e.name) as { bucket: number }).bucket]--;
+          this.missing[at.bucket]--;
           this.startReady();
         }
       }
@@ -201,18 +203,4 @@ export class GradStream {
       if (!this.finishing) this.earlyBytes += b.buf.byteLength;
     }
   }
-}
-
-/**
- * Replaces `grads` (taken over: disposed) by their sum over all ranks. With one rank it returns them
- * untouched.
- */
-export async function allreduceGradients(
-  grads: Map<string, tf.Tensor>,
-  layout: GradLayout,
-  collective: Collective,
-  bucketBytes = DEFAULT_BUCKET_BYTES,
-): Promise<{ grads: Map<string, tf.Tensor>; stats: ReduceStats }> {
-  if (collective.size === 1) return { grads, stats: { buckets: 0, bytes: 0, reduceMs: 0, waitMs: 0, earlyBytes: 0, copyMs: 0 } };
-  return new GradStream(layout, collective, bucketBytes).finish(grads);
 }

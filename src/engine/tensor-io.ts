@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PtflowError } from '../errors';
-import { asWasmBackend, heapView } from './wasm/internals';
+import { borrowFloat32 } from './io/tf-tensor-source';
 
 /** Copies float32 tensor `t` into `dst` at `offset`. */
 export function readFloat32Into(t: tf.Tensor, dst: Float32Array, offset = 0): void {
@@ -14,8 +14,7 @@ export function readFloat32Into(t: tf.Tensor, dst: Float32Array, offset = 0): vo
   if (offset + t.size > dst.length) {
     throw new PtflowError(`readFloat32Into: ${t.size} values at offset ${offset} do not fit a buffer of ${dst.length}`);
   }
-  if (tf.getBackend() === 'wasm') dst.set(heapView(asWasmBackend(tf.backend()), t), offset);
-  else dst.set(t.dataSync() as Float32Array, offset);
+  dst.set(borrowFloat32(t), offset);
 }
 
 /**
