@@ -6,16 +6,15 @@
  * the step, the YAML line and the field.
  *
  * `pipelineFingerprint(steps)` is what the tokenized cache records of the steps `ptflow prepare` runs:
- * each step's name and actor (a module by the SHA-256 of its source), its options as parsed, and where
+ * each step's name and actor (a module by the SHA-256 of its source and of the files of its own it
+ * imports), its options as parsed, and where
  * it sits.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PipelineStepConfig } from '../config/schema-pipeline';
 import { PtflowError } from '../errors';
 import type { ActorDefinition } from './api';
-import { actorRef, loadActor, type ActorRef } from './load';
+import { actorRef, loadActor, moduleSourceHash, type ActorRef } from './load';
 import { parseStepOptions } from './options';
 import type { PipelineStepPrint } from '../../schemas/token-cache';
 
@@ -94,7 +93,7 @@ export function pipelineFingerprint(steps: readonly ResolvedStep[]): PipelineSte
   return steps.map((s) => ({
     name: s.name,
     actor: s.def.name,
-    source: s.ref.kind === 'builtin' ? 'builtin' : `sha256:${createHash('sha256').update(readFileSync(s.ref.file)).digest('hex')}`,
+    source: s.ref.kind === 'builtin' ? 'builtin' : moduleSourceHash(s.ref.file),
     options: toJson(s.parsedOptions),
     at: 'after' in s.anchor ? `after ${s.anchor.after}` : `before ${s.anchor.before}`,
   }));

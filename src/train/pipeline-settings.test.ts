@@ -56,6 +56,27 @@ describe('the pipeline steps in a checkpoint\'s data settings', () => {
     ]);
   });
 
+  it("hashes the files of the user's own that a module imports (a helper, a JSON file), not packages", () => {
+    const sub = mkdtempSync(path.join(dir, 'imports-'));
+    writeFileSync(path.join(sub, 'words.json'), '["a","b"]\n');
+    writeFileSync(path.join(sub, 'helper.ts'), "import words from './words.json';\nexport const banned = new Set<string>(words);\n");
+    const modFile = path.join(sub, 'ban.ts');
+    writeFileSync(modFile, "import { defineFilter, z } from 'ptflow';\nimport { banned } from './helper';\nexport default defineFilter({ name: 'ban', options: z.object({}), keep: (t) => !banned.has(t) });\n");
+    const step = `  - actor: ./${path.basename(sub)}/ban.ts\n    after: DatasetShardActor\n`;
+    const first = settingsOf(step)[0].source;
+    // Independently: the module's bytes, then each import (path relative to the module, in path order).
+    const h = createHash('sha256').update(readFileSync(modFile));
+    for (const f of ['helper.ts', 'words.json']) h.update(`\0${f}\0`).update(readFileSync(path.join(sub, f)));
+    expect(first).toBe(`sha256:${h.digest('hex')}`);
+    expect(first).not.toBe(`sha256:${createHash('sha256').update(readFileSync(modFile)).digest('hex')}`);
+    writeFileSync(path.join(sub, 'words.json'), '["a","c"]\n');
+    const second = settingsOf(step)[0].source;
+    expect(second).not.toBe(first);
+    writeFileSync(path.join(sub, 'helper.ts'), readFileSync(path.join(sub, 'helper.ts'), 'utf8') + '// edited\n');
+    const third = settingsOf(step)[0].source;
+    expect(new Set([first, second, third]).size).toBe(3);
+  });
+
   it('is part of the data settings a resume compares; a checkpoint without it (an older ptflow\'s) is not compared on it', () => {
     const a = load(gopher(''));
     const b = load(gopher('min_doc_words: 60'));

@@ -7,16 +7,15 @@
  *   diffPipelineSettings(saved, now)     → "pipeline step 'x' options changed (…)", … (empty: the same)
  *   hasBatchesStep(steps)                → a step on the batches edge (it may drop or split micro-batches)
  *
- * A step is its name, its actor (a built-in by name; a module by its path and the SHA-256 of the file's
- * bytes — what the module imports is not hashed), its options after the actor's schema, where it sits
+ * A step is its name, its actor (a built-in by name; a module by its path and the SHA-256 of its bytes
+ * and of the files of its own it imports: src/actors/load.ts), its options after the actor's schema, where it sits
  * (`after:` / `before:`), the edges it reads and writes, and `workers`. `workers` is recorded but not
  * compared: more instances are allowed only for stateless steps, whose results go on in input order
  * (actors/StepActor.ts), so it does not change the data (as tokenizer_workers does not). A moved module
  * with the same bytes is the same step.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { moduleSourceHash } from '../actors/load';
 import type { ResolvedStep } from '../actors/resolve';
 import { canonical, optionChanges } from '../cache/fingerprint';
 
@@ -28,7 +27,7 @@ export const pipelineStepSettingSchema = z.object({
   actor: z.string(),
   /** 'builtin', or the module's absolute path. */
   module: z.string(),
-  /** 'builtin', or `sha256:<hex>` of the module file. */
+  /** 'builtin', or `sha256:<hex>` of the module's source (moduleSourceHash). */
   source: z.string(),
   /** The options after the actor's schema (defaults filled in), as JSON. */
   options: z.unknown(),
@@ -45,7 +44,7 @@ export function pipelineSettingsOf(steps: readonly ResolvedStep[]): PipelineStep
     name: s.name,
     actor: s.def.name,
     module: s.ref.kind === 'builtin' ? 'builtin' : s.ref.file,
-    source: s.ref.kind === 'builtin' ? 'builtin' : `sha256:${createHash('sha256').update(readFileSync(s.ref.file)).digest('hex')}`,
+    source: s.ref.kind === 'builtin' ? 'builtin' : moduleSourceHash(s.ref.file),
     options: JSON.parse(JSON.stringify(s.parsedOptions, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null') as unknown,
     at: 'after' in s.anchor ? `after ${s.anchor.after}` : `before ${s.anchor.before}`,
     input: s.def.input,
