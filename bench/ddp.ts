@@ -21,9 +21,8 @@
  * each rank must send and receive in a ring, comparable across rank counts.
  *
  * Not measured here: tokens/s of N ranks against one process with N threads, and the allreduce time
- * the trainer hides per step (none behind backward: tfjs hands the gradients over only when the
- * whole backward is done; README "What overlaps"). Both need the data-parallel trainer:
- * bench/ddp-train.ts runs `ptflow train` under mpiexec and reports them.
+ * the trainer hides behind its backward pass per step (README "What overlaps"). Both need the
+ * data-parallel trainer: bench/ddp-train.ts runs `ptflow train` under mpiexec and reports them.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
