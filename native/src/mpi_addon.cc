@@ -1,7 +1,7 @@
 // N-API surface of ptflow_mpi.node (the optional MPI transport; see mpi_comm.h for the threading).
 // Context-aware: the main thread and worker_threads each load it and share one MPI world.
 //
-//   init() -> { rank, size, threadLevel, library }   idempotent, blocking (MPI wire-up)
+//   init() -> { rank, size, threadLevel, threadMultiple, library, sharedMemory }   idempotent, blocking (MPI wire-up)
 //   allreduce(Float32Array | Float64Array, 'sum' | 'mean') -> Promise<void>   in place
 //   broadcast(TypedArray, root) -> Promise<void>                              in place
 //   barrier() -> Promise<void>
@@ -134,6 +134,8 @@ napi_value Init(napi_env env, napi_callback_info /*info*/) {
   CHECK_NAPI(env, napi_set_named_property(env, out, "threadMultiple", v));
   CHECK_NAPI(env, napi_create_string_utf8(env, w.library.c_str(), NAPI_AUTO_LENGTH, &v));
   CHECK_NAPI(env, napi_set_named_property(env, out, "library", v));
+  CHECK_NAPI(env, napi_get_boolean(env, w.sharedMemory, &v));
+  CHECK_NAPI(env, napi_set_named_property(env, out, "sharedMemory", v));
   return out;
 }
 

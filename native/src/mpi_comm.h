@@ -36,6 +36,7 @@ struct WorldInfo {
   int threadLevel = 0;         // what MPI_Init_thread provided
   bool threadMultiple = false; // threadLevel is MPI_THREAD_MULTIPLE (abort from any thread is safe)
   std::string library;  // first line of MPI_Get_library_version
+  bool sharedMemory = false;  // allreduce runs through a shared window (every rank on this node)
 };
 
 // Initialises MPI on the communication thread (started on first call) and waits for it.

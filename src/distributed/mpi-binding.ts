@@ -16,6 +16,11 @@ export interface MpiWorldInfo {
   threadMultiple: boolean;
   /** First line of MPI_Get_library_version, e.g. 'MPICH Version: 4.0.2'. */
   library: string;
+  /**
+   * Allreduce runs through a window of shared memory (every rank on this machine; PTFLOW_MPI_SHM=0
+   * turns it off) instead of MPI_Allreduce. Absent from an addon built before it existed.
+   */
+  sharedMemory?: boolean;
 }
 
 export interface MpiBinding {

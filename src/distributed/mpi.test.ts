@@ -43,13 +43,13 @@ interface Run {
 }
 
 /** Both ranks of a scenario; killed after `limitMs` (a hang fails the test rather than the suite). */
-function ranks(scenario: string, limitMs = 60_000): Promise<Run> {
+function ranks(scenario: string, limitMs = 60_000, env: NodeJS.ProcessEnv = {}, n = 2): Promise<Run> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-mpi-'));
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(mpiexec as string, ['-n', '2', process.execPath, FIXTURE, scenario, dir], {
+    const child = spawn(mpiexec as string, ['-n', String(n), process.execPath, FIXTURE, scenario, dir], {
       cwd: ROOT,
-      env: { ...process.env, PTFLOW_FAULTS: '' },
+      env: { ...process.env, PTFLOW_FAULTS: '', ...env },
       detached: true,
     });
     let stdout = '';
@@ -92,8 +92,14 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
 }
 
 (skipReason === undefined ? describe : describe.skip)(`MPI transport under mpiexec -n 2${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  test('allreduce, broadcast and barrier give the hand-computed values on both ranks', async () => {
-    const run = await ranks('collectives');
+  // Both ranks share this machine, so allreduce runs through the shared window by default;
+  // PTFLOW_MPI_SHM=0 makes it MPI_Allreduce. Both must give the hand-computed sums.
+  test.each([
+    ['through shared memory', {}, true],
+    ['through MPI_Allreduce (PTFLOW_MPI_SHM=0)', { PTFLOW_MPI_SHM: '0' }, false],
+  ] as const)('allreduce (%s), broadcast and barrier give the hand-computed values on both ranks', async (_how, env, shared) => {
+    const run = await ranks('collectives', 60_000, env);
+    expect(run.stderr.match(/allreduce through shared memory/g) ?? []).toHaveLength(shared ? 2 : 0);
     const all = checks(run.stdout);
     const failed = all.filter((c) => c.ok !== true);
     expect(failed).toEqual([]);
@@ -104,6 +110,15 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
     expect(names(1)).toHaveLength(24);
     expect(names(0)).toEqual([...names(1).slice(0, 17), 'event loop runs during allreduce', ...names(1).slice(17, 21), 'barrier waits for every rank', ...names(1).slice(21)]);
     expect(names(0)).toContain('allreduce Float64Array mean n=10007 chunk=4096');
+  });
+
+  test('three ranks: the shared-memory allreduce adds in rank order, split in three shares (chunked and whole)', async () => {
+    const run = await ranks('sums', 60_000, {}, 3);
+    expect(run.stderr.match(/allreduce through shared memory/g) ?? []).toHaveLength(3);
+    const all = checks(run.stdout);
+    expect(all.filter((c) => c.ok !== true)).toEqual([]);
+    expect(all).toHaveLength(3 * 2 * 2 * 2 * 4);
+    expect(run.code).toBe(0);
   });
 
   test('a worker thread opens the world and allreduces; the main thread goes on with it', async () => {

@@ -86,7 +86,7 @@ export function openWorld(env: Env = process.env, options: OpenWorldOptions = {}
     endJobOnEarlyExit(world, load.binding);
   }
   // Once per process (the first thread to open the world).
-  if (first) announce?.(`ptflow: rank ${info.rank} of ${info.size}: pid ${process.pid} on ${hostname()} (${launch.launcher}, ${library})`);
+  if (first) announce?.(`ptflow: rank ${info.rank} of ${info.size}: pid ${process.pid} on ${hostname()} (${launch.launcher}, ${library}${info.sharedMemory ? ', allreduce through shared memory' : ''})`);
   return world;
 }
 
