@@ -195,9 +195,15 @@ void setUpSharedMemory() {
   }
   MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
   void* base = nullptr;
-  if (MPI_Win_allocate_shared(static_cast<MPI_Aint>(kShmSlotBytes), 1, MPI_INFO_NULL, comm, &base, &shmWin) != MPI_SUCCESS) {
-    MPI_Comm_free(&comm);
+  // A rank whose window fails (a small /dev/shm in a container) must not leave the others on
+  // this path while it takes MPI's: all use it only if all got it.
+  int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(kShmSlotBytes), 1, MPI_INFO_NULL, comm, &base, &shmWin) == MPI_SUCCESS ? 1 : 0;
+  if (!ok) shmWin = MPI_WIN_NULL;
+  int all = 0;
+  if (MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS || !all) {
+    if (shmWin != MPI_WIN_NULL) MPI_Win_free(&shmWin);
     shmWin = MPI_WIN_NULL;
+    MPI_Comm_free(&comm);
     return;
   }
   shmSlots.assign(static_cast<size_t>(n), nullptr);
