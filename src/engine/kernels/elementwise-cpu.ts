@@ -107,7 +107,7 @@ export const NATIVE_MIN = 1 << 14;
 let nativeBinary: NativeAddon['ewBinary'] | null | undefined;
 
 /** The addon's ewBinary, or null without it (looked up once). */
-function ewBinary(): NativeAddon['ewBinary'] | null {
+export function ewBinary(): NativeAddon['ewBinary'] | null {
   if (nativeBinary === undefined) {
     const load = loadNativeAddon();
     nativeBinary = load.ok && typeof load.addon.ewBinary === 'function' ? load.addon.ewBinary.bind(load.addon) : null;

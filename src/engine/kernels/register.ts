@@ -10,6 +10,7 @@
  * | wasm    | Unpack, SplitV     | stock ones call that stock Slice once per output |
  * | wasm    | Transpose          | stock 2-D transpose is cache-unfriendly (3× slower on big ones) |
  * | wasm    | Identity           | stock copies: every tensor saved for the backward pass (each linear's weight too) was a copy |
+ * | wasm    | Add, Sub, Multiply, RealDiv | stock runs on one thread; large whole/scalar ones go to the addon on every core (elementwise-wasm.ts) |
  * | wasm, cpu | GatherV2 (axis 0) | stock computes each element's source index generically (50–150 ms per embedding lookup) |
  * | cpu     | UnsortedSegmentSum | stock is O(numSegments × size): 44 s / 8.8 GB per embedding grad |
  * | cpu     | Add, Sub, Multiply, RealDiv, Sigmoid, Square, Neg, Sqrt, Exp, AddN | stock calls a shared closure per element (elementwise-cpu.ts) |
@@ -23,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { installCpuBufferPool } from './cpu-buffer-pool';
 import { elementwiseCpuConfigs } from './elementwise-cpu';
+import { elementwiseWasmConfigs } from './elementwise-wasm';
 import { gatherRowsCpuConfig, gatherRowsWasmConfig } from './gather-rows';
 import { identityWasmConfig } from './identity-wasm';
 import { sliceWasmConfig } from './slice-wasm';
@@ -47,6 +49,7 @@ export function kernelsFor(backend: KernelBackendName): KernelConfig[] {
         transposeWasmConfig,
         identityWasmConfig,
         gatherRowsWasmConfig,
+        ...elementwiseWasmConfigs,
       ];
     case 'cpu':
       return [unsortedSegmentSumCpuConfig, gatherRowsCpuConfig, ...elementwiseCpuConfigs];
