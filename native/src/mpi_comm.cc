@@ -181,26 +181,30 @@ size_t chunkElements(size_t elemBytes) {
 }
 
 // Every rank on one node (MPI_COMM_TYPE_SHARED spans the world) and PTFLOW_MPI_SHM is not 0:
-// map one window with a slot per rank. All ranks see the same split, so all decide alike.
+// map one window with a slot per rank. Each step that could go one way on one rank and another
+// way elsewhere (the variable, the window's allocation, e.g. a small /dev/shm in a container) is
+// agreed on by every rank first: a rank taking MPI's path alone would leave the others waiting.
+bool everyRank(MPI_Comm comm, bool mine) {
+  int v = mine ? 1 : 0, all = 0;
+  return MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, comm) == MPI_SUCCESS && all == 1;
+}
+
 void setUpSharedMemory() {
+  if (world.size < 2) return;
   const char* env = std::getenv("PTFLOW_MPI_SHM");
-  if (world.size < 2 || (env != nullptr && std::strcmp(env, "0") == 0)) return;
   MPI_Comm comm;
   if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world.rank, MPI_INFO_NULL, &comm) != MPI_SUCCESS) return;
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
   int n = 0;
   MPI_Comm_size(comm, &n);
-  if (n != world.size) {
+  if (!everyRank(MPI_COMM_WORLD, n == world.size && !(env != nullptr && std::strcmp(env, "0") == 0))) {
     MPI_Comm_free(&comm);
     return;
   }
-  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
   void* base = nullptr;
-  // A rank whose window fails (a small /dev/shm in a container) must not leave the others on
-  // this path while it takes MPI's: all use it only if all got it.
-  int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(kShmSlotBytes), 1, MPI_INFO_NULL, comm, &base, &shmWin) == MPI_SUCCESS ? 1 : 0;
-  if (!ok) shmWin = MPI_WIN_NULL;
-  int all = 0;
-  if (MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS || !all) {
+  const bool got = MPI_Win_allocate_shared(static_cast<MPI_Aint>(kShmSlotBytes), 1, MPI_INFO_NULL, comm, &base, &shmWin) == MPI_SUCCESS;
+  if (!got) shmWin = MPI_WIN_NULL;
+  if (!everyRank(comm, got)) {
     if (shmWin != MPI_WIN_NULL) MPI_Win_free(&shmWin);
     shmWin = MPI_WIN_NULL;
     MPI_Comm_free(&comm);

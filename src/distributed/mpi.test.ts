@@ -43,11 +43,11 @@ interface Run {
 }
 
 /** Both ranks of a scenario; killed after `limitMs` (a hang fails the test rather than the suite). */
-function ranks(scenario: string, limitMs = 60_000, env: NodeJS.ProcessEnv = {}, n = 2): Promise<Run> {
+function ranks(scenario: string, limitMs = 60_000, env: NodeJS.ProcessEnv = {}, n = 2, mpiexecArgs?: (dir: string) => string[]): Promise<Run> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptflow-mpi-'));
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(mpiexec as string, ['-n', String(n), process.execPath, FIXTURE, scenario, dir], {
+    const child = spawn(mpiexec as string, mpiexecArgs?.(dir) ?? ['-n', String(n), process.execPath, FIXTURE, scenario, dir], {
       cwd: ROOT,
       env: { ...process.env, PTFLOW_FAULTS: '', ...env },
       detached: true,
@@ -118,6 +118,18 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
     const all = checks(run.stdout);
     expect(all.filter((c) => c.ok !== true)).toEqual([]);
     expect(all).toHaveLength(3 * 2 * 2 * 2 * 4);
+    expect(run.code).toBe(0);
+  });
+
+  test('one rank started with PTFLOW_MPI_SHM=0 takes every rank off shared memory (none is left waiting)', async () => {
+    // MPMD: rank 0 with the variable, rank 1 without.
+    const run = await ranks('sums', 60_000, {}, 2, (dir) => [
+      '-n', '1', '-env', 'PTFLOW_MPI_SHM', '0', process.execPath, FIXTURE, 'sums', dir, ':', '-n', '1', process.execPath, FIXTURE, 'sums', dir,
+    ]);
+    expect(run.stderr).not.toMatch(/allreduce through shared memory/);
+    const all = checks(run.stdout);
+    expect(all.filter((c) => c.ok !== true)).toEqual([]);
+    expect(all).toHaveLength(2 * 2 * 2 * 2 * 4);
     expect(run.code).toBe(0);
   });
 
