@@ -36,7 +36,7 @@
     },
     {
       "target_name": "ptflow_native",
-      "sources": ["src/addon.cc", "src/dispatch.cc", "src/pool.cc", "src/gemm_generic.cc", "src/ce.cc", "src/ce_generic.cc", "src/adamw.cc", "src/adamw_generic.cc", "src/attention.cc", "src/attention_generic.cc", "src/rmsnorm_generic.cc", "src/rope.cc", "src/swiglu.cc", "src/elementwise.cc", "src/sumsq.cc"],
+      "sources": ["src/addon.cc", "src/dispatch.cc", "src/pool.cc", "src/gemm_generic.cc", "src/ce.cc", "src/ce_generic.cc", "src/adamw.cc", "src/adamw_generic.cc", "src/attention.cc", "src/attention_generic.cc", "src/rmsnorm_generic.cc", "src/rope.cc", "src/swiglu.cc", "src/elementwise.cc", "src/sumsq.cc", "src/malloc_tuning.cc"],
       "dependencies": ["ptflow_gemm_avx512", "ptflow_gemm_avx2"],
       "libraries": ["-pthread"],
       "ldflags": ["-pthread"],

@@ -20,6 +20,7 @@
 #include "sumsq.h"
 #include "swiglu.h"
 #include "elementwise.h"
+#include "malloc_tuning.h"
 #include "dispatch.h"
 #include "pool.h"
 
@@ -701,12 +702,26 @@ napi_value Info(napi_env env, napi_callback_info) {
   CHECK_NAPI(env, napi_set_named_property(env, obj, "isa", isa));
   CHECK_NAPI(env, napi_set_named_property(env, obj, "available", list));
   CHECK_NAPI(env, napi_set_named_property(env, obj, "threads", threads));
+  const ptflow::MallocTuning& m = ptflow::tune_malloc_once();
+  napi_value tuned;
+  if (m.applied) {
+    napi_value mmap, trim;
+    CHECK_NAPI(env, napi_create_object(env, &tuned));
+    CHECK_NAPI(env, napi_create_int64(env, m.mmapThreshold, &mmap));
+    CHECK_NAPI(env, napi_create_int64(env, m.trimThreshold, &trim));
+    CHECK_NAPI(env, napi_set_named_property(env, tuned, "mmapThreshold", mmap));
+    CHECK_NAPI(env, napi_set_named_property(env, tuned, "trimThreshold", trim));
+  } else {
+    CHECK_NAPI(env, napi_get_null(env, &tuned));
+  }
+  CHECK_NAPI(env, napi_set_named_property(env, obj, "malloc", tuned));
   return obj;
 }
 
 }  // namespace
 
 NAPI_MODULE_INIT() {
+  ptflow::tune_malloc_once();
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},
       {"crossEntropyForward", nullptr, CrossEntropyForward, nullptr, nullptr, nullptr, static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable), nullptr},

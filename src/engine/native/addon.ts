@@ -185,7 +185,12 @@ export interface NativeAddon {
   getNumThreads(): number;
   /** Selects an instruction-set path by name if this CPU runs it (process-wide). */
   setIsa(name: string): boolean;
-  info(): { isa: string; available: string[]; threads: number };
+  /**
+   * `malloc`: the glibc settings the addon applied when it loaded (native/src/malloc_tuning.cc), or
+   * null when it left malloc alone (not glibc; GLIBC_TUNABLES, MALLOC_MMAP_THRESHOLD_ or
+   * MALLOC_TRIM_THRESHOLD_ set; PTFLOW_MALLOC=default). Absent from an addon built before it existed.
+   */
+  info(): { isa: string; available: string[]; threads: number; malloc?: { mmapThreshold: number; trimThreshold: number } | null };
 }
 
 export type NativeLoad = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
