@@ -68,6 +68,8 @@ it('streams a corpus 160× larger than the shuffle buffer in bounded memory, eve
   // the buffer moved almost every document from its place in the input
   expect(displaced).toBeGreaterThan(0.9 * n);
   console.log(`rss growth ${((peak - base) / 2 ** 20).toFixed(1)} MiB (not checked: load-dependent), retained growth ${((heapPeak - heapBase) / 2 ** 20).toFixed(1)} MiB over ${(corpusBytes / 1e6).toFixed(0)} MB`);
-  // live: the buffer's documents, read chunks, a RawDocs batch (~16 MiB); holding the corpus: > 70 MB
-  expect(heapPeak - heapBase).toBeLessThan(32 * 2 ** 20);
+  // live: the buffer's documents, read chunks, RawDocs batches in flight; measured 0.9–32.2 MiB over
+  // four runs of the suite (what a forced collection leaves in flight varies). Holding the corpus
+  // would be > 66 MiB (70 MB), so 48 MiB still tells the two apart.
+  expect(heapPeak - heapBase).toBeLessThan(48 * 2 ** 20);
 }, 120_000);
