@@ -67,7 +67,7 @@ const divLoop: BinaryLoop = (a, b, out, outer, inner, aos, ais, bos, bis) => {
   }
 };
 
-const numel = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
+export const numel = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
 /**
  * How `x` (of `shape`) is read for each element of an output of `out` shape, given the output

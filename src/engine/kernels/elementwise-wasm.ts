@@ -11,10 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { wasmAdapter } from '../native/backend-wasm';
-import { ewBinary, NATIVE_MIN } from './elementwise-cpu';
+import { ewBinary, NATIVE_MIN, numel } from './elementwise-cpu';
 import { stockKernel } from './stock';
-
-const numel = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
 function binaryKernel(kernelName: string, nativeOp: number): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
