@@ -45,6 +45,10 @@ interface StepMemory {
   resume?: Json;
   /** Hands each pool thread its instance index (ActorContext.worker). */
   slots?: SharedArrayBuffer;
+  /** Batches edge: the cursor before the next input micro-batch, what a split of it starts from (src/actors/step-snapshots.ts). */
+  before: JsonValue;
+  /** Batches edge, a run resumed in the middle of this step's split: the parts of the first input trained on already. */
+  skip: number;
 }
 
 export const stage = defineStage<StepParams>(async (ctx) => {
@@ -56,7 +60,10 @@ export const stage = defineStage<StepParams>(async (ctx) => {
     const exclusions = p.exclusion_dir ? await createExclusionWriter(p.exclusion_dir, p.exclusion_file) : null;
     if (p.workers > 1) {
       const pool = new Piscina({ filename: compiledModule('src/actors/step-pool-task'), minThreads: p.workers, maxThreads: p.workers });
-      memory = { runner: null, pool, live: { seen: 0, kept: 0 }, snapshot: undefined, counts: { seen: 0, kept: 0 }, handled: 0, exclusions };
+      memory = {
+        runner: null, pool, live: { seen: 0, kept: 0 }, snapshot: undefined, counts: { seen: 0, kept: 0 }, handled: 0, exclusions,
+        before: p.resume_before ?? null, skip: p.resume_skip ?? 0,
+      };
     } else {
       const def = loadActor(p.ref, p.where);
       const options = parseStepOptions(def, p.options, p.where);
@@ -71,7 +78,7 @@ export const stage = defineStage<StepParams>(async (ctx) => {
       await runner.start(runner.stateful && onBatches ? p.resume_snapshot : undefined);
       memory = {
         runner, pool: null, live: runner.counts, snapshot: runner.snapshot(), counts: { ...runner.counts }, handled: 0, exclusions,
-        resume: runner.stateful && !onBatches ? p.resume_snapshot : undefined,
+        resume: runner.stateful && !onBatches ? p.resume_snapshot : undefined, before: p.resume_before ?? null, skip: p.resume_skip ?? 0,
       };
     }
     const made = memory;
@@ -115,8 +122,10 @@ export const stage = defineStage<StepParams>(async (ctx) => {
     const after = runner.stateful ? runner.snapshot() : undefined;
     // Batches edge: the cursor after this micro-batch resumes the step in its state after it.
     if (p.input === 'batches') meta = withCursorSnapshot(meta, ctx.actor, after);
-    const metas = p.input === 'batches' ? splitOutputMetas(meta, ctx.actor, outputs.length) : null;
-    for (const [i, payload] of outputs.entries()) await out.send(payload, metas ? metas[i] : meta);
+    const metas = p.input === 'batches' ? splitOutputMetas(meta, ctx.actor, outputs.length, mem.before) : null;
+    for (const [i, payload] of outputs.entries()) if (i >= mem.skip) await out.send(payload, metas ? metas[i] : meta);
+    mem.skip = 0;
+    if (p.input === 'batches') mem.before = cursorOf(meta) ?? mem.before;
     lastMeta = meta;
     mem.exclusions?.commit();
     if (runner.stateful) mem.snapshot = after;
@@ -156,8 +165,10 @@ async function runPooled(ctx: StageContext<StepParams>, mem: StepMemory, pool: P
     throwIfArmed(ctx.actor, mem.handled);
     for (const l of r.logs) ctx.log(l.level, `${ctx.actor}: ${l.message}`);
     for (const d of r.drops) mem.exclusions?.add(d);
-    const metas = p.input === 'batches' ? splitOutputMetas(f.meta, ctx.actor, r.outputs.length) : null;
-    for (const [i, payload] of r.outputs.entries()) await out.send(payload, metas ? metas[i] : f.meta);
+    const metas = p.input === 'batches' ? splitOutputMetas(f.meta, ctx.actor, r.outputs.length, mem.before) : null;
+    for (const [i, payload] of r.outputs.entries()) if (i >= mem.skip) await out.send(payload, metas ? metas[i] : f.meta);
+    mem.skip = 0;
+    if (p.input === 'batches') mem.before = cursorOf(f.meta) ?? mem.before;
     mem.exclusions?.commit();
     for (const [k, n] of Object.entries(r.counts)) mem.live[k] = (mem.live[k] ?? 0) + n;
     mem.counts = { ...mem.live };
@@ -184,4 +195,9 @@ async function runPooled(ctx: StageContext<StepParams>, mem: StepMemory, pool: P
   out.end(input.endOfStreamMeta ?? null);
   report(true);
   return { counts: { ...mem.live } };
+}
+
+/** The data cursor a batches-edge meta carries (after its micro-batch), or null. */
+function cursorOf(meta: JsonValue): JsonValue {
+  return meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta.cursor ?? null) : null;
 }

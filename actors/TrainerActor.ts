@@ -11,7 +11,6 @@
  */
 import path from 'node:path';
 import type { JsonValue } from '../schemas/ports';
-import type { SplitMark } from '../schemas/split-mark';
 import type { MicroBatch } from '../src/engine/batch';
 import { initBackend, type BackendRequest } from '../src/engine/backend';
 import { backendStartLine } from '../src/engine/backend-line';
@@ -360,11 +359,6 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       saveOnlyModel: p.save_only_model, dataSettings,
     });
     lastSavedStep = step;
-    const split = (progress.cursor as { split?: SplitMark } | null)?.split;
-    if (split) {
-      // Said when it is written, not only when a resume refuses it (src/train/resume-check.ts).
-      ctx.log('warn', `${saved.dir} ends on micro-batch ${split.sent} of the ${split.of} that pipeline step '${split.step}' made of one micro-batch: it cannot be resumed exactly (docs/actors.md, "Steps that drop or split micro-batches")`);
-    }
     await rotateCheckpoints(p.output_dir, p.save_total_limit, saved.dir);
     ctx.emit('checkpoint.saved', { path: saved.dir, step, bytes: saved.bytes, elapsed_ms: Math.round(performance.now() - tc) }, step);
   };

@@ -26,7 +26,7 @@ export interface CacheStreamCursor {
   check: { blocks: number; buffer_size: number; seed: number };
   /** Snapshots of the stateful pipeline steps on the batches edge after this cursor's micro-batch, by step name (src/actors/step-snapshots.ts). */
   steps?: Record<string, unknown>;
-  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  /** Written by an older ptflow when this micro-batch was not the last a batches-edge step split one into (schemas/split-mark.ts). */
   split?: SplitMark;
 }
 

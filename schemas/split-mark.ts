@@ -1,8 +1,9 @@
 /**
- * The mark a data cursor carries when the micro-batch it follows is not the last of those a `pipeline:`
- * step on the batches edge made of one input micro-batch (a step that splits one micro-batch into
- * several). Such a cursor points after the whole input micro-batch, so it cannot resume a run between
- * them: a checkpoint whose cursor carries the mark is refused on resume (src/train/resume-check.ts).
+ * The mark an older ptflow put on a data cursor when the micro-batch it follows was not the last of
+ * those a `pipeline:` step on the batches edge made of one input micro-batch. Such a cursor points
+ * after the whole input micro-batch and does not say where the split began, so a checkpoint whose cursor
+ * carries the mark cannot be resumed exactly and is refused (src/train/resume-check.ts). ptflow now
+ * writes a split cursor there instead (schemas/split-cursor.ts), which resumes exactly.
  */
 import { z } from 'zod';
 

@@ -79,7 +79,7 @@ export interface StreamCursor {
    * micro-batch (src/actors/step-snapshots.ts).
    */
   steps?: Record<string, unknown>;
-  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  /** Written by an older ptflow when this micro-batch was not the last a batches-edge step split one into (schemas/split-mark.ts). */
   split?: SplitMark;
 }
 

@@ -4,11 +4,14 @@
  *
  * Three kinds of cursor: a map-style run (the whole dataset packed in memory) resumes by (epoch, index
  * of the next micro-batch); a streamed run resumes from a `StreamCursor` (schemas/stream-cursor.ts), a streamed run over a
- * tokenized cache from a `CacheStreamCursor` (schemas/cache-cursor.ts).
+ * tokenized cache from a `CacheStreamCursor` (schemas/cache-cursor.ts). A micro-batch that a batches-edge
+ * step split off from a larger one carries a `SplitCursor` (schemas/split-cursor.ts), which starts
+ * from one of those.
  * Map cursors written before `kind` existed have no `kind` and are read as map cursors.
  */
 import type { CacheStreamCursor } from './cache-cursor';
 import type { StreamCursor } from './stream-cursor';
+import type { SplitCursor } from './split-cursor';
 import type { SplitMark } from './split-mark';
 
 export interface MapCursor {
@@ -25,11 +28,15 @@ export interface MapCursor {
   shift?: number;
   /** Snapshots of the stateful pipeline steps on the batches edge after this cursor's micro-batch, by step name (src/actors/step-snapshots.ts). */
   steps?: Record<string, unknown>;
-  /** Set when this micro-batch is not the last a batches-edge step split one into (schemas/split-mark.ts). */
+  /** Written by an older ptflow when this micro-batch was not the last a batches-edge step split one into (schemas/split-mark.ts). */
   split?: SplitMark;
 }
 
+/** Where a data source (the collator, the cache's block reader) resumes from. */
 export type DataCursor = MapCursor | StreamCursor | CacheStreamCursor;
+
+/** What a micro-batch's meta and a checkpoint hold: a source's cursor, or one in the middle of a split (schemas/split-cursor.ts). */
+export type TrainCursor = DataCursor | SplitCursor;
 
 export interface TrainBatchMeta {
   /** Epoch of this micro-batch (0-based) and its index in the epoch (streaming: in the run). */
@@ -42,5 +49,5 @@ export interface TrainBatchMeta {
   blocks: number | null;
   /** Tokens in this micro-batch that are real (attention mask 1). */
   tokens: number;
-  cursor: DataCursor;
+  cursor: TrainCursor;
 }

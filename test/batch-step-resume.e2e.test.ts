@@ -5,7 +5,8 @@
  * uninterrupted one — in a map-style run (the collator seeks to the cursor: the step never sees the
  * batches before it again) and in a streamed one. The step drops some micro-batches and splits others
  * in two, so the data cursor runs ahead of and behind the step count: the cursor is where the data
- * continues. A checkpoint written between the two halves of a split is refused on resume.
+ * continues. A checkpoint written between the two halves of a split resumes exactly too: its cursor
+ * starts the data at the micro-batch that was split, and the step drops the half trained on already.
  *
  * The checkpoint records the pipeline: resuming it with another actor module is refused, naming the
  * step. One that does not (an older ptflow's) resumes, saying so once; resumed by the step without
@@ -61,7 +62,7 @@ writeFileSync(path.join(dir, 'rotate_rows_nosnap.ts'), ACTOR.replace('//SNAPSHOT
 interface TraceLine {
   step: number;
   sum: number;
-  meta: { steps?: Record<string, { n: number }>; split?: unknown };
+  meta: { kind?: string; from?: { steps?: Record<string, { n: number }> }; skip?: unknown; steps?: Record<string, { n: number }> };
 }
 const readTrace = (file: string): TraceLine[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TraceLine);
 const TIMING = /_runtime$|_per_second$/;
@@ -106,14 +107,21 @@ describe.each([
     const perEpoch = ck12.data_settings.micro_per_epoch;
     expect(perEpoch === null ? ck12.cursor.micro : ck12.cursor.epoch! * perEpoch + ck12.cursor.micro).toBe(13);
     expect(ck12.data_settings.pipeline).toMatchObject([{ name: 'rotate_rows', input: 'batches' }]);
-    // Step 6 trained on the first half of n = 6 (its cursor marked), step 7 on the second half.
-    expect(refTrace[5].meta.split).toEqual({ step: 'rotate_rows', sent: 1, of: 2 });
-    expect(refTrace[6].meta.split).toBeUndefined();
-    expect(a.stderr.match(/^warn: \S+checkpoint-6 ends on micro-batch 1 of the 2 that pipeline step 'rotate_rows' made of one micro-batch: it cannot be resumed exactly/gm)).toHaveLength(1);
-    expect(a.stderr).not.toMatch(/checkpoint-12 ends on/);
-    const fromSplit = await runCli(['train', cfg(`${mode}-from-6`, streaming, './rotate_rows.ts'), `resume_from_checkpoint=${path.join(ref, 'checkpoint-6')}`]);
-    expect(fromSplit.code).toBe(2);
-    expect(fromSplit.stderr).toMatch(/cannot resume \S+checkpoint-6 exactly: step 6 ended on micro-batch 1 of the 2 that pipeline step 'rotate_rows' made of one micro-batch.*ignore_data_skip: true/);
+    // Step 6 trained on the first half of n = 6: its cursor starts before n = 6 (the step's count 6 there)
+    // and skips one half; step 7 trained on the second half, with the cursor after n = 6.
+    expect(refTrace[5].meta).toMatchObject({ kind: 'split', from: { steps: { rotate_rows: { n: 6 } } }, skip: [{ step: 'rotate_rows', outputs: 1 }] });
+    expect(refTrace[6].meta.kind).not.toBe('split');
+    expect(refTrace[6].meta.steps).toEqual({ rotate_rows: { n: 7 } });
+    // Resumed from checkpoint-6: the second half, then the rest, as in the uninterrupted run.
+    const from6 = path.join(dir, `${mode}-from-6`);
+    cpSync(path.join(ref, 'checkpoint-6'), path.join(from6, 'checkpoint-6'), { recursive: true });
+    writeFileSync(`${from6}.trace`, readFileSync(`${ref}.trace`, 'utf8').split('\n').slice(0, 6).join('\n') + '\n');
+    const fromSplit = await runCli(['train', cfg(`${mode}-from-6`, streaming, './rotate_rows.ts')], { env: { PTFLOW_TRACE_BATCHES: `${from6}.trace` } });
+    if (fromSplit.code !== 0) throw new Error(fromSplit.stderr);
+    expect(fromSplit.stderr).toMatch(/Resuming training from .*checkpoint-6/);
+    expect(fromSplit.stderr).not.toMatch(/not guaranteed to match/);
+    expect(readTrace(`${from6}.trace`).map((l) => [l.step, l.sum])).toEqual(refTrace.map((l) => [l.step, l.sum]));
+    expect(history(from6)).toEqual(history(ref));
 
     const out = path.join(dir, `${mode}-killed`);
     const b1 = await runCli(['train', cfg(`${mode}-killed`, streaming, './rotate_rows.ts')], { env: { PTFLOW_TRACE_BATCHES: `${out}.trace`, PTFLOW_FAULTS: 'kill-after-step@13' } });
@@ -151,4 +159,44 @@ describe.each([
     expect(c.stderr.match(/warning: resuming .*'rotate_rows'.*not guaranteed to match an uninterrupted run/g)).toHaveLength(1);
     expect(stitch(readTrace(`${out}-changed.trace`))).not.toEqual(refTrace.map((l) => [l.step, l.sum]));
   }, 600_000);
+});
+
+// A stateless step run by two workers (the pooled path) that halves every micro-batch: every odd step
+// ends in the middle of a split. Checkpoint-3 holds the first half of the second micro-batch.
+const HALVES = `import { defineActor, readTrainBatch, trainBatch } from 'ptflow';
+export default defineActor({
+  name: 'halves', input: 'batches', output: 'batches',
+  process(batch) {
+    const b = readTrainBatch(batch);
+    const mid = Math.floor(b.batchSize / 2);
+    const rows = (a: Int32Array | undefined, from: number, to: number) => a && a.slice(from * b.seqLen, to * b.seqLen);
+    const part = (from: number, to: number) => trainBatch({ batchSize: to - from, seqLen: b.seqLen, inputIds: rows(b.inputIds, from, to)!,
+      attentionMask: rows(b.attentionMask, from, to)!, labels: rows(b.labels, from, to)!, positionIds: rows(b.positionIds, from, to), segmentIds: rows(b.segmentIds, from, to) });
+    return b.batchSize < 2 ? [batch] : [part(0, mid), part(mid, b.batchSize)];
+  },
+});
+`;
+writeFileSync(path.join(dir, 'halves.ts'), HALVES);
+
+describe('a stateless splitting step run by two workers (end to end)', () => {
+  it('resumes exactly from a checkpoint in the middle of its split', async () => {
+    const halvesCfg = (name: string): string => {
+      const file = writeYaml(path.join(dir, `${name}.yaml`), { ...base, max_steps: 6, save_steps: 3, streaming: false, output_dir: path.join(dir, name) });
+      writeFileSync(file, readFileSync(file, 'utf8') + 'pipeline:\n  - actor: ./halves.ts\n    before: TrainerActor\n    workers: 2\n');
+      return file;
+    };
+    const ref = path.join(dir, 'halves-ref');
+    const a = await runCli(['train', halvesCfg('halves-ref')], { env: { PTFLOW_TRACE_BATCHES: `${ref}.trace` } });
+    if (a.code !== 0) throw new Error(a.stderr);
+    const refTrace = readTrace(`${ref}.trace`);
+    expect(refTrace.map((l) => l.meta.kind === 'split')).toEqual([true, false, true, false, true, false]);
+    const from3 = path.join(dir, 'halves-from-3');
+    cpSync(path.join(ref, 'checkpoint-3'), path.join(from3, 'checkpoint-3'), { recursive: true });
+    writeFileSync(`${from3}.trace`, readFileSync(`${ref}.trace`, 'utf8').split('\n').slice(0, 3).join('\n') + '\n');
+    const b = await runCli(['train', halvesCfg('halves-from-3')], { env: { PTFLOW_TRACE_BATCHES: `${from3}.trace` } });
+    if (b.code !== 0) throw new Error(b.stderr);
+    expect(b.stderr).toMatch(/Resuming training from .*checkpoint-3/);
+    expect(readTrace(`${from3}.trace`).map((l) => [l.step, l.sum])).toEqual(refTrace.map((l) => [l.step, l.sum]));
+    expect(history(from3)).toEqual(history(ref));
+  }, 300_000);
 });

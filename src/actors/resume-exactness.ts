@@ -19,6 +19,11 @@ export interface ResumeMode {
   streaming: boolean;
   /** Processes training together (data-parallel ranks). */
   worldSize: number;
+  /**
+   * The data starts again from its beginning to replay a split micro-batch (a split cursor from null,
+   * schemas/split-cursor.ts): the steps up to the split hold no snapshot because they start as they did.
+   */
+  fromStart?: boolean;
 }
 
 /** A step as far as this check needs it (a ResolvedStep). */
@@ -33,7 +38,7 @@ export function inexactReason(s: StepToResume, mode: ResumeMode, snapshots: Read
   const batches = s.def.input === 'batches';
   if (!batches && !mode.streaming) return null;
   if (s.def.snapshot === undefined) return 'no snapshot/restore';
-  if (!(s.name in snapshots)) return 'the checkpoint holds no snapshot of it';
+  if (!(s.name in snapshots) && !mode.fromStart) return 'the checkpoint holds no snapshot of it';
   if (batches && mode.worldSize > 1) return `on the batches edge with ${mode.worldSize} processes, each rank's state differs and the checkpoint holds rank 0's`;
   return null;
 }

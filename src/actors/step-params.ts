@@ -5,6 +5,7 @@
  */
 import type { EdgeKind, Json } from './api';
 import type { ActorRef } from './load';
+import type { JsonValue } from '../../schemas/ports';
 
 export interface StepParams {
   ref: ActorRef;
@@ -19,6 +20,10 @@ export interface StepParams {
   exclusion_file: string;
   worker: number;
   workers: number;
-  /** A resumed streamed run: the step's snapshot from the checkpoint's cursor (src/actors/step-snapshots.ts). */
+  /** A resumed run: the step's snapshot from the checkpoint's cursor (src/actors/step-snapshots.ts). */
   resume_snapshot?: Json;
+  /** Batches edge, a resumed run: the cursor before the first input micro-batch (src/actors/step-snapshots.ts resumeAtStep). */
+  resume_before?: JsonValue;
+  /** Batches edge, a run resumed in the middle of this step's split: the parts of its first input to drop (trained on already). */
+  resume_skip?: number;
 }

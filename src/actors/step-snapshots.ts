@@ -22,14 +22,21 @@
  *
  *   stepSnapshotsOf(cursor) → { step: snapshot }    (empty for a cursor without any)
  *
- * A batches step may send several micro-batches for one it got; each carries the input's cursor (after
- * the whole input micro-batch). All but the last are marked (schemas/split-mark.ts): a checkpoint
- * taken there cannot be resumed exactly, and the resume says so instead of losing the rest.
+ * A batches step may send several micro-batches for one it got. The last carries the input's cursor
+ * (after the whole input micro-batch); each of the others a split cursor (schemas/split-cursor.ts): the
+ * cursor before the input (`before`: the step's cursor after its previous input, null at the data's
+ * beginning) and how many of the parts were sent. A resumed run restarts the data at that input and the
+ * step drops the parts trained on already.
  *
- *   splitOutputMetas(meta, step, n) → the n metas to send (meta itself for n ≤ 1 or no cursor)
+ *   splitOutputMetas(meta, step, n, before) → the n metas to send (meta itself for n ≤ 1 or no cursor)
+ *   resumeAtStep(cursor, chain, step) → { before, skip }: where a batches step resumes (chain: the
+ *                                      batches steps in edge order)
+ *   sourceCursorOf(cursor)           → the cursor the data source resumes from
  */
 import type { JsonValue } from '../../schemas/ports';
 import type { Json } from './api';
+import { isSplitCursor, type SplitCursor, type SplitSkip } from '../../schemas/split-cursor';
+import type { DataCursor, TrainCursor } from '../../schemas/train-batch-meta';
 
 type JsonObject = { [k: string]: JsonValue };
 
@@ -56,16 +63,41 @@ export function withCursorSnapshot(meta: JsonValue, step: string, snapshot: Json
   return { ...meta, cursor: addStep(meta.cursor, step, snapshot) };
 }
 
-export function splitOutputMetas(meta: JsonValue, step: string, n: number): JsonValue[] {
+export function splitOutputMetas(meta: JsonValue, step: string, n: number, before: JsonValue): JsonValue[] {
   if (n <= 1 || !isObject(meta) || !isObject(meta.cursor)) return new Array<JsonValue>(n).fill(meta);
-  const cursor = meta.cursor;
-  return Array.from({ length: n }, (_, i) =>
-    i === n - 1 ? meta : { ...meta, lastInEpoch: false, cursor: { ...cursor, split: { step, sent: i + 1, of: n } } },
-  );
+  return Array.from({ length: n }, (_, i) => (i === n - 1 ? meta : { ...meta, lastInEpoch: false, cursor: splitCursorAt(before, step, i + 1) }));
+}
+
+/** The split cursor after `sent` parts of what `step` made of the input that `before` precedes. */
+function splitCursorAt(before: JsonValue, step: string, sent: number): JsonValue {
+  const skip = { step, outputs: sent };
+  if (!isSplitCursor(before)) return { kind: 'split', from: before, skip: [skip] };
+  const b = before as unknown as JsonObject & { skip: SplitSkip[] };
+  return { ...b, skip: [...(b.skip as unknown as JsonValue[]), skip] };
 }
 
 export function stepSnapshotsOf(cursor: unknown): Record<string, Json> {
   if (cursor === null || typeof cursor !== 'object') return {};
-  const steps = (cursor as { steps?: unknown }).steps;
-  return steps !== null && typeof steps === 'object' && !Array.isArray(steps) ? (steps as Record<string, Json>) : {};
+  const own = (cursor as { steps?: unknown }).steps;
+  const steps = own !== null && typeof own === 'object' && !Array.isArray(own) ? (own as Record<string, Json>) : {};
+  // A split cursor's own snapshots were taken after those of the cursor it starts from.
+  return isSplitCursor(cursor) ? { ...stepSnapshotsOf(cursor.from), ...steps } : steps;
+}
+
+export function sourceCursorOf(cursor: TrainCursor | null): DataCursor | null {
+  return isSplitCursor(cursor) ? cursor.from : cursor;
+}
+
+/**
+ * Where batches step `step` resumes from `cursor`: `skip`, the parts of its first input that were
+ * trained on already, and `before`, the cursor before that input (what a split of it starts from):
+ * `cursor` without the skips of `step` and the steps after it.
+ */
+export function resumeAtStep(cursor: JsonValue, chain: readonly string[], step: string): { before: JsonValue; skip: number } {
+  if (!isSplitCursor(cursor)) return { before: cursor, skip: 0 };
+  const at = chain.indexOf(step);
+  const upstream = cursor.skip.filter((s) => chain.indexOf(s.step) < at);
+  const skip = cursor.skip.find((s) => s.step === step)?.outputs ?? 0;
+  const before = upstream.length === 0 ? (cursor.from as unknown as JsonValue) : ({ ...(cursor as SplitCursor), skip: upstream } as unknown as JsonValue);
+  return { before, skip };
 }

@@ -69,6 +69,26 @@ describe('pipeline: steps inserted at named edges', () => {
     expect(graph.edges.find((e) => e.to.port === 'eval')!.from.actor).toBe('CollatorActor');
   });
 
+  it('a resumed run hands each batches step, in edge order, where it resumes from the checkpoint cursor', () => {
+    const mod = join(dir, 'pass.js');
+    writeFileSync(mod, "const { defineActor } = require('ptflow');\nmodule.exports = { default: defineActor({ name: 'pass', input: 'batches', output: 'batches', process: (b) => b }) };\n");
+    const file = join(dir, `cfg${n++}.yaml`);
+    // Listed second, 'first' sits first on the edge: right after the collator.
+    writeFileSync(file, BASE + 'pipeline:\n  - actor: ./pass.js\n    name: second\n    before: TrainerActor\n  - actor: ./pass.js\n    name: first\n    after: CollatorActor\n');
+    const { config, where } = loadTrainConfig(file);
+    const resolved = resolvePipeline(config.pipeline, file, where);
+    const p = { shard: {}, tokenizer: {}, collator: {}, trainer: {}, evaluator: null, prefetchBatches: 4, prefetchBytes: 1 << 20 };
+    const from = { epoch: 0, micro: 3, steps: { first: { n: 3 } } };
+    const cursor = { kind: 'split', from, skip: [{ step: 'first', outputs: 1 }, { step: 'second', outputs: 2 }], steps: { second: { n: 5 } } };
+    const graph = insertSteps(defaultGraph(p as unknown as DefaultGraphParams), resolved, [], cursor);
+    const params = (name: string) => graph.actors.find((a) => a.name === name)!.params as Record<string, unknown>;
+    expect(params('first')).toMatchObject({ resume_before: from, resume_skip: 1, resume_snapshot: { n: 3 } });
+    expect(params('second')).toMatchObject({ resume_before: { ...cursor, skip: [{ step: 'first', outputs: 1 }] }, resume_skip: 2, resume_snapshot: { n: 5 } });
+    // A fresh run: nothing to resume.
+    const fresh = insertSteps(defaultGraph(p as unknown as DefaultGraphParams), resolved);
+    expect(fresh.actors.find((a) => a.name === 'first')!.params).not.toHaveProperty('resume_skip');
+  });
+
   it.each([
     ['  - actor: gopher_quality\n    after: Tokeniser\n', /cfg\d+\.yaml:6\): after: no actor is named 'Tokeniser'; the graph has DatasetShardActor, TokenizerActor, CollatorActor, TrainerActor/],
     ['  - actor: gopher_quality\n    after: exact_dedup\n  - actor: exact_dedup\n    after: DatasetShardActor\n', /'exact_dedup' is a step listed later/],

@@ -10,6 +10,8 @@
 import type { EdgeKind, Json } from '../actors/api';
 import type { ResolvedStep } from '../actors/resolve';
 import type { StepParams } from '../actors/step-params';
+import { resumeAtStep, stepSnapshotsOf } from '../actors/step-snapshots';
+import type { JsonValue } from '../../schemas/ports';
 import { PtflowError } from '../errors';
 import { DATA_ACTOR_RESTARTS } from '../workflow/default-graph';
 import { actorNode, connect, declareActor, type ActorDecl } from './declare';
@@ -28,10 +30,12 @@ export function stepActor(kind: EdgeKind): ActorDecl<StepParams> {
 }
 
 /**
- * The graph with `steps` inserted (the input graph is not changed). `resume`: step snapshots from the
- * checkpoint a streamed run resumes from, by step name.
+ * The graph with `steps` inserted (the input graph is not changed). `resume`: the data cursor of the
+ * checkpoint the run resumes from, whose step snapshots (and split, src/actors/step-snapshots.ts) the
+ * steps start from.
  */
-export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[], laterNames: readonly string[] = [], resume: Readonly<Record<string, Json>> = {}): PipelineGraph {
+export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[], laterNames: readonly string[] = [], resume: JsonValue = null): PipelineGraph {
+  const snapshots = stepSnapshotsOf(resume);
   const actors = [...graph.actors];
   let edges = [...graph.edges];
   const byName = new Map(actors.map((a) => [a.name, a]));
@@ -68,7 +72,7 @@ export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[]
         2,
       );
     }
-    const node = actorNode(stepActor(kind), stepParams(s, kind, resume[s.name]), s.name);
+    const node = actorNode(stepActor(kind), stepParams(s, kind, snapshots[s.name]), s.name);
     const from = byName.get(edge.from.actor)!;
     const to = byName.get(edge.to.actor)!;
     edges = edges.filter((e) => e !== edge);
@@ -79,7 +83,27 @@ export function insertSteps(graph: PipelineGraph, steps: readonly ResolvedStep[]
   });
   const g = { actors, edges };
   validateGraph(g);
+  if (resume !== null) {
+    const chain = batchesChain(g, new Set(steps.map((s) => s.name)));
+    for (const name of chain) {
+      const node = byName.get(name)!;
+      const at = resumeAtStep(resume, chain, name);
+      node.params = { ...(node.params as StepParams), resume_before: at.before, resume_skip: at.skip } satisfies StepParams;
+    }
+  }
   return g;
+}
+
+/** The steps on the batches edge into TrainerActor, upstream first. */
+function batchesChain(g: PipelineGraph, stepNames: ReadonlySet<string>): string[] {
+  const chain: string[] = [];
+  let into = g.edges.find((e) => e.to.actor === 'TrainerActor' && e.to.port === 'train');
+  while (into !== undefined && stepNames.has(into.from.actor)) {
+    const step = into.from.actor;
+    chain.unshift(step);
+    into = g.edges.find((e) => e.to.actor === step);
+  }
+  return chain;
 }
 
 function pickEdge(cands: Edge[], port: (e: Edge) => string, s: ResolvedStep, none: string): Edge {

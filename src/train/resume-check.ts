@@ -6,9 +6,9 @@
  *     `global_step`, scheduler.json `last_epoch` / `_step_count`, rng_state.json `step` and
  *     ptflow_state.json `step` all say N; ptflow_state.json is well formed (its cursor included) and its
  *     data cursor is where N optimizer steps leave the data (unless a `pipeline:` step on the batches
- *     edge may drop or split micro-batches: then the cursor alone says where the data continues). A
- *     cursor between the parts of a split micro-batch (schemas/split-mark.ts) is refused (exit 2) unless
- *     ignore_data_skip.
+ *     edge may drop or split micro-batches: then the cursor alone says where the data continues; between
+ *     the parts of a split micro-batch it is a split cursor, schemas/split-cursor.ts). A cursor an older
+ *     ptflow marked as between such parts (schemas/split-mark.ts) is refused (exit 2) unless ignore_data_skip.
  *  2. The settings the data order depends on (src/train/data-settings.ts), the `pipeline:` steps
  *     included, are those the checkpoint was written with (the world size may change if per_device_train_batch_size × world_size stays).
  *     A change is refused, naming each key old → new, unless `ignore_data_skip: true` (then the data
@@ -28,7 +28,8 @@ import { parseTrainerState } from '../outputs/trainer-state';
 import { pyLoads } from '../outputs/pyjson';
 import { isStreamCursor, parseStreamCursor } from '../../schemas/stream-cursor';
 import { isCacheStreamCursor, parseCacheStreamCursor } from '../../schemas/cache-cursor';
-import type { DataCursor, MapCursor } from '../../schemas/train-batch-meta';
+import type { DataCursor, MapCursor, TrainCursor } from '../../schemas/train-batch-meta';
+import { isSplitCursor, parseSplitCursor } from '../../schemas/split-cursor';
 import type { JsonValue } from '../../schemas/ports';
 import { dataSettingsSchema, diffDataSettings, globalMicroBatch, type DataSettings } from './data-settings';
 import { mapCursorAfterAnchor, rebaseMapCursor, type RebaseAnchor } from './cursor-rebase';
@@ -141,13 +142,20 @@ function streamMicroAfter(s: DataSettings, step: number): number {
  * collator sent) and the step (the micro-batches the trainer took) part, and the cursor is where the
  * data continues.
  */
-function checkCursor(file: string, state: PtflowStateFile, step: number, batchesSteps: boolean): DataCursor | null {
+function checkCursor(file: string, state: PtflowStateFile, step: number, batchesSteps: boolean): TrainCursor | null {
   const c = state.cursor;
-  const s = state.data_settings;
   if (c === null || c === undefined) {
     if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
     return null;
   }
+  if (isSplitCursor(c)) {
+    // Only a batches-edge step makes one; where it starts is not tied to the step count.
+    return parseSplitCursor(c, `${file}: field cursor`, (from) => checkSourceCursor(file, from, state.data_settings, step, true));
+  }
+  return checkSourceCursor(file, c, state.data_settings, step, batchesSteps);
+}
+
+function checkSourceCursor(file: string, c: unknown, s: DataSettings | undefined, step: number, batchesSteps: boolean): DataCursor {
   const kind = typeof c === 'object' ? (c as { kind?: unknown }).kind : undefined;
   const streamed = kind === 'stream' || kind === 'cache-stream';
   if (s && streamed !== s.streaming) {
@@ -200,7 +208,7 @@ function checkCursor(file: string, state: PtflowStateFile, step: number, batches
 }
 
 export interface ResumePlan {
-  cursor: DataCursor | null;
+  cursor: TrainCursor | null;
   /** Said before training (e.g. what ignore_data_skip accepted). */
   notes: string[];
   /** Where the data cursor starts anew (rebase_data_cursor, or ignore_data_skip's restart); the trainer completes and records it. */
@@ -235,7 +243,7 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
     // The data restarts here: later checkpoints of this run are checked from this step on.
     return { cursor: null, notes, rebase: { step, epoch: 0, micro: 0, shift: 0 } };
   }
-  const split = cursor === null ? undefined : cursor.split;
+  const split = cursor === null || isSplitCursor(cursor) ? undefined : cursor.split;
   if (split !== undefined) throw midSplit(dir, step, split);
   if (saved.pipeline === undefined) {
     notes.push(`note: ${dir} does not record its pipeline: steps (written by an older ptflow): a change of them since then cannot be checked`);
@@ -261,7 +269,7 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
 function midSplit(dir: string, step: number, m: SplitMark): PtflowError {
   return new PtflowError(
     `cannot resume ${dir} exactly: step ${step} ended on micro-batch ${m.sent} of the ${m.of} that pipeline step '${m.step}' made of one ` +
-      `micro-batch, and a data cursor can only continue after the whole micro-batch it split (the other ${m.of - m.sent} would be lost). ` +
+      `micro-batch, and its data cursor, written by an older ptflow, can only continue after the whole micro-batch it split (the other ${m.of - m.sent} would be lost). ` +
       'Resume from a checkpoint written at the end of a split, or set ignore_data_skip: true to keep the weights, optimizer and step and start ' +
       'the data again from its beginning, or start afresh',
     2,
@@ -279,13 +287,21 @@ function rebaseHint(saved: DataSettings, now: DataSettings): string {
 }
 
 /** rebase_data_cursor: only batch-unit changes, a map-style cursor; the cursor continues at the same block. */
-function rebased(dir: string, file: string, step: number, cursor: DataCursor | null, saved: DataSettings, now: DataSettings, notes: string[]): ResumePlan {
+function rebased(dir: string, file: string, step: number, cursor: TrainCursor | null, saved: DataSettings, now: DataSettings, notes: string[]): ResumePlan {
   const unit = REBASABLE.filter((k) => saved[k] !== now[k]).map((k) => `${k} ${saved[k]} → ${now[k]}`);
   const others = changesBesidesUnit(saved, now);
   if (others.length > 0) {
     throw new PtflowError(
       `cannot resume ${dir}: rebase_data_cursor accepts a change of ${REBASABLE.join(' / ')} only, and the data order depends on ` +
         `settings that changed too: ${others.join('; ')}. Restore them, or start afresh, or set ignore_data_skip: true (instead of rebase_data_cursor) to start the data again from its beginning`,
+      2,
+    );
+  }
+  if (isSplitCursor(cursor)) {
+    const by = cursor.skip.map((k) => `'${k.step}'`).join(', ');
+    throw new PtflowError(
+      `rebase_data_cursor: step ${step} of ${dir} ended in the middle of a micro-batch that pipeline step ${by} split, which cannot be re-based; ` +
+        'resume from another checkpoint, or set ignore_data_skip: true to start the data again instead',
       2,
     );
   }

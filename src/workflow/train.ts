@@ -47,14 +47,15 @@ import { dataSettingsOf, type DataSettings } from '../train/data-settings';
 import { pipelineSettingsOf } from '../train/pipeline-settings';
 import { checkResume, type ResumePlan } from '../train/resume-check';
 import type { JsonValue } from '../../schemas/ports';
-import type { DataCursor } from '../../schemas/train-batch-meta';
+import type { DataCursor, TrainCursor } from '../../schemas/train-batch-meta';
 import { resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/resolve';
 import { inexactResumeWarning } from '../actors/resume-exactness';
 import { insertSteps } from '../pipeline/insert-steps';
 import type { Launch } from '../distributed/launch';
 import { requireTransport } from '../distributed/world';
 import { refuseUnsupportedInWorld } from './world-checks';
-import { stepSnapshotsOf } from '../actors/step-snapshots';
+import { sourceCursorOf, stepSnapshotsOf } from '../actors/step-snapshots';
+import { isSplitCursor } from '../../schemas/split-cursor';
 
 export interface TrainRunOptions {
   /** Where progress goes (default stderr); tests pass a buffer. */
@@ -189,7 +190,7 @@ interface RunInputs {
   tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
   resumeFrom: string | null;
   /** The checked data cursor to resume from (null: from the beginning). */
-  resumeCursor: DataCursor | null;
+  resumeCursor: TrainCursor | null;
   /** Where the data cursor starts anew (rebase_data_cursor, ignore_data_skip), recorded by the trainer; or null. */
   rebase: ResumePlan['rebase'];
   dataSettings: DataSettings;
@@ -217,7 +218,8 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   const startedAt = Date.now();
   bus.emit('run.start', { config: c as unknown as Record<string, unknown>, output_dir: c.output_dir, pid: process.pid, resumed_from: inp.resumeFrom });
 
-  const resumeCursor = inp.resumeCursor;
+  // The data sources start where the cursor says; in the middle of a split, before the micro-batch that was split.
+  const resumeCursor = sourceCursorOf(inp.resumeCursor);
   const graph = insertSteps(defaultGraph({
     shard: {
       train: inp.trainSets, eval: inp.evalSets, max_samples: c.max_samples ?? null, mix_strategy: c.mix_strategy,
@@ -246,9 +248,10 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     cache: inp.cache && cacheInMemory(c) ? { ...cacheShardParams(c, inp.cache, tokenizer), vocab_size: inp.vocabSize } : null,
     prefetchBatches: c.prefetch_batches,
     prefetchBytes: c.prefetch_bytes,
-  }), inp.steps, [], stepSnapshotsOf(resumeCursor));
-  if (resumeCursor !== null && inp.world.rank === 0) {
-    const warning = inexactResumeWarning(inp.steps, { streaming: c.streaming, worldSize: inp.world.size }, stepSnapshotsOf(resumeCursor));
+  }), inp.steps, [], inp.resumeCursor as unknown as JsonValue);
+  if (inp.resumeCursor !== null && inp.world.rank === 0) {
+    const fromStart = isSplitCursor(inp.resumeCursor) && inp.resumeCursor.from === null;
+    const warning = inexactResumeWarning(inp.steps, { streaming: c.streaming, worldSize: inp.world.size, fromStart }, stepSnapshotsOf(inp.resumeCursor));
     if (warning !== null) out.write(warning + '\n');
   }
   inp.run.set({ graph: tapGraph(graph) });
