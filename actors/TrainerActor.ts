@@ -42,6 +42,8 @@ import { evalMetricsOf, evalSums, type EvalMetrics } from './EvaluatorActor';
 import { openTrainerCollective, type TrainerWorld } from '../src/distributed/trainer-world';
 import { closeWorld } from '../src/distributed/world';
 import { broadcastParameters } from '../src/distributed/sync-params';
+import { gatherJson } from '../src/distributed/gather-json';
+import { hasBatchesStep } from '../src/train/pipeline-settings';
 import { GradBuckets, GradStream, gradLayout, type ReduceStats } from '../src/distributed/grad-buckets';
 import { isEmptyShare } from '../src/data/collate';
 import type { LlamaModel } from '../src/engine/model/llama';
@@ -346,7 +348,11 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       eval_runtime: evalMetrics.eval_runtime, eval_samples: evalSamplesAll, epoch,
     }, step);
   };
+  // With several ranks, a batches-edge step leaves each rank's data cursor its own (its own snapshots,
+  // drops and splits): every rank's goes into the checkpoint, for a resume on as many ranks.
+  const perRankCursors = collective.size > 1 && hasBatchesStep(dataSettings?.pipeline ?? []);
   const checkpoint = async (step: number): Promise<void> => {
+    const rankCursors = perRankCursors ? await gatherJson(collective, progress.cursor) : null;
     if (!writer) {
       lastSavedStep = step;
       return;
@@ -356,7 +362,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     const saved = await saveCheckpoint(p.output_dir, {
       model, optimizer, trainerState: state, progress, step, seed: p.seed,
       tokenizerDir: p.tokenizer_dir, baseModelNameOrPath: p.train_from_scratch ? null : p.model_name_or_path,
-      saveOnlyModel: p.save_only_model, dataSettings,
+      saveOnlyModel: p.save_only_model, dataSettings, rankCursors,
     });
     lastSavedStep = step;
     await rotateCheckpoints(p.output_dir, p.save_total_limit, saved.dir);
@@ -368,6 +374,14 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const agreeStop = async (): Promise<boolean> => {
     if (collective.size === 1) return stopRequested;
     const flag = Float64Array.of(stopRequested ? 1 : 0);
+    await collective.allreduce(flag, 'sum');
+    return flag[0] > 0;
+  };
+  // Every rank takes part in a checkpoint that gathers the cursors; an epoch may end on one rank's
+  // step and not another's when batches-edge steps drop or split micro-batches.
+  const agreeSave = async (save: boolean): Promise<boolean> => {
+    if (!perRankCursors) return save;
+    const flag = Float64Array.of(save ? 1 : 0);
     await collective.allreduce(flag, 'sum');
     return flag[0] > 0;
   };
@@ -422,7 +436,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
       await doEvaluate(step, epoch);
       await trainerLog?.log(state);
     }
-    if (shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch)) await checkpoint(step);
+    if (await agreeSave(shouldSave(step, plan, p.save_strategy, window.last.lastInEpoch))) await checkpoint(step);
     killIfArmed('kill-after-step', step);
     holdIfArmed('hold-after-step', step);
   }

@@ -293,6 +293,39 @@ const rows: BadInputRow[] = [
     unchanged: checkpoints,
   },
   {
+    name: 'checkpoint: a split cursor whose start is malformed',
+    setup: (d) => {
+      goodOutput(d);
+      editJson(d, 'ptflow_state.json', (j) => (j.cursor = { kind: 'split', from: { epoch: 'one', micro: 1 }, skip: [{ step: 's', outputs: 1 }] }));
+      return ['train', config(d, { max_steps: 4 })];
+    },
+    code: 1,
+    error: /checkpoint-2\/ptflow_state\.json: field cursor\.from\.epoch: .* \(got \{"epoch":"one","micro":1\}\)/,
+    unchanged: checkpoints,
+  },
+  {
+    name: 'checkpoint: a malformed cursor among the ranks\' cursors',
+    setup: (d) => {
+      goodOutput(d);
+      editJson(d, 'ptflow_state.json', (j) => (j.rank_cursors = [j.cursor, { epoch: 0, micro: -1 }]));
+      return ['train', config(d, { max_steps: 4 })];
+    },
+    code: 1,
+    error: /checkpoint-2\/ptflow_state\.json: field rank_cursors\.1\.micro: /,
+    unchanged: checkpoints,
+  },
+  {
+    name: 'checkpoint: more ranks\' cursors than the world size it records',
+    setup: (d) => {
+      goodOutput(d);
+      editJson(d, 'ptflow_state.json', (j) => (j.rank_cursors = [j.cursor, j.cursor, j.cursor]));
+      return ['train', config(d, { max_steps: 4 })];
+    },
+    code: 1,
+    error: /checkpoint-2\/ptflow_state\.json: field rank_cursors holds 3 cursors but field data_settings\.world_size is 1: the checkpoint's files disagree/,
+    unchanged: checkpoints,
+  },
+  {
     name: 'checkpoint: ptflow_state.json with a non-numeric running loss',
     setup: (d) => {
       goodOutput(d);

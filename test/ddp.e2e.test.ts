@@ -18,7 +18,7 @@
  * and sets PTFLOW_REQUIRE_MPI=1, which turns the skip into a failure.
  */
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLI, ROOT, runCli, tinyDataset, tinyModelDir, tmpDir, writeYaml, type CliResult } from './helpers';
 import { defaultMpiAddonPath } from '../src/distributed/mpi-binding';
@@ -253,4 +253,76 @@ describeMpi('streamed data-parallel training under mpiexec -n 2 (end to end)', (
     expectSameHistory(after2(history(at('two-to-one'))), after2(history(at('one'))));
     expect(rowsPerMicro(at('two-to-one.trace'))).toEqual(rowsPerMicro(at('one.trace')).slice(4));
   });
+});
+
+describeMpi('a batches-edge step under mpiexec -n 2: every rank resumes from its own cursor (end to end)', () => {
+  const dir = tmpDir('ptflow-ddp-step-');
+  const model = tinyModelDir(dir);
+  const data = tinyDataset(dir, 16);
+  // Drops or halves a micro-batch by its content, so each rank's data cursor goes its own way, and
+  // rotates the rows by its count of micro-batches, so each rank's state differs too.
+  writeFileSync(path.join(dir, 'by_content.ts'), `import { defineActor, readTrainBatch, trainBatch } from 'ptflow';
+export default defineActor({
+  name: 'by_content', input: 'batches', output: 'batches',
+  init: () => ({ n: 0 }),
+  snapshot: (s: { n: number }) => ({ n: s.n }),
+  restore: (snap) => ({ n: (snap as { n: number }).n }),
+  process(batch, s: { n: number }) {
+    const b = readTrainBatch(batch);
+    const n = s.n++;
+    const h = (b.inputIds[0] + b.inputIds[1]) % 4;
+    if (h === 0) return [];
+    const by = (n % b.batchSize) * b.seqLen;
+    const rot = (a: Int32Array | undefined) => a && Int32Array.from(a, (_, i) => a[(i + by) % a.length]);
+    const out = { ...b, inputIds: rot(b.inputIds)!, attentionMask: rot(b.attentionMask)!, labels: rot(b.labels)!, positionIds: rot(b.positionIds), segmentIds: rot(b.segmentIds) };
+    if (h !== 1 || b.batchSize < 2) return trainBatch(out);
+    const rows = (a: Int32Array | undefined, from: number, to: number) => a && a.slice(from * b.seqLen, to * b.seqLen);
+    const part = (from: number, to: number) => trainBatch({ batchSize: to - from, seqLen: b.seqLen, inputIds: rows(out.inputIds, from, to)!,
+      attentionMask: rows(out.attentionMask, from, to)!, labels: rows(out.labels, from, to)!, positionIds: rows(out.positionIds, from, to), segmentIds: rows(out.segmentIds, from, to) });
+    return [part(0, 2), part(2, b.batchSize)];
+  },
+});
+`);
+  const cfg = writeYaml(path.join(dir, 'two.yaml'), {
+    model_name_or_path: model, train_from_scratch: true, stage: 'pt', do_train: true, finetuning_type: 'full',
+    dataset: 'kjv', dataset_dir: data, cutoff_len: 16, val_size: 3, per_device_train_batch_size: 4,
+    learning_rate: 0.01, max_steps: 8, logging_steps: 1, save_steps: 4, seed: 11, num_threads: 1,
+  });
+  writeFileSync(cfg, readFileSync(cfg, 'utf8') + 'pipeline:\n  - actor: ./by_content.ts\n    before: TrainerActor\n');
+  const at = (n: string) => path.join(dir, n);
+  const traceEnv = (n: string, r: number) => ({ PTFLOW_TRACE_BATCHES: at(`${n}.${r}.trace`) });
+  /** One rank's steps: the first run's up to step 4, then the resumed run's (the trace file is appended to). */
+  const stitched = (file: string): [number, number[]][] => {
+    const t = trace(file);
+    const resumedAt = t.findIndex((l, i) => i > 0 && l.step <= t[i - 1].step);
+    expect(t[resumedAt].step).toBe(5);
+    return [...t.slice(0, resumedAt).filter((l) => l.step <= 4), ...t.slice(resumedAt)].map((l) => [l.step, l.row_sums]);
+  };
+
+  it('kill -9 of rank 1 after step 5, then the same command: each rank trains on what it would have', async () => {
+    const ref = await mpiRun(['train', cfg, `output_dir=${at('ref')}`], [traceEnv('ref', 0), traceEnv('ref', 1)]);
+    if (ref.code !== 0) throw new Error(ref.stderr);
+    type Cursor = { kind?: string; from?: Cursor; epoch: number; micro: number; steps: { by_content: { n: number } } };
+    const state = JSON.parse(readFileSync(path.join(at('ref'), 'checkpoint-4', 'ptflow_state.json'), 'utf8')) as { cursor: unknown; rank_cursors: Cursor[] };
+    expect(state.rank_cursors).toHaveLength(2);
+    expect(state.cursor).toEqual(state.rank_cursors[0]);
+    // The ranks went apart: their collators stopped at different micro-batches (in the middle of a split
+    // or not), their steps at different counts.
+    const [r0, r1] = state.rank_cursors.map((c) => (c.kind === 'split' ? c.from! : c));
+    expect([r0.epoch, r0.micro, r0.steps.by_content.n]).not.toEqual([r1.epoch, r1.micro, r1.steps.by_content.n]);
+
+    const out = at('killed');
+    const first = await mpiRun(['train', cfg, `output_dir=${out}`], [traceEnv('killed', 0), { ...traceEnv('killed', 1), PTFLOW_FAULTS: 'kill-after-step@5' }]);
+    expect(first.code).not.toBe(0);
+    const second = await mpiRun(['train', cfg, `output_dir=${out}`], [traceEnv('killed', 0), traceEnv('killed', 1)]);
+    if (second.code !== 0) throw new Error(second.stderr);
+    expect(second.stderr).toMatch(/Resuming training from .*checkpoint-4/);
+    expect(second.stderr).not.toMatch(/not guaranteed to match/);
+    for (const r of [0, 1]) expect(stitched(at(`killed.${r}.trace`))).toEqual(trace(at(`ref.${r}.trace`)).map((l) => [l.step, l.row_sums]));
+
+    // On one process the ranks' cursors cannot all continue: rank 0's does, and the resume says so.
+    const one = await runCli(['train', cfg, `output_dir=${at('two-to-one')}`, `resume_from_checkpoint=${path.join(at('ref'), 'checkpoint-4')}`, 'per_device_train_batch_size=8']);
+    if (one.code !== 0) throw new Error(one.stderr);
+    expect(one.stderr.match(/warning: \S+checkpoint-4 holds the data cursor of each of its 2 ranks .* on 1 process every rank continues from rank 0's: the token stream is not guaranteed to match an uninterrupted run\. Resume on 2 processes to continue exactly\./g)).toHaveLength(1);
+  }, 600_000);
 });

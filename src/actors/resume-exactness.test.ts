@@ -41,6 +41,19 @@ describe('which steps resume exactly', () => {
     expect(inexactReason(step('docs', 'snapshot'), { streaming: true, worldSize: 2 }, { s: {} })).toBeNull();
   });
 
+  it("a checkpoint with every rank's cursor: exact on as many ranks; on others the resume check has warned already", () => {
+    expect(inexactReason(step('batches', 'snapshot'), { streaming: false, worldSize: 2, rankCursors: 'own' }, { s: {} })).toBeNull();
+    expect(inexactReason(step('batches', 'snapshot'), { streaming: false, worldSize: 3, rankCursors: 'rank0' }, { s: {} })).toBeNull();
+    // ...which does not excuse a missing snapshot or a step without snapshot/restore.
+    expect(inexactReason(step('batches', 'snapshot'), { streaming: false, worldSize: 2, rankCursors: 'own' }, {})).toBe('the checkpoint holds no snapshot of it');
+    expect(inexactReason(step('batches', 'serial'), { streaming: false, worldSize: 2, rankCursors: 'own' }, {})).toBe('no snapshot/restore');
+  });
+
+  it('a split cursor from the data\'s beginning: the steps start as they did, no snapshot needed', () => {
+    expect(inexactReason(step('batches', 'snapshot'), { ...map, fromStart: true }, {})).toBeNull();
+    expect(inexactReason(step('batches', 'flush'), { ...map, fromStart: true }, {})).toBe('no snapshot/restore');
+  });
+
   it('one warning names every inexact step, none when all resume exactly', () => {
     const steps = [
       { name: 'a', def: actor('docs', 'serial') },

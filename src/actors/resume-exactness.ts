@@ -9,8 +9,9 @@
  * cursor holds (src/actors/step-snapshots.ts): a streamed run's docs and tokens steps, and the batches
  * steps of every run (the collator sends the micro-batches from the cursor on). That fails for a step
  * without `snapshot`, for one the checkpoint holds no snapshot of (not in the run that wrote it), and,
- * with several processes, for a batches step: each rank's instance sees its own slice, and the
- * checkpoint holds rank 0's.
+ * with several processes, for a batches step unless each rank resumes from its own cursor: each rank's
+ * instance sees its own slice, and a checkpoint written by another number of ranks (or by an older
+ * ptflow) gives every rank rank 0's.
  */
 import type { ActorDefinition, Json } from './api';
 import { parallelizable } from './resolve';
@@ -24,6 +25,12 @@ export interface ResumeMode {
    * schemas/split-cursor.ts): the steps up to the split hold no snapshot because they start as they did.
    */
   fromStart?: boolean;
+  /**
+   * The checkpoint holds every rank's cursor: 'own' when each rank resumes from its own (as many ranks
+   * as wrote it), 'rank0' when every rank takes rank 0's (another number of ranks; the resume check
+   * warns about that itself). Absent: it holds one cursor.
+   */
+  rankCursors?: 'own' | 'rank0';
 }
 
 /** A step as far as this check needs it (a ResolvedStep). */
@@ -39,7 +46,7 @@ export function inexactReason(s: StepToResume, mode: ResumeMode, snapshots: Read
   if (!batches && !mode.streaming) return null;
   if (s.def.snapshot === undefined) return 'no snapshot/restore';
   if (!(s.name in snapshots) && !mode.fromStart) return 'the checkpoint holds no snapshot of it';
-  if (batches && mode.worldSize > 1) return `on the batches edge with ${mode.worldSize} processes, each rank's state differs and the checkpoint holds rank 0's`;
+  if (batches && mode.worldSize > 1 && mode.rankCursors === undefined) return `on the batches edge with ${mode.worldSize} processes, each rank's state differs and the checkpoint holds rank 0's`;
   return null;
 }
 

@@ -8,7 +8,8 @@
  *   scheduler.json          {"last_epoch": N}                (HF LambdaLR's position)
  *   rng_state.json          seeds the run derives its randomness from
  *   ptflow_state.json       running loss since the last log, tokens seen, data cursor, the step, and
- *                           the settings the data order depends on (data_settings)
+ *                           the settings the data order depends on (data_settings); with several
+ *                           ranks and batches-edge steps, every rank's cursor (rank_cursors)
  *   trainer_state.json      HF TrainerState (written last)
  *
  * The directory is written under a temporary name and renamed into place, so a crash at any moment
@@ -58,6 +59,8 @@ export interface CheckpointContents {
   tokenizerDir: string;
   baseModelNameOrPath: string | null;
   saveOnlyModel: boolean;
+  /** Every rank's data cursor, in rank order, when they differ by rank (batches-edge steps with several ranks); else null. */
+  rankCursors?: JsonValue[] | null;
   /** What the data order depends on (checked on resume: src/train/resume-check.ts). */
   dataSettings: DataSettings | null;
 }
@@ -124,6 +127,7 @@ export async function saveCheckpoint(outputDir: string, c: CheckpointContents): 
     killIfArmed('kill-in-checkpoint', c.step);
     await writeJsonAtomic(path.join(tmp, 'ptflow_state.json'), {
       ...c.progress, save_only_model: c.saveOnlyModel, step: c.step, ...(c.dataSettings ? { data_settings: c.dataSettings } : {}),
+      ...(c.rankCursors ? { rank_cursors: c.rankCursors } : {}),
     });
     await saveTrainerState(path.join(tmp, 'trainer_state.json'), c.trainerState);
     await commitDirAtomic(tmp, finalDir);

@@ -52,6 +52,8 @@ export const ptflowStateSchema = z.object({
   save_only_model: z.boolean().optional(),
   step: nat.optional(),
   data_settings: dataSettingsSchema.optional(),
+  /** Every rank's cursor when batches-edge steps made them differ (several ranks); `cursor` is rank 0's. */
+  rank_cursors: z.array(z.unknown()).min(2).optional(),
 });
 export type PtflowStateFile = z.infer<typeof ptflowStateSchema>;
 
@@ -142,46 +144,45 @@ function streamMicroAfter(s: DataSettings, step: number): number {
  * collator sent) and the step (the micro-batches the trainer took) part, and the cursor is where the
  * data continues.
  */
-function checkCursor(file: string, state: PtflowStateFile, step: number, batchesSteps: boolean): TrainCursor | null {
-  const c = state.cursor;
+function checkCursor(file: string, state: PtflowStateFile, step: number, batchesSteps: boolean, c: unknown = state.cursor, field = 'cursor'): TrainCursor | null {
   if (c === null || c === undefined) {
-    if (step > 0) throw new PtflowError(`${file}: field cursor is missing at step ${step} (the data position is unknown)`);
+    if (step > 0) throw new PtflowError(`${file}: field ${field} is missing at step ${step} (the data position is unknown)`);
     return null;
   }
   if (isSplitCursor(c)) {
     // Only a batches-edge step makes one; where it starts is not tied to the step count.
-    return parseSplitCursor(c, `${file}: field cursor`, (from) => checkSourceCursor(file, from, state.data_settings, step, true));
+    return parseSplitCursor(c, `${file}: field ${field}`, (from) => checkSourceCursor(file, from, state.data_settings, step, true, `${field}.from`));
   }
-  return checkSourceCursor(file, c, state.data_settings, step, batchesSteps);
+  return checkSourceCursor(file, c, state.data_settings, step, batchesSteps, field);
 }
 
-function checkSourceCursor(file: string, c: unknown, s: DataSettings | undefined, step: number, batchesSteps: boolean): DataCursor {
+function checkSourceCursor(file: string, c: unknown, s: DataSettings | undefined, step: number, batchesSteps: boolean, field: string): DataCursor {
   const kind = typeof c === 'object' ? (c as { kind?: unknown }).kind : undefined;
   const streamed = kind === 'stream' || kind === 'cache-stream';
   if (s && streamed !== s.streaming) {
     throw new PtflowError(
-      `${file}: field cursor is a ${streamed ? 'streamed' : 'map-style'} run's cursor but field data_settings.streaming is ${s.streaming}: ` +
+      `${file}: field ${field} is a ${streamed ? 'streamed' : 'map-style'} run's cursor but field data_settings.streaming is ${s.streaming}: ` +
         "the checkpoint's files disagree (edited or mixed from different checkpoints); resume from another checkpoint or start afresh",
     );
   }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'cache-stream') {
-    const cursor = parseCacheStreamCursor(c, `${file}: field cursor`);
+    const cursor = parseCacheStreamCursor(c, `${file}: field ${field}`);
     if (s && !batchesSteps && cursor.micro !== streamMicroAfter(s, step)) {
-      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+      throw mismatch(file, `field ${field}.micro`, cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
     return cursor;
   }
   if (typeof c === 'object' && (c as { kind?: unknown }).kind === 'stream') {
-    const cursor = parseStreamCursor(c, `${file}: field cursor`);
+    const cursor = parseStreamCursor(c, `${file}: field ${field}`);
     if (s && !batchesSteps && cursor.micro !== streamMicroAfter(s, step)) {
-      throw mismatch(file, 'field cursor.micro', cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
+      throw mismatch(file, `field ${field}.micro`, cursor.micro, step, `${path.join(path.dirname(file), 'trainer_state.json')} (global_step)`);
     }
     return cursor;
   }
   const r = mapCursorSchema.safeParse(c);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new PtflowError(`${file}: field cursor${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message} (got ${JSON.stringify(c)})`);
+    throw new PtflowError(`${file}: field ${field}${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message} (got ${JSON.stringify(c)})`);
   }
   const cursor = r.data;
   if (s && s.micro_per_epoch !== null) {
@@ -190,7 +191,7 @@ function checkSourceCursor(file: string, c: unknown, s: DataSettings | undefined
     const epochMicro = (inShifted ? s.rebase!.micro_in_epoch : null) ?? s.micro_per_epoch;
     if (cursor.micro >= epochMicro) {
       throw new PtflowError(
-        `${file}: field cursor.micro is ${cursor.micro}, past the end of an epoch of ${epochMicro} micro-batches`,
+        `${file}: field ${field}.micro is ${cursor.micro}, past the end of an epoch of ${epochMicro} micro-batches`,
       );
     }
     if (batchesSteps) return cursor;
@@ -199,7 +200,7 @@ function checkSourceCursor(file: string, c: unknown, s: DataSettings | undefined
       : mapCursorAfter(step, s.micro_per_epoch, s.gradient_accumulation_steps);
     if (want.epoch !== cursor.epoch || want.micro !== cursor.micro || (want.shift ?? 0) !== (cursor.shift ?? 0)) {
       throw new PtflowError(
-        `${file}: field cursor is ${JSON.stringify(cursor)} but ${step} steps leave the data at ` +
+        `${file}: field ${field} is ${JSON.stringify(cursor)} but ${step} steps leave the data at ` +
           `${JSON.stringify(want)} (global_step in trainer_state.json): the checkpoint's files disagree; resume from another checkpoint or start afresh`,
       );
     }
@@ -213,13 +214,18 @@ export interface ResumePlan {
   notes: string[];
   /** Where the data cursor starts anew (rebase_data_cursor, or ignore_data_skip's restart); the trainer completes and records it. */
   rebase: Omit<RebaseAnchor, 'micro_in_epoch'> | null;
+  /** The checkpoint holds every rank's cursor: `cursor` is this rank's own ('own', as many ranks) or rank 0's ('rank0', said in `notes`). */
+  rankCursors?: 'own' | 'rank0';
 }
 
 /** The batch-unit keys rebase_data_cursor accepts a change of (the cursor counts global micro-batches). */
 const REBASABLE = ['per_device_train_batch_size', 'gradient_accumulation_steps', 'world_size'] as const;
 
-/** Steps 1 and 2 (see the file comment). `now` = the current run's data settings. */
-export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: boolean, rebaseCursor = false): ResumePlan {
+/**
+ * Steps 1 and 2 (see the file comment). `now` = the current run's data settings; `rank`: this process's
+ * rank, whose own cursor a checkpoint with `rank_cursors` holds when written by as many ranks.
+ */
+export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: boolean, rebaseCursor = false, rank = 0): ResumePlan {
   if (ignoreDataSkip && rebaseCursor) {
     throw new PtflowError('ignore_data_skip and rebase_data_cursor are both true: the data either starts again or continues re-based; set one of them', 2);
   }
@@ -227,8 +233,31 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
   const file = path.join(dir, 'ptflow_state.json');
   const saved = state.data_settings;
   // A checkpoint of an older ptflow does not record its steps: the current ones stand in.
-  const cursor = checkCursor(file, state, step, hasBatchesStep(saved?.pipeline ?? now.pipeline ?? []));
+  const batchesSteps = hasBatchesStep(saved?.pipeline ?? now.pipeline ?? []);
+  let cursor = checkCursor(file, state, step, batchesSteps);
   const notes: string[] = [];
+  const ranks = state.rank_cursors;
+  let rankCursors: ResumePlan['rankCursors'];
+  if (ranks !== undefined) {
+    ranks.forEach((c, r) => checkCursor(file, state, step, true, c, `rank_cursors.${r}`));
+    if (saved !== undefined && saved.world_size !== ranks.length) {
+      throw new PtflowError(
+        `${file}: field rank_cursors holds ${ranks.length} cursors but field data_settings.world_size is ${saved.world_size}: ` +
+          "the checkpoint's files disagree (edited or mixed from different checkpoints); resume from another checkpoint or start afresh",
+      );
+    }
+    if (ranks.length === now.world_size) {
+      cursor = checkCursor(file, state, step, true, ranks[rank], `rank_cursors.${rank}`);
+      rankCursors = 'own';
+    } else if (!ignoreDataSkip) {
+      rankCursors = 'rank0';
+      notes.push(
+        `warning: ${dir} holds the data cursor of each of its ${ranks.length} ranks (their batches-edge pipeline steps went apart); ` +
+          `on ${now.world_size} process${now.world_size === 1 ? '' : 'es'} every rank continues from rank 0's: the token stream is not ` +
+          `guaranteed to match an uninterrupted run. Resume on ${ranks.length} processes to continue exactly.`,
+      );
+    }
+  }
   if (!saved) {
     notes.push(`note: ${dir} does not record its data settings (written by an older ptflow): the data order cannot be checked`);
     if (rebaseCursor) throw new PtflowError(`rebase_data_cursor: ${dir} does not record the batch size it was written with (written by an older ptflow); it cannot be re-based`, 2);
@@ -257,13 +286,13 @@ export function checkResume(dir: string, now: DataSettings, ignoreDataSkip: bool
       2,
     );
   }
-  if (saved.world_size !== now.world_size) {
+  if (saved.world_size !== now.world_size && ranks === undefined) {
     notes.push(
       `resuming ${dir}, written by ${saved.world_size} process${saved.world_size === 1 ? '' : 'es'} × per_device_train_batch_size ` +
         `${saved.per_device_train_batch_size}, on ${now.world_size} × ${now.per_device_train_batch_size}: the same global batch, the same data order`,
     );
   }
-  return { cursor, notes, rebase: null };
+  return { cursor, notes, rebase: null, ...(rankCursors ? { rankCursors } : {}) };
 }
 
 function midSplit(dir: string, step: number, m: SplitMark): PtflowError {

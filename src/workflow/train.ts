@@ -156,7 +156,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
   });
   await hangIfArmed('hang-startup', 1);
   const dataSettings = dataSettingsOf(c, trainSets, evalSets, tokenizer.fingerprint, world.size, pipelineSettingsOf([...steps.prepare, ...steps.graph]));
-  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip, c.rebase_data_cursor) : null;
+  const resumePlan = resume.resumeFrom ? checkResume(resume.resumeFrom, dataSettings, c.ignore_data_skip, c.rebase_data_cursor, world.rank) : null;
   makeOutputDir(c.output_dir);
   // Rank 0 writes output_dir; the other ranks of its job only read from it (a checkpoint to resume).
   const lock = world.rank === 0 ? acquireRunLock(c.output_dir) : { release: (): string | null => null };
@@ -172,7 +172,7 @@ async function checkAndTrain(c: TrainConfig, configPath: string, opts: TrainRunO
     const runCache = c.tokenized_path ? null : runCacheBuild(c, steps.graph, trainSets, evalSets, tokenizer.fingerprint, world);
     return await runPipeline(c, {
       runCache,
-      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, rebase: resumePlan?.rebase ?? null, dataSettings, out, terminal, bus, opts, cache, run,
+      trainSets, evalSets, tokenizer, resumeFrom: resume.resumeFrom, resumeCursor: resumePlan?.cursor ?? null, rankCursors: resumePlan?.rankCursors, rebase: resumePlan?.rebase ?? null, dataSettings, out, terminal, bus, opts, cache, run,
       vocabSize: modelConfig.vocabSize,
       signals,
       steps: steps.graph,
@@ -191,6 +191,8 @@ interface RunInputs {
   resumeFrom: string | null;
   /** The checked data cursor to resume from (null: from the beginning). */
   resumeCursor: TrainCursor | null;
+  /** The checkpoint holds every rank's cursor: `resumeCursor` is this rank's own, or rank 0's (ResumePlan). */
+  rankCursors: ResumePlan['rankCursors'];
   /** Where the data cursor starts anew (rebase_data_cursor, ignore_data_skip), recorded by the trainer; or null. */
   rebase: ResumePlan['rebase'];
   dataSettings: DataSettings;
@@ -251,7 +253,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
   }), inp.steps, [], inp.resumeCursor as unknown as JsonValue);
   if (inp.resumeCursor !== null && inp.world.rank === 0) {
     const fromStart = isSplitCursor(inp.resumeCursor) && inp.resumeCursor.from === null;
-    const warning = inexactResumeWarning(inp.steps, { streaming: c.streaming, worldSize: inp.world.size, fromStart }, stepSnapshotsOf(inp.resumeCursor));
+    const warning = inexactResumeWarning(inp.steps, { streaming: c.streaming, worldSize: inp.world.size, fromStart, rankCursors: inp.rankCursors }, stepSnapshotsOf(inp.resumeCursor));
     if (warning !== null) out.write(warning + '\n');
   }
   inp.run.set({ graph: tapGraph(graph) });
