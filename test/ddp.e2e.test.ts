@@ -180,6 +180,28 @@ describeMpi('data-parallel training under mpiexec -n 2 (end to end)', () => {
     const ref = rowsPerStep(at('one.trace'));
     expect([4, 5, 6].map((s) => rowsPerStep(at('killed.0.trace'), at('killed.1.trace')).get(s))).toEqual([4, 5, 6].map((s) => ref.get(s)));
   });
+  it('launched through a program that drops the inherited PMI socket (as npx does): each rank stops at once saying how to launch', async () => {
+    // Each rank starts the CLI as a child process, as npx does: the child inherits stdio only.
+    const wrapper = `const r = require('node:child_process').spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit' }); process.exit(r.status ?? 1);`;
+    const started = Date.now();
+    const run = await new Promise<CliResult>((resolve, reject) => {
+      const child = spawn('mpiexec', ['-n', '2', process.execPath, '-e', wrapper, CLI, 'train', two, `output_dir=${at('wrapped')}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    expect(run.code).toBe(2);
+    for (const r of [0, 1]) {
+      expect(run.stderr).toMatch(new RegExp(`ptflow: error: rank ${r} of 2: the launcher's PMI connection \\(PMI_FD=\\d+, PMI_RANK/PMI_SIZE\\) is not (open|a socket) in this process, so MPI cannot start: .*\\./node_modules/\\.bin/ptflow`));
+    }
+    expect(run.stderr).not.toMatch(/write_line error|BAD TERMINATION/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(existsSync(at('wrapped'))).toBe(false);
+  });
+
   it('rank 1 stuck after step 2 (alive, never joins the next collective): ddp_timeout ends both ranks, naming rank 1', async () => {
     const out = at('stuck');
     const started = Date.now();

@@ -5,8 +5,9 @@
  * rank and size MPI reports. Callable from the main thread and from worker threads: every call
  * in one process shares one MPI world.
  *
- * Failures: a world of N > 1 without the MPI addon, or an MPI that does not see the launcher's
- * world (a different MPI library than the launcher's, srun without --mpi), is a usage error
+ * Failures: a world of N > 1 without the MPI addon, a launcher's PMI connection lost on the way
+ * (pmi-connection.ts), or an MPI that does not see the launcher's world (a different MPI library
+ * than the launcher's, srun without --mpi), is a usage error
  * (exit 2) on every rank, saying what to install or change. `failRank()` ends every rank of the
  * job when one rank cannot go on.
  */
@@ -17,6 +18,7 @@ import { singleProcess, type Collective } from './collective';
 import { launchFromEnv, type Env, type Launch } from './launch';
 import { loadMpiBinding, type MpiBinding } from './mpi-binding';
 import { MpiCollective } from './mpi-collective';
+import { checkPmiConnection } from './pmi-connection';
 import { stderrLine } from './stderr-line';
 
 export { launchFromEnv, isRankZero, type Launch, type Launcher } from './launch';
@@ -53,6 +55,7 @@ export function requireTransport(env: Env = process.env, options: OpenWorldOptio
   if (launch.size > 1) {
     const load = loadMpiBinding(options.addonPath);
     if (!load.ok) throw usageError(noMpiMessage(launch, load.reason));
+    if (!load.binding.initialized()) checkPmiConnection(launch, env);
   }
   return launch;
 }
@@ -64,6 +67,7 @@ export function openWorld(env: Env = process.env, options: OpenWorldOptions = {}
   const load = loadMpiBinding(options.addonPath);
   if (!load.ok) throw usageError(noMpiMessage(launch, load.reason));
   const first = !load.binding.initialized();
+  if (first) checkPmiConnection(launch, env);
   let info;
   try {
     info = load.binding.init();
@@ -71,16 +75,16 @@ export function openWorld(env: Env = process.env, options: OpenWorldOptions = {}
     const msg = e instanceof Error ? e.message : String(e);
     throw new PtflowError(`rank ${launch.rank} of ${launch.size}: MPI did not start: ${msg}`, 2);
   }
+  const library = info.library.replace(/\s+/g, ' ');
   if (info.size !== launch.size || info.rank !== launch.rank) {
     throw usageError(
       `rank ${launch.rank} of ${launch.size}: the launcher (${launch.source}) started ${launch.size} ranks but MPI ` +
-        `(${info.library || load.file}) sees rank ${info.rank} of ${info.size}. The MPI ptflow was built against ` +
+        `(${library || load.file}) sees rank ${info.rank} of ${info.size}. The MPI ptflow was built against ` +
         `must be the launcher's: use MPICH's mpiexec (not Open MPI's mpirun), or \`srun --mpi=pmi2\` under Slurm`,
     );
   }
   const world = new MpiCollective(load.binding, info, launch.launcher);
   const announce = options.announce === undefined ? stderrLine : options.announce;
-  const library = info.library.replace(/\s+/g, ' ');
   if (isMainThread && !exitHooked) {
     exitHooked = true;
     endJobOnEarlyExit(world, load.binding);
