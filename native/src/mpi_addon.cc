@@ -10,6 +10,7 @@
 //     to stdout and stderr (what abort waits for first; output_drain.h); false after the timeout
 //   finalize(), initialized(), finalized(), setChunkBytes(n), chunkBytes(),
 //   setWaitMode('spin' | 'polite'), waitMode(), setTimeoutSeconds(s), timeoutSeconds()
+//   requestStopProbe()   a stop signal arrived: ask the other ranks if they are there (mpi_comm.h)
 //
 // A collective that waits longer than the timeout rejects with code PTFLOW_MPI_TIMEOUT (the
 // message names the op and what each other rank is doing); every later call then fails.
@@ -268,6 +269,11 @@ napi_value SetTimeoutSeconds(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value RequestStopProbe(napi_env /*env*/, napi_callback_info /*info*/) {
+  ptflow_mpi::requestStopProbe();
+  return nullptr;
+}
+
 napi_value TimeoutSeconds(napi_env env, napi_callback_info /*info*/) {
   napi_value v;
   CHECK_NAPI(env, napi_create_double(env, static_cast<double>(ptflow_mpi::timeoutMs()) / 1000.0, &v));
@@ -305,6 +311,7 @@ NAPI_MODULE_INIT() {
       {"waitMode", nullptr, WaitMode, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setTimeoutSeconds", nullptr, SetTimeoutSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"timeoutSeconds", nullptr, TimeoutSeconds, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"requestStopProbe", nullptr, RequestStopProbe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
   return exports;

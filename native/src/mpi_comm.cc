@@ -20,6 +20,7 @@
 
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 namespace ptflow_mpi {
 namespace {
@@ -40,6 +41,10 @@ std::atomic<size_t> chunk{16u << 20};
 std::atomic<bool> spinWait{false};
 std::atomic<long long> timeoutLimitMs{30LL * 60 * 1000};
 bool broken = false;            // guarded by mu: a collective timed out, no op can run any more
+// A stop signal reached this process: the collective in progress (or the next) first asks every
+// other rank whether it is still there (requestStopProbe). A rank that does not answer ends it.
+std::atomic<bool> stopProbeRequested{false};
+std::string stopProbeMissing;   // comm thread only: the ranks that did not answer, or empty
 
 // What this rank's communication thread is doing, for the other ranks' questions after a timeout
 // (comm thread only). Ops are numbered 1, 2, ... in execution order, the same order on every rank.
@@ -123,6 +128,8 @@ void serveAsks() {
 // MPI_Test). PTFLOW_MPI_WAIT=spin (or setWaitMode('spin')) polls hot throughout.
 // Every 16 tests it also reads the clock: past the collective timeout (counted from the op's
 // start) it gives up, setting *timedOut; every 10 ms it answers the other ranks' questions.
+std::string unansweredRanks();
+
 int politeWait(MPI_Request* req, bool* timedOut) {
   int done = 0;
   const bool spin = spinWait.load(std::memory_order_relaxed);
@@ -139,6 +146,13 @@ int politeWait(MPI_Request* req, bool* timedOut) {
     if (limit > 0 && ms - changedAt >= limit) {
       *timedOut = true;
       return MPI_SUCCESS;
+    }
+    if (stopProbeRequested.load(std::memory_order_relaxed) && stopProbeRequested.exchange(false)) {
+      stopProbeMissing = unansweredRanks();
+      if (!stopProbeMissing.empty()) {
+        *timedOut = true;
+        return MPI_SUCCESS;
+      }
     }
     if (ms - lastServe >= 10) serveAsks();
     if (spin) continue;
@@ -374,10 +388,15 @@ std::string seconds(long long ms) {
   return b;
 }
 
-// After a timeout: asks every other rank what it is doing and waits up to 5 s for the answers
-// (answering the others' questions meanwhile: they may have timed out too). Returns one clause
-// per rank. Buffers live for the process: an unanswered question stays posted.
-std::string askOthers(long long seq) {
+// Asks every other rank what it is doing and waits up to 5 s for the answers (answering the
+// others' questions meanwhile: they may be asking too). Buffers live for the process: an
+// unanswered question stays posted.
+struct RankAnswers {
+  const long long* v;  // 6 per rank
+  const bool* got;
+};
+
+RankAnswers askRanks() {
   const int n = world.size;
   auto* answers = new long long[6 * static_cast<size_t>(n)]();
   auto* recv = new MPI_Request[n];
@@ -405,6 +424,24 @@ std::string askOthers(long long seq) {
     struct timespec nap = {0, 1000 * 1000};
     nanosleep(&nap, nullptr);
   }
+  return RankAnswers{answers, got};
+}
+
+// "rank 1, rank 3": the other ranks that do not answer within 5 s, or "" when all do.
+std::string unansweredRanks() {
+  const RankAnswers ans = askRanks();
+  std::string out;
+  for (int r = 0; r < world.size; r++)
+    if (r != world.rank && !ans.got[r]) out += (out.empty() ? "rank " : ", rank ") + std::to_string(r);
+  return out;
+}
+
+// After a timeout: one clause per other rank saying what it is doing.
+std::string askOthers(long long seq) {
+  const int n = world.size;
+  const RankAnswers ans = askRanks();
+  const long long* answers = ans.v;
+  const bool* got = ans.got;
   std::string out;
   for (int r = 0; r < n; r++) {
     if (r == world.rank) continue;
@@ -493,7 +530,11 @@ void run() {
     bool timedOut = false;
     std::string err = execute(op, &timedOut);
     if (timedOut) {
-      err = timeoutMessage(op, seq);
+      err = stopProbeMissing.empty()
+                ? timeoutMessage(op, seq)
+                : describeOp(static_cast<long long>(op.kind), static_cast<long long>(op.count), static_cast<long long>(op.elem)) +
+                      " (collective #" + std::to_string(seq) + ") cannot complete: " + stopProbeMissing +
+                      " did not answer within 5 s when this rank was told to stop (its process is gone or stopped)";
       std::lock_guard<std::mutex> lock(mu);
       broken = true;
     }
@@ -581,6 +622,8 @@ bool submit(Op op, std::string* error) {
 void setSpinWait(bool spin) { spinWait.store(spin); }
 bool spinWaitEnabled() { return spinWait.load(); }
 
+void requestStopProbe() { stopProbeRequested.store(true); }
+
 void setTimeoutMs(long long ms) { timeoutLimitMs.store(std::max<long long>(0, ms)); }
 long long timeoutMs() { return timeoutLimitMs.load(); }
 
@@ -609,6 +652,13 @@ bool abort(int code) {
   }
   // The launcher exits when the abort reaches it: let it read the lines saying why first.
   waitOutputTaken(kAbortOutputWaitMs);
+  // MPI_Abort ends the process with exit(), whose clean-up can block for good when called off
+  // Node's main thread (seen under srun: the rank lived on until Slurm's KillWait). If the
+  // process still runs 3 s after the abort was sent, it ends without clean-up.
+  std::thread([code] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    _exit(code);
+  }).detach();
   MPI_Abort(MPI_COMM_WORLD, code);
   return false;  // not reached when MPI_Abort ends the process
 }

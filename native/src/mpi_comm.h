@@ -65,6 +65,10 @@ bool spinWaitEnabled();
 // every other rank what it is doing (each rank's communication thread answers, busy or idle,
 // whatever its JS threads are doing), fails the op with the answers in its message, and refuses
 // every later op: an MPI collective cannot be withdrawn, so the caller must abort().
+// A stop signal reached this process: the collective in progress, or the next one, first asks
+// every other rank whether it is there; one that does not answer within 5 s ends that collective
+// like a timeout (the job is then aborted), naming it. Callable from any thread.
+void requestStopProbe();
 void setTimeoutMs(long long ms);
 long long timeoutMs();
 

@@ -65,6 +65,13 @@ export interface MpiBinding {
    */
   setTimeoutSeconds(seconds: number): void;
   timeoutSeconds(): number;
+  /**
+   * A stop signal reached this process: the collective in progress, or the next one, first asks
+   * every other rank whether it is there. One that does not answer within 5 s (its process is
+   * gone or stopped) ends that collective as a timeout does (code 'PTFLOW_MPI_TIMEOUT'), naming
+   * it. Any thread; a no-op for ranks that answer.
+   */
+  requestStopProbe(): void;
 }
 
 export type MpiLoad = { ok: true; binding: MpiBinding; file: string } | { ok: false; reason: string };
@@ -97,7 +104,8 @@ function isBinding(x: unknown): x is MpiBinding {
     typeof o.barrier === 'function' &&
     typeof o.abort === 'function' &&
     typeof o.finalize === 'function' &&
-    typeof o.setTimeoutSeconds === 'function'
+    typeof o.setTimeoutSeconds === 'function' &&
+    typeof o.requestStopProbe === 'function'
   );
 }
 

@@ -188,4 +188,24 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
     expect(run.stderr).toContain('; ending all ranks');
     expect(checks(run.stdout).filter((c) => c.case === 'allreduce returned without rank 1')).toEqual([]);
   });
+  // A stop signal (SIGTERM from Slurm after it killed another task) with no collective timeout:
+  // rank 0 asks whether the ranks it waits for are there. A gone (here: stopped) rank 1 does not
+  // answer: the job ends within the 5 s of asking plus the abort, naming it. A rank 1 busy in
+  // JavaScript answers, and the allreduce completes on both.
+  it('a stop signal while rank 0 waits for a rank that is gone ends the job within seconds, naming it', async () => {
+    const run = await ranks('probe-gone', 30_000);
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(124);
+    expect(run.ms).toBeLessThan(20_000);
+    expect(run.stderr).toMatch(/ptflow: rank 0 of 2: allreduce of 16 float32 elements \(collective #2\) cannot complete: rank 1 did not answer within 5 s when this rank was told to stop \(its process is gone or stopped\); ending all ranks/);
+    expect(checks(run.stdout).filter((c) => c.case.startsWith('allreduce after'))).toEqual([]);
+  });
+
+  it('a stop signal while the other rank is only busy changes nothing: the allreduce completes', async () => {
+    const run = await ranks('probe-busy', 30_000);
+    expect(run.code).toBe(0);
+    const all = checks(run.stdout);
+    expect(all.map((c) => [c.rank, c.case, c.ok]).sort()).toEqual([[0, 'allreduce after the stop probe (busy)', true], [1, 'allreduce after the stop probe (busy)', true]]);
+    expect(run.stderr).not.toMatch(/cannot complete/);
+  });
 });

@@ -110,6 +110,19 @@ function endJobOnEarlyExit(world: MpiCollective, binding: MpiBinding): void {
   });
 }
 
+/**
+ * A stop signal reached this rank (SIGINT / SIGTERM): before it waits for the others to finish
+ * the step, the others are asked whether they are there, so that a rank whose process is gone
+ * (killed, while the launcher signals the rest, as Slurm does) ends the job within seconds naming
+ * it, instead of leaving this rank in a collective until the launcher kills it. Nothing for one
+ * process, or before MPI started.
+ */
+export function probeRanksOnStop(env: Env = process.env, options: OpenWorldOptions = {}): void {
+  if (launchFromEnv(env).size === 1) return;
+  const load = loadMpiBinding(options.addonPath);
+  if (load.ok && load.binding.initialized()) load.binding.requestStopProbe();
+}
+
 /** Ends the world in order: every rank waits for the others, then MPI is finalized. No-op for one process. */
 export async function closeWorld(world: Collective): Promise<void> {
   if (world instanceof MpiCollective) await world.close();

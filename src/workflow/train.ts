@@ -52,7 +52,7 @@ import { resolvePipeline, splitAtCache, type ResolvedStep } from '../actors/reso
 import { inexactResumeWarning } from '../actors/resume-exactness';
 import { insertSteps } from '../pipeline/insert-steps';
 import type { Launch } from '../distributed/launch';
-import { requireTransport } from '../distributed/world';
+import { probeRanksOnStop, requireTransport } from '../distributed/world';
 import { refuseUnsupportedInWorld } from './world-checks';
 import { sourceCursorOf, stepSnapshotsOf } from '../actors/step-snapshots';
 import { isSplitCursor } from '../../schemas/split-cursor';
@@ -290,6 +290,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     }
     signalled = sig;
     out.write(`\n${sig}: finishing the current step and saving a checkpoint (press Ctrl-C again to stop at once)…\n`);
+    probeRanksOnStop();
     pipeline.control(finisher, 'stop');
   };
   inp.signals?.setHandler(onSignal);
