@@ -377,10 +377,11 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
     await collective.allreduce(flag, 'sum');
     return flag[0] > 0;
   };
-  // Every rank takes part in a checkpoint that gathers the cursors; an epoch may end on one rank's
-  // step and not another's when batches-edge steps drop or split micro-batches.
+  // Every rank takes part in a checkpoint that gathers the cursors. Saving by steps decides alike on
+  // every rank; by epoch it may not, as an epoch may end on one rank's step and not another's when
+  // batches-edge steps drop or split micro-batches.
   const agreeSave = async (save: boolean): Promise<boolean> => {
-    if (!perRankCursors) return save;
+    if (!perRankCursors || p.save_strategy !== 'epoch') return save;
     const flag = Float64Array.of(save ? 1 : 0);
     await collective.allreduce(flag, 'sum');
     return flag[0] > 0;

@@ -198,7 +198,7 @@ if (skipReason !== undefined && process.env['PTFLOW_REQUIRE_MPI'] === '1') {
     expect(run.code).toBe(124);
     expect(run.ms).toBeLessThan(20_000);
     expect(run.stderr).toMatch(/ptflow: rank 0 of 2: allreduce of 16 float32 elements \(collective #2\) cannot complete: rank 1 did not answer within 5 s when this rank was told to stop \(its process is gone or stopped\); ending all ranks/);
-    expect(checks(run.stdout).filter((c) => c.case.startsWith('allreduce after'))).toEqual([]);
+    expect(checks(run.stdout).filter((c) => (c.case ?? '').startsWith('allreduce after'))).toEqual([]);
   });
 
   it('a stop signal while the other rank is only busy changes nothing: the allreduce completes', async () => {
