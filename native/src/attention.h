@@ -6,7 +6,7 @@
 //             dq = s·dS·k,  dk = Σ_heads s·dSᵀ·q,  dv = Σ_heads Pᵀ·dO
 // The probabilities are not kept between the passes (they would be B·H·T² floats per layer):
 // the forward saves each row's softmax statistics (max, 1/sum) [B, H, T, 2] and the backward
-// recomputes P one query row at a time from the scores, bitwise as the forward had it.
+// recomputes P one block of query rows at a time from the scores, bitwise as the forward had it.
 #pragma once
 #include <cstdint>
 
@@ -28,11 +28,18 @@ struct AttnArgs {
   // Per (batch row, query row) summary of the mask row, shared by every head (attention.cc):
   // [B·T] entries, filled before the tasks run.
   const struct MaskRowInfo* rows = nullptr;
+  // [B·T, attn_blocks(T)]: 1 where that 64-column block of the mask row holds only zeros (the
+  // loops then skip adding it), filled with `rows`.
+  const uint8_t* zeroBlocks = nullptr;
+  // Each (batch row, query head) is split into `groups` tasks, group c taking the query blocks
+  // c, c + groups, … (causal blocks grow in cost with their index: interleaved, the groups cost
+  // alike). Set by attention.cc from the shape alone, so the sums do not depend on the threads.
+  int64_t groups = 1;
 };
 
 // One mask row: its largest value, the smallest column range [lo, hi) holding every value
 // within 1e4 of it, the largest value outside that range (−∞ if none), and whether it holds
-// a NaN (then nothing is skipped).
+// a NaN (then nothing is skipped, and only `top` is set besides).
 struct MaskRowInfo {
   float top = 0.f;
   float outside = 0.f;
@@ -40,20 +47,37 @@ struct MaskRowInfo {
   bool nan = false;
 };
 
-void mask_row_info(const float* maskRow, int64_t T, MaskRowInfo* info);
+// Columns per mask block (AttnArgs::zeroBlocks), the granularity of the row ranges too.
+constexpr int64_t kAttnMaskBlock = 64;
+
+inline int64_t attn_blocks(int64_t T) { return (T + kAttnMaskBlock - 1) / kAttnMaskBlock; }
+
+// The summary of one mask row and its attn_blocks(T) zero-block flags.
+void mask_row_info(const float* maskRow, int64_t T, MaskRowInfo* info, uint8_t* zeroBlocks);
 
 // Row stride of the scratch matrices with T columns: T itself, a power of two for the usual
 // sequence lengths, put a column of them in one cache set (column walks then missed L1 on
 // every row); 16 floats more spread them and keep rows 64-byte aligned relative to each other.
 inline int64_t attn_ld(int64_t T) { return T + 16; }
 
+// Query rows the passes take at a time.
+constexpr int64_t kAttnQueryBlock = 64;
+
+// Scratch floats of one forward task: kᵀ [d, T], a query block's rows of P and its scaled queries.
+inline int64_t attn_forward_scratch(int64_t T, int64_t d) { return d * attn_ld(T) + kAttnQueryBlock * (attn_ld(T) + d); }
+
+// Scratch floats of one backward task: vᵀ and kᵀ [d, T], a query block's rows of P and of dS
+// and its scaled queries.
+inline int64_t attn_backward_scratch(int64_t T, int64_t d) { return 2 * d * attn_ld(T) + kAttnQueryBlock * (2 * attn_ld(T) + d); }
+
 struct AttnImpl {
   const char* name;
-  // One (batch row, query head); scratch holds d·attn_ld(T) + 4·(T + d) floats.
-  void (*forward)(const AttnArgs& a, int64_t b, int64_t h, float* scratch);
-  // One (batch row, query head): dq, and the head's shares of dk, dv into dkh, dvh [T, d];
-  // scratch holds (2·d + 2·T)·attn_ld(T) + 4·(2T + d) floats.
-  void (*backward)(const AttnArgs& a, int64_t b, int64_t h, float* dkh, float* dvh, float* scratch);
+  // Query-block group c of one (batch row, query head); scratch holds attn_forward_scratch(T, d)
+  // floats.
+  void (*forward)(const AttnArgs& a, int64_t b, int64_t h, int64_t c, float* scratch);
+  // Query-block group c of one (batch row, query head): its rows of dq, and its shares of dk, dv
+  // into dkh, dvh [T, d]; scratch holds attn_backward_scratch(T, d) floats.
+  void (*backward)(const AttnArgs& a, int64_t b, int64_t h, int64_t c, float* dkh, float* dvh, float* scratch);
 };
 
 namespace isa_avx512 { extern const AttnImpl attn_impl; }

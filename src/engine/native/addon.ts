@@ -105,7 +105,7 @@ export interface NativeAddon {
   ): void;
   /**
    * Attention backward: dq [B·T, H·d], dk, dv [B·T, KV·d] from q, k, v, the mask, the forward's
-   * statistics and dOut (the probabilities are recomputed one query row at a time).
+   * statistics and dOut (the probabilities are recomputed one block of query rows at a time).
    */
   attnBackward?(
     q: ArrayBufferView, qByteOffset: number,

@@ -24,6 +24,8 @@ const SHAPES: NativeAttentionShape[] = [
   { batchSize: 2, seqLen: 64, heads: 4, kvHeads: 2, headDim: 32 }, // large enough to run threaded
   // Rows span three 64-column blocks: the kernels skip the masked blocks of each row.
   { batchSize: 3, seqLen: 150, heads: 2, kvHeads: 1, headDim: 8 },
+  // The model's head size: whole register tiles, and a last key block of 8 columns.
+  { batchSize: 2, seqLen: 200, heads: 3, kvHeads: 1, headDim: 64 },
 ];
 
 /** Padding at the end of row 0, left padding on row 1, two documents on row 2. */
