@@ -28,7 +28,7 @@ import { blockIfArmed, holdIfArmed, killIfArmed } from '../src/faults';
 import { traceBatches } from '../src/train/batch-trace';
 import { loadCheckpoint, rotateCheckpoints, saveCheckpoint, saveModelFiles, type RunProgressState } from '../src/train/checkpoint';
 import { finetuningArgs, readModelConfig, setupModel, type ModelSetupParams } from '../src/train/model-setup';
-import { checkStepMemory, describeEstimate, planStepMemory } from '../src/engine/memory/budget';
+import { checkStepMemory, describeCheckpointing, describeEstimate, planStepMemory } from '../src/engine/memory/budget';
 import { fmtBytes } from '../src/engine/memory/out-of-memory';
 import { loadNativeAddon } from '../src/engine/native/addon';
 import { trainableParameterCount } from '../src/engine/memory/trainable';
@@ -167,15 +167,19 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   ctx.log('info', backendStartLine(backend));
   const collective = openTrainerCollective(world);
   if (mem.wasmUnfit) ctx.log('warn', `backend auto: wasm skipped (${mem.wasmUnfit})`);
-  const estimate = checkStepMemory(mem.cfg, mem.run, mem.checkpointing.on, backend.name);
-  ctx.log('info', `memory: one step needs an estimated ${describeEstimate(estimate)}; gradient checkpointing ${mem.checkpointing.on ? 'on' : 'off'} (${mem.checkpointing.why})`);
+  const estimate = checkStepMemory(mem.cfg, mem.run, mem.checkpointing.layers, backend.name);
+  ctx.log(
+    'info',
+    `memory: one step needs an estimated ${describeEstimate(estimate)}; gradient checkpointing ` +
+      `${describeCheckpointing(mem.checkpointing.layers, mem.cfg.numHiddenLayers)} (${mem.checkpointing.why})`,
+  );
 
   ctx.setMemoryProbe(() => ({ tensorBytes: tf.memory().numBytes, ...(wasmHeapBytes() !== null ? { wasmHeapBytes: wasmHeapBytes()! } : {}) }));
 
   // Model, evaluation set, and the shape of the run.
   blockIfArmed('block-load', 1);
   const model = await setupModel(p, p.resume_from);
-  model.setGradientCheckpointing(mem.checkpointing.on);
+  model.setGradientCheckpointing(mem.checkpointing.layers);
   // Every rank reads all evaluation batches (its own data actors send them) and evaluates every
   // world_size-th one, starting at its rank.
   const evalBatches: MicroBatch[] = [];

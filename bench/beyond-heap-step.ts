@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const keys = { gradient_checkpointing: null, disable_gradient_checkpointing: false };
   // What the trainer decides for this run (actors/TrainerActor.ts): checkpointing, and for auto whether wasm can hold it.
   const { checkpointing: ck, wasmUnfit } = planStepMemory(keys, cfg, run, requested);
-  const est = estimateStepMemory(cfg, { batchSize, seqLen, gradientAccumulationSteps: 1, gradientCheckpointing: ck.on, trainableParams: P });
+  const est = estimateStepMemory(cfg, { batchSize, seqLen, gradientAccumulationSteps: 1, gradientCheckpointing: ck.on, checkpointedLayers: ck.layers, trainableParams: P });
   const info = await initBackend(requested, wasmUnfit !== undefined ? { wasmUnfit } : {});
   const elementwise = arg('elementwise', 'typed');
   if (elementwise === 'stock' && info.name === 'cpu') {
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   }
   if (info.name === 'cpu') trackCpuTensorMemory();
   const model = LlamaModel.init(cfg, 42);
-  model.setGradientCheckpointing(ck.on);
+  model.setGradientCheckpointing(ck.layers);
   const opt = new AdamW(model.trainableParams(), { weightDecay: 0.01 });
   const ts = new TrainStep(model, opt, () => 1e-4, { maxGradNorm: 1 });
   const batch = randomBatch(cfg.vocabSize, batchSize, seqLen);
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const tensorPeak = info.name === 'cpu' ? cpuTensorMemory().peak : wasmHeapUsage().peak;
   console.log(JSON.stringify({
     impl: 'ptflow', backend: info.name, elementwise: info.name === 'cpu' ? elementwise : 'wasm', notes: info.notes,
-    threads: info.threads, native: info.native?.active ?? false, checkpointing: ck.on, params: P,
+    threads: info.threads, native: info.native?.active ?? false, checkpointing: ck.layers, params: P,
     stateBytes: est.weights + est.optimizer + P * 4, estimateBytes: est.total, tensorPeakBytes: tensorPeak, tokens,
     firstStepMs: firstMs, stepMs, stepsMs: walls, tokensPerS: tokens / (stepMs / 1000), gflops: (fpt * tokens) / (stepMs * 1e6),
     peakRssBytes: peakRssBytes(), losses,

@@ -8,7 +8,7 @@
  * The figures are sums over `--steps` steps (5 by default). With the native addon the clocks are
  * exact to each call; without it they advance in scheduler ticks (see util/kernel-cpu.ts).
  *
- *   node dist/bench/kernel-cpu.js [--shape reference] [--layers N] [--threads 2] [--wasm-threads N] [--steps 5] [--checkpointing on|off]
+ *   node dist/bench/kernel-cpu.js [--shape reference] [--layers N] [--threads 2] [--wasm-threads N] [--steps 5] [--checkpointing on|off|N]
  *                                 [--backend auto|wasm|cpu] [--shapes N] [--vocab V] [--batch B]
  *
  * `--shapes N` also lists the N (kernel, input shapes) pairs with the most main-thread time.
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   };
   const batchSize = Number(arg('batch', String(shape.batchSize)));
   const model = LlamaModel.init(cfg, 42);
-  model.setGradientCheckpointing(arg('checkpointing', 'on') === 'on');
+  const ck = arg('checkpointing', 'on');
+  model.setGradientCheckpointing(ck === 'on' ? true : ck === 'off' ? false : Math.min(Number(ck), model.config.numHiddenLayers));
   const ts = new TrainStep(model, new AdamW(model.trainableParams(), { weightDecay: 0.01 }), () => 1e-4, { maxGradNorm: 1 });
   const batch = randomBatch(cfg.vocabSize, batchSize, shape.seqLen);
   ts.step([batch]);

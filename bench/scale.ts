@@ -3,11 +3,12 @@
  * util/scale-shapes.ts (SmolLM-135M with a 32k vocabulary at 512 × 4 and 2048 × 1, and the
  * reference model) it runs ptflow's training step (bench/scale-step.ts) and the same step in
  * PyTorch (bench/torch_step.py, Debian's python3-torch, 1 and 2 threads, the better one kept),
- * each in a fresh process, and numpy's OpenBLAS sgemm 1024³ once. Prints tokens/s, model GFLOP/s
+ * each in a fresh process, and numpy's OpenBLAS sgemm 1024³ before each shape (its rate moves by a
+ * fifth between runs here: each shape is held against the rate measured next to it). Prints tokens/s, model GFLOP/s
  * (6 × non-embedding params incl. the head + 12·L·T·D per token), peak RSS, and the ratios the
  * targets are about: tokens/s ≥ 1.5× PyTorch, peak RSS ≤ PyTorch's, GFLOP/s ≥ 0.6× sgemm.
  *
- *   node dist/bench/scale.js [--shapes a,b] [--steps 2] [--torch-threads 1,2] [--checkpointing on|off|auto]
+ *   node dist/bench/scale.js [--shapes a,b] [--warmup 2] [--steps 2] [--torch-threads 1,2] [--checkpointing on|off|auto]
  *                            [--backend auto] [--layers N] [--json]
  *
  * `--layers N` runs every shape with N decoder layers in both ptflow and PyTorch (a quicker proxy
@@ -19,7 +20,8 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveCheckpointing, defaultLimits } from '../src/engine/memory/budget';
+import { defaultLimits, describeCheckpointing, resolveCheckpointing } from '../src/engine/memory/budget';
+import { loadNativeAddon } from '../src/engine/native/addon';
 import { parameterCount } from '../src/engine/memory/estimate';
 import { parameterShapes } from '../src/engine/model/names';
 import { flopsPerToken } from './util/reference-model';
@@ -53,26 +55,31 @@ function runJson(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Row | { 
 
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
-function checkpointingFor(s: ScaleShape, mode: string): boolean {
-  if (mode !== 'auto') return mode === 'on';
+/** Checkpointed layers (bottom ones) as the trainer would choose them on wasm (auto), or all / none. */
+function checkpointingFor(s: ScaleShape, mode: string): number {
   const cfg = shapeConfig(s);
-  const run = { batchSize: s.batchSize, cutoffLen: s.seqLen, gradientAccumulationSteps: 1, trainableParams: parameterCount(cfg) };
-  return resolveCheckpointing({ gradient_checkpointing: null, disable_gradient_checkpointing: false }, cfg, run, defaultLimits('wasm')).on;
+  if (mode !== 'auto') return mode === 'on' ? cfg.numHiddenLayers : 0;
+  const run = { batchSize: s.batchSize, cutoffLen: s.seqLen, gradientAccumulationSteps: 1, trainableParams: parameterCount(cfg), fusedKernels: loadNativeAddon().ok };
+  return resolveCheckpointing({ gradient_checkpointing: null, disable_gradient_checkpointing: false }, cfg, run, defaultLimits('wasm')).layers;
 }
 
 function main(): void {
   const shapes = arg('shapes', SCALE_SHAPES.map((s) => s.name).join(',')).split(',').map(findShape);
   const steps = arg('steps', '2');
+  // Untimed steps first, the same for ptflow and PyTorch (the first has no AdamW state yet).
+  const warmup = arg('warmup', '2');
   const torchThreads = arg('torch-threads', '1,2').split(',');
   const ckMode = arg('checkpointing', 'auto');
   const backend = arg('backend', 'auto');
   const json = process.argv.includes('--json');
-  const sgemm = runJson(PYTHON, [TORCH_SCRIPT, '--sgemm', '1024'], pythonEnv());
-  const sgemmGflops = 'error' in sgemm ? NaN : (sgemm['gflops'] as number);
+  const measureSgemm = (): number => {
+    const r = runJson(PYTHON, [TORCH_SCRIPT, '--sgemm', '1024'], pythonEnv());
+    if ('error' in r) console.error(`OpenBLAS sgemm: ${r.error}`);
+    return 'error' in r ? NaN : (r['gflops'] as number);
+  };
   const out: Array<Record<string, unknown>> = [];
   if (!json) {
     console.log(`machine: ${os.cpus().length} cores, ${gib(os.totalmem())}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`OpenBLAS sgemm 1024³ (numpy): ${'error' in sgemm ? sgemm.error : `${sgemmGflops.toFixed(1)} GFLOP/s`}`);
   }
   const layers = process.argv.includes('--layers') ? Number(arg('layers', '0')) : undefined;
   for (const full of shapes) {
@@ -81,12 +88,13 @@ function main(): void {
     const tokens = s.batchSize * s.seqLen;
     const fpt = flopsPerToken(parameterShapes(cfg), cfg, s.seqLen);
     const ck = checkpointingFor(full, ckMode); // as the full model would run
+    const sgemmGflops = measureSgemm();
     const pt = runJson(process.execPath, [
-      path.join(__dirname, 'scale-step.js'), '--shape', s.name, '--steps', steps, '--backend', backend, '--checkpointing', ck ? 'on' : 'off',
+      path.join(__dirname, 'scale-step.js'), '--shape', s.name, '--warmup', warmup, '--steps', steps, '--backend', backend, '--checkpointing', String(ck),
       ...(layers === undefined ? [] : ['--layers', String(layers)]),
     ]);
     const torchRuns = torchThreads.map((t) =>
-      runJson(PYTHON, [TORCH_SCRIPT, '--config', JSON.stringify(s.hf), '--batch', String(s.batchSize), '--seq', String(s.seqLen), '--threads', t, '--steps', steps], pythonEnv()),
+      runJson(PYTHON, [TORCH_SCRIPT, '--config', JSON.stringify(s.hf), '--batch', String(s.batchSize), '--seq', String(s.seqLen), '--threads', t, '--warmup', warmup, '--steps', steps], pythonEnv()),
     );
     const okTorch = torchRuns.filter((r): r is Row => !('error' in r));
     const bestTorch = okTorch.sort((a, b) => a.stepMs - b.stepMs)[0];
@@ -95,15 +103,16 @@ function main(): void {
       shape: s.name, tokens, mflopPerToken: fpt / 1e6, checkpointing: ck, ptflow: pt, torch: torchRuns, bestTorchThreads: bestTorch?.['threads'],
       speedup: bestTorch && !('error' in pt) ? pt.tokensPerS / bestTorch.tokensPerS : NaN,
       rssRatio: bestTorch && !('error' in pt) ? pt.peakRssBytes / bestTorch.peakRssBytes : NaN,
-      gflops, sgemmRatio: gflops / sgemmGflops,
+      gflops, sgemmGflops, sgemmRatio: gflops / sgemmGflops,
     };
     out.push(row);
     if (json) continue;
     console.log(`\n${s.name}: batch ${s.batchSize} × seq ${s.seqLen}, ${(parameterCount(cfg) / 1e6).toFixed(1)}M params, ${(fpt / 1e6).toFixed(0)} MFLOP/token`);
+    console.log(`  OpenBLAS sgemm 1024³ (numpy) just before: ${sgemmGflops.toFixed(1)} GFLOP/s`);
     if ('error' in pt) console.log(`  ptflow: ${pt.error}`);
     else {
       console.log(
-        `  ptflow (${pt['backend']}, ${pt['threads']} threads, checkpointing ${ck ? 'on' : 'off'}): ${pt.stepMs.toFixed(0)} ms/step, ` +
+        `  ptflow (${pt['backend']}, ${pt['threads']} threads, checkpointing ${describeCheckpointing(ck, shapeConfig(full).numHiddenLayers)}): ${pt.stepMs.toFixed(0)} ms/step, ` +
           `${pt.tokensPerS.toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOP/s, peak RSS ${gib(pt.peakRssBytes)} ` +
           `(estimate ${gib(pt['estimateBytes'] as number)}, wasm tensors peak ${gib(pt['wasmTensorPeakBytes'] as number)})`,
       );
@@ -117,7 +126,7 @@ function main(): void {
         `GFLOP/s ${row.sgemmRatio.toFixed(2)}× sgemm (target ≥ 0.6)`,
     );
   }
-  if (json) console.log(JSON.stringify({ sgemmGflops, loadavg: os.loadavg(), rows: out }));
+  if (json) console.log(JSON.stringify({ loadavg: os.loadavg(), rows: out }));
   else console.log(`\nload average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 

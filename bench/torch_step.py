@@ -3,7 +3,8 @@
 bench/scale.ts: a Llama built from the Hugging Face config fields given as JSON (RMSNorm, RoPE,
 grouped-query attention with explicit matmul/softmax as transformers' eager attention does,
 SwiGLU MLP, tied or untied head), causal-LM loss, clip_grad_norm_(1.0), torch.optim.AdamW.
-Prints one JSON line: step times after one warm-up step, tokens/s, peak RSS.
+Prints one JSON line: step times after the warm-up steps (--warmup, 2 by default: the first
+has no AdamW state yet), tokens/s, peak RSS.
 
     /usr/bin/python3 bench/torch_step.py --config '<json>' --batch 4 --seq 512 --threads 1 --steps 2
     /usr/bin/python3 bench/torch_step.py --sgemm 1024      # numpy (OpenBLAS) float32 GEMM GFLOP/s
@@ -119,6 +120,7 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--sgemm", type=int, default=0)
     a = ap.parse_args()
     if a.sgemm:
@@ -146,6 +148,8 @@ def main():
     t = time.perf_counter()
     losses = [step()]
     first = time.perf_counter() - t
+    for _ in range(a.warmup - 1):
+        losses.append(step())
     times = []
     for _ in range(a.steps):
         t = time.perf_counter()

@@ -1,11 +1,16 @@
 /**
  * Memory through the real `ptflow train` CLI: a run whose step cannot fit stops before training
  * with one clear error (the estimate and settings that fit) and writes no checkpoint; the
- * gradient-checkpointing keys reach the trainer and give the same losses as without.
+ * gradient-checkpointing keys reach the trainer and give the same losses as without; unset under
+ * a small wasm heap, only the bottom layers the heap needs are checkpointed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expectOneClearError } from './bad-input-helpers';
+import { WASM_USABLE_SHARE } from '../src/engine/memory/budget';
+import { estimateStepMemory, parameterCount } from '../src/engine/memory/estimate';
+import { parseLlamaConfig } from '../src/engine/model/config';
+import { loadNativeAddon } from '../src/engine/native/addon';
 import { runCli, tinyDataset, tinyModelDir, tmpDir, writeYaml } from './helpers';
 
 const root = tmpDir('ptflow-memory-');
@@ -40,4 +45,30 @@ test('gradient_checkpointing on and off: the same losses; disable_gradient_check
   const a = losses(path.join(root, 'on'));
   expect(a.length).toBe(3);
   expect(a).toEqual(losses(path.join(root, 'off')));
+}, 240_000);
+
+test('gradient_checkpointing unset under a small wasm heap: the bottom layers only, as few as fit, and the same losses', async () => {
+  // A model whose activations weigh next to its weights: 4 layers at 4 × 128 tokens.
+  const over = { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 };
+  const deep = tinyModelDir(path.join(root, 'deep'), over);
+  const cfg = parseLlamaConfig(JSON.parse(readFileSync(path.join(deep, 'config.json'), 'utf8')) as Record<string, unknown>, 'deep');
+  const est = (k: number) => estimateStepMemory(cfg, {
+    batchSize: 4, seqLen: 128, gradientAccumulationSteps: 1, gradientCheckpointing: k > 0, checkpointedLayers: k,
+    trainableParams: parameterCount(cfg), fusedKernels: loadNativeAddon().ok,
+  }).total;
+  expect(est(1)).toBeGreaterThan(est(2));
+  // A heap whose planned share (90 %) holds the step with 2 layers checkpointed, not with 1.
+  const heap = String(Math.ceil(est(2) / WASM_USABLE_SHARE) + 1);
+  const run = (name: string, extra: Record<string, unknown>, env: Record<string, string>) =>
+    runCli(['train', config(name, { model_name_or_path: deep, backend: 'wasm', cutoff_len: 128, per_device_train_batch_size: 4, ...extra })], { env });
+  const auto = await run('partial', {}, { PTFLOW_WASM_HEAP_LIMIT: heap });
+  expect(auto.code).toBe(0);
+  expect(auto.stdout + auto.stderr).toContain('gradient checkpointing on for the bottom 2 of 4 layers (the step needs');
+  // The same run with a full heap and checkpointing off: bit-identical losses.
+  const off = await run('partial-off', { gradient_checkpointing: false }, {});
+  expect(off.code).toBe(0);
+  expect(off.stdout + off.stderr).toContain('gradient checkpointing off (gradient_checkpointing: false)');
+  const a = losses(path.join(root, 'partial'));
+  expect(a.length).toBe(3);
+  expect(a).toEqual(losses(path.join(root, 'partial-off')));
 }, 240_000);

@@ -90,8 +90,9 @@ export const trainingFields = {
   max_grad_norm: num(1.0, 'Clip the global gradient norm to this value; 0 = no clipping.', atLeast(0)),
   gradient_checkpointing: optBool(
     'Recompute each decoder layer\'s activations in the backward pass instead of keeping them (bit-identical results, ' +
-      'less memory, one more forward pass of the layers per step). null = on when the activations would exceed 1 GiB or the step would ' +
-      'not fit the backend otherwise; disable_gradient_checkpointing: true turns it off.',
+      'less memory, one more forward pass of the layers per step); true = every layer. null = only as many of the bottom layers as needed: ' +
+      'on wasm, to fit its heap; elsewhere, to keep the activations within 1 GiB (and the step within the machine); ' +
+      'disable_gradient_checkpointing: true turns it off.',
   ),
   logging_steps: interval(500, 'Log every N optimizer steps (below 1: a ratio of the total steps).'),
   save_strategy: oneOf(['steps', 'epoch', 'no'] as const, 'steps', 'When to save checkpoints.'),

@@ -12,7 +12,7 @@ import { TrainStep } from '../train-step';
 import {
   CHECKPOINTING_AUTO_BYTES, PROCESS_OVERHEAD_BYTES, checkStepMemory, checkpointSaveBytes, defaultLimits, planStepMemory, resolveCheckpointing, type MemoryLimits,
 } from './budget';
-import { estimateStepMemory, parameterCount } from './estimate';
+import { estimateStepMemory, layerFloatsPerToken, parameterCount } from './estimate';
 import { trainableParameterCount } from './trainable';
 
 const GiB = 1024 ** 3;
@@ -87,19 +87,55 @@ test('checkpoint saves: two 4 MiB copy buffers on wasm and cpu, plus one copy of
   ).toThrow(/kept for the process itself, 78\.3 MiB for saving checkpoints\)/);
 });
 
-test('gradient checkpointing: the keys decide; unset, on above 1 GiB of activations', () => {
+test('gradient checkpointing: the keys decide; unset, the fewest bottom layers that fit the wasm heap, or elsewhere keep activations ≤ 1 GiB', () => {
   const keys = (gc: boolean | null, disable = false) => ({ gradient_checkpointing: gc, disable_gradient_checkpointing: disable });
-  expect(resolveCheckpointing(keys(true, true), smol, run(4, 512), wasmLimits).on).toBe(false);
-  expect(resolveCheckpointing(keys(false), smol, run(4, 512), wasmLimits).on).toBe(false);
-  expect(resolveCheckpointing(keys(true), tinyConfig(), run(1, 8), wasmLimits).on).toBe(true);
-  const big = resolveCheckpointing(keys(null), smol, run(4, 512), wasmLimits);
-  expect(big.on).toBe(true);
-  const small = resolveCheckpointing(keys(null), smol, run(1, 128), wasmLimits);
-  expect(small.on).toBe(false);
-  const act = (B: number, T: number) =>
-    estimateStepMemory(smol, { batchSize: B, seqLen: T, gradientAccumulationSteps: 1, gradientCheckpointing: false, trainableParams: parameterCount(smol) }).activations;
-  expect(act(4, 512)).toBeGreaterThan(CHECKPOINTING_AUTO_BYTES);
-  expect(act(1, 128)).toBeLessThan(CHECKPOINTING_AUTO_BYTES);
+  expect(resolveCheckpointing(keys(true, true), smol, run(4, 512), wasmLimits)).toMatchObject({ on: false, layers: 0 });
+  expect(resolveCheckpointing(keys(false), smol, run(4, 512), wasmLimits)).toMatchObject({ on: false, layers: 0 });
+  expect(resolveCheckpointing(keys(true), tinyConfig(), run(1, 8), wasmLimits)).toMatchObject({ on: true, layers: tinyConfig().numHiddenLayers });
+  expect(resolveCheckpointing(keys(null), smol, run(1, 128), wasmLimits)).toMatchObject({ on: false, layers: 0 });
+
+  // By hand: a checkpointed layer keeps its input (D floats per token) instead of its activations
+  // (stock kernels: layerFloatsPerToken per token and the B·H·T² probabilities), and at 512 × 4 the
+  // peak is the head's phase, where every kept activation is live.
+  const B = 4, T = 512, N = B * T, D = smol.hiddenSize, L = smol.numHiddenLayers;
+  const layer = N * layerFloatsPerToken(smol) + B * smol.numAttentionHeads * T * T;
+  const savedPerLayer = 4 * (layer - N * D);
+  const without = estimateStepMemory(smol, { batchSize: B, seqLen: T, gradientAccumulationSteps: 1, gradientCheckpointing: false, trainableParams: parameterCount(smol) });
+  const onWasm = resolveCheckpointing(keys(null), smol, run(B, T), wasmLimits);
+  expect(onWasm.on).toBe(true);
+  expect(onWasm.layers).toBe(Math.ceil((without.total - wasmLimits.backendBytes) / savedPerLayer));
+  expect(onWasm.layers).toBeGreaterThan(0);
+  expect(onWasm.layers).toBeLessThan(L);
+  expect(onWasm.why).toContain(`the bottom ${onWasm.layers} of ${L} layers recomputed`);
+  // No heap limit (cpu): activations are kept up to 1 GiB (head input and final norm input: 2·N·D more).
+  const activations = (k: number) => 4 * (k * N * D + (L - k) * layer + 2 * N * D);
+  expect(activations(0)).toBe(without.activations);
+  const cpuLimits: MemoryLimits = { backendBytes: Infinity, machineBytes: 24 * GiB };
+  const onCpu = resolveCheckpointing(keys(null), smol, run(B, T), cpuLimits);
+  expect(onCpu.layers).toBe(Math.ceil((activations(0) - CHECKPOINTING_AUTO_BYTES) / savedPerLayer));
+  expect(activations(onCpu.layers)).toBeLessThanOrEqual(CHECKPOINTING_AUTO_BYTES);
+  expect(activations(onCpu.layers - 1)).toBeGreaterThan(CHECKPOINTING_AUTO_BYTES);
+  // A heap that holds just the all-layers step: the fewest layers whose estimate is that low (past
+  // some k the peak is the optimizer's phase and more recomputation saves nothing); a heap that holds
+  // not even that: every layer (checkStepMemory then refuses).
+  const total = (k: number) => estimateStepMemory(smol, { batchSize: B, seqLen: T, gradientAccumulationSteps: 1, gradientCheckpointing: true, checkpointedLayers: k, trainableParams: parameterCount(smol) }).total;
+  const tight: MemoryLimits = { backendBytes: total(L), machineBytes: 24 * GiB };
+  const fewest = Array.from({ length: L + 1 }, (_, k) => k).find((k) => k > 0 && total(k) <= total(L))!;
+  expect(total(fewest - 1)).toBeGreaterThan(total(L));
+  expect(resolveCheckpointing(keys(null), smol, run(B, T), tight)).toMatchObject({ on: true, layers: fewest });
+  expect(resolveCheckpointing(keys(null), smol, run(B, T), { ...tight, backendBytes: GiB })).toMatchObject({ on: true, layers: L });
+});
+
+test('partial checkpointing: the estimate falls by the hand-derived amount per layer, and the refusal names the layers', () => {
+  const shape = { batchSize: 4, seqLen: 512, gradientAccumulationSteps: 1, gradientCheckpointing: true, trainableParams: parameterCount(smol) };
+  const N = 4 * 512;
+  const layer = N * layerFloatsPerToken(smol) + 4 * smol.numAttentionHeads * 512 * 512;
+  const e10 = estimateStepMemory(smol, { ...shape, checkpointedLayers: 10 }).total;
+  const e11 = estimateStepMemory(smol, { ...shape, checkpointedLayers: 11 }).total;
+  expect(e10 - e11).toBe(4 * (layer - N * smol.hiddenSize));
+  expect(estimateStepMemory(smol, { ...shape, checkpointedLayers: 30 }).total).toBe(estimateStepMemory(smol, shape).total);
+  expect(() => checkStepMemory(smol, run(4, 512), 2, 'wasm', wasmLimits)).toThrow(/gradient checkpointing on for the bottom 2 of 30 layers\) needs an estimated/);
+  expect(() => checkStepMemory(smol, run(4, 512), 20, 'wasm', wasmLimits)).not.toThrow();
 });
 
 test('backend auto with a run the wasm heap cannot hold: cpu, and the step trains there', async () => {
@@ -139,9 +175,10 @@ test('trainable parameters from the config: full, freeze, LoRA (the cpu backend 
 
 test('planStepMemory: auto stays on wasm when checkpointing makes the run fit; beyond the heap, cpu and checkpointing by the 1 GiB rule', () => {
   const keys = { gradient_checkpointing: null, disable_gradient_checkpointing: false };
-  // SmolLM-135M at 512 × 4: 5.4 GiB without checkpointing, 2.1 GiB with it: wasm with checkpointing.
+  // SmolLM-135M at 512 × 4: 5.4 GiB without checkpointing, 2.1 GiB with it: wasm, with some layers checkpointed.
   const fits = planStepMemory(keys, smol, run(4, 512), 'auto');
   expect(fits.checkpointing.on).toBe(true);
+  expect(fits.checkpointing.layers).toBeLessThan(smol.numHiddenLayers);
   expect(fits.wasmUnfit).toBeUndefined();
   // SmolLM-360M (vocabulary 49152) at 256 × 1: its state alone exceeds the heap; activations < 1 GiB.
   const big = parseLlamaConfig(

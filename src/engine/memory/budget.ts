@@ -3,10 +3,11 @@
  * machine has? And is gradient checkpointing on?
  *
  * - `resolveCheckpointing`: `disable_gradient_checkpointing: true` turns it off,
- *   `gradient_checkpointing: true|false` decides; unset (null) it is on when the step's
- *   activations without it would exceed 1 GiB (`CHECKPOINTING_AUTO_BYTES`) or would not fit the
- *   backend. Recomputing costs one more forward pass of the decoder layers per step;
- *   below 1 GiB of activations the memory saved is small next to the machine's.
+ *   `gradient_checkpointing: true|false` decides (true: every layer); unset (null) it recomputes
+ *   the fewest bottom layers that make the step fit the backend and, where tensors share the
+ *   machine's memory (no wasm heap of their own), keep activations within 1 GiB
+ *   (`CHECKPOINTING_AUTO_BYTES`). Each recomputed layer costs one more forward pass of it per
+ *   step; the wasm heap is memory apart, so what it holds is used first.
  * - `checkStepMemory`: the estimate (estimate.ts; on cpu with the output buffer pool's share) against the backend's limit (the wasm heap
  *   addresses at most 4 GiB, less under `PTFLOW_WASM_HEAP_LIMIT` (heap-limit.ts), and a heap that grows in steps fragments: 10 % is kept free) and
  *   the machine's memory, with what a checkpoint save takes besides (`checkpointSaveBytes`). When it does not fit, a PtflowError gives the estimate and the settings
@@ -82,9 +83,13 @@ export interface CheckpointingKeys {
   disable_gradient_checkpointing: boolean;
 }
 
-const shapeOf = (r: RunShape, ck: boolean, l: MemoryLimits): StepShape => ({
+/** Which layers recompute their activations: true every one, false none, a number that many of the bottom ones. */
+export type CheckpointedLayers = boolean | number;
+
+const shapeOf = (r: RunShape, ck: CheckpointedLayers, l: MemoryLimits): StepShape => ({
   batchSize: r.batchSize, seqLen: r.cutoffLen, gradientAccumulationSteps: r.gradientAccumulationSteps,
-  gradientCheckpointing: ck, trainableParams: r.trainableParams, fusedKernels: r.fusedKernels,
+  gradientCheckpointing: ck !== false && ck !== 0, ...(typeof ck === 'number' ? { checkpointedLayers: ck } : {}),
+  trainableParams: r.trainableParams, fusedKernels: r.fusedKernels,
   ...(l.bufferPoolLimitBytes !== undefined ? { bufferPoolLimitBytes: l.bufferPoolLimitBytes } : {}),
 });
 
@@ -92,20 +97,43 @@ function fits(e: MemoryEstimate, l: MemoryLimits): boolean {
   return e.total <= l.backendBytes && e.total + PROCESS_OVERHEAD_BYTES + (l.saveBytes ?? 0) <= l.machineBytes;
 }
 
+export interface CheckpointingPlan {
+  on: boolean;
+  /** How many of the bottom decoder layers recompute their activations (0 when off). */
+  layers: number;
+  why: string;
+}
+
 export function resolveCheckpointing(
   keys: CheckpointingKeys,
   cfg: LlamaConfig,
   run: RunShape,
   limits: MemoryLimits,
-): { on: boolean; why: string } {
-  if (keys.disable_gradient_checkpointing) return { on: false, why: 'disable_gradient_checkpointing: true' };
-  if (keys.gradient_checkpointing !== null) return { on: keys.gradient_checkpointing, why: `gradient_checkpointing: ${keys.gradient_checkpointing}` };
-  const without = estimateStepMemory(cfg, shapeOf(run, false, limits));
-  if (without.activations > CHECKPOINTING_AUTO_BYTES) {
-    return { on: true, why: `activations would take ${fmtBytes(without.activations)} without it (> ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
+): CheckpointingPlan {
+  const L = cfg.numHiddenLayers;
+  if (keys.disable_gradient_checkpointing) return { on: false, layers: 0, why: 'disable_gradient_checkpointing: true' };
+  if (keys.gradient_checkpointing !== null) {
+    return { on: keys.gradient_checkpointing, layers: keys.gradient_checkpointing ? L : 0, why: `gradient_checkpointing: ${keys.gradient_checkpointing}` };
   }
-  if (!fits(without, limits)) return { on: true, why: `the step needs ${fmtBytes(without.total)} without it` };
-  return { on: false, why: `activations take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})` };
+  const est = (k: number): MemoryEstimate => estimateStepMemory(cfg, shapeOf(run, k, limits));
+  const without = est(0);
+  // wasm: the heap is memory of its own, so what it can hold is used before anything is recomputed.
+  // Elsewhere the machine's memory is shared: activations are kept up to 1 GiB.
+  const heap = Number.isFinite(limits.backendBytes);
+  const ok = (e: MemoryEstimate): boolean => fits(e, limits) && (heap || e.activations <= CHECKPOINTING_AUTO_BYTES);
+  if (ok(without)) {
+    return {
+      on: false, layers: 0,
+      why: heap ? `the step fits the heap without it (${fmtBytes(without.total)})` : `activations take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})`,
+    };
+  }
+  // The fewest bottom layers that make it fit (all of them when nothing smaller does).
+  let k = 1;
+  while (k < L && !ok(est(k))) k++;
+  const need = heap || without.activations <= CHECKPOINTING_AUTO_BYTES
+    ? `the step needs ${fmtBytes(without.total)} without it`
+    : `activations would take ${fmtBytes(without.activations)} without it (> ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})`;
+  return { on: true, layers: k, why: `${need}; ${k === L ? 'every layer' : `the bottom ${k} of ${L} layers`} recomputed` };
 }
 
 /**
@@ -119,17 +147,17 @@ export function planStepMemory(
   cfg: LlamaConfig,
   run: RunShape,
   requested: string,
-): { checkpointing: { on: boolean; why: string }; wasmUnfit?: string } {
+): { checkpointing: CheckpointingPlan; wasmUnfit?: string } {
   const planned: MemoryBackend = requested === 'auto' || requested === 'wasm' ? 'wasm' : (requested as MemoryBackend);
   const checkpointing = resolveCheckpointing(keys, cfg, run, defaultLimits(planned, cfg));
   if (requested !== 'auto') return { checkpointing };
   const wasmLimits = defaultLimits('wasm', cfg);
-  const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.on, wasmLimits)).total;
+  const need = estimateStepMemory(cfg, shapeOf(run, checkpointing.layers, wasmLimits)).total;
   const heap = wasmLimits.backendBytes;
   if (need <= heap) return { checkpointing };
   const onCpu = resolveCheckpointing(keys, cfg, run, defaultLimits('cpu', cfg));
   // What the step would take in the heap (without the cpu backend's buffer pool).
-  const inHeap = estimateStepMemory(cfg, shapeOf(run, onCpu.on, wasmLimits)).total;
+  const inHeap = estimateStepMemory(cfg, shapeOf(run, onCpu.layers, wasmLimits)).total;
   return { checkpointing: onCpu, wasmUnfit: `one step needs an estimated ${fmtBytes(inHeap)}, its heap holds ${fmtBytes(heap)}` };
 }
 
@@ -141,27 +169,35 @@ export function describeEstimate(e: MemoryEstimate): string {
   );
 }
 
+/** "on", "off", or "on for the bottom k of L layers". */
+export function describeCheckpointing(ck: CheckpointedLayers, L: number): string {
+  const k = ck === true ? L : ck === false ? 0 : ck;
+  return k === 0 ? 'off' : k >= L ? 'on' : `on for the bottom ${k} of ${L} layers`;
+}
+
 /** Settings that would fit, best first (each one change away from `run`). */
 export function fittingChoices(
   cfg: LlamaConfig,
   run: RunShape,
-  checkpointing: boolean,
+  layers: CheckpointedLayers,
   backend: MemoryBackend,
   limits: MemoryLimits,
   otherBackend?: { name: MemoryBackend; limits: MemoryLimits },
 ): string[] {
   const out: string[] = [];
-  const est = (r: RunShape, ck: boolean, l: MemoryLimits = limits): MemoryEstimate => estimateStepMemory(cfg, shapeOf(r, ck, l));
+  const est = (r: RunShape, ck: CheckpointedLayers, l: MemoryLimits = limits): MemoryEstimate => estimateStepMemory(cfg, shapeOf(r, ck, l));
+  // Every layer checkpointed already: the suggestions keep it; otherwise they may add it.
+  const checkpointing = layers === true || layers === cfg.numHiddenLayers;
   if (!checkpointing && fits(est(run, true), limits)) {
     out.push(`gradient_checkpointing: true (${fmtBytes(est(run, true).total)})`);
   }
-  for (const ck of checkpointing ? [true] : [false, true]) {
+  for (const ck of checkpointing ? [true] : [layers, true]) {
     for (let b = run.batchSize - 1; b >= 1; b--) {
       const r = { ...run, batchSize: b };
       if (!fits(est(r, ck), limits)) continue;
       const accum = Math.ceil((run.batchSize * run.gradientAccumulationSteps) / b);
       out.push(
-        `per_device_train_batch_size: ${b} with gradient_accumulation_steps: ${accum}${ck && !checkpointing ? ' and gradient_checkpointing: true' : ''} ` +
+        `per_device_train_batch_size: ${b} with gradient_accumulation_steps: ${accum}${ck === true && !checkpointing ? ' and gradient_checkpointing: true' : ''} ` +
           `(${fmtBytes(est({ ...r, gradientAccumulationSteps: accum }, ck).total)})`,
       );
       break;
@@ -169,13 +205,13 @@ export function fittingChoices(
   }
   for (let t = run.cutoffLen >> 1; t >= 16; t >>= 1) {
     const r = { ...run, cutoffLen: t };
-    const ck = checkpointing || !fits(est(r, false), limits);
+    const ck: CheckpointedLayers = checkpointing || !fits(est(r, layers), limits) ? true : layers;
     if (fits(est(r, ck), limits)) {
-      out.push(`cutoff_len: ${t}${ck && !checkpointing ? ' with gradient_checkpointing: true' : ''} (${fmtBytes(est(r, ck).total)})`);
+      out.push(`cutoff_len: ${t}${ck === true && !checkpointing ? ' with gradient_checkpointing: true' : ''} (${fmtBytes(est(r, ck).total)})`);
       break;
     }
   }
-  if (otherBackend && fits(est(run, checkpointing, otherBackend.limits), otherBackend.limits)) {
+  if (otherBackend && fits(est(run, layers, otherBackend.limits), otherBackend.limits)) {
     out.push(`backend: ${otherBackend.name} (no ${fmtBytes(limits.backendBytes)} limit; slower element-wise kernels)`);
   }
   void backend;
@@ -186,7 +222,7 @@ export function fittingChoices(
 export function checkStepMemory(
   cfg: LlamaConfig,
   run: RunShape,
-  checkpointing: boolean,
+  checkpointing: CheckpointedLayers,
   backend: MemoryBackend,
   limits: MemoryLimits = defaultLimits(backend, cfg),
 ): MemoryEstimate {
@@ -200,7 +236,7 @@ export function checkStepMemory(
   const other = backend === 'wasm' ? { name: 'cpu' as const, limits: defaultLimits('cpu', cfg) } : undefined;
   const choices = fittingChoices(cfg, run, checkpointing, backend, limits, other);
   throw new PtflowError(
-    `memory: one training step (batch ${run.batchSize} × cutoff_len ${run.cutoffLen}, gradient checkpointing ${checkpointing ? 'on' : 'off'}) ` +
+    `memory: one training step (batch ${run.batchSize} × cutoff_len ${run.cutoffLen}, gradient checkpointing ${describeCheckpointing(checkpointing, cfg.numHiddenLayers)}) ` +
       `needs an estimated ${describeEstimate(e)}, but ${where}. ` +
       (choices.length > 0 ? `Settings that fit: ${choices.join('; ')}.` : 'No smaller setting of batch size or cutoff_len fits.'),
     2,

@@ -26,7 +26,7 @@ const SHAPES: PeakShape[] = [
 const probe = { inUse: () => cpuTensorMemory().withPool, peak: () => cpuTensorMemory().peakWithPool, resetPeak: resetCpuTensorPeak };
 
 describe.each(SHAPES)('%s', (...shape) => {
-  test.each([false, true])('checkpointing %s: estimate within 20 %% of the measured peak', (ck) => {
+  test.each([false, true, 1])('checkpointing %s: estimate within 20 %% of the measured peak', (ck) => {
     clearCpuBufferPool();
     const ratio = estimateToPeakRatio(shape, ck, probe, nativeOpsActive(), cpuBufferPoolLimit());
     expect(ratio).toBeGreaterThan(0.8);

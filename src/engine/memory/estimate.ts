@@ -16,7 +16,8 @@
  * - the head: its input (D per token) and, one chunk of rows at a time, logits and their
  *   gradient (ops/head-cross-entropy.ts), its input's gradient and its weight's.
  * - with gradient checkpointing a layer keeps only its input (D per token); the backward pass
- *   recomputes one layer at a time, so one layer's activations are live at once.
+ *   recomputes one layer at a time, so one layer's activations are live at once. With only the
+ *   bottom k layers checkpointed, the L − k above keep all of theirs.
  *
  * The peak is the larger of the head's phase (all activations, one chunk of logits and their
  * gradient, the head's weight gradient) and its end or the optimizer update (all gradients, one
@@ -40,6 +41,8 @@ export interface StepShape {
   seqLen: number;
   gradientAccumulationSteps: number;
   gradientCheckpointing: boolean;
+  /** With gradientCheckpointing: how many of the bottom layers are recomputed (unset: all). */
+  checkpointedLayers?: number;
   /** Trainable parameters (full: all; freeze: the unfrozen ones; LoRA: the adapters). */
   trainableParams: number;
   /** The fused native attention and SwiGLU run (`nativeOpsActive()`); unset: the stock ops (more). */
@@ -90,7 +93,8 @@ export function estimateStepMemory(cfg: LlamaConfig, s: StepShape): MemoryEstima
   const layer = s.fusedKernels
     ? N * (layerFloatsPerToken(cfg) - cfg.intermediateSize) + B * H * T * 2 + (B > 1 ? B * T * T : 0)
     : N * layerFloatsPerToken(cfg) + B * H * T * T;
-  const saved = s.gradientCheckpointing ? L * N * D : L * layer;
+  const k = s.gradientCheckpointing ? Math.min(L, s.checkpointedLayers ?? L) : 0;
+  const saved = k * N * D + (L - k) * layer;
   const head = 2 * N * D; // final norm input, head input
   // The head forms logits and their gradient one chunk of rows at a time (ops/head-cross-entropy.ts).
   const logits = Math.min(N, chunkRows(V)) * V;
@@ -104,11 +108,12 @@ export function estimateStepMemory(cfg: LlamaConfig, s: StepShape): MemoryEstima
   const optimizer = 2 * Pt * F32;
   // The head: everything the layers saved, one chunk's logits and their gradient, dh and dW.
   const top = saved + head + 2 * logits + headGrad + accumulated;
-  // With checkpointing, the bottom layer's recomputation while every other gradient exists; a
-  // recomputed layer's backward also holds the gradients of its MLP and of its input and residual.
+  // With checkpointing, the bottom layer's recomputation while every other gradient exists (the
+  // layers above have freed their activations); a recomputed layer's backward also holds the
+  // gradients of its MLP and of its input and residual.
   const recomputed = layer + N * (3 * cfg.intermediateSize + 3 * D);
   const layerParams = (P - V * D * (cfg.tieWordEmbeddings ? 1 : 2)) / L;
-  const mid = s.gradientCheckpointing ? Math.max(0, Pt - layerParams) + accumulated + recomputed : 0;
+  const mid = k > 0 ? Math.max(0, Pt - layerParams) + accumulated + recomputed : 0;
   // The update: all gradients (+ the running sum), AdamW's new p, m, v of the largest tensor.
   const end = Pt + accumulated + 3 * Math.min(largest, Pt);
   const peak = Math.max(top, mid, end);

@@ -29,7 +29,8 @@ function batch(B: number, T: number, V: number): MicroBatch {
 /** estimate ÷ measured peak of the second training step. */
 export function estimateToPeakRatio(
   shape: PeakShape,
-  checkpointing: boolean,
+  /** true: every layer; false: none; a number: that many of the bottom layers. */
+  checkpointing: boolean | number,
   probe: PeakProbe,
   fusedKernels: boolean,
   bufferPoolLimitBytes?: number,
@@ -47,7 +48,8 @@ export function estimateToPeakRatio(
     probe.resetPeak();
     ts.step(window);
     const est = estimateStepMemory(cfg, {
-      batchSize: B, seqLen: T, gradientAccumulationSteps: accum, gradientCheckpointing: checkpointing, trainableParams: parameterCount(cfg), fusedKernels,
+      batchSize: B, seqLen: T, gradientAccumulationSteps: accum, gradientCheckpointing: model.gradientCheckpointing, checkpointedLayers: model.checkpointedLayers,
+      trainableParams: parameterCount(cfg), fusedKernels,
       ...(bufferPoolLimitBytes !== undefined ? { bufferPoolLimitBytes } : {}),
     });
     const ratio = est.total / (probe.peak() - base);

@@ -65,7 +65,8 @@ export class LlamaModel {
   private trainableBase: Set<string>;
   private adapters: LoraAdapters | null = null;
   private kind: FinetuningArgs['finetuningType'] = 'full';
-  private checkpointing = false;
+  /** Decoder layers, counted from the bottom, that recompute their activations in the backward pass. */
+  private checkpointed = 0;
   private gradHook: GradientHook | null = null;
   /** The tied embedding/head matrix of the current pass, handed over once (set when a hook is). */
   private tiedHandOver: tf.Tensor | null = null;
@@ -200,7 +201,7 @@ export class LlamaModel {
     const embedName = 'model.embed_tokens.weight';
     let h = embed(this.p2(embedName), tf.tensor1d(x.inputIds, 'int32'), this.trains(embedName));
     for (let i = 0; i < c.numHiddenLayers; i++) {
-      h = this.checkpointing ? this.checkpointedLayer(i, h, ctx) : this.decoderLayer(i, h, ctx);
+      h = i < this.checkpointed ? this.checkpointedLayer(i, h, ctx) : this.decoderLayer(i, h, ctx);
     }
     return this.norm(h, 'model.norm.weight', c.rmsNormEps);
   }
@@ -209,14 +210,26 @@ export class LlamaModel {
    * Gradient checkpointing (HF `gradient_checkpointing_enable`): each decoder layer keeps only
    * its input for the backward pass and recomputes its activations there. Gradients are
    * bit-identical to the run without it (same kernels on the same inputs); the cost is one more
-   * forward pass of the layers.
+   * forward pass of the layers. `true`: every layer; a number: that many of the bottom layers
+   * (the rest keep their activations). The bottom ones, because the backward pass reaches them
+   * last: the layers above have freed their activations by the time these are recomputed.
    */
-  setGradientCheckpointing(on: boolean): void {
-    this.checkpointing = on;
+  setGradientCheckpointing(on: boolean | number): void {
+    const L = this.config.numHiddenLayers;
+    if (typeof on === 'number' && !(Number.isInteger(on) && on >= 0 && on <= L)) {
+      throw new PtflowError(`gradient checkpointing: ${on} layers is not a whole number from 0 to ${L}`);
+    }
+    this.checkpointed = on === true ? L : on === false ? 0 : on;
   }
 
+  /** Whether any layer recomputes its activations. */
   get gradientCheckpointing(): boolean {
-    return this.checkpointing;
+    return this.checkpointed > 0;
+  }
+
+  /** How many of the bottom decoder layers recompute their activations. */
+  get checkpointedLayers(): number {
+    return this.checkpointed;
   }
 
   /**
