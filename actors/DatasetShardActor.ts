@@ -8,7 +8,7 @@
  * record once, however often it is read); the main thread counts them and prints the summary.
  */
 import type { JsonValue } from '../schemas/ports';
-import { encodeRawDocs } from '../schemas/raw-docs';
+import { DOCS_PER_BATCH, encodeRawDocs } from '../schemas/raw-docs';
 import type { DatasetSpec } from '../src/data/registry';
 import { collectDocs, describeBadRecord, type BadRecordHandler, type Doc } from '../src/data/readers';
 import { BadRecordLog } from '../src/data/bad-record-log';
@@ -83,7 +83,7 @@ export const stage = defineStage<ShardParams>(async (ctx) => {
 
 async function run(ctx: StageContext<ShardParams>, p: ShardParams, onBadRecord: BadRecordHandler | undefined): Promise<JsonValue> {
   const out = ctx.output('docs');
-  const perBatch = p.docs_per_batch ?? 256;
+  const perBatch = p.docs_per_batch ?? DOCS_PER_BATCH;
   if (p.streaming) {
     const rc = p.resume_cursor ?? null;
     const resume = rc !== null && isStreamCursor(rc) ? parseStreamCursor(rc, 'checkpoint ptflow_state.json cursor').shard : null;

@@ -13,11 +13,19 @@
  * through; the steady state is measured after the first `--warmup` fraction of the documents (0:
  * from the second batch on), the same for every configuration.
  *
- *   node dist/bench/actors.js [--copies 64] [--warmup 0.25] [--reps 5] [--json]
+ *   node dist/bench/actors.js [--copies 128] [--batch 256] [--warmup 0.25] [--reps 5] [--only NAME] [--json]
  *
- * 64 copies (10 240 documents, a few seconds a run): with 16, the measured span was under a second on
- * the 2-core machine and single runs of the same configuration spread by ±20 % (a collection pause or
- * a thread scheduled late weighs on so short a span).
+ * `--batch N`: documents per batch from the reader; by default DOCS_PER_BATCH (256), what `ptflow
+ * train` sends in map mode. Streaming also ends a batch at 128 Ki characters, about 32 of these
+ * 4 KB documents (`--batch 32`), where what a step costs per batch (its messages, decoding the
+ * batch, waking its thread) weighs 8 times as much per document.
+ *
+ * `--only NAME` runs one configuration (and the no-step baseline its ratio needs), e.g. under
+ * `node --cpu-prof` to see where a configuration's threads spend their time.
+ *
+ * 128 copies (20 480 documents, 80 batches of 256, a few seconds a run): with 16 copies, the measured
+ * span was under a second on the 2-core machine and single runs of the same configuration spread by
+ * ±20 % (a collection pause or a thread scheduled late weighs on so short a span).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +33,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TokenizerParams } from '../actors/TokenizerActor';
 import type { ShardParams } from '../actors/DatasetShardActor';
+import { DOCS_PER_BATCH } from '../schemas/raw-docs';
 import { resolvePipeline } from '../src/actors/resolve';
 import type { PipelineStepConfig } from '../src/config/schema-pipeline';
 import { resolveDatasets } from '../src/data/registry';
@@ -102,22 +111,24 @@ async function runOnce(dir: string, dataDir: string, steps: PipelineStepConfig[]
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      copies: { type: 'string', default: '64' }, warmup: { type: 'string', default: '0.25' }, reps: { type: 'string', default: '5' },
-      batch: { type: 'string', default: '32' }, json: { type: 'boolean', default: false },
+      copies: { type: 'string', default: '128' }, warmup: { type: 'string', default: '0.25' }, reps: { type: 'string', default: '5' },
+      batch: { type: 'string', default: String(DOCS_PER_BATCH) }, only: { type: 'string' }, json: { type: 'boolean', default: false },
     },
   });
+  if (values.only !== undefined && !(values.only in CONFIGS)) throw new Error(`--only: no configuration '${values.only}'; there are ${Object.keys(CONFIGS).join(', ')}`);
+  const configs = Object.entries(CONFIGS).filter(([name]) => values.only === undefined || name === values.only || name === 'none');
   const copies = Number(values.copies);
   const reps = Number(values.reps);
   const perBatch = Number(values.batch);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ptflow-bench-actors-'));
   const { dataDir, docs } = makeCorpus(dir, copies);
   const warmupDocs = Math.round(Number(values.warmup) * docs);
-  const rates: Record<string, number[]> = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
-  const cpus: Record<string, number[]> = Object.fromEntries(Object.keys(CONFIGS).map((k) => [k, []]));
+  const rates: Record<string, number[]> = Object.fromEntries(configs.map(([k]) => [k, []]));
+  const cpus: Record<string, number[]> = Object.fromEntries(configs.map(([k]) => [k, []]));
   const kept: Record<string, number> = {};
   await runOnce(dir, dataDir, [], perBatch, docs, warmupDocs); // warm-up: file cache, compiled modules
   for (let r = 0; r < reps; r++) {
-    for (const [name, steps] of Object.entries(CONFIGS)) {
+    for (const [name, steps] of configs) {
       const res = await runOnce(dir, dataDir, steps, perBatch, docs, warmupDocs);
       if (steps.length === 0 || name === 'identity') {
         if (res.docs !== docs) throw new Error(`${name}: ${res.docs} of ${docs} documents reached the tokenizer`);

@@ -11,6 +11,9 @@ import { Dictionary, Int32 as Int32Type, Int64, Utf8, makeData, makeVector, type
 import { PtflowError } from '../src/errors';
 import { column, decodeMessage, encodeMessage } from './arrow-ipc';
 
+/** Documents per RawDocs batch the readers send (streaming also ends a batch at `batch_chars`, src/data/stream/shard-stream.ts). */
+export const DOCS_PER_BATCH = 256;
+
 export interface RawDoc {
   docId: number | bigint;
   source: string;

@@ -24,6 +24,7 @@ import type { DatasetSpec } from '../data/registry';
 import { readDataset, type BadRecordHandler } from '../data/readers';
 import { tempPathFor } from '../engine/io/atomic';
 import { TOKEN_CACHE_FORMAT, TOKEN_CACHE_VERSION, type CacheSplit, type PartFile, type PartManifest, type Preprocessing } from '../../schemas/token-cache';
+import { DOCS_PER_BATCH } from '../../schemas/raw-docs';
 import { PartWriter } from './arrow-part';
 import { OrderedTokenizer } from './doc-tokenizer';
 import { writeManifest } from './index-file';
@@ -202,7 +203,7 @@ async function build(inp: BuildInput, tokenizer: OrderedTokenizer): Promise<Part
       meter.add(ids.length, tokens);
     };
     tokenizer.onBatch(place);
-    const perBatch = inp.docsPerBatch ?? 256;
+    const perBatch = inp.docsPerBatch ?? DOCS_PER_BATCH;
     let offset = 0;
     for (let k = 0; k < specs.length; k++) {
       if (k === inp.train.length) evalStart = offset;

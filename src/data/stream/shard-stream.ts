@@ -15,7 +15,7 @@
  * cursor. No training documents at all is a usage error (exit 2): reading again would not help.
  */
 import type { JsonValue } from '../../../schemas/ports';
-import { encodeRawDocs } from '../../../schemas/raw-docs';
+import { DOCS_PER_BATCH, encodeRawDocs } from '../../../schemas/raw-docs';
 import type { StreamShardState } from '../../../schemas/stream-cursor';
 import { PtflowError } from '../../errors';
 import type { MixStrategy } from '../mix';
@@ -108,7 +108,7 @@ export async function runStreamShard(
   const ctx: Ctx = {
     p, io, mem, valSize, files, open: [],
     cfg: streamConfig(p, p.train, valSize),
-    perBatch: p.docs_per_batch ?? 256,
+    perBatch: p.docs_per_batch ?? DOCS_PER_BATCH,
     batchChars: p.batch_chars ?? 128 << 10,
     send: async (split, docs, first, epoch, state) => {
       beforeSend(mem.sent + 1);
