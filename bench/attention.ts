@@ -13,24 +13,11 @@ import { loadNativeAddon, planMatMul, runGemm } from '../src/engine/native';
 import type { NativeAddon } from '../src/engine/native';
 import { randomFloat32 } from '../src/engine/native/reference';
 import { additiveMaskRow } from '../src/engine/ops/attention-mask';
+import { timeIt } from './util/stats';
 
 const HEADS = 9;
 const KV_HEADS = 3;
 const HEAD_DIM = 64;
-
-/** Median seconds of `fn` over reps filling about `budget` seconds (at least 3, after a warm-up). */
-function timeIt(fn: () => void, budget: number): number {
-  fn();
-  const times: number[] = [];
-  const start = process.hrtime.bigint();
-  while (times.length < 3 || (Number(process.hrtime.bigint() - start) / 1e9 < budget && times.length < 50)) {
-    const t = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)];
-}
 
 /** GFLOP/s of the addon's GEMM on [M, K]·[K, N]. */
 function gemmRate(addon: NativeAddon, M: number, N: number, K: number, budget: number): number {

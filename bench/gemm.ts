@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, shutdownBackend } from '../src/engine/backend';
 import { loadNativeAddon, planMatMul, registerNativeKernels, runGemm } from '../src/engine/native';
 import { randomFloat32 } from '../src/engine/native/reference';
+import { timeIt } from './util/stats';
 
 interface Shape {
   name: string;
@@ -38,20 +39,6 @@ const SHAPES: Shape[] = [
 const flops = (s: Shape) => 2 * s.M * s.N * s.K;
 const aShape = (s: Shape) => (s.tA ? [s.K, s.M] : [s.M, s.K]);
 const bShape = (s: Shape) => (s.tB ? [s.N, s.K] : [s.K, s.N]);
-
-/** Median seconds of `fn` over reps filling about `budget` seconds (at least 3, after a warm-up). */
-function timeIt(fn: () => void, budget: number): number {
-  fn();
-  const times: number[] = [];
-  const start = process.hrtime.bigint();
-  while (times.length < 3 || (Number(process.hrtime.bigint() - start) / 1e9 < budget && times.length < 50)) {
-    const t = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)];
-}
 
 /** GFLOP/s of tf.matMul on the current backend for every shape. */
 function measureTf(budget: number): number[] {

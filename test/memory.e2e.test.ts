@@ -35,13 +35,16 @@ test('a step larger than the machine: exit 2 with the estimate and what fits, no
   expect(existsSync(path.join(root, 'huge', 'checkpoint-2'))).toBe(false);
 }, 120_000);
 
+/** `ptflow train yaml` succeeds and logs `line`. */
+async function trainLogging(yaml: string, line: string, env: Record<string, string> = {}): Promise<void> {
+  const r = await runCli(['train', yaml], { env });
+  expect(r.code).toBe(0);
+  expect(r.stdout + r.stderr).toContain(line);
+}
+
 test('gradient_checkpointing on and off: the same losses; disable_gradient_checkpointing wins', async () => {
-  const on = await runCli(['train', config('on', { gradient_checkpointing: true })]);
-  expect(on.code).toBe(0);
-  expect(on.stdout + on.stderr).toContain('gradient checkpointing on (gradient_checkpointing: true)');
-  const off = await runCli(['train', config('off', { gradient_checkpointing: true, disable_gradient_checkpointing: true })]);
-  expect(off.code).toBe(0);
-  expect(off.stdout + off.stderr).toContain('gradient checkpointing off (disable_gradient_checkpointing: true)');
+  await trainLogging(config('on', { gradient_checkpointing: true }), 'gradient checkpointing on (gradient_checkpointing: true)');
+  await trainLogging(config('off', { gradient_checkpointing: true, disable_gradient_checkpointing: true }), 'gradient checkpointing off (disable_gradient_checkpointing: true)');
   const a = losses(path.join(root, 'on'));
   expect(a.length).toBe(3);
   expect(a).toEqual(losses(path.join(root, 'off')));
@@ -59,15 +62,11 @@ test('gradient_checkpointing unset under a small wasm heap: the bottom layers on
   expect(est(1)).toBeGreaterThan(est(2));
   // A heap whose planned share (90 %) holds the step with 2 layers checkpointed, not with 1.
   const heap = String(Math.ceil(est(2) / WASM_USABLE_SHARE) + 1);
-  const run = (name: string, extra: Record<string, unknown>, env: Record<string, string>) =>
-    runCli(['train', config(name, { model_name_or_path: deep, backend: 'wasm', cutoff_len: 128, per_device_train_batch_size: 4, ...extra })], { env });
-  const auto = await run('partial', {}, { PTFLOW_WASM_HEAP_LIMIT: heap });
-  expect(auto.code).toBe(0);
-  expect(auto.stdout + auto.stderr).toContain('gradient checkpointing on for the bottom 2 of 4 layers (the step needs');
+  const yaml = (name: string, extra: Record<string, unknown>) =>
+    config(name, { model_name_or_path: deep, backend: 'wasm', cutoff_len: 128, per_device_train_batch_size: 4, ...extra });
+  await trainLogging(yaml('partial', {}), 'gradient checkpointing on for the bottom 2 of 4 layers (the step needs', { PTFLOW_WASM_HEAP_LIMIT: heap });
   // The same run with a full heap and checkpointing off: bit-identical losses.
-  const off = await run('partial-off', { gradient_checkpointing: false }, {});
-  expect(off.code).toBe(0);
-  expect(off.stdout + off.stderr).toContain('gradient checkpointing off (gradient_checkpointing: false)');
+  await trainLogging(yaml('partial-off', { gradient_checkpointing: false }), 'gradient checkpointing off (gradient_checkpointing: false)');
   const a = losses(path.join(root, 'partial'));
   expect(a.length).toBe(3);
   expect(a).toEqual(losses(path.join(root, 'partial-off')));

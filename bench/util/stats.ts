@@ -30,3 +30,17 @@ export function startLap(): () => Lap {
     return { wallMs: msSince(t0), cpuMs: (c.user + c.system) / 1000 };
   };
 }
+
+/** Median seconds of `fn` over reps filling about `budget` seconds (at least 3, after a warm-up). */
+export function timeIt(fn: () => void, budget: number): number {
+  fn();
+  const times: number[] = [];
+  const start = process.hrtime.bigint();
+  while (times.length < 3 || (Number(process.hrtime.bigint() - start) / 1e9 < budget && times.length < 50)) {
+    const t = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  times.sort((x, y) => x - y);
+  return times[Math.floor(times.length / 2)];
+}
