@@ -55,12 +55,20 @@ function runJson(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Row | { 
 
 const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
-/** Checkpointed layers (bottom ones) as the trainer would choose them on wasm (auto), or all / none. */
-function checkpointingFor(s: ScaleShape, mode: string): number {
+/**
+ * Checkpointed layers (bottom ones) as the trainer would choose them for the full model on
+ * `backend` (auto: wasm), or all / none; with `layers` (a proxy of the model) the same share of them.
+ */
+function checkpointingFor(s: ScaleShape, mode: string, backend: string, layers: number | undefined): number {
   const cfg = shapeConfig(s);
-  if (mode !== 'auto') return mode === 'on' ? cfg.numHiddenLayers : 0;
-  const run = { batchSize: s.batchSize, cutoffLen: s.seqLen, gradientAccumulationSteps: 1, trainableParams: parameterCount(cfg), fusedKernels: loadNativeAddon().ok };
-  return resolveCheckpointing({ gradient_checkpointing: null, disable_gradient_checkpointing: false }, cfg, run, defaultLimits('wasm')).layers;
+  const L = cfg.numHiddenLayers;
+  let k = mode === 'on' ? L : 0;
+  if (mode === 'auto') {
+    const run = { batchSize: s.batchSize, cutoffLen: s.seqLen, gradientAccumulationSteps: 1, trainableParams: parameterCount(cfg), fusedKernels: loadNativeAddon().ok };
+    const limits = defaultLimits(backend === 'cpu' ? 'cpu' : 'wasm');
+    k = resolveCheckpointing({ gradient_checkpointing: null, disable_gradient_checkpointing: false }, cfg, run, limits).layers;
+  }
+  return layers === undefined ? k : Math.round((k * layers) / L);
 }
 
 function main(): void {
@@ -87,7 +95,7 @@ function main(): void {
     const cfg = layers === undefined ? shapeConfig(s) : { ...shapeConfig(s), numHiddenLayers: layers };
     const tokens = s.batchSize * s.seqLen;
     const fpt = flopsPerToken(parameterShapes(cfg), cfg, s.seqLen);
-    const ck = checkpointingFor(full, ckMode); // as the full model would run
+    const ck = checkpointingFor(full, ckMode, backend, layers);
     const sgemmGflops = measureSgemm();
     const pt = runJson(process.execPath, [
       path.join(__dirname, 'scale-step.js'), '--shape', s.name, '--warmup', warmup, '--steps', steps, '--backend', backend, '--checkpointing', String(ck),
@@ -112,7 +120,7 @@ function main(): void {
     if ('error' in pt) console.log(`  ptflow: ${pt.error}`);
     else {
       console.log(
-        `  ptflow (${pt['backend']}, ${pt['threads']} threads, checkpointing ${describeCheckpointing(ck, shapeConfig(full).numHiddenLayers)}): ${pt.stepMs.toFixed(0)} ms/step, ` +
+        `  ptflow (${pt['backend']}, ${pt['threads']} threads, checkpointing ${describeCheckpointing(ck, cfg.numHiddenLayers)}): ${pt.stepMs.toFixed(0)} ms/step, ` +
           `${pt.tokensPerS.toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOP/s, peak RSS ${gib(pt.peakRssBytes)} ` +
           `(estimate ${gib(pt['estimateBytes'] as number)}, wasm tensors peak ${gib(pt['wasmTensorPeakBytes'] as number)})`,
       );

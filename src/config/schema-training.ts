@@ -91,7 +91,7 @@ export const trainingFields = {
   gradient_checkpointing: optBool(
     'Recompute each decoder layer\'s activations in the backward pass instead of keeping them (bit-identical results, ' +
       'less memory, one more forward pass of the layers per step); true = every layer. null = only as many of the bottom layers as needed: ' +
-      'on wasm, to fit its heap; elsewhere, to keep the activations within 1 GiB (and the step within the machine); ' +
+      'on wasm, to fit its heap; elsewhere, to keep the activations held at the step\'s peak within 1 GiB (and the step within the machine); ' +
       'disable_gradient_checkpointing: true turns it off.',
   ),
   logging_steps: interval(500, 'Log every N optimizer steps (below 1: a ratio of the total steps).'),

@@ -5,9 +5,9 @@
  * - `resolveCheckpointing`: `disable_gradient_checkpointing: true` turns it off,
  *   `gradient_checkpointing: true|false` decides (true: every layer); unset (null) it recomputes
  *   the fewest bottom layers that make the step fit the backend and, where tensors share the
- *   machine's memory (no wasm heap of their own), keep activations within 1 GiB
- *   (`CHECKPOINTING_AUTO_BYTES`). Each recomputed layer costs one more forward pass of it per
- *   step; the wasm heap is memory apart, so what it holds is used first.
+ *   machine's memory (no wasm heap of their own), keep the activations held at the step's peak
+ *   within 1 GiB (`CHECKPOINTING_AUTO_BYTES`). Each recomputed layer costs one more forward pass
+ *   of it per step; the wasm heap is memory apart, so what it holds is used first.
  * - `checkStepMemory`: the estimate (estimate.ts; on cpu with the output buffer pool's share) against the backend's limit (the wasm heap
  *   addresses at most 4 GiB, less under `PTFLOW_WASM_HEAP_LIMIT` (heap-limit.ts), and a heap that grows in steps fragments: 10 % is kept free) and
  *   the machine's memory, with what a checkpoint save takes besides (`checkpointSaveBytes`). When it does not fit, a PtflowError gives the estimate and the settings
@@ -118,21 +118,30 @@ export function resolveCheckpointing(
   const est = (k: number): MemoryEstimate => estimateStepMemory(cfg, shapeOf(run, k, limits));
   const without = est(0);
   // wasm: the heap is memory of its own, so what it can hold is used before anything is recomputed.
-  // Elsewhere the machine's memory is shared: activations are kept up to 1 GiB.
+  // Elsewhere the machine's memory is shared: the activations held at the step's peak are kept
+  // within 1 GiB (none are held when the optimizer's update is the peak).
   const heap = Number.isFinite(limits.backendBytes);
   const ok = (e: MemoryEstimate): boolean => fits(e, limits) && (heap || e.activations <= CHECKPOINTING_AUTO_BYTES);
   if (ok(without)) {
-    return {
-      on: false, layers: 0,
-      why: heap ? `the step fits the heap without it (${fmtBytes(without.total)})` : `activations take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})`,
-    };
+    const why = heap
+      ? `the step fits the heap without it (${fmtBytes(without.total)})`
+      : without.activations === 0
+        ? "the optimizer's update, with no activations held, is the step's peak"
+        : `activations at the step's peak take ${fmtBytes(without.activations)} (≤ ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})`;
+    return { on: false, layers: 0, why };
   }
-  // The fewest bottom layers that make it fit (all of them when nothing smaller does).
-  let k = 1;
-  while (k < L && !ok(est(k))) k++;
+  // The fewest bottom layers that make it fit; when none does, the fewest with the smallest estimate.
+  let k = 0;
+  let best = { k: L, total: Infinity };
+  for (k = 1; k <= L; k++) {
+    const e = est(k);
+    if (ok(e)) break;
+    if (e.total < best.total) best = { k, total: e.total };
+  }
+  if (k > L) k = best.k;
   const need = heap || without.activations <= CHECKPOINTING_AUTO_BYTES
     ? `the step needs ${fmtBytes(without.total)} without it`
-    : `activations would take ${fmtBytes(without.activations)} without it (> ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})`;
+    : `activations at the step's peak would take ${fmtBytes(without.activations)} without it (> ${fmtBytes(CHECKPOINTING_AUTO_BYTES)})`;
   return { on: true, layers: k, why: `${need}; ${k === L ? 'every layer' : `the bottom ${k} of ${L} layers`} recomputed` };
 }
 
@@ -191,14 +200,19 @@ export function fittingChoices(
   if (!checkpointing && fits(est(run, true), limits)) {
     out.push(`gradient_checkpointing: true (${fmtBytes(est(run, true).total)})`);
   }
+  let suggestedBatch = 0;
   for (const ck of checkpointing ? [true] : [layers, true]) {
     for (let b = run.batchSize - 1; b >= 1; b--) {
-      const r = { ...run, batchSize: b };
-      if (!fits(est(r, ck), limits)) continue;
+      // The same effective batch: more accumulation, which holds a running sum of the gradients.
       const accum = Math.ceil((run.batchSize * run.gradientAccumulationSteps) / b);
+      const r = { ...run, batchSize: b, gradientAccumulationSteps: accum };
+      if (!fits(est(r, ck), limits)) continue;
+      // The same batch with checkpointing added says nothing more.
+      if (b === suggestedBatch) break;
+      suggestedBatch = b;
       out.push(
         `per_device_train_batch_size: ${b} with gradient_accumulation_steps: ${accum}${ck === true && !checkpointing ? ' and gradient_checkpointing: true' : ''} ` +
-          `(${fmtBytes(est({ ...r, gradientAccumulationSteps: accum }, ck).total)})`,
+          `(${fmtBytes(est(r, ck).total)})`,
       );
       break;
     }
