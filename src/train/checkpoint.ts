@@ -28,9 +28,9 @@ import { llamaConfigToJson } from '../engine/model/config';
 import type { LlamaModel } from '../engine/model/llama';
 import { saveHfModelDir, TOKENIZER_FILES } from '../engine/io/hf-model-dir';
 import { savePeftAdapter } from '../engine/io/peft';
-import { readSafetensorsF32, writeSafetensors, type TensorSource } from '../engine/io/safetensors';
+import { writeSafetensors, type TensorSource } from '../engine/io/safetensors';
 import { borrowFloat32, tfTensorSource } from '../engine/io/tf-tensor-source';
-import { adamwStateFromTensors, adamwStateSources } from '../engine/optim/adamw-state';
+import { adamwStateSources, restoreAdamWState } from '../engine/optim/adamw-state';
 import type { AdamW } from '../engine/optim/adamw';
 import { saveTrainerState, loadTrainerState, type TrainerState } from '../outputs/trainer-state';
 import type { JsonValue } from '../../schemas/ports';
@@ -164,9 +164,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     progress,
     dataSettings: state.data_settings ?? null,
     async restoreOptimizer(optimizer) {
-      const file = path.join(dir, 'optimizer.safetensors');
-      const { tensors, metadata } = await readSafetensorsF32(file);
-      optimizer.importState(adamwStateFromTensors(tensors, metadata, file));
+      await restoreAdamWState(path.join(dir, 'optimizer.safetensors'), optimizer);
     },
   };
 }

@@ -196,6 +196,20 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
 }
 
+/**
+ * Open a safetensors file and read its header; its tensors are then read one at a time with
+ * `readTensor`. The caller closes `fh`.
+ */
+export async function openSafetensors(file: string): Promise<{ fh: fsp.FileHandle; header: SafetensorsHeader }> {
+  const fh = await openForRead(file);
+  try {
+    return { fh, header: await readHeaderFrom(fh, file) };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
 async function openForRead(file: string): Promise<fsp.FileHandle> {
   try {
     return await fsp.open(file, 'r');

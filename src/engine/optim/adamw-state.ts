@@ -4,7 +4,8 @@
  * as `optimizer.safetensors`, streamed from the optimizer's own tensors (`adamwStateSources`).
  */
 import { PtflowError } from '../../errors';
-import { FloatTensor, TensorSource, readSafetensorsF32, writeSafetensors } from '../io/safetensors';
+import { isFloatDtype } from '../io/dtype';
+import { FloatTensor, TensorSource, asFloatTensor, openSafetensors, readSafetensorsF32, readTensor, writeSafetensors } from '../io/safetensors';
 import { tfTensorSource } from '../io/tf-tensor-source';
 import type { AdamW, AdamWState } from './adamw';
 
@@ -38,33 +39,50 @@ export function adamwStateSources(optimizer: AdamW): { tensors: Map<string, Tens
   return fileLayout(optimizer.moments(), (_shape, t) => tfTensorSource(t));
 }
 
+/** The step counts a state file's metadata holds: the optimizer's, and each parameter's. */
+function stepsOf(metadata: Readonly<Record<string, string>>, file: string): { step: number; steps: Record<string, number> } {
+  if (metadata.format !== ADAMW_STATE_FORMAT) {
+    throw new PtflowError(`${file}: __metadata__.format is ${JSON.stringify(metadata.format)}, expected ${ADAMW_STATE_FORMAT}`);
+  }
+  const step = Number(metadata.step);
+  if (!Number.isInteger(step) || step < 0) throw new PtflowError(`${file}: __metadata__.step ${JSON.stringify(metadata.step)} is not a step count`);
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(metadata.param_steps ?? '') as Record<string, unknown>;
+  } catch {
+    throw new PtflowError(`${file}: __metadata__.param_steps is not JSON`);
+  }
+  const steps: Record<string, number> = {};
+  for (const [name, st] of Object.entries(parsed)) {
+    if (typeof st !== 'number' || !Number.isInteger(st)) throw new PtflowError(`${file}: __metadata__.param_steps.${name} is not an integer`);
+    steps[name] = st;
+  }
+  return { step, steps };
+}
+
+/** Every tensor of the file is a moment of a parameter the metadata names. */
+function checkNames(names: Iterable<string>, steps: Record<string, number>, file: string): void {
+  const known = new Set(Object.keys(steps).flatMap((n) => [`${n}.exp_avg`, `${n}.exp_avg_sq`]));
+  for (const k of names) if (!known.has(k)) throw new PtflowError(`${file}: unexpected tensor ${k}`);
+}
+
+const missing = (file: string, name: string): PtflowError => new PtflowError(`${file}: missing tensor ${name}`);
+
 /** Inverse of `adamwStateToTensors`; `file` names the source in errors. */
 export function adamwStateFromTensors(
   tensors: ReadonlyMap<string, FloatTensor>,
   metadata: Readonly<Record<string, string>>,
   file: string,
 ): AdamWState {
-  if (metadata.format !== ADAMW_STATE_FORMAT) {
-    throw new PtflowError(`${file}: __metadata__.format is ${JSON.stringify(metadata.format)}, expected ${ADAMW_STATE_FORMAT}`);
-  }
-  const step = Number(metadata.step);
-  if (!Number.isInteger(step) || step < 0) throw new PtflowError(`${file}: __metadata__.step ${JSON.stringify(metadata.step)} is not a step count`);
-  let steps: Record<string, unknown>;
-  try {
-    steps = JSON.parse(metadata.param_steps ?? '') as Record<string, unknown>;
-  } catch {
-    throw new PtflowError(`${file}: __metadata__.param_steps is not JSON`);
-  }
+  const { step, steps } = stepsOf(metadata, file);
   const params: AdamWState['params'] = {};
   for (const [name, st] of Object.entries(steps)) {
     const m = tensors.get(`${name}.exp_avg`);
     const v = tensors.get(`${name}.exp_avg_sq`);
-    if (!m || !v) throw new PtflowError(`${file}: missing tensor ${!m ? `${name}.exp_avg` : `${name}.exp_avg_sq`}`);
-    if (typeof st !== 'number' || !Number.isInteger(st)) throw new PtflowError(`${file}: __metadata__.param_steps.${name} is not an integer`);
+    if (!m || !v) throw missing(file, !m ? `${name}.exp_avg` : `${name}.exp_avg_sq`);
     params[name] = { step: st, shape: [...m.shape], m: m.data, v: v.data };
   }
-  const known = new Set(Object.keys(steps).flatMap((n) => [`${n}.exp_avg`, `${n}.exp_avg_sq`]));
-  for (const k of tensors.keys()) if (!known.has(k)) throw new PtflowError(`${file}: unexpected tensor ${k}`);
+  checkNames(tensors.keys(), steps, file);
   return { step, params };
 }
 
@@ -78,4 +96,34 @@ export async function saveAdamWState(file: string, s: AdamWState): Promise<void>
 export async function loadAdamWState(file: string): Promise<AdamWState> {
   const { tensors, metadata } = await readSafetensorsF32(file);
   return adamwStateFromTensors(tensors, metadata, file);
+}
+
+/**
+ * Restore `optimizer` from a file saved by `saveAdamWState` one parameter at a time: the header is
+ * checked first (the metadata, two floating-point moments for every parameter it names, no other
+ * tensor), then each parameter's moments are read and handed over. Only one parameter's moments are
+ * held besides the optimizer's own (`loadAdamWState` then `importState` held the whole state twice).
+ */
+export async function restoreAdamWState(file: string, optimizer: AdamW): Promise<void> {
+  const { fh, header } = await openSafetensors(file);
+  try {
+    const { step, steps } = stepsOf(header.metadata, file);
+    const entry = (name: string) => {
+      const e = header.byName.get(name);
+      if (!e) throw missing(file, name);
+      if (!isFloatDtype(e.dtype)) throw new PtflowError(`${file}: tensor ${name} has dtype ${e.dtype}; a floating-point tensor was expected`);
+      return e;
+    };
+    const entries = Object.entries(steps).map(([name, st]) => {
+      const m = entry(`${name}.exp_avg`);
+      const v = entry(`${name}.exp_avg_sq`);
+      const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+      return { name, step: st, shape: m.shape, mLength: size(m.shape), vLength: size(v.shape) };
+    });
+    checkNames(header.byName.keys(), steps, file);
+    const moment = async (name: string) => asFloatTensor(await readTensor(fh, header, name), file, name).data;
+    await optimizer.importStateStreamed(step, entries, async (name) => ({ m: await moment(`${name}.exp_avg`), v: await moment(`${name}.exp_avg_sq`) }));
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from './adamw';
-import { adamwStateFromTensors, adamwStateToTensors } from './adamw-state';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeSafetensors, type WritableTensor } from '../io/safetensors';
+import { adamwStateFromTensors, adamwStateToTensors, restoreAdamWState, saveAdamWState } from './adamw-state';
 import { hfDecayFilter } from './decay';
 
 beforeAll(async () => {
@@ -141,6 +145,64 @@ describe('AdamW', () => {
     opt2.dispose();
     w1.dispose();
     w2.dispose();
+  });
+
+  test('restoring from a file one parameter at a time: the same state, the same next step; a bad file leaves the state as it was', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ptflow-adamw-'));
+    const vars = (tag: string) => new Map<string, tf.Variable>([
+      ['w', tf.variable(tf.tensor2d([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), true, `adamw_t7_w${tag}`)],
+      ['b', tf.variable(tf.tensor1d([0.5, -0.5]), true, `adamw_t7_b${tag}`)],
+    ]);
+    const p1 = vars('1');
+    const opt1 = new AdamW(p1, { weightDecay: 0.1 }, () => true);
+    const grads = new Map<string, tf.Tensor>([['w', tf.tensor2d([[0.1, -0.2, 0.3], [-0.4, 0.5, -0.6]])], ['b', tf.tensor1d([0.3, 0.7])]]);
+    opt1.step(grads, 0.01);
+    opt1.step(new Map([['w', grads.get('w')!]]), 0.01); // b skips a step: its own count
+    const file = path.join(dir, 'optimizer.safetensors');
+    await saveAdamWState(file, opt1.exportState());
+    const p2 = vars('2');
+    for (const [k, v] of p2) v.assign(p1.get(k)!);
+    const opt2 = new AdamW(p2, { weightDecay: 0.1 }, () => true);
+    await restoreAdamWState(file, opt2);
+    const a = opt1.exportState();
+    const b = opt2.exportState();
+    expect(b.step).toBe(2);
+    expect(b.params.b.step).toBe(1);
+    for (const k of ['w', 'b']) {
+      expect(b.params[k].step).toBe(a.params[k].step);
+      expect(Buffer.from(b.params[k].m.buffer).equals(Buffer.from(a.params[k].m.buffer))).toBe(true);
+      expect(Buffer.from(b.params[k].v.buffer).equals(Buffer.from(a.params[k].v.buffer))).toBe(true);
+    }
+    opt1.step(grads, 0.02);
+    opt2.step(grads, 0.02);
+    for (const k of ['w', 'b']) expect(Array.from(p2.get(k)!.dataSync())).toEqual(Array.from(p1.get(k)!.dataSync()));
+
+    // Bad files: refused before anything is replaced (opt2 keeps the state it has).
+    const kept = opt2.exportState();
+    const t = adamwStateToTensors(a);
+    const write = async (name: string, tensors: Map<string, WritableTensor>, metadata = t.metadata) => {
+      const f = path.join(dir, name);
+      await writeSafetensors(f, tensors, metadata);
+      return f;
+    };
+    const without = new Map(t.tensors);
+    without.delete('b.exp_avg_sq');
+    await expect(restoreAdamWState(await write('missing.safetensors', without), opt2)).rejects.toThrow(/missing\.safetensors: missing tensor b\.exp_avg_sq/);
+    await expect(restoreAdamWState(await write('extra.safetensors', new Map([...t.tensors, ['c.exp_avg', { shape: [1], data: new Float32Array(1) }]])), opt2))
+      .rejects.toThrow(/extra\.safetensors: unexpected tensor c\.exp_avg/);
+    await expect(restoreAdamWState(await write('shape.safetensors', new Map([...t.tensors, ['b.exp_avg', { shape: [3], data: new Float32Array(3) }]])), opt2))
+      .rejects.toThrow(/AdamW state: b has shape \[3\] \(3\/2 values\), parameter has \[2\]/);
+    await expect(restoreAdamWState(await write('ints.safetensors', new Map<string, WritableTensor>([...t.tensors, ['w.exp_avg', { shape: [2, 3], data: new Int32Array(6) }]])), opt2))
+      .rejects.toThrow(/ints\.safetensors: tensor w\.exp_avg has dtype I32; a floating-point tensor was expected/);
+    await expect(restoreAdamWState(await write('format.safetensors', t.tensors, { ...t.metadata, format: 'other' }), opt2)).rejects.toThrow(/__metadata__\.format is "other"/);
+    const after = opt2.exportState();
+    expect(after.step).toBe(kept.step);
+    for (const k of ['w', 'b']) expect(Buffer.from(after.params[k].m.buffer).equals(Buffer.from(kept.params[k].m.buffer))).toBe(true);
+    for (const g of grads.values()) g.dispose();
+    opt1.dispose();
+    opt2.dispose();
+    for (const v of [...p1.values(), ...p2.values()]) v.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('bad input is rejected with the parameter named', () => {

@@ -163,24 +163,45 @@ export class AdamW {
 
   /** Replace the state with `s` (e.g. from a checkpoint). Every entry must match a parameter's shape. */
   importState(s: AdamWState): void {
-    for (const [name, st] of Object.entries(s.params)) {
-      const p = this.params.get(name);
-      if (!p) throw new PtflowError(`AdamW state: no parameter named ${name}`);
-      if (!shapesEqual(p.shape, st.shape) || st.m.length !== p.size || st.v.length !== p.size) {
-        throw new PtflowError(`AdamW state: ${name} has shape [${st.shape.join(', ')}] (${st.m.length}/${st.v.length} values), parameter has [${p.shape.join(', ')}]`);
-      }
-      if (!Number.isInteger(st.step) || st.step < 0) throw new PtflowError(`AdamW state: ${name} has invalid step ${st.step}`);
-    }
+    for (const [name, st] of Object.entries(s.params)) this.checkEntry(name, st.step, st.shape, st.m.length, st.v.length);
     this.disposeSlots();
-    for (const [name, st] of Object.entries(s.params)) {
-      const shape = this.params.get(name)!.shape;
-      this.slots.set(name, {
-        step: st.step,
-        m: ownedVariable(tf.tensor(st.m, shape, 'float32')),
-        v: ownedVariable(tf.tensor(st.v, shape, 'float32')),
-      });
-    }
+    for (const [name, st] of Object.entries(s.params)) this.installSlot(name, st.step, st.m, st.v);
     this.stepCount = s.step;
+  }
+
+  /**
+   * `importState` reading one parameter's moments at a time (`read`), so that a checkpoint's state
+   * is not held in memory twice over. Every entry is checked against the parameters first; a `read`
+   * that fails after that leaves the state partly replaced (the caller stops: a resume that cannot
+   * read its checkpoint does not train).
+   */
+  async importStateStreamed(
+    step: number,
+    entries: ReadonlyArray<{ name: string; step: number; shape: readonly number[]; mLength: number; vLength: number }>,
+    read: (name: string) => Promise<{ m: Float32Array; v: Float32Array }>,
+  ): Promise<void> {
+    for (const e of entries) this.checkEntry(e.name, e.step, e.shape, e.mLength, e.vLength);
+    this.disposeSlots();
+    for (const e of entries) {
+      const { m, v } = await read(e.name);
+      this.checkEntry(e.name, e.step, e.shape, m.length, v.length);
+      this.installSlot(e.name, e.step, m, v);
+    }
+    this.stepCount = step;
+  }
+
+  private checkEntry(name: string, step: number, shape: readonly number[], mLength: number, vLength: number): void {
+    const p = this.params.get(name);
+    if (!p) throw new PtflowError(`AdamW state: no parameter named ${name}`);
+    if (!shapesEqual(p.shape, shape) || mLength !== p.size || vLength !== p.size) {
+      throw new PtflowError(`AdamW state: ${name} has shape [${shape.join(', ')}] (${mLength}/${vLength} values), parameter has [${p.shape.join(', ')}]`);
+    }
+    if (!Number.isInteger(step) || step < 0) throw new PtflowError(`AdamW state: ${name} has invalid step ${step}`);
+  }
+
+  private installSlot(name: string, step: number, m: Float32Array, v: Float32Array): void {
+    const shape = this.params.get(name)!.shape;
+    this.slots.set(name, { step, m: ownedVariable(tf.tensor(m, shape, 'float32')), v: ownedVariable(tf.tensor(v, shape, 'float32')) });
   }
 
   private disposeSlots(): void {
