@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors } from '../io/safetensors';
 import { AdamW } from './adamw';
-import { loadAdamWState, saveAdamWState } from './adamw-state';
+import { restoreAdamWState, saveAdamWState } from './adamw-state';
 
 let dir: string;
 beforeAll(async () => {
@@ -39,7 +39,7 @@ test('optimizer state survives a safetensors file and resumes bit-identically', 
 
   const copies = new Map([...params].map(([n, v], i) => [n, tf.variable(v.clone(), true, `ost_c${i}`)]));
   const opt2 = new AdamW(copies, { weightDecay: 0.1 });
-  opt2.importState(await loadAdamWState(file));
+  await restoreAdamWState(file, opt2);
   opt.step(grads, 2e-3);
   opt2.step(grads, 2e-3);
   for (const n of params.keys()) expect(Array.from(copies.get(n)!.dataSync())).toEqual(Array.from(params.get(n)!.dataSync()));

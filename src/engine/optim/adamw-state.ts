@@ -5,7 +5,7 @@
  */
 import { PtflowError } from '../../errors';
 import { isFloatDtype } from '../io/dtype';
-import { FloatTensor, TensorSource, asFloatTensor, openSafetensors, readSafetensorsF32, readTensor, writeSafetensors } from '../io/safetensors';
+import { FloatTensor, TensorSource, asFloatTensor, openSafetensors, readTensor, writeSafetensors } from '../io/safetensors';
 import { tfTensorSource } from '../io/tf-tensor-source';
 import type { AdamW, AdamWState } from './adamw';
 
@@ -92,17 +92,11 @@ export async function saveAdamWState(file: string, s: AdamWState): Promise<void>
   await writeSafetensors(file, tensors, metadata);
 }
 
-/** Load optimizer state saved by `saveAdamWState`. */
-export async function loadAdamWState(file: string): Promise<AdamWState> {
-  const { tensors, metadata } = await readSafetensorsF32(file);
-  return adamwStateFromTensors(tensors, metadata, file);
-}
-
 /**
  * Restore `optimizer` from a file saved by `saveAdamWState` one parameter at a time: the header is
  * checked first (the metadata, two floating-point moments for every parameter it names, no other
  * tensor), then each parameter's moments are read and handed over. Only one parameter's moments are
- * held besides the optimizer's own (`loadAdamWState` then `importState` held the whole state twice).
+ * held besides the optimizer's own (reading the whole file, then `importState`, held it twice).
  */
 export async function restoreAdamWState(file: string, optimizer: AdamW): Promise<void> {
   const { fh, header } = await openSafetensors(file);
