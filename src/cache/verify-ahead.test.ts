@@ -19,7 +19,17 @@ function* fours(rowsOf: (k: number) => number[] = (k) => [4 * k, 4 * k + 1, 4 * 
   for (let k = 0; ; k++) yield { epoch: 0, micro: k, microPerEpoch: 1e9, last: false, rows: rowsOf(k), next: k + 1 };
 }
 
-const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * A send that settles after n turns of the event loop. VerifyAhead does one step per turn, so the
+ * work done ahead depends on n alone, not on how fast the machine is (a timer would: on a loaded
+ * machine a 30 ms timer can fire after a single turn).
+ */
+function afterTurns(n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const turn = (left: number): void => void (left === 0 ? resolve() : setImmediate(turn, left - 1));
+    turn(n);
+  });
+}
 const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
 
 describe('VerifyAhead', () => {
@@ -27,11 +37,11 @@ describe('VerifyAhead', () => {
     const seen: number[] = [];
     const ahead = new VerifyAhead(fours(), { verify: (i) => void seen.push(i) }, 10);
     expect(ahead.next().micro).toBe(0);
-    expect(await ahead.whileWaiting(later(50))).toBe(true);
+    expect(await ahead.whileWaiting(afterTurns(200))).toBe(true);
     // micro-batches 1, 2, 3 drawn (4 + 4 < 10 rows queued, then 12 ≥ 10): their rows, each once
     expect(seen).toEqual(range(4, 16));
     expect(ahead.next().rows).toEqual([4, 5, 6, 7]);
-    await ahead.whileWaiting(later(50)); // 8 rows queued: one more micro-batch
+    await ahead.whileWaiting(afterTurns(200)); // 8 rows queued: one more micro-batch
     expect(seen).toEqual(range(4, 20));
     expect([1, 2, 3, 4].map(() => ahead.next().micro)).toEqual([2, 3, 4, 5]); // 5 from the generator
   });
@@ -45,7 +55,7 @@ describe('VerifyAhead', () => {
     expect(drawn).toBe(1); // not even a micro-batch drawn ahead
     const never = new VerifyAhead(fours(), { verify: (i) => void seen.push(i) }, 0);
     never.next();
-    await never.whileWaiting(later(30));
+    await never.whileWaiting(afterTurns(200));
     expect(seen).toEqual([]);
     expect(never.next().micro).toBe(1);
   });
@@ -53,13 +63,13 @@ describe('VerifyAhead', () => {
   it('draws at most maxBlocks micro-batches ahead when they hold no rows (a rank with an empty slice)', async () => {
     let drawn = 0;
     const ahead = new VerifyAhead(fours(() => (drawn++, [])), { verify: () => undefined }, 5);
-    await ahead.whileWaiting(later(30));
+    await ahead.whileWaiting(afterTurns(200));
     expect(drawn).toBe(5);
   });
 
   it("rejects with the send's error", async () => {
     const ahead = new VerifyAhead(fours(), { verify: () => undefined }, 10);
-    await expect(ahead.whileWaiting(later(10).then(() => Promise.reject(new Error('edge closed'))))).rejects.toThrow('edge closed');
+    await expect(ahead.whileWaiting(afterTurns(3).then(() => Promise.reject(new Error('edge closed'))))).rejects.toThrow('edge closed');
   });
 
   describe('over a real cache', () => {
@@ -82,7 +92,7 @@ describe('VerifyAhead', () => {
       const checked: number[] = [];
       const ahead = new VerifyAhead(fours(), { verify: (i) => (checked.push(i), src.verify(i)) }, 40);
       const first = ahead.next();
-      await expect(ahead.whileWaiting(later(50))).resolves.toBe(true);
+      await expect(ahead.whileWaiting(afterTurns(200))).resolves.toBe(true);
       expect(checked).toEqual(range(4, 11)); // rows 4..9 passed, row 10 failed: no more looked at
       const served = [...first.rows, ...ahead.next().rows, ...ahead.next().rows.slice(0, 2)].map((i) => Array.from(src.row(i).inputIds));
       expect(served).toEqual(docs.slice(0, 10).map((d) => Array.from(d)));
