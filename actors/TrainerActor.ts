@@ -270,9 +270,9 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   let buckets: GradBuckets | null = null;
   const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0, early_bytes: 0, copy_ms: 0 };
   // One GradStream a step: buckets start during the last backward pass as their gradients are final.
-  const reduceGrads = (): GradReduction => {
-    buckets ??= new GradBuckets(gradLayout(model.trainableParams()));
-    const stream = new GradStream(buckets, collective);
+  const reduceGrads = (sparseRows: Int32Array | null): GradReduction => {
+    buckets ??= new GradBuckets(gradLayout(model.trainableParams()), undefined, model.rowSparseParam() ?? undefined);
+    const stream = new GradStream(buckets, collective, undefined, sparseRows);
     return {
       offer: (name, grad) => stream.offer(name, grad),
       finish: async (g, alsoSum) => {

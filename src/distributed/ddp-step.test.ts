@@ -36,10 +36,10 @@ beforeAll(async () => {
 const cfg = tinyConfig();
 const SEQ = 12;
 
-/** 48 rows of SEQ random tokens (packed blocks: every row full). */
-function rows(): Int32Array[] {
+/** 48 rows of SEQ random tokens below `limit` (packed blocks: every row full). */
+function rows(limit = cfg.vocabSize): Int32Array[] {
   const rng = new Rng(5, 0);
-  return Array.from({ length: 48 }, () => Int32Array.from({ length: SEQ }, () => rng.nextBelow(cfg.vocabSize)));
+  return Array.from({ length: 48 }, () => Int32Array.from({ length: SEQ }, () => rng.nextBelow(limit)));
 }
 
 /** Global micro-batch m has rows [8m, 8m+8); rank r of W takes its slice of 8 / W. */
@@ -63,19 +63,25 @@ class Recording implements OptimizerLike {
  * `handOver: false` gives TrainStep the model without its gradient hook, so every gradient reaches
  * the allreduce after the backward pass.
  */
-function trainer(seed = 3, opts: { config?: typeof cfg; checkpointing?: boolean; handOver?: boolean } = {}) {
+function trainer(seed = 3, opts: { config?: typeof cfg; checkpointing?: boolean; handOver?: boolean; rowSparse?: boolean; idLimit?: number } = {}) {
   const config = opts.config ?? cfg;
   const model = LlamaModel.fromWeights(config, randomWeights(config, seed));
   model.setGradientCheckpointing(opts.checkpointing ?? false);
   const opt = new Recording(new AdamW(model.trainableParams(), { weightDecay: 0.01 }));
-  const stepModel = opts.handOver === false ? { trainableParams: () => model.trainableParams(), lossSum: model.lossSum.bind(model) } : model;
+  const stepModel =
+    opts.handOver === false
+      ? { trainableParams: () => model.trainableParams(), lossSum: model.lossSum.bind(model), rowSparseParam: () => model.rowSparseParam() }
+      : model;
   const ts = new TrainStep(stepModel, opt, (s) => 1e-2 * (1 - s / 10), { maxGradNorm: 1 });
   return { model, opt, ts };
 }
 
-/** One step's GradStream over `plan` (a rank's GradBuckets, reused step after step, or a layout); its stats go to `stats`. */
-function streamOf(plan: GradBuckets | GradLayout, c: Collective, bucketBytes?: number, stats?: ReduceStats[]): GradReduction {
-  const s = new GradStream(plan, c, bucketBytes);
+/**
+ * One step's GradStream over `plan` (a rank's GradBuckets, reused step after step, or a layout); its
+ * stats go to `stats`. `sparseRows`: the rows of the plan's row-sparse parameter.
+ */
+function streamOf(plan: GradBuckets | GradLayout, c: Collective, bucketBytes?: number, stats?: ReduceStats[], sparseRows: Int32Array | null = null): GradReduction {
+  const s = new GradStream(plan, c, bucketBytes, sparseRows);
   return {
     offer: (n, g) => s.offer(n, g),
     finish: async (g, alsoSum) => {
@@ -90,20 +96,26 @@ function weights(model: LlamaModel): Map<string, Float32Array> {
   return new Map([...model.trainableParams()].map(([n, v]) => [n, (v.dataSync() as Float32Array).slice()]));
 }
 
+/** `opts.rowSparse`: the untied embedding is summed by rows (GradBuckets' rowSparse); otherwise densely. */
 async function runWorld(world: number, steps: number, bucketBytes: number, opts: Parameters<typeof trainer>[1] = {}) {
-  const all = rows();
+  const all = rows(opts.idLimit);
   const ranks = inMemoryWorld(world).map((c) => ({ c, ...trainer(3, opts) }));
   const out = ranks.map(() => [] as { loss: number; gradNorm: number; tokens: number; lossTokens: number }[]);
   const stats: ReduceStats[] = [];
+  const sparseRows: Int32Array[] = [];
   await Promise.all(ranks.map(async ({ c, model, ts }, r) => {
-    const buckets = new GradBuckets(gradLayout(model.trainableParams()), bucketBytes);
+    const rowSparse = opts.rowSparse ? (model.rowSparseParam() ?? undefined) : undefined;
+    const buckets = new GradBuckets(gradLayout(model.trainableParams()), bucketBytes, rowSparse);
     for (let s = 0; s < steps; s++) {
       const micro = [slice(all, 2 * s, r, world), slice(all, 2 * s + 1, r, world)];
-      const res = await ts.stepAcross(micro, c, () => streamOf(buckets, c, bucketBytes, stats));
+      const res = await ts.stepAcross(micro, c, (rowsOf) => {
+        if (r === 0 && rowsOf !== null) sparseRows.push(rowsOf);
+        return streamOf(buckets, c, bucketBytes, stats, rowSparse !== undefined ? rowsOf : null);
+      });
       out[r].push(res);
     }
   }));
-  return { ranks, results: out, stats };
+  return { ranks, results: out, stats, sparseRows, all };
 }
 
 function maxAbsDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
@@ -208,6 +220,39 @@ describe('data-parallel step (TrainStep.stepAcross)', () => {
     expect(early.stats).toHaveLength(4); // 2 ranks × 2 steps
     for (const st of early.stats) expect(st.earlyBytes).toBe(st.bytes);
     for (const x of [...early.ranks, ...late.ranks]) x.model.dispose();
+  });
+
+  // The untied embedding's gradient summed over the rows in use only: the same step as the dense
+  // sum, bit for bit, with fewer bytes sent. Ids below 40 of a vocabulary of 64: rows 40–63 are
+  // never used, and each rank's window misses some of the 40 that the other ranks' windows use.
+  it.each([
+    [2, 256, true],
+    [4, 1 << 30, true],
+    [2, 256, false], // gradients handed over after the backward pass
+  ])('%i ranks (buckets of %i bytes, hand-over during backward: %s): the embedding summed by rows gives the dense step, bit for bit', async (world, bucketBytes, handOver) => {
+    const config = tinyConfig({ vocab_size: 64 });
+    const opts = { config, idLimit: 40, handOver };
+    const sparse = await runWorld(world, 3, bucketBytes, { ...opts, rowSparse: true });
+    const dense = await runWorld(world, 3, bucketBytes, opts);
+    for (let r = 0; r < world; r++) {
+      expect(sparse.results[r]).toEqual(dense.results[r]);
+      for (let s = 0; s < 3; s++) expect(sparse.ranks[r].opt.grads[s]).toEqual(dense.ranks[r].opt.grads[s]);
+      expect(maxAbsDiff(weights(sparse.ranks[r].model), weights(dense.ranks[r].model))).toBe(0);
+    }
+    // The rows sent each step: the ids of the step's whole global window (all ranks), found independently.
+    const D = config.hiddenSize;
+    expect(sparse.sparseRows).toHaveLength(3);
+    for (let s = 0; s < 3; s++) {
+      const ids = new Set(sparse.all.slice(16 * s, 16 * s + 16).flatMap((row) => Array.from(row)));
+      const expected = [...ids].sort((a, b) => a - b);
+      expect(Array.from(sparse.sparseRows[s])).toEqual(expected);
+      expect(expected.length).toBeLessThan(40 + 1);
+      // Every rank sent (64 − rows) × D fewer floats than the dense sum.
+      for (let r = 0; r < world; r++) expect(dense.stats[s * world + r].bytes - sparse.stats[s * world + r].bytes).toBe(4 * (64 - expected.length) * D);
+    }
+    // Steps use different rows (ids drawn at random): a row used by one step and not the next must be zero there.
+    expect(sparse.sparseRows[0]).not.toEqual(sparse.sparseRows[1]);
+    for (const x of [...sparse.ranks, ...dense.ranks]) x.model.dispose();
   });
 
   it('with one rank stepAcross is step, bit for bit', async () => {

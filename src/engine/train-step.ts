@@ -22,6 +22,8 @@ export interface TrainableModel {
   lossSum(b: MicroBatch, opts?: { dropoutSeed?: number }): tf.Scalar;
   /** Hands each trainable parameter's gradient (by its trainableParams name) to `hook` during backward, once final (LlamaModel.setGradientHook). */
   setGradientHook?(hook: ((name: string, grad: tf.Tensor) => void) | null): void;
+  /** The trainable parameter [vocab, D] whose gradient is zero outside the rows of the input ids (an untied token embedding), or null. */
+  rowSparseParam?(): string | null;
 }
 
 /** What the step needs of an optimizer (`AdamW` of optim/adamw.ts). It must not dispose `grads`. */
@@ -85,7 +87,12 @@ export interface GradReduction {
   offer(name: string, grad: tf.Tensor): void;
   finish(grads: Map<string, tf.Tensor>, alsoSum?: Float64Array): Promise<Map<string, tf.Tensor>>;
 }
-export type GradReducer = () => GradReduction;
+/**
+ * A step's GradReduction. `sparseRows`: when the model has a row-sparse parameter (rowSparseParam),
+ * the rows of it that any rank's input ids touch this step (ascending, the same on every rank); the
+ * other rows of its gradient are zero on every rank. Null otherwise.
+ */
+export type GradReducer = (sparseRows: Int32Array | null) => GradReduction;
 
 interface WindowRun {
   /** Gradients summed so far (owned: disposed by the caller's finally). */
@@ -104,6 +111,15 @@ function windowCounts(micro: MicroBatch[]): { count: number; tokens: number } {
     for (let i = 0; i < b.attentionMask.length; i++) tokens += b.attentionMask[i] !== 0 ? 1 : 0;
   }
   return { count, tokens };
+}
+
+/** The indices of the non-zero entries of `used`, ascending. */
+function rowsInUse(used: Float64Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < used.length; i++) if (used[i] !== 0) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, k = 0; i < used.length; i++) if (used[i] !== 0) rows[k++] = i;
+  return rows;
 }
 
 export class TrainStep {
@@ -167,13 +183,20 @@ export class TrainStep {
     const stepNo = this.stepsDone + 1;
     const lr = this.lrAt(this.stepsDone);
     const local = windowCounts(micro);
-    const sums = new Float64Array(2 + (alsoSum?.length ?? 0));
+    // The row-sparse parameter's rows in use: a 1 per input id of this rank, summed with the counts.
+    const sparse = this.model.rowSparseParam?.() ?? null;
+    const vocab = sparse === null ? 0 : (this.model.trainableParams().get(sparse) as tf.Variable).shape[0];
+    const extra = alsoSum?.length ?? 0;
+    const sums = new Float64Array(2 + extra + vocab);
     sums[0] = local.count;
     sums[1] = local.tokens;
     if (alsoSum) sums.set(alsoSum, 2);
+    const used = sums.subarray(2 + extra);
+    for (const b of micro) for (let i = 0; i < b.inputIds.length; i++) used[b.inputIds[i]] = 1;
     await collective.allreduce(sums, 'sum');
-    if (alsoSum) alsoSum.set(sums.subarray(2));
+    if (alsoSum) alsoSum.set(sums.subarray(2, 2 + extra));
     const [count, tokens] = sums;
+    const sparseRows = sparse === null ? null : rowsInUse(used);
     const base = { lr, tokens, lossTokens: count };
     if (count === 0) {
       return this.nonFinite(stepNo, NaN, NaN, 'no token in the window has a label', base);
@@ -181,7 +204,7 @@ export class TrainStep {
     const run: WindowRun = { acc: new Map(), lossT: null, where: 'forward/backward' };
     try {
       // Ranks draw different dropout masks (one process draws one mask over the whole window).
-      const reduction = reduce();
+      const reduction = reduce(sparseRows);
       this.backward(micro, count, run, `:rank${collective.rank}`, reduction);
       run.where = 'gradient allreduce';
       const lossSum = Float64Array.of((run.lossT as tf.Scalar | null)?.dataSync()[0] ?? 0);

@@ -245,6 +245,16 @@ export class LlamaModel {
     this.tiedHandOver = null;
   }
 
+  /**
+   * The untied token embedding when it trains (full / freeze): its gradient is a scatter of the
+   * input ids' rows, zero everywhere else, so data-parallel training sums only those rows
+   * (src/distributed/grad-buckets.ts). Null when tied (the head's gradient is dense) or frozen.
+   */
+  rowSparseParam(): string | null {
+    const name = 'model.embed_tokens.weight';
+    return !this.config.tieWordEmbeddings && this.trains(name) ? name : null;
+  }
+
   /** One decoder layer: `h + attn(norm(h))`, then `+ mlp(norm(·))`. */
   private decoderLayer(i: number, h: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
     const { N, cos, sin, masks, shape, opts } = ctx;
