@@ -271,7 +271,7 @@ export const stage = defineStage<TrainerParams>(async (ctx) => {
   const reduceTotals = { steps: 0, bytes: 0, reduce_ms: 0, wait_ms: 0, early_bytes: 0, copy_ms: 0 };
   // One GradStream a step: buckets start during the last backward pass as their gradients are final.
   const reduceGrads = (sparseRows: Int32Array | null): GradReduction => {
-    buckets ??= new GradBuckets(gradLayout(model.trainableParams()), undefined, model.rowSparseParam() ?? undefined);
+    buckets ??= new GradBuckets(gradLayout(model.trainableParams()), world.bucket_mb ? world.bucket_mb * 2 ** 20 : undefined, model.rowSparseParam() ?? undefined);
     const stream = new GradStream(buckets, collective, undefined, sparseRows);
     return {
       offer: (name, grad) => stream.offer(name, grad),

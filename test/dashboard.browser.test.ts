@@ -153,7 +153,12 @@ describe('tap dashboard in a headless browser', () => {
       });
       await page.goto(`${base}/?token=${TOKEN}`);
       await page.waitForFunction(() => (globalThis as unknown as { ptflowTap: { ended: string | null } }).ptflowTap.ended === 'completed', undefined, { timeout: 120_000 });
-      await page.waitForTimeout(1100); // one redraw after the last events
+      // The charts redraw once a second: wait for the redraw after the last events (however late its timer fires).
+      await page.waitForFunction(
+        () => (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } } }).Chart.getChart('loss').data.datasets[0].data.length >= 60,
+        undefined,
+        { timeout: 30_000 },
+      );
       const s = await stateOf(page);
       expect(s.xs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
       expect(s.drawn).toBe(60);

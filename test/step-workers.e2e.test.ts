@@ -16,7 +16,7 @@ const data = tinyDataset(dir, 24);
 // Stateless, on the batches edge: passes each batch on after a busy wait of 0–45 ms that depends on the
 // batch, and counts which instance ran it. With fail_once (a file path), the third batch an instance
 // sees throws, once.
-writeFileSync(path.join(dir, 'slow_identity.ts'), `import { existsSync, writeFileSync } from 'node:fs';
+writeFileSync(path.join(dir, 'slow_identity.ts'), `import { closeSync, openSync } from 'node:fs';
 import { defineActor, z } from 'ptflow';
 export default defineActor({
   name: 'slow_identity', input: 'batches', output: 'batches',
@@ -26,14 +26,21 @@ export default defineActor({
     const ids = batch.getChild('input_ids')!.get(0)!.toArray() as Int32Array;
     const until = Date.now() + (ids[1] % 4) * 15;
     while (Date.now() < until);
-    if (++s.seen === 3 && s.failOnce !== null && !existsSync(s.failOnce)) {
-      writeFileSync(s.failOnce, '');
-      throw new Error('failing once on purpose');
-    }
+    if (++s.seen === 3 && s.failOnce !== null && createdNow(s.failOnce)) throw new Error('failing once on purpose');
     ctx.count('worker_' + ctx.worker);
     return batch;
   },
 });
+
+/** Creates the file unless it exists, atomically: of two instances reaching it together, one fails. */
+function createdNow(file: string): boolean {
+  try {
+    closeSync(openSync(file, 'wx'));
+    return true;
+  } catch {
+    return false;
+  }
+}
 `);
 
 const BASE = [

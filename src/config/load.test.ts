@@ -101,6 +101,7 @@ describe('defaults', () => {
       report_to: [],
       run_name: null,
       logging_dir: null,
+      ddp_bucket_cap_mb: null,
       ddp_timeout: 1800, // HF TrainingArguments default
       backend: 'auto',
       num_threads: null,

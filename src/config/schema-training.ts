@@ -129,6 +129,12 @@ export const trainingFields = {
   ),
   run_name: optStr('Name of the run in logs and telemetry; null = output_dir.'),
   logging_dir: optStr('Directory of the TensorBoard event files (report_to: tensorboard); null = output_dir/runs/<date>_<host>, as HF.'),
+  ddp_bucket_cap_mb: optInt(
+    'Data-parallel runs: the size in MiB of the fused buffers the gradients are summed in (torch DDP\'s bucket_cap_mb). A bucket\'s ' +
+      'allreduce starts once the backward pass has finished its gradients, so smaller buckets overlap more of the pass, at a fixed ' +
+      'cost per bucket. null = 25, torch\'s default.',
+    atLeast(1),
+  ),
   ddp_timeout: int(
     1800,
     'Data-parallel runs (several ranks): seconds one collective (gradient allreduce, barrier, broadcast) waits for every rank; ' +

@@ -30,8 +30,9 @@
  * backward pass finishes it last), and each step sends just the rows of the union of every rank's ids
  * (`rows`, the same on every rank; TrainStep.stepAcross finds it in the collective that sums the label
  * counts). A row outside the union is zero on every rank, so the sums are those of the dense allreduce,
- * bit for bit. At the reference shape with a 32000-word vocabulary this is 2 MiB a step instead of
- * 31 MiB, and it is the one bucket that cannot overlap the backward pass.
+ * bit for bit. At the reference shape with a 32000-token vocabulary a step's 8 × 128 ids touch at
+ * most 1024 rows (1 MiB) instead of 31 MiB, and it is the one bucket that cannot overlap the backward
+ * pass.
  */
 import { borrowFloat32 } from '../engine/io/tf-tensor-source';
 import * as tf from '@tensorflow/tfjs-core';

@@ -12,6 +12,8 @@ export interface TrainerWorld {
   world_size: number;
   /** `ddp_timeout`: seconds a collective waits for every rank before the job ends (0: for ever; absent: the addon's 1800). */
   timeout_s?: number;
+  /** `ddp_bucket_cap_mb`: the gradient buckets' size in MiB (absent or null: grad-buckets.ts DEFAULT_BUCKET_BYTES). */
+  bucket_mb?: number | null;
 }
 
 export function openTrainerCollective(w: TrainerWorld): Collective {

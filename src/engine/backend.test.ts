@@ -109,7 +109,7 @@ describe('initBackend', () => {
       '});';
     const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
       cwd: root,
-      timeout: 30_000,
+      timeout: 100_000, // a hang, not a slow start (transpiling and loading wasm take 10 s or more on a busy machine)
       encoding: 'utf8',
     });
     expect(out).toBe('2');

@@ -71,7 +71,8 @@ describe('actor counters', () => {
 
   it('count a producer parked for credit until the run ends as blocked, not busy', async () => {
     // The sink takes 3 of 50 messages and ends the run; the source waits for credit until it is stopped.
-    const { samples } = await run(graph(50, 1, { delayMs: 100, take: 3 }));
+    // 400 ms a message: the 40 ms sampling timer fires several times within the last one, even late.
+    const { samples } = await run(graph(50, 1, { delayMs: 400, take: 3 }));
     const source = samples.get('source')!;
     for (const s of [...source, ...samples.get('sink')!]) expectConsistent(s.counters);
     const last = source[source.length - 1];

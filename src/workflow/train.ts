@@ -238,7 +238,7 @@ async function runPipeline(c: TrainConfig, inp: RunInputs): Promise<TrainRunResu
     trainer: c.do_train
       ? {
           ...trainerParams(c, inp.resumeFrom), data_settings: inp.dataSettings, ignore_data_skip: c.ignore_data_skip, rebase: inp.rebase,
-          world: { rank: inp.world.rank, world_size: inp.world.size, timeout_s: c.ddp_timeout },
+          world: { rank: inp.world.rank, world_size: inp.world.size, timeout_s: c.ddp_timeout, bucket_mb: c.ddp_bucket_cap_mb ?? null },
         }
       : null,
     evaluator: c.do_train ? null : { ...modelParams(c), backend: c.backend, webgpu_allow_software: c.webgpu_allow_software, num_threads: c.num_threads ?? null },
