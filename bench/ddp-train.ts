@@ -105,6 +105,7 @@ function main(): void {
     process.exit(2);
   }
   const pairs = Number(arg('pairs', '3'));
+  if (!(Number.isInteger(pairs) && pairs >= 1)) throw new Error(`--pairs ${arg('pairs', '')}: a whole number ≥ 1`);
   const cfgOne = config(dir, m, 8, 2, steps);
   // One 2-rank variant per bucket size asked for (none: the config's default), each run in every pair.
   const variants = arg('bucket-mb', '')

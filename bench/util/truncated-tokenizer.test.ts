@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createFastBpe } from '../../src/data/fast-bpe';
 import { loadTokenizer } from '../../src/data/tokenizer';
 import { truncatedTokenizer } from './truncated-tokenizer';
 
@@ -15,6 +16,15 @@ describe('truncatedTokenizer', () => {
     copyFileSync(path.join(DEMO, 'tokenizer_config.json'), path.join(dir, 'tokenizer_config.json'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is a tokenizer ptflow's own encoder takes (no fallback to the slower one)", () => {
+    const json = JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
+    const fast = createFastBpe(json, cfg);
+    expect(fast.ok ? 'ok' : fast).toBe('ok');
+    // Names an object inherits ("valueOf") are not tokens: a merge needing one is dropped.
+    expect(json.model.merges).not.toContain('value Of');
+  });
 
   it('encodes real text into ids below the cut only, decodes it back, and keeps the frequent tokens', () => {
     const cut = loadTokenizer(dir);

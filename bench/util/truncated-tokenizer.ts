@@ -25,12 +25,13 @@ export function truncatedTokenizer<T extends BpeTokenizerJson>(tok: T, vocabSize
     if (kept.size >= vocabSize) break;
     kept.add(s);
   }
-  const vocab: Record<string, number> = {};
-  for (const [s] of byId) if (kept.has(s)) vocab[s] = Object.keys(vocab).length;
+  // A Map, not `in` on an object: `in` also finds inherited names ("valueOf", "constructor").
+  const ids = new Map<string, number>();
+  for (const [s] of byId) if (kept.has(s)) ids.set(s, ids.size);
   const merges = tok.model.merges.filter((m) => {
     const [a, b] = typeof m === 'string' ? (m.split(' ') as [string, string]) : m;
-    return a in vocab && b in vocab && a + b in vocab;
+    return ids.has(a) && ids.has(b) && ids.has(a + b);
   });
-  const added = tok.added_tokens?.filter((t) => t.content in vocab).map((t) => ({ ...t, id: vocab[t.content] }));
-  return { ...tok, model: { ...tok.model, vocab, merges }, ...(added ? { added_tokens: added } : {}) };
+  const added = tok.added_tokens?.filter((t) => ids.has(t.content)).map((t) => ({ ...t, id: ids.get(t.content) as number }));
+  return { ...tok, model: { ...tok.model, vocab: Object.fromEntries(ids), merges }, ...(added ? { added_tokens: added } : {}) };
 }

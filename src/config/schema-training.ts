@@ -132,7 +132,7 @@ export const trainingFields = {
   ddp_bucket_cap_mb: optInt(
     'Data-parallel runs: the size in MiB of the fused buffers the gradients are summed in (torch DDP\'s bucket_cap_mb). A bucket\'s ' +
       'allreduce starts once the backward pass has finished its gradients, so smaller buckets overlap more of the pass, at a fixed ' +
-      'cost per bucket. null = 25, torch\'s default.',
+      'cost per bucket. An untied embedding\'s rows in use go in a bucket of their own, outside this size. null = 25, torch\'s default.',
     atLeast(1),
   ),
   ddp_timeout: int(

@@ -29,8 +29,10 @@
  * input ids, so only those rows need summing: with `rowSparse` it has a bucket of its own, last (the
  * backward pass finishes it last), and each step sends just the rows of the union of every rank's ids
  * (`rows`, the same on every rank; TrainStep.stepAcross finds it in the collective that sums the label
- * counts). A row outside the union is zero on every rank, so the sums are those of the dense allreduce,
- * bit for bit. At the reference shape with a 32000-token vocabulary a step's 8 × 128 ids touch at
+ * counts). A row outside the union is zero on every rank, so the sums are those of the dense allreduce:
+ * bit for bit with 2 ranks, and on one machine (the shared-memory sum adds in rank order); with more
+ * ranks over MPI's own allreduce, whose order of addition may depend on an element's place in the
+ * buffer and the buffer's length, up to float32 summation order. At the reference shape with a 32000-token vocabulary a step's 8 × 128 ids touch at
  * most 1024 rows (1 MiB) instead of 31 MiB, and it is the one bucket that cannot overlap the backward
  * pass.
  */

@@ -131,6 +131,8 @@ export class TrainStep {
   private readonly clip: ClipFn;
   private readonly memoryHint: () => string;
   private readonly handOverGradients: boolean;
+  /** stepAcross's counts and row flags, reused step after step (a fresh one would page-fault every step). */
+  private sums: Float64Array | null = null;
 
   constructor(
     private readonly model: TrainableModel,
@@ -187,7 +189,9 @@ export class TrainStep {
     const sparse = this.model.rowSparseParam?.() ?? null;
     const vocab = sparse === null ? 0 : (this.model.trainableParams().get(sparse) as tf.Variable).shape[0];
     const extra = alsoSum?.length ?? 0;
-    const sums = new Float64Array(2 + extra + vocab);
+    if (this.sums?.length !== 2 + extra + vocab) this.sums = new Float64Array(2 + extra + vocab);
+    const sums = this.sums;
+    sums.fill(0);
     sums[0] = local.count;
     sums[1] = local.tokens;
     if (alsoSum) sums.set(alsoSum, 2);
