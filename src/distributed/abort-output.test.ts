@@ -35,7 +35,10 @@ function shell(script: string, env: Record<string, string>): Promise<{ code: num
 }
 
 // The reader: waits for $DIR/$1 to exist, then (after $2 seconds) notes that it reads, and reads.
-const READER = 'r() { while [ ! -e "$DIR/$1" ]; do sleep 0.05; done; sleep "$2"; touch "$DIR/reading"; cat; }';
+// It gives up waiting after 30 s (a child that died before creating the file would otherwise leave
+// the test hanging with nothing said): then it reads at once, and the test fails on what it got.
+const READER =
+  'r() { i=0; while [ ! -e "$DIR/$1" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; sleep "$2"; touch "$DIR/reading"; cat; }';
 
 test('stderrLine waits while the stderr pipe is full, and every line arrives whole and in order', async () => {
   // The child's stderr is a pipe that nobody reads for 0.3 s after the child starts writing 40 lines
@@ -60,10 +63,10 @@ test('stderrLine waits while the stderr pipe is full, and every line arrives who
     fs.writeSync(1, 'y'.repeat(1000));
     const before = b.waitOutputTaken(100);
     fs.writeFileSync(process.env.DIR + '/go', '');
-    const after = b.waitOutputTaken(60000);
+    const after = b.waitOutputTaken(30000);
     fs.writeSync(2, JSON.stringify({ before, after, reading: fs.existsSync(process.env.DIR + '/reading') }));`;
   const run = await shell(`${READER}; "$NODE" -e "$CHILD" | r go 0`, { CHILD: child, ADDON: addon as string });
-  expect(run.code).toBe(0);
+  expect([run.code, run.code === 0 ? '' : run.stderr]).toEqual([0, '']);
   expect(run.stdout).toBe('y'.repeat(1000));
   // before: unread for 100 ms, so false; after: true only once the reader has started reading
   expect(JSON.parse(run.stderr)).toEqual({ before: false, after: true, reading: true });
